@@ -1,0 +1,334 @@
+"""The models a user can train: kinds, their parameters, ranges and help texts.
+
+Pure Python: sklearn classes are imported lazily inside ``build`` so that listing the
+catalog (for a form or ``--help``) costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ParamType = Literal["int", "float", "bool", "choice", "layers"]
+
+
+class CatalogError(ValueError):
+    """A model kind or a parameter value that the catalog cannot accept."""
+
+
+class UnknownModelKind(CatalogError):
+    """The model kind id is not in the catalog."""
+
+
+class ParamError(CatalogError):
+    """A parameter value is missing, of the wrong type or outside its range."""
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One tunable parameter of a model kind, with its type, default and valid range."""
+
+    name: str
+    type: ParamType
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    nullable: bool = False
+    """``None`` (typed as an empty value or ``none``) is allowed, e.g. unlimited depth."""
+
+    def range_text(self) -> str:
+        """Describe the valid values in a few words, for help texts and messages."""
+        if self.type == "bool":
+            return "true or false"
+        if self.type == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.type == "layers":
+            return "layer sizes such as 100 or 64,32 (each 1 to 1000, at most 5 layers)"
+        low = _fmt(self.minimum) if self.minimum is not None else None
+        high = _fmt(self.maximum) if self.maximum is not None else None
+        kind = "a whole number" if self.type == "int" else "a number"
+        text = f"{kind} from {low} to {high}" if low is not None else kind
+        if self.nullable:
+            text += ", or empty for none"
+        return text
+
+    def parse(self, raw: Any) -> Any:
+        """Turn a raw value (a typed string or a Python value) into a valid one, or raise."""
+        if isinstance(raw, str):
+            raw = raw.strip()
+            if self.nullable and raw.lower() in ("", "none", "null"):
+                return None
+            if raw == "":
+                raise ParamError(f"{self.name} needs a value: {self.range_text()}.")
+        elif raw is None:
+            if self.nullable:
+                return None
+            raise ParamError(f"{self.name} needs a value: {self.range_text()}.")
+        if self.type == "bool":
+            return self._parse_bool(raw)
+        if self.type == "choice":
+            value = str(raw)
+            if value not in self.choices:
+                raise ParamError(f"{self.name} must be {self.range_text()}, not {value!r}.")
+            return value
+        if self.type == "layers":
+            return self._parse_layers(raw)
+        return self._parse_number(raw)
+
+    def _parse_bool(self, raw: Any) -> bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).lower()
+        if text in ("true", "yes", "1", "on"):
+            return True
+        if text in ("false", "no", "0", "off"):
+            return False
+        raise ParamError(f"{self.name} must be true or false, not {raw!r}.")
+
+    def _parse_layers(self, raw: Any) -> tuple[int, ...]:
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            parts: list[Any] = [raw]
+        elif isinstance(raw, list | tuple):
+            parts = list(raw)
+        else:
+            parts = [p.strip() for p in str(raw).replace(" ", ",").split(",") if p.strip()]
+        try:
+            sizes = tuple(int(p) for p in parts)
+        except (TypeError, ValueError):
+            raise ParamError(f"{self.name} must be {self.range_text()}, not {raw!r}.") from None
+        if not 1 <= len(sizes) <= 5 or any(not 1 <= s <= 1000 for s in sizes):
+            raise ParamError(f"{self.name} must be {self.range_text()}, not {raw!r}.")
+        return sizes
+
+    def _parse_number(self, raw: Any) -> int | float:
+        if isinstance(raw, bool):
+            raise ParamError(f"{self.name} must be {self.range_text()}, not {raw!r}.")
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise ParamError(f"{self.name} must be {self.range_text()}, not {raw!r}.") from None
+        if not math.isfinite(number):
+            raise ParamError(f"{self.name} must be {self.range_text()}, not {raw!r}.")
+        if self.type == "int":
+            if number != int(number):
+                raise ParamError(f"{self.name} must be a whole number, not {raw!r}.")
+            number = int(number)
+        if (self.minimum is not None and number < self.minimum) or (
+            self.maximum is not None and number > self.maximum
+        ):
+            raise ParamError(f"{self.name} must be {self.range_text()}, not {_fmt(number)}.")
+        return number
+
+
+def _fmt(value: float | int) -> str:
+    """Format a number without a trailing .0 for whole numbers."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A kind of model the user can train, e.g. Random Forest."""
+
+    id: str
+    display_name: str
+    description: str
+    estimator: str
+    """Dotted path of the sklearn estimator class (imported lazily)."""
+    params: tuple[ParamSpec, ...]
+    needs_scaling: bool = False
+    """Numeric features are standardised for this kind (distance or gradient based)."""
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    """Constructor arguments that are not user-tunable (e.g. a random_state)."""
+    task: str = "regression"
+
+    def param(self, name: str) -> ParamSpec:
+        """Return the spec of one parameter by name."""
+        for spec in self.params:
+            if spec.name == name:
+                return spec
+        known = ", ".join(p.name for p in self.params) or "none"
+        raise ParamError(f"{self.display_name} has no parameter {name!r}; its parameters: {known}.")
+
+    def defaults(self) -> dict[str, Any]:
+        """The default value of every parameter."""
+        return {spec.name: spec.default for spec in self.params}
+
+    def validate(self, raw: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Return every parameter with defaults filled in; raise ParamError on a bad value."""
+        raw = dict(raw or {})
+        values = self.defaults()
+        for name, value in raw.items():
+            values[name] = self.param(name).parse(value)
+        return values
+
+    def build(self, params: Mapping[str, Any] | None = None, random_state: int | None = 42) -> Any:
+        """Create the unfitted sklearn estimator with validated parameters."""
+        values = self.validate(params)
+        module_name, _, class_name = self.estimator.rpartition(".")
+        module = __import__(module_name, fromlist=[class_name])
+        cls: Callable[..., Any] = getattr(module, class_name)
+        kwargs: dict[str, Any] = dict(self.fixed)
+        kwargs.update(values)
+        if "random_state" in kwargs and random_state is not None:
+            kwargs["random_state"] = random_state
+        return cls(**kwargs)
+
+
+def _int(name: str, default: int | None, low: int, high: int, text: str, nullable: bool = False) -> ParamSpec:
+    return ParamSpec(name, "int", default, text, low, high, nullable=nullable)
+
+
+def _float(name: str, default: float, low: float, high: float, text: str) -> ParamSpec:
+    return ParamSpec(name, "float", default, text, low, high)
+
+
+_REGRESSORS: tuple[ModelKind, ...] = (
+    ModelKind(
+        "dummy",
+        "Dummy",
+        "Predicts a constant (the mean or median); the baseline every model must beat.",
+        "sklearn.dummy.DummyRegressor",
+        (
+            ParamSpec(
+                "strategy", "choice", "mean", "Which constant to predict.", choices=("mean", "median")
+            ),
+        ),
+    ),
+    ModelKind(
+        "linear_regression",
+        "Linear Regression",
+        "Ordinary least squares: a straight-line fit of the target on the features.",
+        "sklearn.linear_model.LinearRegression",
+        (ParamSpec("fit_intercept", "bool", True, "Fit a constant term (usually yes)."),),
+        needs_scaling=True,
+    ),
+    ModelKind(
+        "ridge",
+        "Ridge",
+        "Linear regression with L2 regularisation; steadier with correlated features.",
+        "sklearn.linear_model.Ridge",
+        (
+            _float("alpha", 1.0, 0.0, 1e6, "Regularisation strength; larger shrinks coefficients."),
+            ParamSpec("fit_intercept", "bool", True, "Fit a constant term (usually yes)."),
+        ),
+        needs_scaling=True,
+    ),
+    ModelKind(
+        "lasso",
+        "Lasso",
+        "Linear regression with L1 regularisation; can drop useless features to zero.",
+        "sklearn.linear_model.Lasso",
+        (
+            _float("alpha", 1.0, 1e-6, 1e6, "Regularisation strength; larger drops more features."),
+            _int("max_iter", 1000, 10, 100_000, "Iterations of the solver before it gives up."),
+        ),
+        needs_scaling=True,
+        fixed={"random_state": 42},
+    ),
+    ModelKind(
+        "decision_tree",
+        "Decision Tree",
+        "One tree of if/else splits; easy to read, prone to overfitting.",
+        "sklearn.tree.DecisionTreeRegressor",
+        (
+            _int("max_depth", None, 1, 100, "Deepest split allowed; empty for unlimited.", True),
+            _int("min_samples_split", 2, 2, 1000, "Fewest rows a node needs to be split."),
+        ),
+        fixed={"random_state": 42},
+    ),
+    ModelKind(
+        "random_forest",
+        "Random Forest",
+        "Many decision trees averaged; a strong default for tabular data.",
+        "sklearn.ensemble.RandomForestRegressor",
+        (
+            _int("n_estimators", 100, 1, 2000, "Number of trees; more is steadier and slower."),
+            _int("max_depth", None, 1, 100, "Deepest split allowed; empty for unlimited.", True),
+            _int("min_samples_split", 2, 2, 1000, "Fewest rows a node needs to be split."),
+        ),
+        fixed={"random_state": 42, "n_jobs": -1},
+    ),
+    ModelKind(
+        "gradient_boosting",
+        "Gradient Boosting",
+        "Histogram gradient boosting: trees added one after another to fix the errors.",
+        "sklearn.ensemble.HistGradientBoostingRegressor",
+        (
+            _int("max_iter", 100, 1, 5000, "Boosting rounds (trees)."),
+            _float("learning_rate", 0.1, 1e-4, 1.0, "Step size of each round; smaller needs more rounds."),
+            _int("max_depth", None, 1, 100, "Deepest split of each tree; empty for unlimited.", True),
+        ),
+        fixed={"random_state": 42},
+    ),
+    ModelKind(
+        "svr",
+        "SVR",
+        "Support vector regression; good on small, scaled data sets, slow on large ones.",
+        "sklearn.svm.SVR",
+        (
+            ParamSpec(
+                "kernel", "choice", "rbf", "Shape of the fit.", choices=("rbf", "linear", "poly", "sigmoid")
+            ),
+            _float("C", 1.0, 1e-4, 1e5, "Penalty on errors; larger fits the training data closer."),
+            _float("epsilon", 0.1, 0.0, 1e4, "Errors smaller than this are ignored."),
+        ),
+        needs_scaling=True,
+    ),
+    ModelKind(
+        "knn",
+        "k-Nearest Neighbours",
+        "Averages the targets of the k most similar training rows.",
+        "sklearn.neighbors.KNeighborsRegressor",
+        (
+            _int("n_neighbors", 5, 1, 500, "How many neighbours to average."),
+            ParamSpec(
+                "weights",
+                "choice",
+                "uniform",
+                "uniform: plain average; distance: nearer rows count more.",
+                choices=("uniform", "distance"),
+            ),
+        ),
+        needs_scaling=True,
+    ),
+    ModelKind(
+        "mlp",
+        "Neural Network",
+        "A multi-layer perceptron (MLPRegressor); needs scaled data and some tuning.",
+        "sklearn.neural_network.MLPRegressor",
+        (
+            ParamSpec("hidden_layer_sizes", "layers", (100,), "Neurons per hidden layer, e.g. 64,32."),
+            _float("alpha", 0.0001, 0.0, 10.0, "L2 penalty on the weights."),
+            _float("learning_rate_init", 0.001, 1e-6, 1.0, "Initial step size of the optimiser."),
+            _int("max_iter", 200, 1, 10_000, "Training epochs at most."),
+        ),
+        needs_scaling=True,
+        fixed={"random_state": 42},
+    ),
+)
+
+CATALOG: dict[str, ModelKind] = {kind.id: kind for kind in _REGRESSORS}
+"""Every model kind by its snake_case id, in the order a user sees them."""
+
+
+def get_kind(kind_id: str) -> ModelKind:
+    """Return a model kind by id; the error lists the known ids."""
+    try:
+        return CATALOG[kind_id]
+    except KeyError:
+        known = ", ".join(CATALOG)
+        raise UnknownModelKind(f"Unknown model kind {kind_id!r}; known kinds: {known}.") from None
+
+
+def kind_for_display_name(name: str) -> ModelKind | None:
+    """Find a kind by its display name (as the original app stored it), or None."""
+    for kind in CATALOG.values():
+        if kind.display_name.lower() == name.lower():
+            return kind
+    return None
