@@ -180,7 +180,9 @@ class ModelKind:
         return cls(**kwargs)
 
 
-def _int(name: str, default: int | None, low: int, high: int, text: str, nullable: bool = False) -> ParamSpec:
+def _int(
+    name: str, default: int | None, low: int, high: int, text: str, nullable: bool = False
+) -> ParamSpec:
     return ParamSpec(name, "int", default, text, low, high, nullable=nullable)
 
 
@@ -196,7 +198,11 @@ _REGRESSORS: tuple[ModelKind, ...] = (
         "sklearn.dummy.DummyRegressor",
         (
             ParamSpec(
-                "strategy", "choice", "mean", "Which constant to predict.", choices=("mean", "median")
+                "strategy",
+                "choice",
+                "mean",
+                "Which constant to predict.",
+                choices=("mean", "median"),
             ),
         ),
     ),
@@ -261,8 +267,16 @@ _REGRESSORS: tuple[ModelKind, ...] = (
         "sklearn.ensemble.HistGradientBoostingRegressor",
         (
             _int("max_iter", 100, 1, 5000, "Boosting rounds (trees)."),
-            _float("learning_rate", 0.1, 1e-4, 1.0, "Step size of each round; smaller needs more rounds."),
-            _int("max_depth", None, 1, 100, "Deepest split of each tree; empty for unlimited.", True),
+            _float(
+                "learning_rate",
+                0.1,
+                1e-4,
+                1.0,
+                "Step size of each round; smaller needs more rounds.",
+            ),
+            _int(
+                "max_depth", None, 1, 100, "Deepest split of each tree; empty for unlimited.", True
+            ),
         ),
         fixed={"random_state": 42},
     ),
@@ -273,7 +287,11 @@ _REGRESSORS: tuple[ModelKind, ...] = (
         "sklearn.svm.SVR",
         (
             ParamSpec(
-                "kernel", "choice", "rbf", "Shape of the fit.", choices=("rbf", "linear", "poly", "sigmoid")
+                "kernel",
+                "choice",
+                "rbf",
+                "Shape of the fit.",
+                choices=("rbf", "linear", "poly", "sigmoid"),
             ),
             _float("C", 1.0, 1e-4, 1e5, "Penalty on errors; larger fits the training data closer."),
             _float("epsilon", 0.1, 0.0, 1e4, "Errors smaller than this are ignored."),
@@ -303,7 +321,9 @@ _REGRESSORS: tuple[ModelKind, ...] = (
         "A multi-layer perceptron (MLPRegressor); needs scaled data and some tuning.",
         "sklearn.neural_network.MLPRegressor",
         (
-            ParamSpec("hidden_layer_sizes", "layers", (100,), "Neurons per hidden layer, e.g. 64,32."),
+            ParamSpec(
+                "hidden_layer_sizes", "layers", (100,), "Neurons per hidden layer, e.g. 64,32."
+            ),
             _float("alpha", 0.0001, 0.0, 10.0, "L2 penalty on the weights."),
             _float("learning_rate_init", 0.001, 1e-6, 1.0, "Initial step size of the optimiser."),
             _int("max_iter", 200, 1, 10_000, "Training epochs at most."),
