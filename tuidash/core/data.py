@@ -1,0 +1,715 @@
+"""Read tabular files (CSV/TSV, Excel, Parquet, JSON) and profile their columns.
+
+Every file a person points at either becomes a ``LoadedData`` or raises ``DataError`` with
+one sentence that says what is wrong and, where possible, what to do. pandas is imported
+inside the functions so that importing this module costs nothing at start-up.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_MAX_BYTES = 1024**3
+"""Files larger than this (1 GiB) are refused before reading; a frame needs several times it."""
+
+SAMPLE_SOURCE = "sample:diabetes"
+"""The ``source`` of the bundled sample data set."""
+
+SAMPLE_TARGET = "target"
+"""The target column of the bundled sample (disease progression one year later)."""
+
+DELIMITERS = (",", ";", "\t", "|")
+"""Delimiters sniffed in delimited text files, in order of preference on a tie."""
+
+FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+"""File extensions tuidash reads, and the format each one is read as."""
+
+_SNIFF_CHARS = 64 * 1024
+_HASH_CHUNK = 1024 * 1024
+# A number written with a decimal comma, optionally with '.' thousands groups: 1,5  -2,75
+# 1.234,5. Plain integers also match so that a column mixing "2" and "2,5" converts.
+_DECIMAL_COMMA = re.compile(r"^[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?$")
+_ONE_COLUMN_SEP = "\x1f"  # ASCII unit separator: never in real text, so nothing is split
+
+
+class DataError(ValueError):
+    """A data file that cannot be read; the message is one sentence for a person."""
+
+    @property
+    def message(self) -> str:
+        """The sentence to show."""
+        return str(self.args[0]) if self.args else "The data could not be read."
+
+
+@dataclass
+class LoadedData:
+    """A table read from a file, with where it came from and what was noticed on the way."""
+
+    frame: pd.DataFrame
+    source: str
+    """Absolute path of the file, or ``sample:diabetes`` for the bundled sample."""
+    sha256: str | None
+    """Hex sha256 of the file's bytes (None for a frame that came from no file)."""
+    format: str
+    """One of csv, tsv, xlsx, parquet, json, jsonl."""
+    notes: list[str] = field(default_factory=list)
+    """Things a person should know about how the file was read (one sentence each)."""
+    encoding: str | None = None
+    """The text encoding used (text formats only)."""
+    delimiter: str | None = None
+    """The delimiter used (delimited text only; None for a one-column file)."""
+    size_bytes: int = 0
+    """Size of the file on disk."""
+
+    @property
+    def rows(self) -> int:
+        """Number of data rows."""
+        return len(self.frame)
+
+    @property
+    def name(self) -> str:
+        """A short name for titles: the file name, or the sample's name."""
+        if self.source == SAMPLE_SOURCE:
+            return "diabetes (sample)"
+        return Path(self.source).name
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """What the Data screen shows about one column."""
+
+    name: str
+    dtype: str
+    """pandas dtype as text, e.g. int64, float64, str, object, bool, datetime64[ns]."""
+    missing: int
+    unique: int
+    """Distinct non-missing values."""
+    minimum: float | None
+    mean: float | None
+    maximum: float | None
+    """min/mean/max for numeric columns (None for text or an all-missing column)."""
+    examples: list[str]
+    """A few distinct values as text (at most 3, each at most 40 characters)."""
+    kind: str = "text"
+    """numeric, text, boolean or datetime: how training will treat the column."""
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str | None = None,
+    max_bytes: int | None = DEFAULT_MAX_BYTES,
+) -> LoadedData:
+    """Read a CSV/TSV, .xlsx, Parquet or JSON file into a frame; raise DataError saying why not."""
+    file = Path(path).expanduser().absolute()
+    shown = str(path)
+    _check_file(file, shown)
+    size = file.stat().st_size
+    fmt = FORMATS.get(file.suffix.lower())
+    if fmt is None:
+        known = ", ".join(sorted(FORMATS))
+        hint = " (save it as .xlsx)" if file.suffix.lower() == ".xls" else ""
+        raise DataError(
+            f"{shown} has an extension tuidash does not read ({file.suffix or 'none'}){hint}; "
+            f"it reads {known}."
+        )
+    if size == 0:
+        raise DataError(f"{shown} is empty (0 bytes).")
+    if max_bytes is not None and size > max_bytes:
+        raise DataError(
+            f"{shown} is {_size_text(size)}, more than the {_size_text(max_bytes)} limit for "
+            "reading a file into memory; use a smaller file or raise the limit (max_bytes)."
+        )
+    try:
+        if fmt in ("csv", "tsv"):
+            loaded = _read_delimited(file, shown, fmt, encoding)
+        elif fmt == "xlsx":
+            loaded = _read_excel(file, shown)
+        elif fmt == "parquet":
+            loaded = _read_parquet(file, shown)
+        else:
+            loaded = _read_json(file, shown, fmt, encoding)
+    except PermissionError:
+        raise DataError(f"Cannot read {shown}: permission denied.") from None
+    except MemoryError:
+        raise DataError(f"{shown} does not fit in memory ({_size_text(size)} on disk).") from None
+    loaded.size_bytes = size
+    return loaded
+
+
+def sample_dataset() -> LoadedData:
+    """scikit-learn's diabetes data (442 patients, 10 measures), shipped inside the package.
+
+    Efron et al. (2004), "Least Angle Regression"; the unscaled values as published, with
+    ``target`` the disease progression one year after baseline.
+    """
+    from importlib import resources
+
+    resource = resources.files("tuidash.data").joinpath("diabetes.csv")
+    with resources.as_file(resource) as file:
+        loaded = read_table(file)
+    loaded.source = SAMPLE_SOURCE
+    loaded.notes.insert(
+        0,
+        "The bundled diabetes sample: 442 patients, 10 baseline measures, and 'target', "
+        "the disease progression one year later.",
+    )
+    return loaded
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_file(file: Path, shown: str) -> None:
+    try:
+        if not file.exists():
+            raise DataError(f"There is no file at {shown}.")
+        if file.is_dir():
+            raise DataError(f"{shown} is a folder, not a data file; choose a file inside it.")
+        if not file.is_file():
+            raise DataError(f"{shown} is not a regular file.")
+        with open(file, "rb"):
+            pass
+    except PermissionError:
+        raise DataError(f"Cannot read {shown}: permission denied.") from None
+    except OSError as error:
+        raise DataError(f"Cannot read {shown}: {error.strerror or error}.") from None
+
+
+def _size_text(size: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _read_bytes(file: Path) -> tuple[bytes, str]:
+    """The whole file and its sha256 (hashed while reading, so the file is read once)."""
+    digest = hashlib.sha256()
+    parts: list[bytes] = []
+    with open(file, "rb") as stream:
+        while chunk := stream.read(_HASH_CHUNK):
+            digest.update(chunk)
+            parts.append(chunk)
+    return b"".join(parts), digest.hexdigest()
+
+
+def _decode(raw: bytes, shown: str, encoding: str | None) -> tuple[str, str]:
+    """Decode file bytes; without an explicit encoding only UTF-8 (BOM or not) is accepted."""
+    if encoding is None:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            encoding = "utf-16"
+        else:
+            try:
+                return raw.decode("utf-8-sig"), "utf-8"
+            except UnicodeDecodeError as error:
+                line = raw.count(b"\n", 0, error.start) + 1
+                byte = raw[error.start : error.start + 1].hex()
+                raise DataError(
+                    f"{shown} is not UTF-8 text (byte 0x{byte} on line {line}); read it with "
+                    "an explicit encoding such as latin-1 or cp1252 (encoding='latin-1')."
+                ) from None
+    try:
+        text = raw.decode(encoding)
+    except LookupError:
+        raise DataError(f"{encoding!r} is not a text encoding Python knows.") from None
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise DataError(
+            f"{shown} is not valid {encoding} text (line {line}); try another encoding."
+        ) from None
+    return text.removeprefix("\ufeff"), encoding
+
+
+def _sniff_delimiter(text: str, fmt: str) -> str | None:
+    """The delimiter that splits the header and most rows alike; None when none splits it."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        sample = sample[: sample.rindex("\n")]  # drop a row cut in half
+    preferred = ("\t", ",", ";", "|") if fmt == "tsv" else DELIMITERS
+    best: tuple[float, int, int] | None = None
+    choice: str | None = None
+    for rank, delimiter in enumerate(preferred):
+        if delimiter not in sample:
+            continue
+        try:
+            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+        except csv.Error:
+            continue
+        # Only a delimiter that splits the header counts: a one-column file whose values
+        # contain commas (or decimal commas) stays one column.
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        body = rows[1:] or rows
+        consistent = sum(1 for r in body if len(r) == width) / len(body)
+        score = (consistent, width, -rank)
+        if best is None or score > best:
+            best, choice = score, delimiter
+    return choice
+
+
+def _read_delimited(file: Path, shown: str, fmt: str, encoding: str | None) -> LoadedData:
+    import pandas as pd
+
+    raw, sha = _read_bytes(file)
+    text, used_encoding = _decode(raw, shown, encoding)
+    del raw
+    if not text.strip():
+        raise DataError(f"{shown} is empty (it has no text).")
+    delimiter = _sniff_delimiter(text, fmt)
+    sep = delimiter or _ONE_COLUMN_SEP
+    header = _check_rows(text, sep, shown)
+    _check_header(header, shown)
+    notes: list[str] = []
+    if delimiter is None:
+        notes.append(f"{file.name} was read as a single column (no , ; tab or | delimiter).")
+    elif delimiter != {"csv": ",", "tsv": "\t"}[fmt]:
+        notes.append(f"Columns are separated by {_delimiter_name(delimiter)}.")
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text),
+            sep=sep,
+            engine="c",
+            skipinitialspace=False,
+            skip_blank_lines=True,
+            low_memory=False,
+        )
+    except (pd.errors.ParserError, ValueError) as error:
+        raise DataError(f"{shown} could not be parsed: {_first_line(error)}.") from None
+    del text
+    frame = _fix_decimal_commas(frame, delimiter, notes)
+    if used_encoding not in ("utf-8", "utf-16") and encoding is not None:
+        notes.append(f"Read as {used_encoding} text.")
+    return LoadedData(
+        frame=frame,
+        source=str(file),
+        sha256=sha,
+        format=fmt,
+        notes=notes,
+        encoding=used_encoding,
+        delimiter=delimiter,
+    )
+
+
+def _check_rows(text: str, sep: str, shown: str) -> list[str]:
+    """Return the header; raise on header-only files and rows with the wrong field count."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    header: list[str] | None = None
+    rows = 0
+    try:
+        for record in reader:
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # blank lines are skipped, as pandas does
+            if header is None:
+                header = record
+                continue
+            rows += 1
+            if len(record) != len(header):
+                raise DataError(
+                    f"{shown} has {len(record)} fields on line {reader.line_num} but the header "
+                    f"has {len(header)}; every row needs the same number of columns."
+                )
+    except csv.Error as error:
+        raise DataError(f"{shown} is malformed near line {reader.line_num}: {error}.") from None
+    if header is None:
+        raise DataError(f"{shown} is empty (it has only blank lines).")
+    if rows == 0:
+        raise DataError(f"{shown} has a header row but no data rows.")
+    return header
+
+
+def _check_header(names: Iterable[Any], shown: str) -> None:
+    """Refuse duplicate column names (pandas would silently rename the second 'a' to 'a.1')."""
+    seen: dict[str, int] = {}
+    for position, raw in enumerate(names, start=1):
+        if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+            continue
+        name = str(raw).strip()
+        if not name:
+            continue
+        if name in seen:
+            raise DataError(
+                f"{shown} has two columns named {name!r} (columns {seen[name]} and {position}); "
+                "rename one so every column name is unique."
+            )
+        seen[name] = position
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}[delimiter]
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(error).__name__
+
+
+def _fix_decimal_commas(frame: pd.DataFrame, delimiter: str | None, notes: list[str]) -> Any:
+    """Turn text columns of decimal-comma numbers ("1,5") into numbers, or report them."""
+    import pandas as pd
+
+    converted: list[str] = []
+    kept: list[str] = []
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        values = series.dropna()
+        if values.empty:
+            continue
+        texts = values.astype(str).str.strip()
+        if not texts.str.contains(",", regex=False).any():
+            continue
+        if not texts.str.fullmatch(_DECIMAL_COMMA).all():
+            continue
+        if delimiter == ",":
+            # In a comma-separated file a quoted "1,500" is more likely a thousands separator.
+            kept.append(str(column))
+            continue
+        numbers = texts.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        frame[column] = pd.to_numeric(numbers, errors="coerce").reindex(frame.index)
+        converted.append(str(column))
+    if converted:
+        names = ", ".join(repr(c) for c in converted)
+        notes.append(f"Read decimal commas (e.g. '1,5' as 1.5) in {names}.")
+    if kept:
+        names = ", ".join(repr(c) for c in kept)
+        notes.append(
+            f"{names} hold numbers written with commas (e.g. '1,500'); they were kept as text "
+            "because the file is comma-separated."
+        )
+    return frame
+
+
+# --------------------------------------------------------------------------- binary
+
+
+def _read_excel(file: Path, shown: str) -> LoadedData:
+    import pandas as pd
+
+    sha = file_sha256(file)
+    notes: list[str] = []
+    try:
+        with pd.ExcelFile(file, engine="openpyxl") as book:
+            sheets = list(book.sheet_names)
+            if not sheets:
+                raise DataError(f"{shown} has no worksheets.")
+            # header=None: read the header row as data so duplicate names can be detected
+            # before pandas renames them.
+            raw = book.parse(sheets[0], header=None)
+    except DataError:
+        raise
+    except PermissionError:
+        raise
+    except Exception as error:
+        raise DataError(
+            f"{shown} is not a readable .xlsx workbook ({_first_line(error)})."
+        ) from None
+    if len(sheets) > 1:
+        notes.append(f"Read the first of {len(sheets)} sheets, {sheets[0]!r}.")
+    raw = raw.dropna(how="all").dropna(axis=1, how="all")
+    if raw.empty:
+        raise DataError(f"{shown} is empty (its first sheet has no cells).")
+    header = list(raw.iloc[0])
+    _check_header(header, shown)
+    if len(raw) < 2:
+        raise DataError(f"{shown} has a header row but no data rows.")
+    names = [
+        f"Unnamed: {i}" if _is_blank(name) else str(name).strip() for i, name in enumerate(header)
+    ]
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = names
+    frame = frame.infer_objects()
+    for column in frame.columns:
+        # A column of numbers with a few blanks comes back as object; make it numeric.
+        if frame[column].dtype == object:
+            numbers = pd.to_numeric(frame[column], errors="coerce")
+            if numbers.notna().sum() == frame[column].notna().sum():
+                frame[column] = numbers
+    return LoadedData(frame=frame, source=str(file), sha256=sha, format="xlsx", notes=notes)
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or not str(value)
+
+
+def _read_parquet(file: Path, shown: str) -> LoadedData:
+    import pyarrow.parquet as pq
+
+    sha = file_sha256(file)
+    try:
+        schema = pq.read_schema(file)
+        _check_header(schema.names, shown)
+        table = pq.read_table(file)
+    except DataError:
+        raise
+    except PermissionError:
+        raise
+    except Exception as error:
+        raise DataError(f"{shown} is not a readable Parquet file ({_first_line(error)}).") from None
+    if table.num_columns == 0:
+        raise DataError(f"{shown} has no columns.")
+    if table.num_rows == 0:
+        raise DataError(f"{shown} has columns but no rows.")
+    frame = table.to_pandas()
+    return LoadedData(frame=frame, source=str(file), sha256=sha, format="parquet")
+
+
+def _read_json(file: Path, shown: str, fmt: str, encoding: str | None) -> LoadedData:
+    import pandas as pd
+
+    raw, sha = _read_bytes(file)
+    text, used_encoding = _decode(raw, shown, encoding)
+    del raw
+    if not text.strip():
+        raise DataError(f"{shown} is empty (it has no text).")
+    records: list[Any]
+    if fmt == "json":
+        try:
+            document = json.loads(text, object_pairs_hook=_unique_keys(shown))
+        except json.JSONDecodeError as error:
+            if error.msg == "Extra data":
+                fmt = "jsonl"  # several documents, one per line: JSON lines in a .json file
+            else:
+                raise DataError(
+                    f"{shown} is not valid JSON ({error.msg} on line {error.lineno})."
+                ) from None
+        else:
+            records = _records_from_document(document, shown)
+    if fmt == "jsonl":
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line, object_pairs_hook=_unique_keys(shown)))
+            except json.JSONDecodeError as error:
+                raise DataError(
+                    f"{shown} has invalid JSON on line {number} ({error.msg})."
+                ) from None
+            if not isinstance(records[-1], dict):
+                raise DataError(
+                    f"{shown} line {number} is not a JSON object; each line must be one record "
+                    'like {"column": value}.'
+                )
+    if not records:
+        raise DataError(f"{shown} has no records.")
+    frame = pd.DataFrame.from_records(records)
+    if frame.shape[1] == 0:
+        raise DataError(f"{shown} has records but no fields in them.")
+    return LoadedData(frame=frame, source=str(file), sha256=sha, format=fmt, encoding=used_encoding)
+
+
+def _records_from_document(document: Any, shown: str) -> list[Any]:
+    """Records from a JSON document: a list of objects, or an object of equal-length lists."""
+    if isinstance(document, list):
+        for number, item in enumerate(document, start=1):
+            if not isinstance(item, dict):
+                raise DataError(
+                    f"{shown} item {number} is not a JSON object; tuidash reads a list of "
+                    'records like [{"column": value}, ...].'
+                )
+        return document
+    if isinstance(document, dict) and document:
+        columns = list(document.values())
+        if all(isinstance(c, list) for c in columns):
+            lengths = {len(c) for c in columns}
+            if len(lengths) != 1:
+                raise DataError(f"{shown} has column lists of different lengths.")
+            keys = list(document)
+            return [dict(zip(keys, row, strict=True)) for row in zip(*columns, strict=True)]
+        return [document]
+    raise DataError(
+        f"{shown} is not a list of records (it holds a single {type(document).__name__})."
+    )
+
+
+def _unique_keys(shown: str) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                raise DataError(
+                    f"{shown} has a record with the key {key!r} twice; every field name must "
+                    "be unique."
+                )
+            result[key] = value
+        return result
+
+    return hook
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+def column_kind(series: pd.Series) -> str:
+    """How training treats a column: numeric, boolean, datetime or text."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(series):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series):
+        return "datetime"
+    return "text"
+
+
+def profile_columns(frame: pd.DataFrame) -> list[ColumnProfile]:
+    """A profile of every column: dtype, missing, unique, min/mean/max, a few examples."""
+    profiles: list[ColumnProfile] = []
+    for position, name in enumerate(frame.columns):
+        series = frame.iloc[:, position]
+        kind = column_kind(series)
+        missing = int(series.isna().sum())
+        present = series.dropna()
+        unique = _unique_count(present)
+        minimum = mean = maximum = None
+        if kind == "numeric" and not present.empty:
+            values = present.astype("float64")
+            finite = values[values.abs() != math.inf]
+            if not finite.empty:
+                minimum = float(finite.min())
+                mean = _finite(float(finite.mean()))
+                maximum = float(finite.max())
+        profiles.append(
+            ColumnProfile(
+                name=str(name),
+                dtype=str(series.dtype),
+                missing=missing,
+                unique=unique,
+                minimum=minimum,
+                mean=mean,
+                maximum=maximum,
+                examples=_examples(present),
+                kind=kind,
+            )
+        )
+    return profiles
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _unique_count(values: pd.Series) -> int:
+    try:
+        return int(values.nunique(dropna=True))
+    except TypeError:  # unhashable cells, e.g. nested JSON objects
+        return int(values.astype(str).nunique(dropna=True))
+
+
+def _examples(values: pd.Series, count: int = 3, width: int = 40) -> list[str]:
+    examples: list[str] = []
+    seen: set[str] = set()
+    for value in values.head(200).tolist():
+        text = str(value)
+        if text in seen:
+            continue
+        seen.add(text)
+        examples.append(text if len(text) <= width else text[: width - 1] + "…")
+        if len(examples) == count:
+            break
+    return examples
+
+
+def data_problems(frame: pd.DataFrame) -> list[str]:
+    """Plain-word problems a person should see before training (one sentence each)."""
+    problems: list[str] = []
+    rows = len(frame)
+    if rows == 0:
+        return ["The data has no rows."]
+    if rows < 20:
+        problems.append(f"Only {rows} rows: metrics on so little data will be unreliable.")
+    for profile in profile_columns(frame):
+        name = profile.name
+        if profile.missing == rows:
+            problems.append(f"Column {name!r} is empty (every value is missing).")
+            continue
+        if profile.unique == 1:
+            problems.append(
+                f"Column {name!r} has the same value in every row; it cannot help a model."
+            )
+        if profile.missing and profile.missing >= rows / 2:
+            share = round(100 * profile.missing / rows)
+            problems.append(f"Column {name!r} is {share}% missing.")
+        if profile.kind == "text":
+            present = rows - profile.missing
+            numbers = _numeric_share(frame[name])
+            if 0.9 <= numbers < 1.0:
+                problems.append(
+                    f"Column {name!r} is mostly numbers but has some text, so it is treated as "
+                    "text; fix the odd values to use it as a number."
+                )
+            elif profile.unique == present and present > 20:
+                problems.append(
+                    f"Column {name!r} has a different value in every row (an identifier?); "
+                    "it will not help a model."
+                )
+            elif profile.unique > 100:
+                problems.append(
+                    f"Column {name!r} has {profile.unique} different text values; one-hot "
+                    "encoding it makes a very wide table."
+                )
+        if profile.kind == "datetime":
+            problems.append(f"Column {name!r} holds dates, which training does not use yet.")
+    duplicates = _duplicate_rows(frame)
+    if duplicates:
+        problems.append(f"{duplicates} rows are exact copies of an earlier row.")
+    return problems
+
+
+def _numeric_share(series: pd.Series) -> float:
+    import pandas as pd
+
+    present = series.dropna()
+    if present.empty:
+        return 0.0
+    numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+    return float(numbers.notna().mean())
+
+
+def _duplicate_rows(frame: pd.DataFrame) -> int:
+    try:
+        return int(frame.duplicated().sum())
+    except TypeError:  # unhashable cells
+        return 0
