@@ -211,7 +211,11 @@ def build_command_parser() -> argparse.ArgumentParser:
         "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced.\n\n"
         + _kinds_epilog(),
     )
-    train.add_argument("data", metavar="DATA", help="CSV, TSV, Excel, Parquet or JSON file")
+    train.add_argument(
+        "data",
+        metavar="DATA",
+        help="CSV, TSV, Excel, Parquet or JSON file, or `sample` for the diabetes data set",
+    )
     train.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     train.add_argument("--model", required=True, metavar="KIND", help="a model kind (see below)")
     train.add_argument("--name", help="the name to save it under (default: the kind's name)")
@@ -615,10 +619,10 @@ def _confirm(question: str, refusal: str, yes: bool) -> bool:
         return True
     if not sys.stdin or not sys.stdin.isatty():
         raise CommandError(refusal)
-    try:
-        answer = input(f"{question} [y/N] ")
-    except EOFError:
-        answer = ""
+    # The question goes to stderr so that stdout stays one JSON document with --json.
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
     return answer.strip().lower() in ("y", "yes")
 
 
@@ -653,10 +657,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         name = store.free_name(kind.display_name)
 
-    from tuidash.core.data import read_table
+    from tuidash.core.data import SAMPLE_SOURCE, read_table, sample_dataset
     from tuidash.core.training import TrainConfig, train_model
 
-    data = read_table(args.data, encoding=args.encoding)
+    if args.data in (SAMPLE_SOURCE, "sample"):
+        data = sample_dataset()
+    else:
+        data = read_table(args.data, encoding=args.encoding)
     config = TrainConfig(
         target=args.target,
         features=features,

@@ -1,0 +1,158 @@
+"""CLI behaviour that needs a fake terminal or a broken handler: run ``main()`` in-process."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tuidash import cli
+
+
+class FakeTTY(io.StringIO):
+    """A stdin that says it is a terminal and holds the user's answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def make_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """Train one Dummy model into a fresh store through the CLI itself."""
+    data = tmp_path / "d.csv"
+    with data.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["a", "b", "y"])
+        for i in range(30):
+            writer.writerow([i, i % 5, 2 * i + 1])
+    store = tmp_path / "store"
+    code = cli.main(
+        ["train", str(data), "--target", "y", "--model", "dummy", "--store", str(store)]
+    )
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    return store
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train"],
+        ["models"],
+        ["models", "list"],
+        ["models", "show"],
+        ["models", "delete"],
+        ["models", "clear"],
+        ["models", "export"],
+        ["models", "import"],
+        ["predict"],
+        ["storage"],
+    ],
+)
+def test_every_command_has_help_with_an_example(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out and "--store" in out
+
+
+def test_top_level_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("train", "models", "predict", "storage", "--no-autoload"):
+        assert command in out
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (
+        ["train", "x.csv", "--model", "dummy"],  # no --target
+        ["train", "x.csv", "--target", "y", "--model", "dummy", "--test-size", "1.5"],
+        ["train", "x.csv", "--target", "y", "--model", "dummy", "--cv", "1"],
+        ["models"],
+        ["models", "rename", "a"],
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2, argv
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_subcommand_or_data_file() -> None:
+    assert cli._wants_command(["models", "list"])
+    assert cli._wants_command(["--store", "x", "train", "d.csv"])
+    assert not cli._wants_command(["data.csv"])
+    assert not cli._wants_command(["--store", "models"])  # a store folder named models
+    assert not cli._wants_command([])
+
+
+def test_delete_asks_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(tmp_path, capsys)
+    monkeypatch.setattr("sys.stdin", FakeTTY("n\n"))
+    assert cli.main(["models", "delete", "Dummy", "--store", str(store)]) == 1
+    captured = capsys.readouterr()
+    assert "Delete model 'Dummy'" in captured.err and "Nothing deleted" in captured.err
+    assert cli.main(["models", "list", "--json", "--store", str(store)]) == 0
+    assert len(json.loads(capsys.readouterr().out)["models"]) == 1
+
+    monkeypatch.setattr("sys.stdin", FakeTTY("y\n"))
+    assert cli.main(["models", "clear", "--store", str(store)]) == 0
+    capsys.readouterr()
+    assert cli.main(["models", "list", "--json", "--store", str(store)]) == 0
+    assert json.loads(capsys.readouterr().out)["models"] == []
+
+
+def test_progress_only_on_a_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(tmp_path, capsys)  # stderr is not a terminal here: no progress
+    data = tmp_path / "d.csv"
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True, raising=False)
+    argv = ["train", str(data), "--target", "y", "--model", "dummy", "--name", "Two"]
+    assert cli.main([*argv, "--store", str(store)]) == 0
+    captured = capsys.readouterr()
+    assert "%]" in captured.err
+    assert "Saved as 'Two'" in captured.out
+
+
+def test_undefined_metric_shows_its_reason() -> None:
+    text = cli.metric_text("MAPE", {"MAPE": None}, {"MAPE": "the target has zeros"})
+    assert text == "undefined (the target has zeros)"
+    assert cli.metric_text("R2", {"R2": 0.5}, {}) == "0.5000"
+    table = cli.format_table(("A", "Bee"), [("long value", 1)], right=(1,))
+    assert table.splitlines() == ["A           Bee", "----------  ---", "long value    1"]
+
+
+def test_unexpected_error_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def broken(args: object) -> int:
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setitem(cli._HANDLERS, "storage", broken)
+    assert cli.main(["storage", "--store", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err == "tuidash: unexpected error (RuntimeError): disk on fire second line\n"
+
+
+def test_store_that_is_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    assert cli.main(["models", "list", "--store", str(not_a_folder)]) == 1
+    assert "must be a folder" in capsys.readouterr().err
+
+
+def test_store_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TUIDASH_STORE", str(tmp_path / "env_store"))
+    assert cli.default_store_dir() == tmp_path / "env_store"
+    assert cli.main(["storage", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["base_dir"] == str(tmp_path / "env_store")

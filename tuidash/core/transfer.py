@@ -1,0 +1,346 @@
+"""Move models between stores: export a saved pkl+json pair, import an audited pickle.
+
+Import never trusts the file: the pickle is read with the store's restricted unpickler
+(``tuidash.core.unpickle``), so a file that would run code is refused before anything
+runs, and the accepted object is saved again through the store with fresh metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tuidash.core.store import ModelPersistence
+
+METRIC_NAMES = ("MAE", "MSE", "RMSE", "MAPE", "R2")
+NO_METRICS = "imported without metrics"
+MAX_IMPORT_BYTES = 4 * 1024**3
+"""A pickle bigger than this is refused before it is read into memory."""
+
+
+class TransferError(ValueError):
+    """An export or import that cannot be done; the message says why in one sentence."""
+
+    @property
+    def message(self) -> str:
+        """The sentence to show."""
+        return str(self.args[0]) if self.args else "The transfer failed."
+
+
+@dataclass
+class ImportResult:
+    """What was imported: its name in the store, kind, metrics and feature names."""
+
+    name: str
+    model_type: str | None
+    metrics: dict[str, float | None]
+    metric_reasons: dict[str, str]
+    features: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def model_files(store: ModelPersistence, name: str) -> tuple[Path, Path]:
+    """The (pkl, json) paths of a saved model, as the store names them."""
+    paths = getattr(store, "paths_for", None) or getattr(store, "model_paths", None)
+    if callable(paths):
+        pkl, meta = paths(name)
+        return Path(pkl), Path(meta)
+    base = Path(store.base_dir)
+    return base / "models" / f"{name}.pkl", base / "metadata" / f"{name}.json"
+
+
+def export_model(
+    store: ModelPersistence, name: str, dest_dir: Path, *, replace: bool = False
+) -> list[Path]:
+    """Copy a saved model's .pkl and .json into ``dest_dir``; the pkl's sha256 is checked."""
+    pkl, meta = model_files(store, name)
+    if not pkl.is_file() or not meta.is_file():
+        raise TransferError(f"The files of model {name!r} are not in {store.base_dir}.")
+    dest = Path(dest_dir).expanduser().absolute()
+    if dest.exists() and not dest.is_dir():
+        raise TransferError(f"Cannot export to {dest_dir}: it is a file, not a folder.")
+    targets = [dest / pkl.name, dest / meta.name]
+    existing = [t for t in targets if t.exists()]
+    if existing and not replace:
+        shown = ", ".join(str(t) for t in existing)
+        raise TransferError(
+            f"{shown} already exist{'s' if len(existing) == 1 else ''}; "
+            "pass --replace to overwrite."
+        )
+    try:
+        metadata = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise TransferError(f"The metadata of model {name!r} cannot be read: {error}.") from None
+    expected = (
+        (metadata.get("model_file") or {}).get("sha256") if isinstance(metadata, dict) else None
+    )
+    dest.mkdir(parents=True, exist_ok=True)
+    digest = _copy_atomic(pkl, targets[0])
+    if expected and digest != expected:
+        targets[0].unlink(missing_ok=True)
+        raise TransferError(
+            f"The model file of {name!r} does not match the checksum in its metadata "
+            "(it is damaged); nothing was exported."
+        )
+    _copy_atomic(meta, targets[1])
+    return targets
+
+
+def _copy_atomic(source: Path, target: Path) -> str:
+    """Copy through a temp file in the target folder; return the sha256 of what was copied."""
+    digest = hashlib.sha256()
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
+    try:
+        with os.fdopen(handle, "wb") as out, source.open("rb") as src:
+            while chunk := src.read(1024 * 1024):
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    shutil.copymode(source, target)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- import
+
+
+def audit_pickle(path: Path) -> tuple[Any, str]:
+    """Read a pickle with the restricted unpickler; return (model, sha256) or raise."""
+    from tuidash.core.unpickle import UnpickleRefused, restricted_loads
+
+    shown = str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise TransferError(f"{shown}: no such file.") from None
+    if path.is_dir():
+        raise TransferError(f"{shown} is a folder, not a .pkl file.")
+    if size > MAX_IMPORT_BYTES:
+        raise TransferError(f"{shown} is larger than {MAX_IMPORT_BYTES // 1024**3} GB; refused.")
+    try:
+        data = path.read_bytes()
+    except PermissionError:
+        raise TransferError(f"Cannot read {shown}: permission denied.") from None
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        model = restricted_loads(data)
+    except UnpickleRefused as error:
+        raise TransferError(f"Refused to import {shown}: {error.message}.") from None
+    except MemoryError:
+        raise TransferError(f"{shown} does not fit in memory.") from None
+    except Exception as error:  # a damaged stream can raise almost anything
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        reason = reason or type(error).__name__
+        raise TransferError(f"{shown} is not a readable model pickle ({reason}).") from None
+    if not callable(getattr(model, "predict", None)):
+        raise TransferError(
+            f"{shown} holds a {type(model).__name__}, not a fitted model with a predict method."
+        )
+    return model, digest
+
+
+def read_import_metadata(path: Path, pkl_sha256: str) -> dict[str, Any]:
+    """Parse a metadata JSON given with an import; it must describe this pickle."""
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TransferError(f"{shown}: no such file.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise TransferError(f"Cannot read {shown}: {error}.") from None
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise TransferError(f"{shown} is not valid JSON ({error}).") from None
+    if not isinstance(document, dict):
+        raise TransferError(f"{shown} is not a model metadata file (expected a JSON object).")
+    model_file = document.get("model_file")
+    recorded = model_file.get("sha256") if isinstance(model_file, dict) else None
+    if isinstance(recorded, str) and recorded and recorded != pkl_sha256:
+        raise TransferError(
+            f"{shown} describes a different pickle (its sha256 does not match); "
+            "pass the matching JSON or none."
+        )
+    return document
+
+
+def metrics_from_metadata(
+    document: Mapping[str, Any] | None,
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Metric values and reasons from imported metadata; unknown ones are null with a reason."""
+    raw = document.get("metrics") if document else None
+    if not isinstance(raw, Mapping):
+        return {m: None for m in METRIC_NAMES}, {m: NO_METRICS for m in METRIC_NAMES}
+    given_reasons = document.get("metric_reasons") if document else None
+    given_reasons = given_reasons if isinstance(given_reasons, Mapping) else {}
+    values: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    for name in METRIC_NAMES:
+        value = raw.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            values[name] = float(value)
+            continue
+        values[name] = None
+        if isinstance(given_reasons.get(name), str):
+            reasons[name] = given_reasons[name]
+        elif value is None and name not in raw:
+            reasons[name] = "not recorded in the imported metadata"
+        else:
+            reasons[name] = "not a finite number in the imported metadata"
+    return values, reasons
+
+
+def _final_estimator(model: Any) -> Any:
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps:
+        return steps[-1][1]
+    return model
+
+
+def _guess_model_type(model: Any, document: Mapping[str, Any] | None) -> str | None:
+    from tuidash.core.catalog import CATALOG, kind_for_display_name
+
+    stated = document.get("model_type") if document else None
+    if isinstance(stated, str):
+        if stated in CATALOG:
+            return stated
+        kind = kind_for_display_name(stated)
+        if kind is not None:
+            return kind.id
+    class_name = type(_final_estimator(model)).__name__
+    for kind in CATALOG.values():
+        if kind.estimator.rpartition(".")[2] == class_name:
+            return kind.id
+    return None
+
+
+def _simple_params(model: Any) -> dict[str, Any]:
+    """The final estimator's constructor parameters that are plain JSON values."""
+    get_params = getattr(_final_estimator(model), "get_params", None)
+    if not callable(get_params):
+        return {}
+    params = {}
+    for key, value in get_params(deep=False).items():
+        plain = value is None or isinstance(value, bool | int | str)
+        if plain or (isinstance(value, float) and math.isfinite(value)):
+            params[key] = value
+        elif isinstance(value, tuple | list) and all(isinstance(v, int | float) for v in value):
+            params[key] = list(value)
+    return params
+
+
+def _features(model: Any, document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    data = document.get("data") if document else None
+    if isinstance(data, Mapping) and isinstance(data.get("features"), list):
+        out = []
+        for item in data["features"]:
+            if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+                out.append({"name": item["name"], "dtype": str(item.get("dtype") or "unknown")})
+        if out:
+            return out
+    names = getattr(model, "feature_names_in_", None)
+    if names is None:
+        return []
+    return [{"name": str(n), "dtype": "unknown"} for n in list(names)]
+
+
+def _predictions(document: Mapping[str, Any] | None) -> dict[str, Any]:
+    raw = document.get("predictions") if document else None
+    empty = {"y_pred": [], "y_test": [], "feature_importance": None}
+    if not isinstance(raw, Mapping):
+        return empty
+    y_pred, y_test = raw.get("y_pred"), raw.get("y_test")
+    if not (isinstance(y_pred, list) and isinstance(y_test, list) and len(y_pred) == len(y_test)):
+        return empty
+    if not all(_is_number_or_null(v) for v in [*y_pred, *y_test]):
+        return empty
+    importance = raw.get("feature_importance")
+    if not (
+        isinstance(importance, Mapping) and all(_is_number_or_null(v) for v in importance.values())
+    ):
+        importance = None
+    return {"y_pred": y_pred, "y_test": y_test, "feature_importance": importance}
+
+
+def _is_number_or_null(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
+def import_model(
+    store: ModelPersistence,
+    pkl_path: Path,
+    *,
+    metadata_path: Path | None = None,
+    name: str | None = None,
+    replace: bool = False,
+) -> ImportResult:
+    """Audit a pickle and save it into the store under a name, with fresh metadata."""
+    pkl_path = Path(pkl_path).expanduser()
+    model, digest = audit_pickle(pkl_path)
+    document = read_import_metadata(Path(metadata_path), digest) if metadata_path else None
+    if name is None:
+        stated = document.get("model_name") if document else None
+        name = stated if isinstance(stated, str) and stated.strip() else pkl_path.stem
+    store.check_name(name)
+    existing = {e.get("name") for e in store.list_saved_models()}
+    if name in existing and not replace:
+        raise TransferError(
+            f"A model named {name!r} already exists; pass --replace to overwrite it "
+            "or --name to choose another name."
+        )
+    metrics, reasons = metrics_from_metadata(document)
+    model_type = _guess_model_type(model, document)
+    features = _features(model, document)
+    params = document.get("params") if document else None
+    params = dict(params) if isinstance(params, Mapping) else _simple_params(model)
+    data: dict[str, Any] = {}
+    if document and isinstance(document.get("data"), Mapping):
+        data.update(document["data"])
+    data["features"] = features
+    data.setdefault("source", f"imported from {pkl_path.absolute()}")
+    model_data: dict[str, Any] = {
+        "model": model,
+        "metrics": metrics,
+        "metric_reasons": reasons,
+        "params": params,
+        "predictions": _predictions(document),
+        "task": "regression",
+        "data": data,
+    }
+    if model_type is not None:
+        model_data["model_type"] = model_type
+    for key in ("train_seconds", "cv", "predictions_total"):
+        if document and document.get(key) is not None:
+            model_data[key] = document[key]
+    ok, message = store.save_model(name, model_data, replace=replace)
+    if not ok:
+        raise TransferError(message)
+    notes = []
+    if not features:
+        notes.append("The model has no recorded feature names; predict passes every column.")
+    return ImportResult(
+        name=name,
+        model_type=model_type,
+        metrics=metrics,
+        metric_reasons=reasons,
+        features=[f["name"] for f in features],
+        notes=notes,
+    )
