@@ -1,11 +1,39 @@
-"""Preprocessing pipeline, split, fit and evaluate: turns a frame into a TrainedModel."""
+"""Preprocessing pipeline, split, fit and evaluate: turns a frame into a TrainedModel.
+
+Pure Python: pandas, numpy and sklearn are imported inside the functions. Progress is a
+plain callback ``progress(fraction, text)``; cancelling is a ``threading.Event`` checked
+between chunks of estimators, boosting rounds, epochs and cross-validation folds.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import math
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from tuidash.core.catalog import get_kind
+from tuidash.core.data import LoadedData, column_kind
+from tuidash.core.metrics import MetricsResult, regression_metrics
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+PREDICTION_CAP = 2000
+"""At most this many (y_test, y_pred) points are kept for charts; metrics use every row."""
+
+PERMUTATION_ROWS = 500
+"""Permutation importance is measured on at most this many test rows (evenly spaced)."""
+
+PERMUTATION_REPEATS = 3
+"""Shuffles per column for permutation importance: enough for a ranking, cheap to run."""
+
+ProgressCallback = Callable[[float, str], None]
 
 
 def build_pipeline(
@@ -42,3 +70,952 @@ def build_pipeline(
         transformers.append(("categorical", categorical, list(categorical_features)))
     preprocess = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
     return Pipeline([("preprocess", preprocess), ("model", kind.build(params, random_state))])
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class TrainingError(ValueError):
+    """Training cannot start or finish on this data; the message is one sentence for a person."""
+
+    @property
+    def message(self) -> str:
+        """The sentence to show."""
+        return str(self.args[0]) if self.args else "Training failed."
+
+
+class TrainingCancelled(Exception):
+    """The person cancelled training; nothing was produced."""
+
+    def __init__(self, message: str = "Training was cancelled.") -> None:
+        super().__init__(message)
+
+
+class SchemaError(ValueError):
+    """New data does not fit a model's feature schema; ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(" ".join(self.problems) or "The data does not fit the model.")
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass
+class TrainConfig:
+    """What to learn from which columns, and how to split and batch the rows."""
+
+    target: str
+    features: Sequence[str] | None = None
+    """Feature columns; None means every column except the target."""
+    test_size: float = 0.2
+    """Share of rows held out for the metrics, 0.1 to 0.4."""
+    random_state: int = 42
+    keep_order: bool = False
+    """Keep row order and test on the last rows (time-ordered data)."""
+    cv_folds: int | None = None
+    """k-fold cross-validation on the training rows (2 to 20), or None for none."""
+    batch_rows: int | None = None
+    """Aggregate every N rows into one before training (None or 1: no batching)."""
+
+    def validate(self) -> None:
+        """Raise TrainingError with one sentence if a setting is outside its range."""
+        if not isinstance(self.target, str) or not self.target:
+            raise TrainingError("Choose a target column to predict.")
+        size = self.test_size
+        if isinstance(size, bool) or not isinstance(size, int | float) or math.isnan(size):
+            raise TrainingError(f"The test size must be a number from 0.1 to 0.4, not {size!r}.")
+        if not 0.1 <= size <= 0.4:
+            raise TrainingError(
+                f"The test size must be from 0.1 to 0.4 (10% to 40%), not {size:g}."
+            )
+        if not _is_int(self.random_state) or self.random_state < 0:
+            raise TrainingError(
+                f"The random state must be a whole number 0 or more, not {self.random_state!r}."
+            )
+        if self.cv_folds is not None and (
+            not _is_int(self.cv_folds) or not 2 <= self.cv_folds <= 20
+        ):
+            raise TrainingError(
+                "Cross-validation folds must be a whole number from 2 to 20, "
+                f"not {self.cv_folds!r}."
+            )
+        if self.batch_rows is not None and (not _is_int(self.batch_rows) or self.batch_rows < 1):
+            raise TrainingError(
+                f"Batch rows must be a whole number 1 or more, not {self.batch_rows!r}."
+            )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class TrainedModel:
+    """A fitted pipeline with its metrics, test predictions and everything the store keeps."""
+
+    kind_id: str
+    display_name: str
+    pipeline: Any
+    """The fitted sklearn Pipeline (preprocess + model); it predicts on raw rows."""
+    params: dict[str, Any]
+    metrics: MetricsResult
+    y_test: np.ndarray
+    y_pred: np.ndarray
+    feature_importance: dict[str, float] | None
+    """Importance per original column, largest first (see ``importance_method``)."""
+    cv: dict[str, Any] | None
+    """{folds, metric: "R2", scores, mean, std, splitter} when cross-validation ran."""
+    train_seconds: float
+    """Wall time of the whole train_model call."""
+    data_info: dict[str, Any]
+    """The data fingerprint: source, sha256, rows, target, features [{name, dtype, kind}], ..."""
+    importance_method: str | None = None
+    """impurity (trees), coefficient (|coef| on scaled inputs), permutation, or none."""
+    notes: list[str] = field(default_factory=list)
+    """What a person should know: dropped rows, skipped columns, non-convergence."""
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        """The feature schema [{name, dtype, kind}] that predict() checks new data against."""
+        return list(self.data_info.get("features", []))
+
+    @property
+    def target(self) -> str:
+        """The target column's name."""
+        return str(self.data_info.get("target", ""))
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predict on raw rows after checking them against the feature schema."""
+        return predict(self.pipeline, frame, self.features)
+
+    def to_model_data(self) -> dict[str, Any]:
+        """The dict ModelPersistence.save_model takes (predictions capped to PREDICTION_CAP)."""
+        y_test, y_pred = _cap_predictions(self.y_test, self.y_pred, PREDICTION_CAP)
+        importance = None
+        if self.feature_importance is not None:
+            importance = {k: _json_float(v) for k, v in self.feature_importance.items()}
+        data: dict[str, Any] = {
+            "model": self.pipeline,
+            "metrics": dict(self.metrics.values),
+            "metric_reasons": dict(self.metrics.reasons),
+            "params": _json_params(self.params),
+            "predictions": {
+                "y_pred": [_json_float(v) for v in y_pred],
+                "y_test": [_json_float(v) for v in y_test],
+                "feature_importance": importance,
+            },
+            "model_type": self.kind_id,
+            "task": "regression",
+            "data": _json_params(self.data_info),
+            "train_seconds": round(float(self.train_seconds), 4),
+            "feature_importance_method": self.importance_method,
+        }
+        if len(self.y_test) > len(y_test):
+            data["predictions_total"] = len(self.y_test)
+        if self.cv is not None:
+            data["cv"] = _json_params(self.cv)
+        return data
+
+
+def _cap_predictions(y_test: Any, y_pred: Any, cap: int) -> tuple[list[Any], list[Any]]:
+    """An evenly spaced sample (order kept) of at most ``cap`` points."""
+    import numpy as np
+
+    test = np.asarray(y_test, dtype=np.float64).ravel()
+    pred = np.asarray(y_pred, dtype=np.float64).ravel()
+    if test.size <= cap:
+        return test.tolist(), pred.tolist()
+    index = np.unique(np.linspace(0, test.size - 1, cap).round().astype(np.int64))
+    return test[index].tolist(), pred[index].tolist()
+
+
+def _json_float(value: Any) -> float | None:
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _json_params(value: Any) -> Any:
+    """Plain JSON values: tuples become lists, numpy scalars Python numbers, NaN null."""
+    if isinstance(value, Mapping):
+        return {str(k): _json_params(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_params(v) for v in value]
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    item = getattr(value, "item", None)
+    if callable(item):
+        return _json_params(item())
+    return str(value)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Progress:
+    """Reports progress and raises TrainingCancelled when the cancel event is set."""
+
+    def __init__(self, callback: ProgressCallback | None, cancel: threading.Event | None) -> None:
+        self.callback = callback
+        self.cancel = cancel
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise TrainingCancelled()
+
+    def __call__(self, fraction: float, text: str) -> None:
+        self.check()
+        if self.callback is not None:
+            self.callback(max(0.0, min(1.0, fraction)), text)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def train_model(
+    data: LoadedData | pd.DataFrame,
+    kind_id: str,
+    params: Mapping[str, Any] | None,
+    config: TrainConfig,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> TrainedModel:
+    """Prepare, split, fit and evaluate one model; raise TrainingError or TrainingCancelled."""
+    import numpy as np
+    import pandas as pd
+
+    started = time.perf_counter()
+    report = _Progress(progress, cancel)
+    config.validate()
+    kind = get_kind(kind_id)
+    values = kind.validate(params)
+    report(0.0, "Preparing the data")
+
+    if isinstance(data, LoadedData):
+        frame, source, sha256, fmt = data.frame, data.source, data.sha256, data.format
+    elif isinstance(data, pd.DataFrame):
+        frame, source, sha256, fmt = data, "frame", None, None
+    else:
+        raise TrainingError("Training needs a table of data (a loaded file or a DataFrame).")
+    notes: list[str] = []
+    columns = [str(c) for c in frame.columns]
+    if len(set(columns)) != len(columns):
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        raise TrainingError(f"The data has duplicate column names: {', '.join(map(repr, twice))}.")
+    frame = frame.set_axis(columns, axis=1)
+    rows_read = len(frame)
+
+    target = config.target
+    if target not in frame.columns:
+        raise TrainingError(f"There is no column {target!r}; the columns are {_names(columns)}.")
+    features, numeric, categorical = _choose_features(frame, config, notes)
+
+    y_all = _numeric_target(frame[target], target)
+    keep = np.isfinite(y_all.to_numpy(dtype=np.float64, na_value=np.nan))
+    dropped = int((~keep).sum())
+    if dropped:
+        frame = frame.loc[keep]
+        y_all = y_all.loc[keep]
+        notes.append(f"Dropped {dropped} of {rows_read} rows with no value in {target!r}.")
+    if len(frame) == 0:
+        raise TrainingError(f"The target column {target!r} has no numeric values.")
+    X = _prepare_frame(frame[features], numeric, categorical)
+    y = y_all.astype("float64")
+    batches_from = None
+    if config.batch_rows is not None and config.batch_rows > 1:
+        batches_from = len(X)
+        X, y = _batch(X, y, config.batch_rows, numeric, categorical)
+        notes.append(
+            f"Aggregated every {config.batch_rows} rows into one: {batches_from} rows became "
+            f"{len(X)} (feature means; text features and the target from each batch's last row)."
+        )
+    X = X.reset_index(drop=True)
+    y = y.reset_index(drop=True)
+    rows = len(X)
+    if y.nunique() == 1:
+        raise TrainingError(
+            f"The target column {target!r} has the same value ({y.iloc[0]:g}) in every row; "
+            "there is nothing to learn."
+        )
+    n_test = math.ceil(rows * config.test_size)
+    n_train = rows - n_test
+    if n_train < 2 or n_test < 1:
+        need = _rows_needed(config.test_size)
+        raise TrainingError(
+            f"Only {rows} rows have a value in {target!r}; a {config.test_size:.0%} test split "
+            f"needs at least {need}."
+        )
+    report.check()
+
+    if config.keep_order:
+        train_index = np.arange(n_train)
+        test_index = np.arange(n_train, rows)
+    else:
+        from sklearn.model_selection import train_test_split
+
+        train_index, test_index = train_test_split(
+            np.arange(rows), test_size=n_test, random_state=config.random_state, shuffle=True
+        )
+    X_train, X_test = X.iloc[train_index], X.iloc[test_index]
+    y_train, y_test = y.iloc[train_index], y.iloc[test_index]
+    _check_neighbours(kind_id, values, n_train, config.cv_folds, config.keep_order)
+
+    pipeline = build_pipeline(kind_id, values, numeric, categorical, config.random_state)
+    fit_start = 0.05
+    cv: dict[str, Any] | None = None
+    if config.cv_folds:
+        cv = _cross_validate(pipeline, kind_id, X_train, y_train, config, report, 0.05, 0.45)
+        fit_start = 0.45
+    fit_notes = _fit(
+        pipeline, kind_id, kind.display_name, X_train, y_train, report, fit_start, 0.88
+    )
+    notes.extend(fit_notes)
+
+    report(0.9, "Evaluating on the test rows")
+    y_pred = np.asarray(pipeline.predict(X_test), dtype=np.float64).ravel()
+    metrics = regression_metrics(y_test.to_numpy(), y_pred)
+    report(0.92, "Measuring feature importance")
+    importance, method = _feature_importance(
+        pipeline, kind_id, features, X_test, y_test, config.random_state, report
+    )
+    report(1.0, "Done")
+
+    schema = [
+        {
+            "name": name,
+            "dtype": str(frame[name].dtype),
+            "kind": "numeric" if name in numeric else "categorical",
+        }
+        for name in features
+    ]
+    data_info: dict[str, Any] = {
+        "source": source,
+        "sha256": sha256,
+        "format": fmt,
+        "rows": rows,
+        "rows_read": rows_read,
+        "target": target,
+        "features": schema,
+        "numeric_features": list(numeric),
+        "categorical_features": list(categorical),
+        "test_size": float(config.test_size),
+        "random_state": int(config.random_state),
+        "keep_order": bool(config.keep_order),
+        "batch_rows": config.batch_rows,
+        "cv_folds": config.cv_folds,
+        "dropped_rows": dropped,
+        "train_rows": int(n_train),
+        "test_rows": int(n_test),
+    }
+    return TrainedModel(
+        kind_id=kind.id,
+        display_name=kind.display_name,
+        pipeline=pipeline,
+        params=values,
+        metrics=metrics,
+        y_test=y_test.to_numpy(dtype=np.float64),
+        y_pred=y_pred,
+        feature_importance=importance,
+        cv=cv,
+        train_seconds=time.perf_counter() - started,
+        data_info=data_info,
+        importance_method=method,
+        notes=notes,
+    )
+
+
+def _names(names: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _rows_needed(test_size: float) -> int:
+    rows = 3
+    while rows - math.ceil(rows * test_size) < 2:
+        rows += 1
+    return rows
+
+
+def _choose_features(
+    frame: pd.DataFrame, config: TrainConfig, notes: list[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """The feature columns, split into numeric and categorical (text, booleans)."""
+    target = config.target
+    explicit = config.features is not None
+    if config.features is not None:
+        if isinstance(config.features, str):
+            raise TrainingError("Features must be a list of column names, not one string.")
+        chosen = [str(f) for f in config.features]
+        unknown = [f for f in chosen if f not in frame.columns]
+        if unknown:
+            raise TrainingError(
+                f"There is no column {_names(unknown)}; "
+                f"the columns are {_names(list(frame.columns))}."
+            )
+        if target in chosen:
+            raise TrainingError(
+                f"The target {target!r} cannot also be a feature; remove it from the features."
+            )
+        twice = sorted({f for f in chosen if chosen.count(f) > 1})
+        if twice:
+            raise TrainingError(f"The feature {_names(twice)} is chosen more than once.")
+    else:
+        chosen = [c for c in frame.columns if c != target]
+    features: list[str] = []
+    numeric: list[str] = []
+    categorical: list[str] = []
+    skipped_dates: list[str] = []
+    skipped_empty: list[str] = []
+    for name in chosen:
+        series = frame[name]
+        kind = column_kind(series)
+        if kind == "datetime":
+            if explicit:
+                raise TrainingError(
+                    f"Column {name!r} holds dates or times, which training cannot use yet; "
+                    "leave it out of the features."
+                )
+            skipped_dates.append(name)
+            continue
+        if series.isna().all():
+            skipped_empty.append(name)
+            continue
+        features.append(name)
+        (numeric if kind == "numeric" else categorical).append(name)
+    if skipped_dates:
+        notes.append(f"Left out date columns {_names(skipped_dates)} (not usable as features yet).")
+    if skipped_empty:
+        notes.append(f"Left out empty columns {_names(skipped_empty)} (every value missing).")
+    if not features:
+        raise TrainingError("There are no usable feature columns; choose at least one.")
+    return features, numeric, categorical
+
+
+def _numeric_target(series: pd.Series, name: str) -> pd.Series:
+    """The target as floats (inf counts as missing); raise if it holds text."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series) or not pd.api.types.is_numeric_dtype(series):
+        present = series.dropna()
+        numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+        bad = present[numbers.isna().to_numpy()]
+        if pd.api.types.is_bool_dtype(series) or len(bad):
+            example = f" such as {bad.iloc[0]!r}" if len(bad) else ""
+            raise TrainingError(
+                f"The target column {name!r} is not numeric (it holds {_describe(series)}"
+                f"{example}); choose a column of numbers to predict."
+            )
+        series = pd.to_numeric(series.astype(str).str.strip(), errors="coerce")
+    values = series.astype("float64")
+    return values.where(np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan)))
+
+
+def _describe(series: pd.Series) -> str:
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series):
+        return "true/false values"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "dates"
+    return "text"
+
+
+def _prepare_frame(frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str]) -> Any:
+    """Normalise raw columns the same way for training and prediction.
+
+    Numbers become float64 with inf as missing; text and booleans become Python strings
+    with NaN for missing, so the imputer and one-hot encoder see one type per column.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = pd.DataFrame(index=frame.index)
+    for name in frame.columns:
+        series = frame[name]
+        if name in numeric:
+            values = pd.to_numeric(series, errors="coerce").astype("float64")
+            out[name] = values.where(np.isfinite(values.to_numpy(na_value=np.nan)))
+        elif name in categorical:
+            out[name] = _as_text(series)
+        else:
+            out[name] = series
+    return out
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Strings for categories; whole floats lose '.0' so 3 and 3.0 are the same category."""
+    import numpy as np
+    import pandas as pd
+
+    def text(value: Any) -> Any:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return np.nan
+        if isinstance(value, float | np.floating) and float(value).is_integer():
+            return str(int(value))
+        if isinstance(value, np.generic):
+            value = value.item()
+        return str(value)
+
+    return pd.Series([text(v) for v in series.tolist()], index=series.index, dtype=object)
+
+
+def _batch(
+    X: pd.DataFrame, y: pd.Series, size: int, numeric: Sequence[str], categorical: Sequence[str]
+) -> tuple[Any, Any]:
+    """Aggregate every ``size`` consecutive rows: feature means, target of the last row.
+
+    Text features take the batch's last non-missing value (a mean of text does not exist).
+    A final, shorter batch is kept.
+    """
+    import numpy as np
+    import pandas as pd
+
+    group = np.arange(len(X)) // size
+    parts = []
+    if numeric:
+        parts.append(X[list(numeric)].groupby(group).mean())
+    if categorical:
+        parts.append(X[list(categorical)].groupby(group).last())
+    batched = pd.concat(parts, axis=1)[list(X.columns)]
+    for name in categorical:
+        batched[name] = batched[name].astype(object)
+    target = y.groupby(group).last()
+    return batched, target
+
+
+def _check_neighbours(
+    kind_id: str, params: Mapping[str, Any], n_train: int, folds: int | None, keep_order: bool
+) -> None:
+    """k-NN needs at least k rows in every training set it is fitted on."""
+    if folds:
+        minimum = n_train // (folds + 1) if keep_order else n_train - math.ceil(n_train / folds)
+        if (keep_order and n_train < folds + 1) or (not keep_order and n_train < folds):
+            raise TrainingError(
+                f"{folds}-fold cross-validation needs at least {folds + (1 if keep_order else 0)} "
+                f"training rows; there are {n_train}."
+            )
+    else:
+        minimum = n_train
+    if kind_id == "knn":
+        k = int(params.get("n_neighbors", 5))
+        if k > minimum:
+            raise TrainingError(
+                f"k-Nearest Neighbours with n_neighbors={k} needs at least {k} training rows "
+                f"in every fit; there are {minimum}. Lower n_neighbors or use more data."
+            )
+
+
+def _fit(
+    pipeline: Any,
+    kind_id: str,
+    display_name: str,
+    X: pd.DataFrame,
+    y: pd.Series,
+    report: _Progress,
+    start: float,
+    end: float,
+) -> list[str]:
+    """Fit the pipeline in chunks so progress is reported and cancel is honoured."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    notes: list[str] = []
+    preprocess = pipeline.named_steps["preprocess"]
+    model = pipeline.named_steps["model"]
+    span = end - start
+    report(start, f"Fitting {display_name}")
+    # Warnings are recorded, not printed: a traceback-like line on stderr would tear a TUI.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            Xt = preprocess.fit_transform(X, y)
+            report.check()
+            target = y.to_numpy()
+            if kind_id == "random_forest":
+                _fit_grown(model, "n_estimators", Xt, target, report, start, span, "trees")
+            elif kind_id == "gradient_boosting":
+                _fit_grown(model, "max_iter", Xt, target, report, start, span, "rounds")
+            elif kind_id == "mlp":
+                if not _fit_epochs(model, Xt, target, report, start, span):
+                    notes.append(
+                        f"The neural network did not converge in {model.max_iter} epochs; "
+                        "more epochs (max_iter) or a larger learning rate may help."
+                    )
+            else:
+                model.fit(Xt, target)
+        except (TrainingCancelled, TrainingError):
+            raise
+        except (ValueError, TypeError, ArithmeticError) as error:
+            raise TrainingError(
+                f"{display_name} could not be trained on this data: {_first_line(error)}."
+            ) from None
+    if kind_id != "mlp" and any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        notes.append(f"{display_name} did not fully converge; more iterations (max_iter) may help.")
+    report.check()
+    return notes
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(error).__name__
+
+
+def _fit_grown(
+    model: Any,
+    param: str,
+    Xt: Any,
+    y: Any,
+    report: _Progress,
+    start: float,
+    span: float,
+    unit: str,
+) -> None:
+    """Grow an ensemble with warm_start in about ten chunks; same result as one fit."""
+    total = int(getattr(model, param))
+    step = max(1, math.ceil(total / 10))
+    done = 0
+    model.set_params(warm_start=True)
+    try:
+        while done < total:
+            done = min(total, done + step)
+            model.set_params(**{param: done})
+            model.fit(Xt, y)
+            report(start + span * done / total, f"Fitted {done} of {total} {unit}")
+            # Gradient boosting may stop early (early stopping on large data).
+            if param == "max_iter" and getattr(model, "n_iter_", done) < done:
+                break
+    finally:
+        model.set_params(warm_start=False, **{param: total})
+
+
+def _fit_epochs(model: Any, Xt: Any, y: Any, report: _Progress, start: float, span: float) -> bool:
+    """Train an MLP in chunks of epochs with warm_start; return whether it converged.
+
+    Each chunk restarts the optimiser's moment estimates, so the result differs slightly
+    from one uninterrupted fit; the weights carry over.
+    """
+    total = int(model.max_iter)
+    step = max(10, math.ceil(total / 10))
+    done = 0
+    converged = False
+    model.set_params(warm_start=True)
+    try:
+        while done < total:
+            chunk = min(step, total - done)
+            model.set_params(max_iter=chunk)
+            model.fit(Xt, y)
+            done += int(model.n_iter_)
+            report(start + span * min(done, total) / total, f"Trained {done} of {total} epochs")
+            if model.n_iter_ < chunk:
+                converged = True
+                break
+    finally:
+        model.set_params(warm_start=False, max_iter=total)
+    return converged
+
+
+def _cross_validate(
+    pipeline: Any,
+    kind_id: str,
+    X: pd.DataFrame,
+    y: pd.Series,
+    config: TrainConfig,
+    report: _Progress,
+    start: float,
+    end: float,
+) -> dict[str, Any]:
+    """R2 of each fold on the training rows (time-ordered folds when keep_order is set)."""
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.model_selection import KFold, TimeSeriesSplit
+
+    folds = int(config.cv_folds or 0)
+    if config.keep_order:
+        splitter: Any = TimeSeriesSplit(n_splits=folds)
+        splitter_name = "time-ordered"
+    else:
+        splitter = KFold(n_splits=folds, shuffle=True, random_state=config.random_state)
+        splitter_name = "k-fold"
+    scores: list[float | None] = []
+    width = (end - start) / folds
+    for number, (train_index, valid_index) in enumerate(splitter.split(X), start=1):
+        report(start + width * (number - 1), f"Cross-validation fold {number} of {folds}")
+        fold = clone(pipeline)
+        _fit(
+            fold,
+            kind_id,
+            f"Fold {number}",
+            X.iloc[train_index],
+            y.iloc[train_index],
+            _Progress(None, report.cancel),
+            0.0,
+            1.0,
+        )
+        predicted = fold.predict(X.iloc[valid_index])
+        scores.append(regression_metrics(y.iloc[valid_index].to_numpy(), predicted)["R2"])
+    defined = [s for s in scores if s is not None]
+    return {
+        "folds": folds,
+        "metric": "R2",
+        "splitter": splitter_name,
+        "scores": scores,
+        "mean": float(np.mean(defined)) if defined else None,
+        "std": float(np.std(defined)) if defined else None,
+    }
+
+
+# --------------------------------------------------------------------------- importance
+
+
+def _feature_importance(
+    pipeline: Any,
+    kind_id: str,
+    features: Sequence[str],
+    X_test: pd.DataFrame,
+    y_test: pd.Series,
+    random_state: int,
+    report: _Progress,
+) -> tuple[dict[str, float] | None, str | None]:
+    """Importance per original column and how it was measured."""
+    import numpy as np
+
+    model = pipeline.named_steps["model"]
+    if kind_id == "dummy":
+        return dict.fromkeys(features, 0.0), "none"
+    raw: Any = None
+    method = None
+    if hasattr(model, "feature_importances_"):
+        raw, method = np.asarray(model.feature_importances_, dtype=np.float64), "impurity"
+    else:
+        try:
+            coef = model.coef_
+        except AttributeError:
+            coef = None
+        if coef is not None:
+            dense = coef.toarray() if hasattr(coef, "toarray") else np.asarray(coef)
+            raw, method = np.abs(np.asarray(dense, dtype=np.float64)).ravel(), "coefficient"
+    if raw is not None:
+        owners = _output_owners(pipeline.named_steps["preprocess"])
+        if owners is not None and len(owners) == raw.size:
+            totals = dict.fromkeys(features, 0.0)
+            for owner, value in zip(owners, raw.tolist(), strict=True):
+                if owner in totals and math.isfinite(value):
+                    totals[owner] += value
+            return _ranked(totals), method
+    return _permutation_importance(pipeline, features, X_test, y_test, random_state, report)
+
+
+def _output_owners(preprocess: Any) -> list[str] | None:
+    """The original column behind every column the ColumnTransformer outputs (one-hot too)."""
+    owners: list[str] = []
+    for name, transformer, columns in preprocess.transformers_:
+        if name == "remainder" or transformer == "drop":
+            continue
+        columns = [str(c) for c in columns]
+        if transformer == "passthrough":
+            owners.extend(columns)
+            continue
+        steps = dict(getattr(transformer, "named_steps", {}))
+        imputer = steps.get("impute")
+        kept = list(imputer.get_feature_names_out(columns)) if imputer is not None else columns
+        onehot = steps.get("onehot")
+        if onehot is not None:
+            for column, categories in zip(kept, onehot.categories_, strict=True):
+                owners.extend([str(column)] * len(categories))
+        else:
+            owners.extend(str(c) for c in kept)
+    return owners
+
+
+def _permutation_importance(
+    pipeline: Any,
+    features: Sequence[str],
+    X_test: pd.DataFrame,
+    y_test: pd.Series,
+    random_state: int,
+    report: _Progress,
+) -> tuple[dict[str, float] | None, str | None]:
+    """Mean drop in (negative) MAE when one column is shuffled, on a capped test sample."""
+    import numpy as np
+    from sklearn.inspection import permutation_importance
+
+    if len(X_test) < 2:
+        return dict.fromkeys(features, 0.0), "permutation"
+    index = np.arange(len(X_test))
+    if len(index) > PERMUTATION_ROWS:
+        index = np.unique(np.linspace(0, len(index) - 1, PERMUTATION_ROWS).round().astype(int))
+    report.check()
+    result = permutation_importance(
+        pipeline,
+        X_test.iloc[index],
+        y_test.iloc[index],
+        scoring="neg_mean_absolute_error",
+        n_repeats=PERMUTATION_REPEATS,
+        random_state=random_state,
+    )
+    report.check()
+    values = [float(v) if math.isfinite(float(v)) else 0.0 for v in result.importances_mean]
+    return _ranked(dict(zip(X_test.columns, values, strict=True))), "permutation"
+
+
+def _ranked(values: Mapping[str, float]) -> dict[str, float]:
+    return dict(sorted(values.items(), key=lambda item: -item[1]))
+
+
+# --------------------------------------------------------------------------- prediction
+
+_NUMERIC_DTYPE = re.compile(r"^(u?int|float|Int|UInt|Float|number|numeric|complex)", re.IGNORECASE)
+
+
+def _expected_kind(feature: Mapping[str, Any]) -> str | None:
+    """numeric, categorical or None (unknown) for one entry of a feature schema."""
+    kind = feature.get("kind")
+    if kind in ("numeric", "categorical"):
+        return str(kind)
+    dtype = feature.get("dtype")
+    if not isinstance(dtype, str) or not dtype:
+        return None
+    return "numeric" if _NUMERIC_DTYPE.match(dtype) else "categorical"
+
+
+def _schema_names(features: Sequence[Mapping[str, Any] | str]) -> list[dict[str, Any]]:
+    schema = []
+    for item in features:
+        if isinstance(item, str):
+            schema.append({"name": item, "dtype": None})
+        else:
+            schema.append(dict(item))
+    return schema
+
+
+def check_schema(frame: pd.DataFrame, features: Sequence[Mapping[str, Any] | str]) -> list[str]:
+    """Problems that stop ``frame`` from being predicted on; empty when it fits.
+
+    Missing columns are named; extra columns are ignored; a column that was numbers in
+    training but holds text now is reported with an example value and its row.
+    """
+    import pandas as pd
+
+    problems: list[str] = []
+    schema = _schema_names(features)
+    columns = [str(c) for c in frame.columns]
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        problems.append(f"The data has duplicate column names: {_names(twice)}.")
+    missing = [f["name"] for f in schema if f["name"] not in columns]
+    if missing:
+        word = "column" if len(missing) == 1 else "columns"
+        problems.append(f"The data is missing the {word} the model needs: {_names(missing)}.")
+    if len(frame) == 0:
+        problems.append("The data has no rows.")
+    if twice:
+        return problems
+    renamed = frame.set_axis(columns, axis=1)
+    for feature in schema:
+        name = feature["name"]
+        if name not in columns or _expected_kind(feature) != "numeric":
+            continue
+        series = renamed[name]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            continue
+        present = series.dropna()
+        numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+        bad = present[numbers.isna().to_numpy()]
+        if pd.api.types.is_bool_dtype(series):
+            problems.append(
+                f"Column {name!r} should hold numbers (as in training) but holds true/false."
+            )
+        elif len(bad):
+            row = list(renamed.index).index(bad.index[0]) + 1
+            problems.append(
+                f"Column {name!r} should hold numbers (as in training) but has text such as "
+                f"{bad.iloc[0]!r} (row {row})."
+            )
+    return problems
+
+
+def features_from_pipeline(pipeline: Any) -> list[dict[str, Any]] | None:
+    """The feature schema of a pipeline built by build_pipeline, read from its fitted parts."""
+    preprocess = getattr(pipeline, "named_steps", {}).get("preprocess")
+    transformers = getattr(preprocess, "transformers_", None)
+    if not transformers:
+        names = getattr(pipeline, "feature_names_in_", None)
+        return [{"name": str(n), "dtype": None} for n in names] if names is not None else None
+    schema: dict[str, dict[str, Any]] = {}
+    for name, _transformer, columns in transformers:
+        if name == "remainder":
+            continue
+        kind = "numeric" if name == "numeric" else "categorical"
+        for column in columns:
+            schema[str(column)] = {"name": str(column), "dtype": None, "kind": kind}
+    order = getattr(preprocess, "feature_names_in_", None)
+    if order is not None:
+        return [schema[str(n)] for n in order if str(n) in schema]
+    return list(schema.values())
+
+
+def predict(
+    model: Any,
+    frame: pd.DataFrame,
+    features: Sequence[Mapping[str, Any] | str] | None = None,
+) -> np.ndarray:
+    """Check ``frame`` against the feature schema, then predict; SchemaError if it does not fit.
+
+    ``model`` is a fitted pipeline, a TrainedModel, or a dict from the store (``"model"`` key).
+    """
+    import numpy as np
+
+    if isinstance(model, TrainedModel):
+        features = features if features is not None else model.features
+        pipeline = model.pipeline
+    elif isinstance(model, Mapping):
+        pipeline = model.get("model")
+        if features is None:
+            metadata = model.get("metadata") or {}
+            recorded = (
+                (metadata.get("data") or {}).get("features")
+                if isinstance(metadata, Mapping)
+                else None
+            )
+            features = recorded or None
+    else:
+        pipeline = model
+    if pipeline is None or not hasattr(pipeline, "predict"):
+        raise SchemaError(["The model has no fitted estimator to predict with."])
+    if features is None:
+        features = features_from_pipeline(pipeline)
+    if not features:
+        raise SchemaError(["The model does not record which columns it needs."])
+    problems = check_schema(frame, features)
+    if problems:
+        raise SchemaError(problems)
+    schema = _schema_names(features)
+    names = [f["name"] for f in schema]
+    numeric, categorical = _split_kinds(pipeline, schema)
+    columns = [str(c) for c in frame.columns]
+    X = _prepare_frame(frame.set_axis(columns, axis=1)[names], numeric, categorical)
+    return np.asarray(pipeline.predict(X), dtype=np.float64).ravel()
+
+
+def _split_kinds(pipeline: Any, schema: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """Numeric and categorical columns: from the pipeline itself when it was built here."""
+    known = features_from_pipeline(pipeline) or []
+    kinds = {f["name"]: f.get("kind") for f in known if f.get("kind")}
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for feature in schema:
+        kind = kinds.get(feature["name"]) or _expected_kind(feature)
+        if kind == "numeric":
+            numeric.append(feature["name"])
+        elif kind == "categorical":
+            categorical.append(feature["name"])
+    return numeric, categorical
