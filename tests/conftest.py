@@ -1,0 +1,69 @@
+"""Shared fixtures: a temporary store, a fixed clock, and saved models written into a store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXED_NOW = datetime(2026, 1, 15, 9, 30, 0)
+"""The time every test sees (snapshots must not change with the day they run)."""
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path) -> Path:
+    """An empty model store folder inside the test's tmp dir (named like the default)."""
+    path = tmp_path / "saved_models"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def fixed_clock() -> Callable[[], datetime]:
+    """A clock that always says FIXED_NOW."""
+    return lambda: FIXED_NOW
+
+
+def write_saved_models(
+    store: Path,
+    specs: Iterable[tuple[str, str, dict[str, Any]]] = (
+        ("Linear", "linear_regression", {}),
+        ("Forest", "random_forest", {"n_estimators": 5, "max_depth": 3}),
+        ("Baseline", "dummy", {}),
+    ),
+    *,
+    saved_at: str = "2026-01-15 09:00:00",
+) -> list[str]:
+    """Train small models on the sample data and save them into ``store``; return the names.
+
+    Times and environment in the JSON are pinned afterwards so pictures of them never vary.
+    """
+    from tuidash.core.data import sample_dataset
+    from tuidash.core.store import ModelPersistence
+    from tuidash.core.training import TrainConfig, train_model
+
+    data = sample_dataset()
+    persistence = ModelPersistence(store)
+    config = TrainConfig(target="target", random_state=42)
+    names: list[str] = []
+    for name, kind_id, params in specs:
+        trained = train_model(data, kind_id, params, config)
+        ok, message = persistence.save_model(name, trained.to_model_data())
+        assert ok, message
+        names.append(name)
+    for path in (store / "metadata").glob("*.json"):
+        document = json.loads(path.read_text())
+        document["saved_at"] = saved_at
+        document["train_seconds"] = 0.5
+        path.write_text(json.dumps(document))
+    return names
+
+
+def break_model_file(store: Path, name: str) -> None:
+    """Overwrite a saved model's pickle with junk (its sha256 no longer matches)."""
+    pkl = store / "models" / f"{name}.pkl"
+    pkl.write_bytes(b"this is not a pickle")

@@ -1,0 +1,674 @@
+"""The Textual app: four sections as MODES, app-wide state, and the workers that do slow work.
+
+The app keeps the state every section shows (the data set, the store's entries, the loaded
+models, trained models waiting to be saved) and runs every slow call (reading files,
+training, the store) in a worker that reports back with a message from ``messages.py``.
+Heavy modules (pandas, sklearn and the core modules that import them) are imported inside
+the workers, so the first frame never waits for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from tuidash.ui import messages as msg
+from tuidash.ui.commands import SectionCommands
+from tuidash.ui.screens.data import DataScreen
+from tuidash.ui.screens.models import ModelsScreen
+from tuidash.ui.screens.storage import StorageScreen
+from tuidash.ui.screens.train import TrainScreen
+
+if TYPE_CHECKING:
+    from tuidash.services.persistence import PersistenceService
+    from tuidash.ui.screens.base import SectionScreen
+
+
+class TrainJob:
+    """One model kind to train in a batch: its kind, validated params and target name."""
+
+    def __init__(self, kind_id: str, params: dict[str, Any], name: str, replace: bool) -> None:
+        self.kind_id = kind_id
+        self.params = params
+        self.name = name
+        self.replace = replace
+
+
+def error_sentence(error: BaseException) -> str:
+    """The one sentence a person should read about an error (typed errors carry one)."""
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return str(message)
+
+
+class TuidashApp(App[None]):
+    """The tuidash dashboard: Data, Train, Models and Storage sections."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "tuidash"
+    SUB_TITLE = "terminal ML dashboard"
+    MODES: ClassVar[dict[str, Any]] = {
+        "data": DataScreen,
+        "train": TrainScreen,
+        "models": ModelsScreen,
+        "storage": StorageScreen,
+    }
+    COMMANDS = App.COMMANDS | {SectionCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "section('data')", "Data", tooltip="Open a data file", id="section-data"),
+        Binding("t", "section('train')", "Train", tooltip="Train models", id="section-train"),
+        Binding("m", "section('models')", "Models", tooltip="Saved models", id="section-models"),
+        Binding(
+            "s", "section('storage')", "Storage", tooltip="The model store", id="section-storage"
+        ),
+        Binding(
+            "f1,question_mark",
+            "toggle_keys",
+            "Keys",
+            key_display="?",
+            tooltip="Show or hide every key of this section",
+            id="keys",
+        ),
+        Binding("ctrl+q", "quit", "Quit", tooltip="Quit tuidash", id="quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        data_path: str | Path | None = None,
+        store_dir: str | Path = "saved_models",
+        *,
+        autoload: bool = True,
+        clock: Callable[[], datetime] = datetime.now,
+        theme: str | None = None,
+        start_section: str | None = None,
+        cwd: str | Path | None = None,
+        show_paths: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.data_path: Path | None = Path(data_path) if data_path is not None else None
+        """A data file to open at start (from the command line)."""
+        self.store_dir: Path = Path(store_dir).absolute()
+        """The model store folder."""
+        self.autoload: bool = autoload
+        """Load every saved model into memory at start (off with ``--no-autoload``)."""
+        self.clock: Callable[[], datetime] = clock
+        """Wall clock for times shown on screen; tests pass a fixed one."""
+        self.cwd: Path = Path(cwd).absolute() if cwd is not None else Path.cwd()
+        """Where the file browser starts."""
+        self.show_paths: bool = show_paths
+        """Show absolute paths; snapshot tests turn this off so pictures do not vary."""
+        self.start_section: str = start_section or ("data" if data_path else "models")
+        """The section shown first."""
+        if theme is not None:
+            self.theme = theme
+        self.service: PersistenceService | None = None
+        """The async store facade, created on mount."""
+        self.sections: dict[str, SectionScreen] = {}
+        """Section screens that have been shown, by mode name."""
+
+        self.data: Any = None
+        """The loaded data set (core ``LoadedData``) or None."""
+        self.profile: list[Any] = []
+        self.problems: list[str] = []
+        self.target: str | None = None
+        """The column to predict."""
+        self.features: list[str] = []
+        """The columns used to predict it."""
+
+        self.entries: dict[str, dict[str, Any]] = {}
+        """Saved models by name, from the JSON files (no unpickling)."""
+        self.store_problems: list[dict[str, Any]] = []
+        self.report: dict[str, Any] | None = None
+        """The last storage report."""
+        self.load_state: tuple[int, int] | None = None
+        """(done, total) while a bulk load runs."""
+        self.load_failures: dict[str, str] = {}
+        """Models that could not be loaded, with the reason."""
+        self.unsaved: dict[str, Any] = {}
+        """Trained models whose save failed, by the name they were meant to get."""
+        self.training: bool = False
+        self.cancel_event: threading.Event = threading.Event()
+        self.last_trained: dict[str, Any] = {}
+        """Results of the last training batch by model name: TrainedModel or a sentence."""
+
+    # ----- lifecycle -------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        """Show the first section at once, then list the store and (maybe) load models."""
+        self.switch_mode(self.start_section)
+        self.call_after_refresh(self._start_store)
+        if self.data_path is not None:
+            self.load_data(str(self.data_path))
+
+    def _start_store(self) -> None:
+        self.start_store()
+
+    @work(exclusive=True, exit_on_error=False, group="store-start", description="Open store")
+    async def start_store(self) -> None:
+        """Create the service, list the store from JSON, then auto-load the objects."""
+        try:
+            # Opening the store touches the disk (folders, stale temp files): not on the loop.
+            self.service = await asyncio.to_thread(_open_service, self.store_dir)
+        except Exception as error:  # a store that cannot be opened: say so, keep running
+            self.notify(error_sentence(error), title="Model store", severity="error", timeout=15)
+            return
+        await self._list_now()
+        self.refresh_storage()
+        if self.autoload:
+            await self._load_all_now()
+        self.watch_store()
+
+    async def _list_now(self) -> None:
+        assert self.service is not None
+        try:
+            entries = await self.service.list_models()
+        except Exception as error:
+            self.notify(error_sentence(error), title="Model store", severity="error")
+            return
+        self.post_message(msg.ModelsListed(list(entries)))
+
+    async def _load_all_now(self, names: list[str] | None = None) -> None:
+        assert self.service is not None
+        finished: msg.ModelsLoadFinished | None = None
+        loaded = failed = 0
+        try:
+            async for event in self.service.load_all(names):
+                if hasattr(event, "done"):
+                    loaded += bool(event.ok)
+                    failed += not event.ok
+                    self.post_message(
+                        msg.ModelLoadProgress(
+                            event.done, event.total, event.name, event.ok, event.problem
+                        )
+                    )
+                else:  # LoadFinished: the service's counts and its summary sentence
+                    stopped = event.message if getattr(event, "budget_stopped", False) else None
+                    finished = msg.ModelsLoadFinished(event.loaded, event.failed, stopped)
+        except Exception as error:
+            finished = msg.ModelsLoadFinished(loaded, failed, error_sentence(error))
+        self.post_message(finished or msg.ModelsLoadFinished(loaded, failed))
+
+    def on_unmount(self) -> None:
+        """Stop the service's threads."""
+        if self.service is not None:
+            self.service.close()
+
+    @work(exclusive=True, exit_on_error=False, group="store-watch", description="Watch store")
+    async def watch_store(self) -> None:
+        """Show entries another process adds, changes or removes."""
+        service = self.service
+        watch = getattr(service, "watch", None)
+        if watch is None:
+            return
+        try:
+            async for change in watch():
+                self.post_message(
+                    msg.StoreChanged(
+                        list(getattr(change, "added", [])),
+                        list(getattr(change, "changed", [])),
+                        list(getattr(change, "removed", [])),
+                    )
+                )
+        except Exception:
+            return  # watching is a convenience; the list can still be reloaded by hand
+
+    # ----- sections ----------------------------------------------------------------------
+
+    def register_section(self, name: str, screen: SectionScreen) -> None:
+        """Called by a section screen when it mounts, so app state reaches it."""
+        self.sections[name] = screen
+
+    def action_section(self, name: str) -> None:
+        """Switch to a section (Data, Train, Models, Storage)."""
+        if self.current_mode != name:
+            self.switch_mode(name)
+
+    def action_toggle_keys(self) -> None:
+        """Show or hide the keys panel."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The default system commands (theme, quit, keys, screenshot)."""
+        yield from super().get_system_commands(screen)
+
+    def run_section_action(self, mode: str, action: str) -> None:
+        """Switch to a section and run one of its actions (used by the command palette)."""
+
+        async def run() -> None:
+            if self.current_mode != mode:
+                await self.switch_mode(mode)
+            await self.screen.run_action(action)
+
+        self.call_later(run)
+
+    def _each_section(self, method: str, *args: Any) -> None:
+        for screen in list(self.sections.values()):
+            handler = getattr(screen, method, None)
+            if handler is not None and screen.is_attached:
+                handler(*args)
+
+    # ----- data ------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="data", description="Read data")
+    def load_data(self, path: str | None) -> None:
+        """Read a data file (or the sample with ``path=None``) and profile it."""
+        from tuidash.core import data as core_data
+
+        try:
+            loaded = core_data.sample_dataset() if path is None else core_data.read_table(path)
+            profile = core_data.profile_columns(loaded.frame)
+            problems = core_data.data_problems(loaded.frame)
+        except Exception as error:  # DataError carries the sentence; others get theirs
+            self.post_message(msg.DataLoadFailed(path or "sample", error_sentence(error)))
+            return
+        self.post_message(msg.DataLoaded(loaded, profile, problems))
+
+    @on(msg.DataLoaded)
+    def _data_loaded(self, message: msg.DataLoaded) -> None:
+        self.data = message.data
+        self.profile = message.profile
+        self.problems = message.problems
+        columns = [str(c) for c in message.data.frame.columns]
+        self.target = columns[-1] if columns else None
+        self.features = [c for c in columns if c != self.target]
+        self._each_section("on_data_loaded")
+        rows = len(message.data.frame)
+        self.notify(f"{self.data_label()} loaded: {rows:,} rows, {len(columns)} columns.")
+
+    @on(msg.DataLoadFailed)
+    def _data_failed(self, message: msg.DataLoadFailed) -> None:
+        self._each_section("on_data_failed", message.message)
+
+    def display_path(self, path: str | Path) -> str:
+        """A path as shown on screen (only its last part when paths are hidden)."""
+        return str(path) if self.show_paths else Path(path).name
+
+    def data_label(self) -> str:
+        """A short name of the loaded data set."""
+        if self.data is None:
+            return "No data"
+        source = str(self.data.source)
+        if source.startswith("sample:"):
+            return f"Sample data set ({source.split(':', 1)[1]})"
+        return Path(source).name
+
+    def set_target(self, target: str | None, features: list[str]) -> None:
+        """Record the target and feature choice of the Data section."""
+        self.target = target
+        self.features = [f for f in features if f != target]
+        self._each_section("on_target_changed")
+
+    # ----- training --------------------------------------------------------------------------
+
+    def taken_names(self) -> set[str]:
+        """Names in the store or waiting to be saved."""
+        return set(self.entries) | set(self.unsaved)
+
+    def free_name(self, name: str) -> str:
+        """A free name like "Random Forest (2)"."""
+        taken = self.taken_names()
+        if name not in taken:
+            return name
+        number = 2
+        while f"{name} ({number})" in taken:
+            number += 1
+        return f"{name} ({number})"
+
+    def start_training(self, jobs: list[TrainJob], config: dict[str, Any]) -> None:
+        """Train each job in a thread worker; results come back as messages."""
+        self.cancel_event = threading.Event()
+        self.training = True
+        self.last_trained = {}
+        self.train_worker(jobs, config, self.cancel_event)
+        self._each_section("on_training_started", jobs)
+
+    def cancel_training(self) -> None:
+        """Ask the running training to stop at its next check."""
+        self.cancel_event.set()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="train", description="Train")
+    def train_worker(
+        self, jobs: list[TrainJob], config: dict[str, Any], cancel: threading.Event
+    ) -> None:
+        """Train the jobs one after another, posting progress and results."""
+        from tuidash.core import training
+
+        train_config = training.TrainConfig(**config)
+        for index, job in enumerate(jobs):
+            if cancel.is_set():
+                self.post_message(msg.TrainingCancelled(job.kind_id))
+                continue
+
+            def progress(
+                fraction: float, text: str, job: TrainJob = job, index: int = index
+            ) -> None:
+                self.post_message(
+                    msg.TrainingProgress(job.kind_id, fraction, text, index, len(jobs))
+                )
+
+            try:
+                trained = training.train_model(
+                    self.data,
+                    job.kind_id,
+                    job.params,
+                    train_config,
+                    progress=progress,
+                    cancel=cancel,
+                )
+            except training.TrainingCancelled:
+                self.post_message(msg.TrainingCancelled(job.kind_id))
+                continue
+            except Exception as error:
+                self.post_message(msg.TrainingFailed(job.kind_id, error_sentence(error)))
+                continue
+            self.post_message(msg.TrainingFinished(job.name, trained, job.replace))
+        self.post_message(msg.TrainingBatchDone())
+
+    @on(msg.TrainingProgress)
+    def _training_progress(self, message: msg.TrainingProgress) -> None:
+        self._each_section("on_training_progress", message)
+
+    @on(msg.TrainingFinished)
+    def _training_finished(self, message: msg.TrainingFinished) -> None:
+        self.last_trained[message.name] = message.trained
+        self.unsaved[message.name] = message.trained
+        self._each_section("on_trained", message.name, message.trained)
+        self.save_trained(message.name, replace=message.replace)
+
+    @on(msg.TrainingFailed)
+    def _training_failed(self, message: msg.TrainingFailed) -> None:
+        from tuidash.core.catalog import get_kind
+
+        label = get_kind(message.kind_id).display_name
+        self.notify(message.message, title=f"{label} not trained", severity="error")
+        self._each_section("on_training_failed", message.kind_id, message.message)
+
+    @on(msg.TrainingCancelled)
+    def _training_cancelled(self, message: msg.TrainingCancelled) -> None:
+        self._each_section("on_training_cancelled", message.kind_id)
+
+    @on(msg.TrainingBatchDone)
+    def _training_done(self, message: msg.TrainingBatchDone) -> None:
+        self.training = False
+        cancelled = self.cancel_event.is_set()
+        self._each_section("on_training_done", cancelled)
+        if cancelled:
+            self.notify("Training cancelled; nothing was saved.", severity="warning")
+
+    # ----- saving ----------------------------------------------------------------------------
+
+    @work(exclusive=False, exit_on_error=False, group="save", description="Save model")
+    async def save_trained(self, name: str, replace: bool = False) -> None:
+        """Save a trained model through the service (the original app saved automatically)."""
+        trained = self.unsaved.get(name)
+        if trained is None:
+            return
+        if self.service is None:
+            self.post_message(msg.ModelSaveFailed(name, "The model store is not open."))
+            return
+        try:
+            model_data = trained.to_model_data()
+            await self.service.save(name, model_data, replace=replace)
+        except Exception as error:
+            taken = type(error).__name__ == "ModelExists"
+            self.post_message(msg.ModelSaveFailed(name, error_sentence(error), taken))
+            return
+        self.post_message(msg.ModelSaved(name, trained.display_name))
+
+    @on(msg.ModelSaved)
+    def _model_saved(self, message: msg.ModelSaved) -> None:
+        trained = self.unsaved.pop(message.name, None)
+        self.notify(f"{message.name} trained and saved to disk")
+        if trained is not None and self.service is not None:
+            # The freshly trained pipeline is the saved one: keep it loaded, no re-read.
+            loaded = getattr(self.service, "loaded", None)
+            if isinstance(loaded, dict) and message.name not in loaded:
+                self.remember_loaded(message.name, trained)
+        self._each_section("on_saved", message.name)
+        self.refresh_store()
+
+    def remember_loaded(self, name: str, trained: Any) -> None:
+        """Mark a just-saved model as loaded without reading it back."""
+        service = self.service
+        adopt = getattr(service, "adopt", None)
+        if adopt is not None:
+            try:
+                adopt(name, trained.pipeline)
+            except Exception:
+                return
+
+    @on(msg.ModelSaveFailed)
+    def _model_save_failed(self, message: msg.ModelSaveFailed) -> None:
+        self._each_section("on_save_failed", message.name, message.message)
+        if message.name_taken:
+            self.ask_name_for_unsaved(message.name)
+            return
+        self.notify(
+            f"{message.message} The model stays in memory: use Save again on Train.",
+            title=f"{message.name} not saved",
+            severity="error",
+            timeout=10,
+        )
+
+    def ask_name_for_unsaved(self, name: str) -> None:
+        """The name was taken meanwhile (another session): replace, free name or keep."""
+        from tuidash.ui.modals.name_taken import NameTakenModal
+
+        def chosen(choice: str | None) -> None:
+            if choice is None:
+                self.notify(
+                    f"{name} was not saved; it stays in memory (Save again on Train).",
+                    severity="warning",
+                )
+            elif choice == "replace":
+                self.save_trained(name, replace=True)
+            else:
+                trained = self.unsaved.pop(name)
+                self.unsaved[choice] = trained
+                self._each_section("on_renamed", name, choice)
+                self.save_trained(choice)
+
+        self.push_screen(NameTakenModal(name, self.free_name(name)), chosen)
+
+    def save_again(self) -> None:
+        """Retry saving every trained model whose save failed."""
+        if not self.unsaved:
+            self.notify("Every trained model is saved.")
+            return
+        for name in list(self.unsaved):
+            self.save_trained(name)
+
+    # ----- the store ---------------------------------------------------------------------------
+
+    @on(msg.ModelsListed)
+    def _models_listed(self, message: msg.ModelsListed) -> None:
+        self.entries = {entry["name"]: entry for entry in message.entries}
+        self._each_section("on_models_listed")
+
+    @on(msg.ModelLoadProgress)
+    def _load_progress(self, message: msg.ModelLoadProgress) -> None:
+        self.load_state = (message.done, message.total)
+        if not message.ok:
+            self.load_failures[message.name] = message.problem or "could not be loaded"
+        else:
+            self.load_failures.pop(message.name, None)
+        self._each_section("on_load_progress", message)
+
+    @on(msg.ModelsLoadFinished)
+    def _load_finished(self, message: msg.ModelsLoadFinished) -> None:
+        self.load_state = None
+        self._each_section("on_load_finished", message)
+        noun = "model" if message.loaded == 1 else "models"
+        self.notify(f"{message.loaded} {noun} loaded")
+        if message.failed:
+            self.notify(
+                f"{message.failed} could not be loaded — see Storage",
+                severity="warning",
+                timeout=8,
+            )
+        if message.stopped:
+            self.notify(message.stopped, title="Loading stopped", severity="warning", timeout=10)
+        self.refresh_storage()
+
+    def is_loaded(self, name: str) -> bool:
+        """Whether a model object is in memory."""
+        loaded = getattr(self.service, "loaded", None) or {}
+        return name in loaded
+
+    def model_status(self, name: str) -> str:
+        """loaded / on disk / problem."""
+        if name in self.load_failures:
+            return "problem"
+        if self.is_loaded(name):
+            return "loaded"
+        return "on disk"
+
+    @work(exclusive=True, exit_on_error=False, group="list", description="List store")
+    async def refresh_store(self) -> None:
+        """List the store again from the JSON files."""
+        if self.service is not None:
+            await self._list_now()
+            self.refresh_storage()
+
+    @work(exclusive=True, exit_on_error=False, group="report", description="Storage report")
+    async def refresh_storage(self) -> None:
+        """Ask the service for the storage report."""
+        if self.service is None:
+            return
+        try:
+            report = await self.service.storage_report()
+        except Exception as error:
+            self.notify(error_sentence(error), title="Storage", severity="error")
+            return
+        self.post_message(msg.StorageReported(dict(report)))
+
+    @on(msg.StorageReported)
+    def _storage_reported(self, message: msg.StorageReported) -> None:
+        self.report = message.report
+        self.store_problems = list(message.report.get("problems", []))
+        self._each_section("on_storage_report")
+
+    @on(msg.StoreChanged)
+    def _store_changed(self, message: msg.StoreChanged) -> None:
+        for name in message.removed:
+            self.load_failures.pop(name, None)
+        self.refresh_store()
+
+    @work(exclusive=False, exit_on_error=False, group="store", description="Store action")
+    async def store_action(self, action: str, name: str | None = None) -> None:
+        """Run one store action (load, unload, delete, clear, clear_memory, remove, reload)."""
+        service = self.service
+        if service is None:
+            self.post_message(msg.StoreActionDone(action, False, "The store is not open.", name))
+            return
+        try:
+            text = await self._run_store_action(service, action, name)
+        except Exception as error:
+            self.post_message(msg.StoreActionDone(action, False, error_sentence(error), name))
+            return
+        self.post_message(msg.StoreActionDone(action, True, text, name))
+
+    async def _run_store_action(self, service: Any, action: str, name: str | None) -> str:
+        if action == "load":
+            assert name is not None
+            await service.load(name)
+            self.load_failures.pop(name, None)
+            return f"{name} loaded into memory."
+        if action == "unload":
+            assert name is not None
+            result = service.unload(name)
+            if hasattr(result, "__await__"):
+                await result
+            return f"{name} removed from memory (still on disk)."
+        if action == "delete":
+            assert name is not None
+            await _ok_or_raise(await service.delete(name))
+            self.load_failures.pop(name, None)
+            return f"{name} deleted from disk."
+        if action == "clear":
+            count = len(self.entries)
+            await _ok_or_raise(await service.clear_all())
+            self.load_failures.clear()
+            return f"Deleted {count} model{'s' if count != 1 else ''} from disk."
+        if action == "clear_memory":
+            names = list(getattr(service, "loaded", {}) or {})
+            for loaded_name in names:
+                result = service.unload(loaded_name)
+                if hasattr(result, "__await__"):
+                    await result
+            return f"Cleared {len(names)} model{'s' if len(names) != 1 else ''} from memory."
+        if action == "remove":
+            assert name is not None
+            remove = getattr(service, "remove_entry", None)
+            if remove is None:
+                raise RuntimeError("This store cannot remove problem entries yet.")
+            await _ok_or_raise(await remove(name))
+            self.load_failures.pop(name, None)
+            return f"Removed the files of {name}."
+        if action == "recheck":
+            assert name is not None
+            await service.load(name)
+            self.load_failures.pop(name, None)
+            return f"{name} is fine now and loaded."
+        raise ValueError(f"Unknown store action {action!r}.")
+
+    @on(msg.StoreActionDone)
+    def _store_action_done(self, message: msg.StoreActionDone) -> None:
+        if not message.ok and message.action in ("load", "recheck") and message.name:
+            self.load_failures[message.name] = message.message
+        self.notify(message.message, severity="information" if message.ok else "error")
+        self._each_section("on_store_action", message)
+        self.refresh_store()
+
+    def set_autoload(self, on: bool) -> None:
+        """Turn loading every model at start on or off (kept by the store when it can)."""
+        self.autoload = on
+        save_setting = getattr(self.service, "set_autoload", None)
+        state = "on" if on else "off"
+        if save_setting is None:
+            self.notify(f"Auto-load at start is {state} for this session.")
+            return
+        try:
+            save_setting(on)
+        except Exception as error:
+            self.notify(error_sentence(error), title="Auto-load setting", severity="error")
+            return
+        self.notify(f"Auto-load at start is {state}.")
+
+    def reload_all(self) -> None:
+        """Load every listed model from disk again (progress as at start)."""
+        self.load_failures.clear()
+        self.reload_worker()
+
+    @work(exclusive=True, exit_on_error=False, group="store-start", description="Reload all")
+    async def reload_worker(self) -> None:
+        """Reload every model from disk with progress."""
+        if self.service is None:
+            return
+        await self._list_now()
+        await self._load_all_now()
+
+
+def _open_service(store_dir: Path) -> PersistenceService:
+    """Import and open the service (runs in a thread: it touches the disk)."""
+    from tuidash.services.persistence import PersistenceService
+
+    return PersistenceService(store_dir)
+
+
+async def _ok_or_raise(result: Any) -> None:
+    """Service calls return (ok, message) tuples or raise; turn a False into an error."""
+    if isinstance(result, tuple) and len(result) == 2 and result[0] is False:
+        raise RuntimeError(str(result[1]))

@@ -1,0 +1,141 @@
+"""App-wide messages: workers post these to the app, which updates the screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class DataLoaded(Message):
+    """A data set was read and profiled."""
+
+    data: Any
+    """The core's ``LoadedData``."""
+    profile: list[Any]
+    """``ColumnProfile`` per column."""
+    problems: list[str]
+    """The data's problems in plain words."""
+
+
+@dataclass
+class DataLoadFailed(Message):
+    """A data file could not be read; ``message`` is the core's sentence."""
+
+    path: str
+    message: str
+
+
+@dataclass
+class TrainingProgress(Message):
+    """Progress of the running training; later ones replace earlier ones."""
+
+    kind_id: str
+    fraction: float
+    text: str
+    index: int = 0
+    """Position of this kind in the batch (0-based)."""
+    total: int = 1
+    """How many kinds the batch trains."""
+
+
+@dataclass
+class TrainingFinished(Message):
+    """One model kind finished training; ``trained`` is the core's ``TrainedModel``."""
+
+    name: str
+    trained: Any
+    replace: bool = False
+
+
+@dataclass
+class TrainingFailed(Message):
+    """Training one model kind failed with a sentence for the user."""
+
+    kind_id: str
+    message: str
+
+
+@dataclass
+class TrainingCancelled(Message):
+    """The user cancelled the training."""
+
+    kind_id: str
+
+
+@dataclass
+class TrainingBatchDone(Message):
+    """Every kind of a batch has been handled (trained, failed or cancelled)."""
+
+
+@dataclass
+class ModelSaved(Message):
+    """A trained model was written to the store."""
+
+    name: str
+    display_name: str
+
+
+@dataclass
+class ModelSaveFailed(Message):
+    """Saving a trained model failed; the model stays in memory for "Save again"."""
+
+    name: str
+    message: str
+    name_taken: bool = False
+
+
+@dataclass
+class ModelsListed(Message):
+    """The store's entries, from the JSON files alone."""
+
+    entries: list[dict[str, Any]]
+    problems: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ModelLoadProgress(Message):
+    """One model of a bulk load was handled (loaded or not)."""
+
+    done: int
+    total: int
+    name: str
+    ok: bool
+    problem: str | None = None
+
+
+@dataclass
+class ModelsLoadFinished(Message):
+    """A bulk load ended; ``stopped`` is a sentence when it stopped early."""
+
+    loaded: int
+    failed: int
+    stopped: str | None = None
+
+
+@dataclass
+class StoreActionDone(Message):
+    """A store action (load, unload, delete, clear, remove entry) finished."""
+
+    action: str
+    ok: bool
+    message: str
+    name: str | None = None
+
+
+@dataclass
+class StorageReported(Message):
+    """The storage report (location, sizes, free space, problems)."""
+
+    report: dict[str, Any]
+
+
+@dataclass
+class StoreChanged(Message):
+    """Another process added, changed or removed entries in the store."""
+
+    added: list[str]
+    changed: list[str]
+    removed: list[str]

@@ -1,0 +1,65 @@
+"""The base of the four section screens: header, load status line and footer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from tuidash.ui.widgets.load_status import LoadStatus
+
+if TYPE_CHECKING:
+    from tuidash.ui.app import TuidashApp
+    from tuidash.ui.messages import ModelLoadProgress, ModelsLoadFinished
+
+
+class SectionScreen(Screen[None]):
+    """A top-level section; the app calls its ``on_*`` hooks when shared state changes."""
+
+    SECTION: ClassVar[str] = ""
+    """The mode name of this section."""
+    TITLE_TEXT: ClassVar[str] = ""
+
+    @property
+    def tuidash(self) -> TuidashApp:
+        """The app, typed."""
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        """Header, the section's body, the load status line and the footer."""
+        yield Header(icon="▤")
+        yield from self.compose_body()
+        yield LoadStatus()
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        """The section's own widgets."""
+        yield from ()
+
+    def on_mount(self) -> None:
+        """Register with the app and show the current state."""
+        self.sub_title = self.TITLE_TEXT
+        self.tuidash.register_section(self.SECTION, self)
+        state = self.tuidash.load_state
+        if state is not None:
+            self.query_one(LoadStatus).show_progress(*state)
+        self.sync()
+
+    def sync(self) -> None:
+        """Show the app's current state (called on mount)."""
+
+    def on_load_progress(self, message: ModelLoadProgress) -> None:
+        """A model of the bulk load was handled."""
+        self.query_one(LoadStatus).show_progress(message.done, message.total)
+
+    def on_load_finished(self, message: ModelsLoadFinished) -> None:
+        """The bulk load ended."""
+        self.query_one(LoadStatus).show_result(message.loaded, message.failed)
+
+    def hook(self, name: str, *args: Any) -> None:
+        """Call an optional hook (for subclasses that forward to children)."""
+        handler = getattr(self, name, None)
+        if handler is not None:
+            handler(*args)

@@ -1,0 +1,254 @@
+"""Data section: pick a file on the server (or the sample), preview, profile, target/features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import (
+    Button,
+    DataTable,
+    DirectoryTree,
+    Input,
+    Label,
+    LoadingIndicator,
+    Select,
+    SelectionList,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from tuidash.ui.screens.base import SectionScreen
+
+PREVIEW_ROWS = 50
+"""Rows shown in the preview table."""
+
+
+def _fmt_number(value: Any) -> str:
+    """A number in a few significant digits; text stays as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return f"{value:.4g}"
+    return str(value)
+
+
+class DataScreen(SectionScreen):
+    """Open a data file and choose what to predict."""
+
+    SECTION = "data"
+    TITLE_TEXT = "Data"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+o",
+            "open_path",
+            "Open path",
+            tooltip="Open the file whose path is typed in the path box",
+            id="data-open",
+        ),
+        Binding(
+            "f2",
+            "sample",
+            "Sample data",
+            tooltip="Load the sample data set (diabetes, 442 rows)",
+            id="data-sample",
+        ),
+        Binding(
+            "f3",
+            "browse",
+            "Browse",
+            tooltip="Show the file browser and path box",
+            id="data-browse",
+        ),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        """File chooser, status line and the data tabs."""
+        yield Static("", id="data-status")
+        yield LoadingIndicator(id="data-loading")
+        with TabbedContent(id="data-tabs", initial="tab-open"):
+            with TabPane("Open file", id="tab-open"):
+                with Horizontal(id="path-row"):
+                    yield Input(
+                        placeholder="Path of a CSV, TSV, Excel, Parquet or JSON file",
+                        id="path",
+                        tooltip="Type a path and press Enter (or Ctrl+O)",
+                    )
+                    yield Button("Open", id="open")
+                    yield Button("Sample data set", id="sample", variant="primary")
+                yield DirectoryTree(self.tuidash.cwd, id="browser")
+            with TabPane("Preview", id="tab-preview"):
+                yield DataTable(id="preview", zebra_stripes=True)
+            with TabPane("Columns", id="tab-columns"):
+                yield DataTable(id="columns", zebra_stripes=True, cursor_type="row")
+            with TabPane("Target & features", id="tab-target"), Vertical(id="target-box"):
+                yield Label("Target — the column to predict:")
+                yield Select[str]([], id="target", prompt="Choose the target column")
+                yield Label("Features — the columns used to predict it:")
+                yield SelectionList[str](id="features")
+            with TabPane("Problems", id="tab-problems"):
+                yield Static("", id="problems")
+
+    def on_mount(self) -> None:
+        """Register, then fill the tables if data is already loaded."""
+        self.query_one("#data-loading").display = False
+        super().on_mount()
+
+    def sync(self) -> None:
+        """Show the loaded data set, if any."""
+        if self.tuidash.data is not None:
+            self.on_data_loaded()
+        else:
+            self._status("No data loaded yet: pick a file below or load the sample data set.")
+
+    # ----- actions -------------------------------------------------------------------------
+
+    def action_open_path(self) -> None:
+        """Open the typed path."""
+        self._open(self.query_one("#path", Input).value)
+
+    def action_sample(self) -> None:
+        """Load the sample data set."""
+        self._begin_loading("Loading the sample data set…")
+        self.tuidash.load_data(None)
+
+    def action_browse(self) -> None:
+        """Show the file browser tab."""
+        self.query_one("#data-tabs", TabbedContent).active = "tab-open"
+        self.query_one("#browser", DirectoryTree).focus()
+
+    def _open(self, raw: str) -> None:
+        raw = raw.strip()
+        if not raw:
+            self._status("Type the path of a data file first.", error=True)
+            return
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = self.tuidash.cwd / path
+        self._begin_loading(f"Reading {path.name}…")
+        self.tuidash.load_data(str(path))
+
+    def _begin_loading(self, text: str) -> None:
+        self._status(text)
+        self.query_one("#data-loading").display = True
+
+    def _status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#data-status", Static)
+        status.update(text)
+        status.set_class(error, "-error")
+
+    @on(Button.Pressed, "#open")
+    def _open_pressed(self) -> None:
+        self.action_open_path()
+
+    @on(Button.Pressed, "#sample")
+    def _sample_pressed(self) -> None:
+        self.action_sample()
+
+    @on(Input.Submitted, "#path")
+    def _path_submitted(self, event: Input.Submitted) -> None:
+        self._open(event.value)
+
+    @on(DirectoryTree.FileSelected)
+    def _file_selected(self, event: DirectoryTree.FileSelected) -> None:
+        self.query_one("#path", Input).value = str(event.path)
+        self._open(str(event.path))
+
+    # ----- app hooks ---------------------------------------------------------------------
+
+    def on_data_loaded(self) -> None:
+        """Fill preview, profile, target/features and problems from the app's data."""
+        app = self.tuidash
+        self.query_one("#data-loading").display = False
+        frame = app.data.frame
+        notes = list(getattr(app.data, "notes", []) or [])
+        text = f"{app.data_label()}: {len(frame):,} rows × {len(frame.columns)} columns."
+        if notes:
+            text += " " + " ".join(notes)
+        self._status(text)
+        self._fill_preview(frame)
+        self._fill_columns(app.profile)
+        self._fill_target([str(c) for c in frame.columns])
+        problems = app.problems
+        body = "\n".join(f"• {p}" for p in problems) if problems else "No problems found."
+        self.query_one("#problems", Static).update(body)
+        tabs = self.query_one("#data-tabs", TabbedContent)
+        tabs.get_tab("tab-problems").label = f"Problems ({len(problems)})"
+        tabs.active = "tab-preview"
+
+    def on_data_failed(self, sentence: str) -> None:
+        """Show the core's sentence; the previous data stays."""
+        self.query_one("#data-loading").display = False
+        kept = ""
+        if self.tuidash.data is not None:
+            kept = f" {self.tuidash.data_label()} is still loaded."
+        self._status(sentence + kept, error=True)
+
+    def on_target_changed(self) -> None:
+        """Nothing to redraw: the widgets here made the change."""
+
+    # ----- filling -------------------------------------------------------------------------
+
+    def _fill_preview(self, frame: Any) -> None:
+        table = self.query_one("#preview", DataTable)
+        table.clear(columns=True)
+        table.add_columns(*[str(c) for c in frame.columns])
+        head = frame.head(PREVIEW_ROWS)
+        for row in head.itertuples(index=False):
+            table.add_row(*[_fmt_number(v) for v in row])
+
+    def _fill_columns(self, profile: list[Any]) -> None:
+        table = self.query_one("#columns", DataTable)
+        table.clear(columns=True)
+        table.add_columns("column", "dtype", "missing", "unique", "min", "mean", "max", "examples")
+        for col in profile:
+            table.add_row(
+                col.name,
+                str(col.dtype),
+                str(col.missing),
+                str(col.unique),
+                _fmt_number(col.minimum),
+                _fmt_number(col.mean),
+                _fmt_number(col.maximum),
+                ", ".join(str(e) for e in list(col.examples)[:3]),
+            )
+
+    def _fill_target(self, columns: list[str]) -> None:
+        app = self.tuidash
+        target = self.query_one("#target", Select)
+        with target.prevent(Select.Changed):
+            target.set_options([(c, c) for c in columns])
+            if app.target in columns:
+                target.value = app.target
+        features = self.query_one("#features", SelectionList)
+        with features.prevent(SelectionList.SelectedChanged):
+            features.clear_options()
+            features.add_options([(c, c, c in app.features) for c in columns if c != app.target])
+
+    @on(Select.Changed, "#target")
+    def _target_changed(self, event: Select.Changed) -> None:
+        app = self.tuidash
+        if app.data is None or event.value is Select.BLANK:
+            return
+        target = str(event.value)
+        columns = [str(c) for c in app.data.frame.columns]
+        chosen = set(app.features) | ({app.target} if app.target else set())
+        chosen.discard(target)
+        features = [c for c in columns if c in chosen and c != target]
+        app.set_target(target, features)
+        box = self.query_one("#features", SelectionList)
+        with box.prevent(SelectionList.SelectedChanged):
+            box.clear_options()
+            box.add_options([(c, c, c in features) for c in columns if c != target])
+
+    @on(SelectionList.SelectedChanged, "#features")
+    def _features_changed(self, event: SelectionList.SelectedChanged) -> None:
+        app = self.tuidash
+        app.set_target(app.target, [str(v) for v in event.selection_list.selected])

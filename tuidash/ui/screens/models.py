@@ -1,0 +1,392 @@
+"""Models section: every saved model with metrics, status and details; load, delete, clear."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import DataTable, Static
+
+from tuidash.core.catalog import CATALOG
+from tuidash.ui.modals.confirm import ConfirmModal
+from tuidash.ui.screens.base import SectionScreen
+
+METRICS = ("R2", "RMSE", "MAE", "MAPE", "MSE")
+"""Metric columns, in the order shown."""
+HIGHER_IS_BETTER = {"R2"}
+"""Metrics where a larger value is better (the others are errors)."""
+SORT_COLUMNS = ("name", *METRICS, "saved_at", "size")
+"""Columns the "o" key cycles through."""
+
+
+def human_size(size: int | float | None) -> str:
+    """Bytes in B/KB/MB/GB."""
+    if size is None:
+        return "?"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+def kind_label(entry: dict[str, Any]) -> str:
+    """The display name of an entry's model kind."""
+    model_type = entry.get("model_type") or ""
+    kind = CATALOG.get(str(model_type))
+    return kind.display_name if kind else (str(model_type) or "?")
+
+
+def metric_value(entry: dict[str, Any], metric: str) -> float | None:
+    """One metric of an entry, or None when undefined or missing."""
+    value = (entry.get("metrics") or {}).get(metric)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def best_by_r2(entries: dict[str, dict[str, Any]]) -> str | None:
+    """The name of the model with the highest R2, if any has one."""
+    scored = [(metric_value(e, "R2"), n) for n, e in entries.items()]
+    scored = [(v, n) for v, n in scored if v is not None]
+    return max(scored)[1] if scored else None
+
+
+class ModelsScreen(SectionScreen):
+    """The table of saved models and the detail of the highlighted one."""
+
+    SECTION = "models"
+    TITLE_TEXT = "Models"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "load", "Load", tooltip="Load the highlighted model into memory", id="m-load"),
+        Binding(
+            "u", "unload", "Unload", tooltip="Free the highlighted model's memory", id="m-unload"
+        ),
+        Binding(
+            "delete",
+            "delete",
+            "Delete",
+            key_display="Del",
+            tooltip="Delete the highlighted model from disk (asks first)",
+            id="m-delete",
+        ),
+        Binding("o", "sort_next", "Sort", tooltip="Sort by the next column", id="m-sort"),
+        Binding(
+            "r",
+            "reload_all",
+            "Reload all",
+            tooltip="Load every model from disk again",
+            id="m-reload",
+        ),
+        Binding(
+            "c",
+            "clear_memory",
+            "Clear memory",
+            tooltip="Free every loaded model; files stay on disk",
+            id="m-clear-memory",
+        ),
+        Binding(
+            "ctrl+d",
+            "delete_all",
+            "Delete all",
+            tooltip="Delete every saved model from disk (asks first)",
+            id="m-delete-all",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_column: str = "R2"
+        """The column the table is sorted by."""
+        self.sort_reverse: bool = True
+        """Descending (best R2 first by default)."""
+
+    def compose_body(self) -> ComposeResult:
+        """The table and the detail pane."""
+        with Vertical(id="models-body"):
+            yield Static("", id="models-summary")
+            yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+            with VerticalScroll(id="models-detail"):
+                yield Static("", id="detail")
+
+    def _add_columns(self, table: DataTable[Any]) -> None:
+        """The columns, with an arrow on the sorted one."""
+        labels = {"best": "★", "name": "Name", "kind": "Kind"}
+        labels.update({m: m for m in METRICS})
+        labels.update({"saved_at": "Saved at", "size": "Size", "status": "Status"})
+        for key, label in labels.items():
+            if key == self.sort_column:
+                label += " ▼" if self.sort_reverse else " ▲"
+            table.add_column(label, key=key)
+
+    def sync(self) -> None:
+        """Show the app's entries."""
+        self.on_models_listed()
+
+    # ----- table -----------------------------------------------------------------------------
+
+    def _sort_key(self, entry: dict[str, Any]) -> tuple[int, Any]:
+        column = self.sort_column
+        if column in METRICS:
+            value = metric_value(entry, column)
+        elif column == "size":
+            value = entry.get("size_bytes")
+        elif column == "saved_at":
+            value = str(entry.get("saved_at") or "")
+        else:
+            value = str(entry.get("name", "")).lower()
+        # Undefined values always go last, whatever the direction.
+        missing = value is None
+        return (1 if missing else 0, value if not missing else 0)
+
+    def ordered(self) -> list[dict[str, Any]]:
+        """Entries in the table's order."""
+        entries = list(self.tuidash.entries.values())
+        present = [e for e in entries if self._sort_key(e)[0] == 0]
+        missing = [e for e in entries if self._sort_key(e)[0] == 1]
+        present.sort(key=self._sort_key, reverse=self.sort_reverse)
+        missing.sort(key=lambda e: str(e.get("name", "")).lower())
+        return present + missing
+
+    def on_models_listed(self) -> None:
+        """Rebuild the table, keeping the highlighted row."""
+        app = self.tuidash
+        table = self.query_one("#models-table", DataTable)
+        current = self.highlighted_name()
+        best = best_by_r2(app.entries)
+        table.clear(columns=True)
+        self._add_columns(table)
+        for entry in self.ordered():
+            name = str(entry["name"])
+            metrics = [metric_value(entry, m) for m in METRICS]
+            status = app.model_status(name)
+            style = {"loaded": "bold", "problem": "red"}.get(status, "")
+            table.add_row(
+                "★" if name == best else "",
+                Text(name),
+                kind_label(entry),
+                *[Text("undefined", style="dim") if v is None else f"{v:.4g}" for v in metrics],
+                str(entry.get("saved_at") or ""),
+                human_size(entry.get("size_bytes")),
+                Text(status, style=style),
+                key=name,
+            )
+        if current in app.entries:
+            table.move_cursor(row=table.get_row_index(current))
+        self._summary()
+        self._show_detail()
+
+    def _summary(self) -> None:
+        app = self.tuidash
+        count = len(app.entries)
+        loaded = sum(1 for name in app.entries if app.is_loaded(name))
+        total = sum(int(e.get("size_bytes") or 0) for e in app.entries.values())
+        if count == 0:
+            text = "No saved models yet. Press d to open data, then t to train one."
+        else:
+            noun = "model" if count == 1 else "models"
+            text = (
+                f"{count} saved {noun} ({human_size(total)}), {loaded} loaded in memory. "
+                f"Sorted by {self.sort_column}; ★ = best R2."
+            )
+        self.query_one("#models-summary", Static).update(text)
+
+    def highlighted_name(self) -> str | None:
+        """The name of the highlighted model."""
+        table = self.query_one("#models-table", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return str(key.value) if key.value is not None else None
+
+    @on(DataTable.RowHighlighted, "#models-table")
+    def _row_highlighted(self) -> None:
+        self._show_detail()
+
+    @on(DataTable.HeaderSelected, "#models-table")
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        column = str(event.column_key.value)
+        if column in ("best", "kind", "status"):
+            return
+        self._sort_by(column)
+
+    def _sort_by(self, column: str) -> None:
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column = column
+            # Best first: highest R2, lowest errors, newest, largest, A to Z.
+            self.sort_reverse = column in HIGHER_IS_BETTER or column in ("saved_at", "size")
+        self.on_models_listed()
+
+    def action_sort_next(self) -> None:
+        """Sort by the next column."""
+        index = SORT_COLUMNS.index(self.sort_column) if self.sort_column in SORT_COLUMNS else -1
+        self._sort_by(SORT_COLUMNS[(index + 1) % len(SORT_COLUMNS)])
+
+    # ----- detail ----------------------------------------------------------------------------
+
+    def _show_detail(self) -> None:
+        name = self.highlighted_name()
+        detail = self.query_one("#detail", Static)
+        entry = self.tuidash.entries.get(name) if name else None
+        if entry is None:
+            detail.update("")
+            return
+        detail.update(self.detail_text(entry))
+
+    def detail_text(self, entry: dict[str, Any]) -> Text:
+        """Metadata of one entry: metrics, params, data, environment, warnings."""
+        app = self.tuidash
+        name = str(entry["name"])
+        text = Text()
+        text.append(name, style="bold")
+        text.append(f"  {kind_label(entry)} · {app.model_status(name)}\n")
+        problem = app.load_failures.get(name)
+        if problem:
+            text.append(f"Could not be loaded: {problem}\n", style="red")
+        for warning in entry.get("environment_mismatch") or []:
+            text.append(f"⚠ {warning}\n", style="yellow")
+        reasons = entry.get("metric_reasons") or {}
+        parts = []
+        for metric in METRICS:
+            value = metric_value(entry, metric)
+            if value is None:
+                parts.append(f"{metric} undefined — {reasons.get(metric, 'not recorded')}")
+            else:
+                parts.append(f"{metric} {value:.4g}")
+        text.append("Metrics: " + " · ".join(parts) + "\n")
+        params = entry.get("params") or {}
+        if params:
+            text.append(
+                "Parameters: " + ", ".join(f"{k}={_short(v)}" for k, v in params.items()) + "\n"
+            )
+        data = entry.get("data") or {}
+        if data:
+            features = data.get("features") or []
+            source = str(data.get("source") or "?")
+            if not app.show_paths and "/" in source:
+                source = source.rsplit("/", 1)[-1]
+            text.append(
+                f"Data: {source}, {data.get('rows', '?')} rows, target {data.get('target')!r}, "
+                f"{len(features)} features, test size {data.get('test_size', '?')}, "
+                f"random state {data.get('random_state', '?')}\n"
+            )
+        env = entry.get("environment") or {}
+        if env:
+            text.append("Saved with: " + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
+        seconds = entry.get("train_seconds")
+        saved = entry.get("saved_at") or "?"
+        size = human_size(entry.get("size_bytes"))
+        timing = f", trained in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
+        text.append(f"Saved at {saved}, {size} on disk{timing}.")
+        return text
+
+    # ----- actions ---------------------------------------------------------------------------
+
+    def _need_highlight(self) -> str | None:
+        name = self.highlighted_name()
+        if name is None:
+            self.notify("No model highlighted.", severity="warning")
+        return name
+
+    def action_load(self) -> None:
+        """Load the highlighted model into memory."""
+        name = self._need_highlight()
+        if name is not None:
+            self.tuidash.store_action("load", name)
+
+    def action_unload(self) -> None:
+        """Free the highlighted model's memory."""
+        name = self._need_highlight()
+        if name is not None:
+            self.tuidash.store_action("unload", name)
+
+    def action_delete(self) -> None:
+        """Delete the highlighted model after confirmation."""
+        name = self._need_highlight()
+        if name is None:
+            return
+        entry = self.tuidash.entries.get(name, {})
+        size = human_size(entry.get("size_bytes"))
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.tuidash.store_action("delete", name)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Delete {name!r}?",
+                f"Its files ({size}) are removed from the store for good.",
+            ),
+            confirmed,
+        )
+
+    def action_reload_all(self) -> None:
+        """Load every model from disk again."""
+        self.tuidash.reload_all()
+
+    def action_clear_memory(self) -> None:
+        """Free every loaded model; files stay on disk."""
+        self.tuidash.store_action("clear_memory")
+
+    def action_delete_all(self) -> None:
+        """Delete every saved model after a confirmation naming how many and how big."""
+        app = self.tuidash
+        count = len(app.entries)
+        if count == 0:
+            self.notify("There are no saved models to delete.")
+            return
+        total = sum(int(e.get("size_bytes") or 0) for e in app.entries.values())
+        noun = "model" if count == 1 else "models"
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                app.store_action("clear")
+
+        app.push_screen(
+            ConfirmModal(
+                f"Delete all {count} saved {noun}?",
+                f"{count} {noun} ({total / 1_000_000:.1f} MB) are removed from "
+                f"{app.display_path(app.store_dir)} for good.",
+                confirm_label=f"Delete {count} {noun}",
+            ),
+            confirmed,
+        )
+
+    # ----- app hooks ---------------------------------------------------------------------------
+
+    def on_load_progress(self, message: Any) -> None:
+        """Update the status of the model that was just handled."""
+        super().on_load_progress(message)
+        table = self.query_one("#models-table", DataTable)
+        name = message.name
+        if name in self.tuidash.entries:
+            status = self.tuidash.model_status(name)
+            style = {"loaded": "bold", "problem": "red"}.get(status, "")
+            try:
+                table.update_cell(name, "status", Text(status, style=style))
+            except Exception:
+                return  # the row is gone (removed meanwhile); the next listing fixes it
+
+    def on_load_finished(self, message: Any) -> None:
+        """Redraw statuses and the summary."""
+        super().on_load_finished(message)
+        self.on_models_listed()
+
+    def on_store_action(self, message: Any) -> None:
+        """Statuses may have changed."""
+        self.on_models_listed()
+
+
+def _short(value: Any) -> str:
+    """A parameter value in a few characters."""
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) <= 30 else text[:27] + "…"

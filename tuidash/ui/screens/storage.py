@@ -1,0 +1,196 @@
+"""Storage section: where the store is, its size, free space, problems and the auto-load setting."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Label, Static, Switch
+
+from tuidash.ui.modals.confirm import ConfirmModal
+from tuidash.ui.screens.base import SectionScreen
+from tuidash.ui.screens.models import human_size
+
+
+class StorageScreen(SectionScreen):
+    """The store's location, sizes and problems."""
+
+    SECTION = "storage"
+    TITLE_TEXT = "Storage"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "x",
+            "remove_entry",
+            "Remove entry",
+            tooltip="Remove the files of the highlighted problem entry (asks first)",
+            id="st-remove",
+        ),
+        Binding(
+            "r",
+            "recheck",
+            "Re-check",
+            tooltip="Try to load the highlighted problem entry again",
+            id="st-recheck",
+        ),
+        Binding(
+            "a",
+            "toggle_autoload",
+            "Auto-load",
+            tooltip="Turn loading every model at start on or off",
+            id="st-autoload",
+        ),
+        Binding("u", "refresh", "Refresh", tooltip="Measure the store again", id="st-refresh"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        """Summary, auto-load switch, problems table and sizes table."""
+        with VerticalScroll(id="storage-body"):
+            yield Static("Measuring the store…", id="storage-summary")
+            with Horizontal(id="autoload-row"):
+                yield Switch(id="autoload", tooltip="Load every saved model at start")
+                yield Label("Load every saved model into memory at start", id="autoload-label")
+            yield Label("Problems", classes="section-title", id="problems-title")
+            yield DataTable(id="problems-table", cursor_type="row")
+            yield Label("Models by size", classes="section-title")
+            yield DataTable(id="sizes-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        """Columns, then the last report (and ask for a fresh one)."""
+        problems = self.query_one("#problems-table", DataTable)
+        problems.add_column("Entry", key="name")
+        problems.add_column("Problem", key="kind")
+        problems.add_column("Reason", key="reason")
+        sizes = self.query_one("#sizes-table", DataTable)
+        sizes.add_column("Model", key="name")
+        sizes.add_column("Size", key="size")
+        sizes.add_column("Status", key="status")
+        switch = self.query_one("#autoload", Switch)
+        with switch.prevent(Switch.Changed):
+            switch.value = self.tuidash.autoload
+        super().on_mount()
+        self.tuidash.refresh_storage()
+
+    def sync(self) -> None:
+        """Show the last report."""
+        self.on_storage_report()
+
+    def on_storage_report(self) -> None:
+        """Fill the summary and both tables from the app's report."""
+        app = self.tuidash
+        report = app.report
+        if report is None:
+            return
+        location = app.display_path(report.get("base_dir", app.store_dir))
+        count = int(report.get("model_count") or 0)
+        total = report.get("total_size_bytes")
+        free = report.get("free_bytes")
+        loaded = sum(1 for name in app.entries if app.is_loaded(name))
+        summary = Text()
+        summary.append("Location  ", style="bold")
+        summary.append(f"{location}\n")
+        summary.append("Models    ", style="bold")
+        summary.append(f"{count} saved, {loaded} loaded in memory\n")
+        summary.append("Size      ", style="bold")
+        summary.append(f"{human_size(total)} in total\n")
+        summary.append("Free      ", style="bold")
+        summary.append(f"{human_size(free)} free on this disk")
+        self.query_one("#storage-summary", Static).update(summary)
+
+        problems = self._problems()
+        table = self.query_one("#problems-table", DataTable)
+        table.clear()
+        for problem in problems:
+            table.add_row(
+                Text(str(problem["name"])),
+                str(problem.get("kind", "")),
+                Text(str(problem.get("reason", ""))),
+                key=str(problem["name"]),
+            )
+        title = f"Problems ({len(problems)})" if problems else "Problems: none"
+        self.query_one("#problems-title", Label).update(title)
+        table.display = bool(problems)
+
+        sizes = self.query_one("#sizes-table", DataTable)
+        sizes.clear()
+        models = sorted(report.get("models") or [], key=lambda m: -int(m.get("size_bytes") or 0))
+        for model in models:
+            name = str(model["name"])
+            sizes.add_row(
+                Text(name), human_size(model.get("size_bytes")), app.model_status(name), key=name
+            )
+
+    def _problems(self) -> list[dict[str, Any]]:
+        """The store's problems plus models that failed to load this session."""
+        app = self.tuidash
+        problems = [dict(p) for p in app.store_problems]
+        named = {str(p.get("name")) for p in problems}
+        for name, reason in app.load_failures.items():
+            if name not in named:
+                problems.append({"name": name, "kind": "not loaded", "reason": reason})
+        return problems
+
+    def highlighted_problem(self) -> str | None:
+        """The name of the highlighted problem entry."""
+        table = self.query_one("#problems-table", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return str(key.value) if key.value is not None else None
+
+    def action_remove_entry(self) -> None:
+        """Remove a problem entry's files after confirmation."""
+        name = self.highlighted_problem()
+        if name is None:
+            self.notify("There is no problem entry to remove.")
+            return
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.tuidash.store_action("remove", name)
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"Remove the files of {name!r}?",
+                "The damaged or refused entry's files are deleted from the store.",
+                confirm_label="Remove",
+            ),
+            confirmed,
+        )
+
+    def action_recheck(self) -> None:
+        """Try to load a problem entry again."""
+        name = self.highlighted_problem()
+        if name is None:
+            self.notify("There is no problem entry to re-check.")
+            return
+        self.tuidash.store_action("recheck", name)
+
+    def action_toggle_autoload(self) -> None:
+        """Flip the auto-load switch."""
+        self.query_one("#autoload", Switch).toggle()
+
+    @on(Switch.Changed, "#autoload")
+    def _autoload_changed(self, event: Switch.Changed) -> None:
+        app = self.tuidash
+        app.set_autoload(event.value)
+
+    def action_refresh(self) -> None:
+        """Measure the store again."""
+        self.tuidash.refresh_store()
+
+    def on_models_listed(self) -> None:
+        """Statuses may have changed."""
+        self.on_storage_report()
+
+    def on_load_finished(self, message: Any) -> None:
+        """Show failures from the bulk load."""
+        super().on_load_finished(message)
+        self.on_storage_report()
+
+    def on_store_action(self, message: Any) -> None:
+        """Statuses may have changed."""
+        self.on_storage_report()

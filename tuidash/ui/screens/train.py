@@ -1,0 +1,517 @@
+"""Train section: choose model kinds, set parameters and the split, train, see the metrics."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.validation import ValidationResult, Validator
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Input,
+    Label,
+    ProgressBar,
+    SelectionList,
+    Static,
+)
+
+from tuidash.core.catalog import CATALOG, ParamError, ParamSpec
+from tuidash.ui.screens.base import SectionScreen
+
+SPLIT_SPECS: dict[str, ParamSpec] = {
+    "test_size": ParamSpec(
+        "test_size", "float", 0.2, "Share of rows kept aside to measure the model.", 0.1, 0.4
+    ),
+    "random_state": ParamSpec(
+        "random_state",
+        "int",
+        42,
+        "Seed of the split and the model; same seed, same result.",
+        0,
+        4294967295.0,
+    ),
+    "cv_folds": ParamSpec(
+        "cv_folds",
+        "int",
+        None,
+        "Cross-validation folds on the training rows; empty for none.",
+        2,
+        20,
+        nullable=True,
+    ),
+}
+"""The split settings, checked with the same rules as model parameters."""
+
+DEFAULT_KINDS = ("random_forest",)
+"""Kinds ticked when the section opens."""
+
+
+def param_text(value: Any) -> str:
+    """A parameter value as the user would type it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def metric_text(name: str, value: float | None, reasons: dict[str, str]) -> str:
+    """One metric as "R2 0.4526" or "MAPE undefined — reason"."""
+    if value is None:
+        return f"{name} undefined — {reasons.get(name, 'not computable on this data')}"
+    return f"{name} {value:.4g}"
+
+
+class SpecValidator(Validator):
+    """Checks an Input with a ParamSpec's own parser, so the UI and the core agree."""
+
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        """The parameter being checked."""
+
+    def validate(self, value: str) -> ValidationResult:
+        """Success, or the spec's sentence."""
+        try:
+            self.spec.parse(value)
+        except ParamError as error:
+            return self.failure(str(error))
+        return self.success()
+
+
+class NameValidator(Validator):
+    """A model name must not be empty (the store checks the rest when saving)."""
+
+    def validate(self, value: str) -> ValidationResult:
+        """Success, or why the name cannot be used."""
+        if not value.strip():
+            return self.failure("The model needs a name.")
+        if "/" in value or "\\" in value or value.strip() in (".", ".."):
+            return self.failure("A model name cannot contain / or \\ or be . or ..")
+        return self.success()
+
+
+class ParamField(Vertical):
+    """One labelled input with its help line, which turns into the error when invalid."""
+
+    def __init__(
+        self, spec: ParamSpec, input_id: str, value: str | None = None, classes: str = ""
+    ) -> None:
+        super().__init__(classes=f"param-field {classes}".strip())
+        self.spec = spec
+        """The parameter this field edits."""
+        self.input_id = input_id
+        self.initial = param_text(spec.default) if value is None else value
+
+    def compose(self) -> ComposeResult:
+        """Label + input on one row, help line under it."""
+        spec = self.spec
+        with Horizontal(classes="param-row"):
+            yield Label(spec.name, classes="param-name")
+            yield Input(
+                self.initial,
+                id=self.input_id,
+                validators=[SpecValidator(spec)],
+                valid_empty=spec.nullable,
+                tooltip=f"{spec.help} ({spec.range_text()})",
+                compact=True,
+            )
+        yield Static(self.help_text(), classes="param-help")
+
+    def help_text(self) -> str:
+        """Help and valid range."""
+        return f"{self.spec.help} {self.spec.range_text().capitalize()}."
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        help_line = self.query_one(".param-help", Static)
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            help_line.update(result.failure_descriptions[0])
+            help_line.add_class("-error")
+        else:
+            help_line.update(self.help_text())
+            help_line.remove_class("-error")
+
+    @property
+    def input(self) -> Input:
+        """The input widget."""
+        return self.query_one(Input)
+
+    def value(self) -> Any:
+        """The parsed value (raises ParamError when invalid)."""
+        return self.spec.parse(self.input.value)
+
+
+class KindForm(Vertical):
+    """The name and parameters of one model kind."""
+
+    def __init__(self, kind_id: str) -> None:
+        super().__init__(id=f"form-{kind_id}", classes="kind-form")
+        self.kind = CATALOG[kind_id]
+        """The model kind."""
+
+    def compose(self) -> ComposeResult:
+        """Title, description, name, then one field per parameter."""
+        kind = self.kind
+        yield Label(kind.display_name, classes="kind-title")
+        yield Static(kind.description, classes="kind-description")
+        with Horizontal(classes="param-row"):
+            yield Label("name", classes="param-name")
+            yield Input(
+                kind.display_name,
+                id=f"name-{kind.id}",
+                validators=[NameValidator()],
+                tooltip="The name the model is saved under",
+                compact=True,
+            )
+        for spec in kind.params:
+            yield ParamField(spec, f"param-{kind.id}-{spec.name}")
+
+    def model_name(self) -> str:
+        """The typed model name."""
+        return self.query_one(f"#name-{self.kind.id}", Input).value.strip()
+
+    def invalid_inputs(self) -> list[tuple[Input, str]]:
+        """Inputs whose value is invalid, with the sentence."""
+        bad: list[tuple[Input, str]] = []
+        name_input = self.query_one(f"#name-{self.kind.id}", Input)
+        result = name_input.validate(name_input.value)
+        if result is not None and not result.is_valid:
+            bad.append((name_input, result.failure_descriptions[0]))
+        for field in self.query(ParamField):
+            try:
+                field.value()
+            except ParamError as error:
+                bad.append((field.input, str(error)))
+        return bad
+
+    def params(self) -> dict[str, Any]:
+        """The parsed parameters (call after ``invalid_inputs`` is empty)."""
+        return {field.spec.name: field.value() for field in self.query(ParamField)}
+
+
+class TrainScreen(SectionScreen):
+    """Train one or several model kinds on the loaded data."""
+
+    SECTION = "train"
+    TITLE_TEXT = "Train"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+r",
+            "train",
+            "Train",
+            tooltip="Train the ticked model kinds (saved automatically)",
+            id="train-run",
+        ),
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel training",
+            tooltip="Stop the running training; nothing is saved",
+            id="train-cancel",
+        ),
+        Binding(
+            "f3",
+            "save_again",
+            "Save again",
+            tooltip="Retry saving trained models whose save failed",
+            id="train-save-again",
+        ),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._failed: dict[str, str] = {}
+        """Kinds of the last batch that failed, with the sentence."""
+        self._save_failures: dict[str, str] = {}
+        """Models whose save failed, with the sentence."""
+
+    def compose_body(self) -> ComposeResult:
+        """Kinds on the left, the form on the right, progress and results at the bottom."""
+        with Horizontal(id="train-body"):
+            with Vertical(id="train-kinds"):
+                yield Label("Model kinds", classes="section-title")
+                yield SelectionList[str](
+                    *[(k.display_name, k.id, k.id in DEFAULT_KINDS) for k in CATALOG.values()],
+                    id="kinds",
+                )
+            with VerticalScroll(id="train-form"):
+                yield Static("", id="train-data")
+                yield Label("Split", classes="kind-title")
+                yield ParamField(SPLIT_SPECS["test_size"], "split-test-size", classes="split-field")
+                yield ParamField(
+                    SPLIT_SPECS["random_state"], "split-random-state", classes="split-field"
+                )
+                yield Checkbox(
+                    "keep row order (test on the last rows)",
+                    id="split-keep-order",
+                    tooltip="Split without shuffling: the last rows become the test set",
+                )
+                yield ParamField(SPLIT_SPECS["cv_folds"], "split-cv", classes="split-field")
+                for kind_id in CATALOG:
+                    yield KindForm(kind_id)
+        with Vertical(id="train-run"):
+            with Horizontal(id="train-buttons"):
+                yield Button("Train", id="train", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", disabled=True, compact=True)
+                yield Button("Save again", id="save-again", variant="warning", compact=True)
+                yield ProgressBar(total=100, show_eta=False, id="train-progress")
+            yield Static("", id="train-message")
+            yield Static("", id="train-results")
+
+    def on_mount(self) -> None:
+        """Show only the forms of ticked kinds."""
+        super().on_mount()
+        self._show_forms()
+        self.query_one("#save-again").display = bool(self.tuidash.unsaved)
+        self.query_one("#train-progress").display = False
+
+    def sync(self) -> None:
+        """Show which data the models will be trained on."""
+        self.on_target_changed()
+
+    # ----- form ------------------------------------------------------------------------------
+
+    def selected_kinds(self) -> list[str]:
+        """Ticked kind ids in catalog order."""
+        chosen = set(self.query_one("#kinds", SelectionList).selected)
+        return [kind_id for kind_id in CATALOG if kind_id in chosen]
+
+    @on(SelectionList.SelectedChanged, "#kinds")
+    def _show_forms(self) -> None:
+        chosen = set(self.selected_kinds())
+        for form in self.query(KindForm):
+            form.display = form.kind.id in chosen
+
+    def on_target_changed(self) -> None:
+        """Describe the data the models will learn from."""
+        app = self.tuidash
+        line = self.query_one("#train-data", Static)
+        if app.data is None:
+            line.update("No data loaded: press d for Data and open a file or the sample.")
+            line.add_class("-error")
+            return
+        line.remove_class("-error")
+        line.update(
+            f"{app.data_label()}: predict {app.target!r} from {len(app.features)} "
+            "features (change them in Data)."
+        )
+
+    def on_data_loaded(self) -> None:
+        """New data: describe it."""
+        self.on_target_changed()
+
+    # ----- training ------------------------------------------------------------------------
+
+    def action_train(self) -> None:
+        """Check everything, resolve taken names, then start the training."""
+        self._train()
+
+    @on(Button.Pressed, "#train")
+    def _train_pressed(self) -> None:
+        self._train()
+
+    def _message(self, text: str, *, error: bool = False) -> None:
+        line = self.query_one("#train-message", Static)
+        line.update(text)
+        line.set_class(error, "-error")
+
+    def check_form(self) -> tuple[list[tuple[str, dict[str, Any], str]], dict[str, Any]] | None:
+        """(kind, params, name) per ticked kind and the split config, or None (message shown)."""
+        app = self.tuidash
+        if app.training:
+            self._message("A training is already running; press Esc to cancel it.", error=True)
+            return None
+        if app.data is None:
+            self._message("Load data first: press d for Data.", error=True)
+            return None
+        if not app.target or not app.features:
+            self._message("Choose a target and at least one feature in Data.", error=True)
+            return None
+        kinds = self.selected_kinds()
+        if not kinds:
+            self._message("Tick at least one model kind.", error=True)
+            return None
+        bad: list[tuple[Input, str]] = []
+        split_fields = list(self.query(".split-field").results(ParamField))
+        for field in split_fields:
+            try:
+                field.value()
+            except ParamError as error:
+                bad.append((field.input, str(error)))
+        forms = {form.kind.id: form for form in self.query(KindForm)}
+        for kind_id in kinds:
+            bad.extend(forms[kind_id].invalid_inputs())
+        if bad:
+            widget, sentence = bad[0]
+            more = f" ({len(bad) - 1} more marked)" if len(bad) > 1 else ""
+            self._message(f"Not trained: {sentence}{more}", error=True)
+            widget.focus()
+            return None
+        jobs = [(k, forms[k].params(), forms[k].model_name()) for k in kinds]
+        names = [name for _, _, name in jobs]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            self._message(f"Two ticked kinds share the name {duplicates[0]!r}.", error=True)
+            return None
+        split = {field.spec.name: field.value() for field in split_fields}
+        config = {
+            "target": app.target,
+            "features": list(app.features),
+            "test_size": split["test_size"],
+            "random_state": split["random_state"],
+            "keep_order": self.query_one("#split-keep-order", Checkbox).value,
+            "cv_folds": split["cv_folds"],
+        }
+        return jobs, config
+
+    @work(exclusive=True, group="train-form")
+    async def _train(self) -> None:
+        from tuidash.ui.app import TrainJob
+        from tuidash.ui.modals.name_taken import NameTakenModal
+
+        checked = self.check_form()
+        if checked is None:
+            return
+        jobs, config = checked
+        app = self.tuidash
+        train_jobs: list[TrainJob] = []
+        for kind_id, params, name in jobs:
+            replace = False
+            if name in app.taken_names():
+                choice = await app.push_screen_wait(NameTakenModal(name, app.free_name(name)))
+                if choice is None:
+                    self._message("Training cancelled: the name is taken.")
+                    return
+                if choice == "replace":
+                    replace = True
+                else:
+                    name = choice
+                    self.query_one(f"#name-{kind_id}", Input).value = name
+            train_jobs.append(TrainJob(kind_id, params, name, replace))
+        app.start_training(train_jobs, config)
+
+    def action_cancel(self) -> None:
+        """Cancel the running training."""
+        if self.tuidash.training:
+            self.tuidash.cancel_training()
+            self._message("Cancelling…")
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    def action_save_again(self) -> None:
+        """Retry failed saves."""
+        self.tuidash.save_again()
+
+    @on(Button.Pressed, "#save-again")
+    def _save_again_pressed(self) -> None:
+        self.action_save_again()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Cancel only while training; Save again only with unsaved models."""
+        if action == "cancel":
+            return self.tuidash.training
+        if action == "save_again":
+            return bool(self.tuidash.unsaved) or None
+        return True
+
+    # ----- app hooks -------------------------------------------------------------------------
+
+    def on_training_started(self, jobs: list[Any]) -> None:
+        """Show the progress bar and enable Cancel."""
+        self.query_one("#train", Button).disabled = True
+        self.query_one("#cancel", Button).disabled = False
+        bar = self.query_one("#train-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=100, progress=0)
+        names = ", ".join(job.name for job in jobs)
+        self._message(f"Training {names}…")
+        self.query_one("#train-results", Static).update("")
+        self._failed = {}
+        self._save_failures = {}
+        self.refresh_bindings()
+
+    def on_training_progress(self, message: Any) -> None:
+        """Move the bar: each kind of the batch gets an equal share."""
+        share = 100 / max(message.total, 1)
+        done = share * (message.index + max(0.0, min(1.0, message.fraction)))
+        self.query_one("#train-progress", ProgressBar).update(progress=done)
+        kind = CATALOG[message.kind_id].display_name
+        prefix = f"{kind} ({message.index + 1}/{message.total})" if message.total > 1 else kind
+        self._message(f"{prefix}: {message.text}")
+
+    def on_trained(self, name: str, trained: Any) -> None:
+        """Show the metrics of a finished model."""
+        self._show_results()
+
+    def on_saved(self, name: str) -> None:
+        """Mark a model as saved."""
+        self._show_results()
+
+    def on_save_failed(self, name: str, sentence: str) -> None:
+        """Show the failure; Save again becomes available."""
+        self._show_results(failures={name: sentence})
+
+    def on_renamed(self, old: str, new: str) -> None:
+        """A model got a free name before saving."""
+        self._show_results()
+
+    def on_training_failed(self, kind_id: str, sentence: str) -> None:
+        """Show why a kind could not be trained."""
+        self._failed[CATALOG[kind_id].display_name] = sentence
+        self._show_results()
+
+    def on_training_cancelled(self, kind_id: str) -> None:
+        """Nothing to show per kind; the batch end says it."""
+
+    def on_training_done(self, cancelled: bool) -> None:
+        """Hide the bar, enable Train again."""
+        self.query_one("#train", Button).disabled = False
+        self.query_one("#cancel", Button).disabled = True
+        self.query_one("#train-progress", ProgressBar).display = False
+        self._message("Training cancelled." if cancelled else "Training finished.")
+        self._show_results()
+        self.refresh_bindings()
+
+    def _show_results(self, failures: dict[str, str] | None = None) -> None:
+        app = self.tuidash
+        self._save_failures.update(failures or {})
+        lines: list[Text] = []
+        for name, trained in app.last_trained.items():
+            metrics = trained.metrics
+            parts = [
+                metric_text(m, metrics.values.get(m), metrics.reasons)
+                for m in ("R2", "RMSE", "MAE", "MAPE", "MSE")
+                if m in metrics.values
+            ]
+            if name in app.unsaved:
+                reason = self._save_failures.get(name)
+                state = f"not saved: {reason} (F3 saves again)" if reason else "saving…"
+            else:
+                state = "saved"
+            lines.append(Text.assemble((name, "bold"), f" — {state}\n  " + " · ".join(parts)))
+            cv = getattr(trained, "cv", None)
+            if cv:
+                lines.append(
+                    Text(
+                        f"  CV {cv.get('folds')} folds: R2 {cv.get('mean', 0):.4g} "
+                        f"± {cv.get('std', 0):.2g}"
+                    )
+                )
+        lines.extend(
+            Text.assemble((label, "bold"), f" — not trained: {why}")
+            for label, why in self._failed.items()
+        )
+        self.query_one("#train-results", Static).update(Text("\n").join(lines))
+        self.query_one("#save-again").display = bool(app.unsaved)
+        self.refresh_bindings()
