@@ -1,0 +1,1350 @@
+"""ModelPersistence: the crash-safe pkl + JSON model store (``saved_models/``).
+
+Layout (the original Streamlit app's, so either app opens the other's store)::
+
+    BASE/models/NAME.pkl        the fitted estimator, pickle protocol 5
+    BASE/metadata/NAME.json     commit marker + everything shown without unpickling
+    BASE/.tuidash.lock          writer lock (filelock)
+
+How a save stays old-or-new after a crash at any instant (power loss included):
+
+1. the pickle goes to ``models/.tuidash-tmp-*`` and the new JSON to the name's
+   *pending* file ``metadata/.tuidash-pending-<hash of name>.json``; both are fsynced,
+   then the metadata folder (so the pending file survives a power cut);
+2. ``os.replace`` puts the pickle in place, the models folder is fsynced;
+3. ``os.replace`` turns the pending file into ``NAME.json`` (the commit), fsync folder.
+
+A reader that finds a pickle whose sha256 does not match ``NAME.json`` looks at the
+name's pending file: if that matches the pickle, the save got past step 2 and the new
+version is what it reads. The next writer or start-up rolls such a pending file forward
+(or deletes it when it does not match), under the writer lock, and removes leftover
+temp files. Readers take no lock and never see a torn file: every file they read was
+complete before it got its final name, and the bytes they unpickle are the bytes they
+hashed.
+
+Loading never runs code from a file: see ``tuidash.core.unpickle``. Listing reads JSON
+only; it never unpickles and never imports sklearn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import math
+import os
+import queue
+import re
+import secrets
+import shutil
+import stat
+import threading
+import time
+import unicodedata
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+"""Version of the JSON layout this module writes (absent in the original app's files)."""
+
+MODELS_DIR = "models"
+METADATA_DIR = "metadata"
+LOCK_NAME = ".tuidash.lock"
+INDEX_NAME = ".tuidash-index.json"
+TMP_PREFIX = ".tuidash-tmp-"
+PENDING_PREFIX = ".tuidash-pending-"
+MAX_NAME_BYTES = 250
+"""Longest name in UTF-8 bytes: NAME.json must fit the 255-byte file-name limit."""
+MAX_JSON_BYTES = 64 * 1024 * 1024
+"""A metadata file larger than this is reported as damaged instead of parsed."""
+LOCK_TIMEOUT = 60.0
+"""Seconds a save waits for another tuidash process's save to finish."""
+
+ORIGINAL_KEYS = ("model_name", "metrics", "params", "predictions", "saved_at")
+METRIC_NAMES = ("MAE", "MSE", "RMSE", "MAPE", "R2")
+
+_WINDOWS_RESERVED = frozenset(
+    {"CON", "PRN", "AUX", "NUL"}
+    | {f"COM{i}" for i in "123456789¹²³"}
+    | {f"LPT{i}" for i in "123456789¹²³"}
+)
+_WINDOWS_FORBIDDEN = set('<>:"|?*')
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)
+_HASH_IN_THREAD_BYTES = 4 * 1024 * 1024
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+class StoreError(Exception):
+    """A store operation failed; ``message`` is one sentence a person can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidModelName(StoreError):
+    """The name cannot be used as a model name."""
+
+
+class ModelNotFound(StoreError):
+    """No model of that name is in the store."""
+
+
+class ModelExists(StoreError):
+    """A model of that name (or one that would share its files) already exists."""
+
+
+class ModelDamaged(StoreError):
+    """The model's files are missing, torn, unreadable or do not match their checksum."""
+
+
+class ModelRefused(StoreError):
+    """The model's pickle asks for code tuidash will not run, so it was not loaded."""
+
+
+class StoreWriteError(StoreError):
+    """Writing to the store failed; the store is as it was before."""
+
+
+class InvalidModelData(StoreError):
+    """The model_data given to save is missing something or has the wrong shape."""
+
+
+class _Problem(Exception):
+    """Internal: an entry is damaged, refused or orphaned, with the reason."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class LoadEvent:
+    """One model loaded (or not) by ``ModelPersistence.iter_load``."""
+
+    name: str
+    ok: bool
+    result: dict[str, Any] | None
+    reason: str | None
+
+
+@dataclass
+class _Fetched:
+    """A model's JSON and verified pickle bytes, ready to unpickle (or its problem)."""
+
+    name: str
+    doc: dict[str, Any] | None = None
+    payload: bytes | None = None
+    warnings: list[str] = field(default_factory=list)
+    problem: _Problem | None = None
+    not_found: bool = False
+
+
+# ---------------------------------------------------------------------- environment
+
+_ENVIRONMENT: dict[str, str | None] | None = None
+
+
+def current_environment() -> dict[str, str | None]:
+    """Versions that decide whether a pickle loads the same (no sklearn import)."""
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        import platform
+        from importlib import metadata
+
+        def version(dist: str) -> str | None:
+            try:
+                return metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                return None
+
+        from tuidash import __version__
+
+        _ENVIRONMENT = {
+            "python": platform.python_version(),
+            "sklearn": version("scikit-learn"),
+            "numpy": version("numpy"),
+            "pandas": version("pandas"),
+            "tuidash": __version__,
+        }
+    return dict(_ENVIRONMENT)
+
+
+_ENV_LABELS = {"sklearn": "scikit-learn", "numpy": "numpy", "pandas": "pandas"}
+
+
+def environment_mismatch(saved: Mapping[str, Any] | None) -> list[str]:
+    """Plain sentences for each library whose version differs from the one saved."""
+    if not isinstance(saved, Mapping):
+        return []
+    now = current_environment()
+    out = []
+    for key, label in _ENV_LABELS.items():
+        then = saved.get(key)
+        if isinstance(then, str) and now.get(key) and then != now[key]:
+            out.append(f"Saved with {label} {then}; this is {now[key]}, predictions may differ.")
+    then_py = saved.get("python")
+    now_py = now["python"] or ""
+    if isinstance(then_py, str) and then_py.split(".")[:2] != now_py.split(".")[:2]:
+        out.append(f"Saved with Python {then_py}; this is {now_py}.")
+    return out
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _fold(name: str) -> str:
+    """The key under which two names would share files on a case-insensitive disk."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot be a new model name, as a sentence, or None if it can."""
+    if not isinstance(name, str):
+        return "A model name must be text."
+    if name == "" or name.strip() == "":
+        return "A model name cannot be empty."
+    shown = repr(name) if len(name) <= 60 else repr(name[:57] + "...")
+    if "\x00" in name:
+        return f"The model name {shown} contains a NUL character."
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in name):
+        return f"The model name {shown} contains control characters."
+    if "/" in name or "\\" in name:
+        return f"The model name {shown} cannot contain / or \\; use another character."
+    if name in (".", ".."):
+        return f"The model name {shown} is not allowed."
+    if name.startswith("."):
+        return f"The model name {shown} cannot start with a dot."
+    if name != name.strip():
+        return f"The model name {shown} cannot start or end with a space."
+    if name.endswith("."):
+        return f"The model name {shown} cannot end with a dot."
+    bad = sorted(set(name) & _WINDOWS_FORBIDDEN)
+    if bad:
+        chars = " ".join(bad)
+        return f"The model name {shown} cannot contain {chars} (not allowed in file names)."
+    stem = name.split(".")[0].rstrip(" ").upper()
+    if stem in _WINDOWS_RESERVED:
+        return f"The model name {shown} is a reserved device name on Windows; pick another."
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return f"The model name {shown} is not valid text."
+    if size > MAX_NAME_BYTES:
+        return (
+            f"The model name is {size} bytes long; the limit is {MAX_NAME_BYTES} bytes "
+            "(UTF-8), so please shorten it."
+        )
+    return None
+
+
+def _disk_name_ok(name: Any) -> bool:
+    """Looser check for names found on disk (the original app allowed e.g. ':')."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not name.startswith(".tuidash-")
+        and "/" not in name
+        and "\\" not in name
+        and "\x00" not in name
+        and os.sep not in name
+        and (os.altsep is None or os.altsep not in name)
+        and _encodable(name)
+    )
+
+
+def _encodable(name: str) -> bool:
+    try:
+        os.fsencode(name)
+        name.encode("utf-8")
+    except (UnicodeError, ValueError):
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------- file io
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make renames in a folder durable (no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some file systems cannot fsync a folder; anything else is a real failure.
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_new_file(path: Path, data: bytes | memoryview) -> None:
+    """Create ``path`` (must not exist), write all of ``data``, fsync, close."""
+    fd = os.open(
+        path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY, 0o644
+    )
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_regular(path: Path, limit: int | None = None) -> bytes:
+    """Read a whole regular file without following a link; OSError if missing."""
+    fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY)
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        if limit is not None and info.st_size > limit:
+            raise _Problem("damaged", f"its file is {info.st_size} bytes, larger than expected")
+        return handle.readall()
+
+
+def _unlink_quiet(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _sha256(data: bytes | memoryview) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class _HashThread:
+    """sha256 of a large buffer computed beside other work (hashlib drops the GIL)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._digest: str | None = None
+        self._thread: threading.Thread | None = None
+        if len(data) >= _HASH_IN_THREAD_BYTES:
+            self._thread = threading.Thread(target=self._run, daemon=True)
+            self._thread.start()
+        else:
+            self._run()
+
+    def _run(self) -> None:
+        self._digest = _sha256(self._data)
+
+    def result(self) -> str:
+        if self._thread is not None:
+            self._thread.join()
+        assert self._digest is not None
+        return self._digest
+
+
+def _reject_constant(value: str) -> Any:
+    raise ValueError(f"it contains {value}, which is not valid JSON")
+
+
+def _parse_json(raw: bytes) -> Any:
+    """Strict JSON: NaN/Infinity are errors, as in the files tuidash writes."""
+    return json.loads(raw, parse_constant=_reject_constant)
+
+
+# ------------------------------------------------------------------- JSON contents
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_doc(doc: Any, name: str) -> dict[str, Any]:
+    """Validate a metadata document of entry ``name``; raise _Problem("damaged")."""
+    if not isinstance(doc, dict):
+        raise _Problem("damaged", "its metadata is not a JSON object")
+    missing = [key for key in ORIGINAL_KEYS if key not in doc]
+    if missing:
+        raise _Problem("damaged", "its metadata is missing " + ", ".join(missing))
+    model_name = doc["model_name"]
+    if not isinstance(model_name, str):
+        raise _Problem("damaged", "its metadata has a model_name that is not text")
+    if model_name != name:
+        raise _Problem(
+            "damaged",
+            f"its metadata names another model ({model_name[:80]!r}), not its own file",
+        )
+    if not isinstance(doc["saved_at"], str):
+        raise _Problem("damaged", "its saved_at is not text")
+    metrics = doc["metrics"]
+    if not isinstance(metrics, dict) or not all(
+        isinstance(k, str) and (v is None or _is_number(v)) for k, v in metrics.items()
+    ):
+        raise _Problem("damaged", "its metrics are not a mapping of names to numbers")
+    if not isinstance(doc["params"], dict):
+        raise _Problem("damaged", "its params are not a mapping")
+    predictions = doc["predictions"]
+    if predictions is not None:
+        if not isinstance(predictions, dict):
+            raise _Problem("damaged", "its predictions are not a mapping")
+        for key in ("y_pred", "y_test"):
+            values = predictions.get(key)
+            if values is not None and not isinstance(values, list):
+                raise _Problem("damaged", f"its predictions.{key} is not a list")
+        importance = predictions.get("feature_importance")
+        if importance is not None and not isinstance(importance, dict):
+            raise _Problem("damaged", "its feature_importance is not a mapping")
+    reasons = doc.get("metric_reasons")
+    if reasons is not None and not isinstance(reasons, dict):
+        raise _Problem("damaged", "its metric_reasons are not a mapping")
+    model_file = doc.get("model_file")
+    if model_file is not None:
+        if not isinstance(model_file, dict):
+            raise _Problem("damaged", "its model_file is not a mapping")
+        file_name = model_file.get("name")
+        if file_name != f"{name}.pkl":
+            raise _Problem(
+                "damaged",
+                f"its model_file names {str(file_name)[:80]!r} instead of its own pickle "
+                "(tuidash only reads models/NAME.pkl)",
+            )
+        sha = model_file.get("sha256")
+        if not isinstance(sha, str) or not _SHA256_RE.fullmatch(sha):
+            raise _Problem("damaged", "its model_file.sha256 is not a sha256 hex digest")
+        size = model_file.get("bytes")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise _Problem("damaged", "its model_file.bytes is not a file size")
+    elif "schema_version" in doc:
+        raise _Problem("damaged", "its metadata has no model_file checksum")
+    for key, kind in (("environment", dict), ("data", dict), ("cv", dict)):
+        if doc.get(key) is not None and not isinstance(doc[key], kind):
+            raise _Problem("damaged", f"its {key} is not a mapping")
+    schema = doc.get("schema_version")
+    if schema is not None and (not isinstance(schema, int) or isinstance(schema, bool)):
+        raise _Problem("damaged", "its schema_version is not a whole number")
+    return doc
+
+
+def _to_jsonable(value: Any, depth: int = 0) -> Any:
+    """Plain JSON types from numpy/pandas values; non-finite floats become None."""
+    if depth > 50:
+        raise InvalidModelData("The model data is nested too deeply to save as JSON.")
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _to_jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_to_jsonable(v, depth + 1) for v in value]
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist):  # numpy arrays and scalars, pandas Series/Index
+        return _to_jsonable(tolist(), depth + 1)
+    item = getattr(value, "item", None)
+    if callable(item):
+        return _to_jsonable(item(), depth + 1)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return str(value)
+
+
+def _clean_metrics(
+    metrics: Any, reasons: Mapping[str, Any] | None
+) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Metrics as finite floats or None, with a reason for each None."""
+    if metrics is None:
+        metrics = {}
+    if not isinstance(metrics, Mapping):
+        raise InvalidModelData("The model's metrics must be a mapping of metric names to numbers.")
+    out: dict[str, float | None] = {}
+    why: dict[str, str] = {str(k): str(v) for k, v in (reasons or {}).items()}
+    for key, raw in metrics.items():
+        key = str(key)
+        if raw is None:
+            out[key] = None
+            why.setdefault(key, "It could not be computed for this data.")
+            continue
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise InvalidModelData(f"The metric {key} is not a number ({raw!r}).") from None
+        if isinstance(raw, bool):
+            raise InvalidModelData(f"The metric {key} is not a number ({raw!r}).")
+        if math.isfinite(number):
+            out[key] = number
+        else:
+            out[key] = None
+            why.setdefault(key, f"It is undefined for this data (the result was {number}).")
+    return out, {k: v for k, v in why.items() if out.get(k, 0.0) is None or k not in out}
+
+
+# ------------------------------------------------------------------------- the store
+
+
+class ModelPersistence:
+    """The pkl + JSON model store with the original app's API, made crash-safe.
+
+    ``loaded_models`` maps a name to its ``load_model`` result for every model that
+    ``load_all_models`` (or ``load_model``) loaded in this process.
+    """
+
+    def __init__(self, base_dir: str | os.PathLike[str] = "saved_models") -> None:
+        """Open (and create) the store; clean temp files a crashed save left, if safe."""
+        self.base_dir = Path(os.path.abspath(os.path.expanduser(os.fspath(base_dir))))
+        self.models_dir = self.base_dir / MODELS_DIR
+        self.metadata_dir = self.base_dir / METADATA_DIR
+        self.loaded_models: dict[str, dict[str, Any]] = {}
+        """Name -> load_model() result of each model loaded in this process."""
+        self.last_error: str | None = None
+        """The message of the last load_model() that returned None."""
+        self._load_problems: dict[str, tuple[tuple[int, int, int], _Problem]] = {}
+        self._index: dict[str, Any] | None = None
+        try:
+            self._ensure_dirs()
+        except OSError:
+            return  # read-only or missing store: listing and loading still work
+        self._cleanup(blocking=False)
+
+    # ----------------------------------------------------------------- paths/locks
+
+    def _pkl(self, name: str) -> Path:
+        return self.models_dir / f"{name}.pkl"
+
+    def _json(self, name: str) -> Path:
+        return self.metadata_dir / f"{name}.json"
+
+    def _pending(self, name: str) -> Path:
+        key = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+        return self.metadata_dir / f"{PENDING_PREFIX}{key}.json"
+
+    def _ensure_dirs(self) -> None:
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        self.metadata_dir.mkdir(parents=True, exist_ok=True)
+
+    def _lock(self, timeout: float = LOCK_TIMEOUT) -> Any:
+        from filelock import FileLock
+
+        return FileLock(str(self.base_dir / LOCK_NAME), timeout=timeout)
+
+    def _cleanup(self, *, blocking: bool) -> None:
+        """Under the writer lock: finish or drop interrupted saves, delete temp files."""
+        from filelock import Timeout
+
+        try:
+            with self._lock(timeout=LOCK_TIMEOUT if blocking else 0):
+                self._cleanup_locked()
+        except Timeout:
+            return  # another process is saving; its temp files are live
+        except OSError:
+            return
+
+    def _cleanup_locked(self) -> None:
+        for folder in (self.models_dir, self.metadata_dir, self.base_dir):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith(PENDING_PREFIX) and folder == self.metadata_dir:
+                    self._recover_pending(Path(entry.path))
+                elif entry.name.startswith(TMP_PREFIX) and not entry.is_dir(follow_symlinks=False):
+                    _unlink_quiet(Path(entry.path))
+
+    def _recover_pending(self, pending: Path) -> None:
+        """Roll an interrupted save forward if its pickle is in place, else drop it."""
+        try:
+            doc = _parse_json(_read_regular(pending, MAX_JSON_BYTES))
+            name = doc.get("model_name") if isinstance(doc, dict) else None
+            if not _disk_name_ok(name) or self._pending(name) != pending:
+                raise ValueError("pending file does not belong to its name")
+            _check_doc(doc, name)
+            payload = _read_regular(self._pkl(name))
+            if _sha256(payload) != doc["model_file"]["sha256"]:
+                raise ValueError("the pickle was not replaced")
+        except (OSError, ValueError, KeyError, TypeError, _Problem):
+            _unlink_quiet(pending)
+            return
+        os.replace(pending, self._json(name))
+        _fsync_dir(self.metadata_dir)
+
+    # ----------------------------------------------------------------------- names
+
+    def check_name(self, name: str) -> None:
+        """Raise InvalidModelName with a sentence if ``name`` cannot name a new model."""
+        problem = name_problem(name)
+        if problem:
+            raise InvalidModelName(problem)
+
+    def _scan(self) -> tuple[dict[str, os.DirEntry[str]], dict[str, os.DirEntry[str]]]:
+        """Entries of metadata/*.json and models/*.pkl by name (no following links)."""
+
+        def scan(folder: Path, suffix: str) -> dict[str, os.DirEntry[str]]:
+            found: dict[str, os.DirEntry[str]] = {}
+            try:
+                entries = os.scandir(folder)
+            except OSError:
+                return found
+            with entries:
+                for entry in entries:
+                    if not entry.name.endswith(suffix) or entry.name.startswith(".tuidash-"):
+                        continue
+                    name = entry.name[: -len(suffix)]
+                    if _disk_name_ok(name):
+                        found[name] = entry
+            return found
+
+        return scan(self.metadata_dir, ".json"), scan(self.models_dir, ".pkl")
+
+    def _existing_names(self) -> set[str]:
+        jsons, pkls = self._scan()
+        return set(jsons) | set(pkls)
+
+    def free_name(self, name: str) -> str:
+        """``name`` if unused, else the first free "name (2)", "name (3)", ..."""
+        taken = {_fold(n) for n in self._existing_names()}
+        if _fold(name) not in taken:
+            return name
+        for number in range(2, 100_000):
+            suffix = f" ({number})"
+            base = name
+            while len((base + suffix).encode("utf-8")) > MAX_NAME_BYTES:
+                base = base[:-1]
+            candidate = base.rstrip(" .") + suffix
+            if _fold(candidate) not in taken:
+                return candidate
+        raise ModelExists(f"Could not find a free name starting with {name!r}.")
+
+    # ------------------------------------------------------------------------ save
+
+    def save_model(
+        self, model_name: str, model_data: Mapping[str, Any], *, replace: bool = False
+    ) -> tuple[bool, str]:
+        """Save a model; (True, message) or (False, a sentence saying what went wrong)."""
+        try:
+            return True, self.save(model_name, model_data, replace=replace)
+        except StoreError as exc:
+            return False, exc.message
+
+    def save(self, name: str, data: Mapping[str, Any], replace: bool = False) -> str:
+        """Save a model or raise a StoreError subclass; returns a confirmation sentence."""
+        self.check_name(name)
+        if not isinstance(data, Mapping) or "model" not in data:
+            raise InvalidModelData("The model data must be a mapping with a fitted 'model'.")
+        doc = self._build_doc(name, data)
+        import pickle
+
+        try:
+            payload = pickle.dumps(data["model"], protocol=5)
+        except Exception as exc:  # any object can fail to pickle in its own way
+            raise InvalidModelData(f"The model could not be pickled: {exc}.") from None
+        hasher = _HashThread(payload)
+        try:
+            self._ensure_dirs()
+        except OSError as exc:
+            raise StoreWriteError(
+                f"Could not create the store folder {self.base_dir}: {exc.strerror or exc}."
+            ) from None
+        from filelock import Timeout
+
+        try:
+            with self._lock():
+                existed = self._check_target(name, replace)
+                self._write_locked(name, doc, payload, hasher, existed)
+        except Timeout:
+            raise StoreWriteError(
+                "Another tuidash process has been saving to this store for over "
+                f"{LOCK_TIMEOUT:.0f} seconds; try again later."
+            ) from None
+        self.loaded_models.pop(name, None)
+        self._load_problems.pop(name, None)
+        verb = "Replaced" if existed else "Saved"
+        return f"{verb} model '{name}'."
+
+    def _check_target(self, name: str, replace: bool) -> bool:
+        """Under the lock: refuse clashes; return True if ``name`` exists (replace)."""
+        existing = self._existing_names()
+        folded = _fold(name)
+        for other in existing:
+            if other != name and _fold(other) == folded:
+                raise ModelExists(
+                    f"A model named '{other}' already exists; names that differ only in "
+                    "upper/lower case would share files on some disks, so pick another name."
+                )
+        if name in existing:
+            if not replace:
+                raise ModelExists(
+                    f"A model named '{name}' already exists; choose another name or "
+                    "confirm replacing it."
+                )
+            return True
+        return False
+
+    def _build_doc(self, name: str, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The JSON document (without model_file) for ``data``; strict-JSON clean."""
+        metrics, reasons = _clean_metrics(data.get("metrics"), data.get("metric_reasons"))
+        predictions = data.get("predictions")
+        if predictions is not None and not isinstance(predictions, Mapping):
+            raise InvalidModelData("The model's predictions must be a mapping.")
+        params = data.get("params") or {}
+        if not isinstance(params, Mapping):
+            raise InvalidModelData("The model's params must be a mapping.")
+        doc: dict[str, Any] = {
+            "model_name": name,
+            "metrics": metrics,
+            "params": _to_jsonable(params),
+            "predictions": _to_jsonable(
+                {
+                    "y_pred": (predictions or {}).get("y_pred"),
+                    "y_test": (predictions or {}).get("y_test"),
+                    "feature_importance": (predictions or {}).get("feature_importance"),
+                }
+            ),
+            "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "schema_version": SCHEMA_VERSION,
+            "metric_reasons": reasons,
+        }
+        reserved = {"model", "metrics", "metric_reasons", "params", "predictions"}
+        reserved |= {"model_name", "saved_at", "schema_version", "model_file", "environment"}
+        for key, value in data.items():
+            if isinstance(key, str) and key not in reserved:
+                doc[key] = _to_jsonable(value)
+        doc.setdefault("task", "regression")
+        doc["environment"] = current_environment()
+        return doc
+
+    def _write_locked(
+        self, name: str, doc: dict[str, Any], payload: bytes, hasher: _HashThread, existed: bool
+    ) -> None:
+        """The crash-safe write sequence (see the module docstring); rolls back on error."""
+        token = secrets.token_hex(8)
+        tmp_pkl = self.models_dir / f"{TMP_PREFIX}{token}.pkl"
+        backup = self.models_dir / f"{TMP_PREFIX}{token}.old"
+        pending = self._pending(name)
+        pkl, meta = self._pkl(name), self._json(name)
+        placed = committed = False
+        try:
+            if pending.exists() or pending.is_symlink():
+                self._recover_pending(pending)
+            _write_new_file(tmp_pkl, payload)
+            doc["model_file"] = {"name": pkl.name, "sha256": hasher.result(), "bytes": len(payload)}
+            encoded = json.dumps(doc, indent=4, allow_nan=False, ensure_ascii=False).encode()
+            _write_new_file(pending, encoded)
+            _fsync_dir(self.metadata_dir)
+            if existed and os.path.lexists(pkl):
+                # A hard link keeps the old pickle so an error below can put it back.
+                try:
+                    os.link(pkl, backup, follow_symlinks=False)
+                except OSError:
+                    backup = None  # type: ignore[assignment]
+            os.replace(tmp_pkl, pkl)
+            placed = True
+            _fsync_dir(self.models_dir)
+            os.replace(pending, meta)
+            committed = True
+            _fsync_dir(self.metadata_dir)
+        except OSError as exc:
+            if not committed:
+                self._roll_back(placed, pkl, backup if existed else None, pending, tmp_pkl)
+                raise StoreWriteError(self._write_failure(name, exc)) from None
+            # The rename is done; only its durability is in doubt. Report, keep the model.
+            raise StoreWriteError(
+                f"Model '{name}' was saved, but the disk did not confirm it "
+                f"({exc.strerror or exc}); it may be lost if the machine crashes now."
+            ) from None
+        finally:
+            _unlink_quiet(tmp_pkl)
+            if backup is not None:
+                _unlink_quiet(backup)
+
+    def _roll_back(
+        self, placed: bool, pkl: Path, backup: Path | None, pending: Path, tmp_pkl: Path
+    ) -> None:
+        """Put the store back as it was before a failed save."""
+        if placed:
+            # The new pickle is in place but not committed: restore or remove it.
+            with contextlib.suppress(OSError):
+                if backup is not None and os.path.lexists(backup):
+                    os.replace(backup, pkl)
+                else:
+                    os.unlink(pkl)
+        _unlink_quiet(pending)
+        _unlink_quiet(tmp_pkl)
+
+    def _write_failure(self, name: str, exc: OSError) -> str:
+        if exc.errno == errno.ENOSPC:
+            return f"Could not save model '{name}': the disk is full. Nothing was changed."
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return (
+                f"Could not save model '{name}': no permission to write in {self.base_dir}. "
+                "Nothing was changed."
+            )
+        return f"Could not save model '{name}': {exc.strerror or exc}. Nothing was changed."
+
+    # --------------------------------------------------------------------- listing
+
+    def list_saved_models(self, *, predictions: bool = True) -> list[dict[str, Any]]:
+        """Every good model's metadata from its JSON (no unpickling, no sklearn import).
+
+        With ``predictions=False`` the prediction arrays are left out (``None``) and the
+        entries come from a listing cache when the files have not changed: this is the
+        fast path for showing names and metrics.
+        """
+        entries, _problems = self._survey(predictions=predictions)
+        return entries
+
+    def _survey(self, *, predictions: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Listing entries and problems of everything in the store's folders."""
+        jsons, pkls = self._scan()
+        index = self._read_index() if not predictions else {}
+        new_index: dict[str, Any] = {}
+        entries: list[dict[str, Any]] = []
+        problems: list[dict[str, Any]] = []
+        for name in sorted(set(jsons) | set(pkls), key=lambda n: (_fold(n), n)):
+            json_entry, pkl_entry = jsons.get(name), pkls.get(name)
+            files = []
+            if json_entry is not None:
+                files.append(f"{METADATA_DIR}/{json_entry.name}")
+            if pkl_entry is not None:
+                files.append(f"{MODELS_DIR}/{pkl_entry.name}")
+            if json_entry is None:
+                problems.append(
+                    self._problem_row(name, files, "orphaned", "its pickle has no metadata file")
+                )
+                continue
+            try:
+                key = self._stat_key(json_entry, pkl_entry)
+                cached = index.get(name)
+                if cached is not None and cached.get("key") == list(key) and _row_ok(cached["row"]):
+                    row = cached["row"]
+                    if "problem" in row:
+                        raise _Problem(row["problem"]["kind"], row["problem"]["reason"])
+                    entry = dict(row)
+                    entry["environment_mismatch"] = environment_mismatch(entry.get("environment"))
+                else:
+                    entry = self._list_entry(name, json_entry, pkl_entry, predictions)
+                    if not predictions:
+                        stored = {k: v for k, v in entry.items() if k != "environment_mismatch"}
+                        new_index[name] = {"key": list(key), "row": stored}
+                    elif name in index:
+                        new_index[name] = index[name]
+            except _Problem as problem:
+                if problem.kind == "damaged" and not predictions:
+                    key_list = list(self._stat_key(json_entry, pkl_entry))
+                    row = {"problem": {"kind": problem.kind, "reason": problem.reason}}
+                    new_index[name] = {"key": key_list, "row": row}
+                problems.append(self._problem_row(name, files, problem.kind, problem.reason))
+                continue
+            except OSError as exc:
+                problems.append(
+                    self._problem_row(
+                        name, files, "damaged", f"it could not be read ({exc.strerror})"
+                    )
+                )
+                continue
+            if not predictions and name not in new_index:
+                new_index[name] = index[name]
+            remembered = self._load_problems.get(name)
+            if remembered is not None and remembered[0] == key:
+                problems.append(
+                    self._problem_row(name, files, remembered[1].kind, remembered[1].reason)
+                )
+                continue
+            entries.append(entry)
+        if not predictions and new_index != index:
+            self._write_index(new_index)
+        return entries, problems
+
+    @staticmethod
+    def _stat_key(
+        json_entry: os.DirEntry[str], pkl_entry: os.DirEntry[str] | None
+    ) -> tuple[int, int, int]:
+        """Changes whenever the JSON is replaced or edited (new inode, size or mtime)."""
+        info = json_entry.stat(follow_symlinks=False)
+        return (info.st_ino, info.st_size, info.st_mtime_ns)
+
+    def _problem_row(self, name: str, files: list[str], kind: str, reason: str) -> dict[str, Any]:
+        return {"name": name, "files": files, "reason": reason, "kind": kind}
+
+    def _list_entry(
+        self,
+        name: str,
+        json_entry: os.DirEntry[str],
+        pkl_entry: os.DirEntry[str] | None,
+        predictions: bool,
+    ) -> dict[str, Any]:
+        """One listing row from the JSON; raise _Problem for a bad entry."""
+        if json_entry.is_symlink():
+            raise _Problem(
+                "damaged", "its metadata file is a symbolic link, which tuidash does not follow"
+            )
+        try:
+            raw = _read_regular(Path(json_entry.path), MAX_JSON_BYTES)
+        except IsADirectoryError:
+            raise _Problem("damaged", "its metadata is not a regular file") from None
+        try:
+            doc = _check_doc(_parse_json(raw), name)
+        except ValueError as exc:
+            raise _Problem("damaged", f"its metadata is not valid JSON ({_short(exc)})") from None
+        if pkl_entry is None:
+            raise _Problem("damaged", "its pickle file is missing")
+        if pkl_entry.is_symlink():
+            raise _Problem(
+                "damaged", "its pickle is a symbolic link, which tuidash does not follow"
+            )
+        if not pkl_entry.is_file(follow_symlinks=False):
+            raise _Problem("damaged", "its pickle is not a regular file")
+        pkl_bytes = pkl_entry.stat(follow_symlinks=False).st_size
+        model_file = doc.get("model_file")
+        if model_file is not None and model_file["bytes"] != pkl_bytes:
+            pending = self._read_pending(name)
+            if pending is None or pending["model_file"]["bytes"] != pkl_bytes:
+                raise _Problem(
+                    "damaged",
+                    f"its pickle is {pkl_bytes} bytes but {model_file['bytes']} were saved "
+                    "(a torn or replaced file)",
+                )
+            doc = pending
+        return self._row(name, doc, len(raw) + pkl_bytes, pkl_bytes, predictions)
+
+    @staticmethod
+    def _row(
+        name: str, doc: dict[str, Any], size: int, pkl_bytes: int, predictions: bool
+    ) -> dict[str, Any]:
+        preds = doc.get("predictions") or {}
+        return {
+            "name": name,
+            "saved_at": doc["saved_at"],
+            "metrics": doc["metrics"],
+            "metric_reasons": doc.get("metric_reasons") or {},
+            "params": doc["params"],
+            "model_type": doc.get("model_type"),
+            "task": doc.get("task", "regression"),
+            "size_bytes": size,
+            "pkl_bytes": pkl_bytes,
+            "data": doc.get("data"),
+            "environment": doc.get("environment"),
+            "environment_mismatch": environment_mismatch(doc.get("environment")),
+            "train_seconds": doc.get("train_seconds"),
+            "schema_version": doc.get("schema_version"),
+            "predictions": preds if predictions else None,
+            "predictions_total": doc.get("predictions_total"),
+            "feature_importance": preds.get("feature_importance"),
+            "verified": doc.get("model_file") is not None,
+        }
+
+    def _read_pending(self, name: str) -> dict[str, Any] | None:
+        """The name's pending JSON (an interrupted or in-flight save), if valid."""
+        try:
+            doc = _check_doc(_parse_json(_read_regular(self._pending(name), MAX_JSON_BYTES)), name)
+        except (OSError, ValueError, _Problem):
+            return None
+        return doc if doc.get("model_file") is not None else None
+
+    def _read_index(self) -> dict[str, Any]:
+        """The listing cache (a plain file in the store; only ever a speed-up)."""
+        try:
+            index = _parse_json(_read_regular(self.base_dir / INDEX_NAME))
+        except (OSError, ValueError, _Problem):
+            return {}
+        if not isinstance(index, dict) or index.get("version") != 1:
+            return {}
+        rows = index.get("rows")
+        if not isinstance(rows, dict):
+            return {}
+        good: dict[str, Any] = {}
+        for name, item in rows.items():
+            if (
+                isinstance(item, dict)
+                and isinstance(item.get("key"), list)
+                and isinstance(item.get("row"), dict)
+                and (item["row"].get("name") == name or "problem" in item["row"])
+            ):
+                good[name] = item
+        return good
+
+    def _write_index(self, rows: dict[str, Any]) -> None:
+        """Replace the listing cache atomically; failures only cost speed next time."""
+        tmp = self.base_dir / f"{TMP_PREFIX}index-{secrets.token_hex(8)}"
+        try:
+            data = json.dumps({"version": 1, "rows": rows}, allow_nan=False).encode()
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o644
+            )
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, self.base_dir / INDEX_NAME)
+        except (OSError, ValueError, TypeError):
+            _unlink_quiet(tmp)
+
+    # --------------------------------------------------------------------- loading
+
+    def load_model(self, model_name: str) -> dict[str, Any] | None:
+        """Load one model; None (reason in ``last_error``) if it is missing or bad."""
+        try:
+            result = self.open_model(model_name)
+        except StoreError as exc:
+            self.last_error = exc.message
+            return None
+        self.last_error = None
+        return result
+
+    def open_model(self, name: str) -> dict[str, Any]:
+        """Load one model or raise ModelNotFound, ModelDamaged or ModelRefused."""
+        if not _disk_name_ok(name):
+            if isinstance(name, str) and name_problem(name):
+                raise InvalidModelName(name_problem(name) or "")
+            raise ModelNotFound(f"There is no model named {name!r}.")
+        fetched = self._fetch(name)
+        result = self._finish(fetched)
+        return result
+
+    def _fetch(self, name: str) -> _Fetched:
+        """Read and verify one model's files (no unpickling); safe to run in a thread."""
+        out = _Fetched(name)
+        for attempt in range(3):
+            try:
+                out.doc, out.payload, out.warnings = self._fetch_once(name)
+                out.problem = None
+                return out
+            except FileNotFoundError:
+                out.not_found = True
+                out.problem = _Problem("damaged", "its files are missing")
+                return out
+            except _Problem as problem:
+                out.problem = problem
+                if problem.kind != "retry":
+                    return out
+            except OSError as exc:
+                out.problem = _Problem("damaged", f"it could not be read ({exc.strerror})")
+                return out
+            # A save of this name may be committing right now; give it a moment.
+            time.sleep(0.01 * (attempt + 1))
+        assert out.problem is not None
+        out.problem = _Problem("damaged", out.problem.reason)
+        return out
+
+    def _fetch_once(self, name: str) -> tuple[dict[str, Any], bytes, list[str]]:
+        meta_path = self._json(name)
+        if os.path.islink(meta_path):
+            raise _Problem(
+                "damaged", "its metadata file is a symbolic link, which tuidash does not follow"
+            )
+        try:
+            raw = _read_regular(meta_path, MAX_JSON_BYTES)
+        except FileNotFoundError:
+            if os.path.lexists(self._pkl(name)):
+                raise _Problem("orphaned", "its pickle has no metadata file") from None
+            raise
+        except IsADirectoryError:
+            raise _Problem("damaged", "its metadata is not a regular file") from None
+        try:
+            parsed = _parse_json(raw)
+        except ValueError as exc:
+            raise _Problem("damaged", f"its metadata is not valid JSON ({_short(exc)})") from None
+        if isinstance(parsed, dict):
+            other = parsed.get("model_name")
+            if isinstance(other, str) and other != name and _fold(other) == _fold(name):
+                # A case-insensitive disk opened another model's file for this spelling.
+                raise FileNotFoundError(errno.ENOENT, "no such model", str(meta_path))
+        doc = _check_doc(parsed, name)
+        pkl_path = self._pkl(name)
+        if os.path.islink(pkl_path):
+            raise _Problem(
+                "damaged", "its pickle is a symbolic link, which tuidash does not follow"
+            )
+        try:
+            payload = _read_regular(pkl_path)
+        except FileNotFoundError:
+            raise _Problem("damaged", "its pickle file is missing") from None
+        except IsADirectoryError:
+            raise _Problem("damaged", "its pickle is not a regular file") from None
+        notes: list[str] = []
+        model_file = doc.get("model_file")
+        if model_file is None:
+            notes.append(
+                "This model was saved without a checksum (by the original app), so its "
+                "file could not be verified."
+            )
+            return doc, payload, notes
+        digest = _sha256(payload)
+        if digest != model_file["sha256"]:
+            pending = self._read_pending(name)
+            if pending is not None and pending["model_file"]["sha256"] == digest:
+                return pending, payload, notes
+            raise _Problem(
+                "retry",
+                "its pickle does not match the checksum saved with it (the file is damaged "
+                "or was changed outside tuidash)",
+            )
+        return doc, payload, notes
+
+    def _finish(self, fetched: _Fetched, keep: bool = False) -> dict[str, Any]:
+        """Unpickle verified bytes (restricted) into a load_model() result, or raise."""
+        name = fetched.name
+        if fetched.problem is not None:
+            if fetched.not_found:
+                raise ModelNotFound(f"There is no model named '{name}'.")
+            self._remember_problem(name, fetched.problem)
+            if fetched.problem.kind == "refused":
+                raise ModelRefused(f"Model '{name}' was not loaded: {fetched.problem.reason}.")
+            raise ModelDamaged(f"Model '{name}' cannot be loaded: {fetched.problem.reason}.")
+        assert fetched.doc is not None and fetched.payload is not None
+        from tuidash.core.unpickle import UnpickleRefused, restricted_loads
+
+        doc = fetched.doc
+        notes = list(fetched.warnings)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model = restricted_loads(fetched.payload)
+        except UnpickleRefused as exc:
+            problem = _Problem("refused", exc.message)
+            self._remember_problem(name, problem)
+            raise ModelRefused(f"Model '{name}' was not loaded: {exc.message}.") from None
+        except Exception as exc:  # a damaged stream fails in many ways (EOF, ValueError...)
+            problem = _Problem("damaged", f"its pickle could not be read ({_short(exc)})")
+            self._remember_problem(name, problem)
+            raise ModelDamaged(f"Model '{name}' cannot be loaded: {problem.reason}.") from None
+        finally:
+            fetched.payload = None
+        mismatch = environment_mismatch(doc.get("environment"))
+        notes.extend(mismatch)
+        if not mismatch:
+            for item in caught:
+                if item.category.__name__ == "InconsistentVersionWarning":
+                    notes.append(f"scikit-learn warned while loading: {_short(item.message)}")
+                    break
+        self._load_problems.pop(name, None)
+        preds = doc.get("predictions") or {}
+        result = {
+            "name": name,
+            "model": model,
+            "metrics": doc["metrics"],
+            "metric_reasons": doc.get("metric_reasons") or {},
+            "params": doc["params"],
+            "predictions": preds,
+            "metadata": doc,
+            "warnings": notes,
+        }
+        if keep:
+            self.loaded_models[name] = result
+        return result
+
+    def _remember_problem(self, name: str, problem: _Problem) -> None:
+        """Keep a load failure so listings show the entry under problems."""
+        try:
+            info = os.stat(self._json(name), follow_symlinks=False)
+        except OSError:
+            return
+        self._load_problems[name] = ((info.st_ino, info.st_size, info.st_mtime_ns), problem)
+
+    def iter_load(
+        self, names: Iterable[str] | None = None, *, keep: bool = False
+    ) -> Iterator[LoadEvent]:
+        """Load models one by one; a thread reads and hashes the next while this one unpickles.
+
+        Without ``names`` every entry in the store is attempted (problem entries too, so
+        a caller's progress adds up). ``keep`` also puts results in ``loaded_models``.
+        Closing the generator stops the reader thread.
+        """
+        if names is None:
+            entries, problems = self._survey(predictions=False)
+            ordered = [e["name"] for e in entries] + [p["name"] for p in problems]
+        else:
+            ordered = list(names)
+        if not ordered:
+            return
+        ahead: queue.Queue[_Fetched | BaseException] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def reader() -> None:
+            for name in ordered:
+                if stop.is_set():
+                    return
+                try:
+                    if not _disk_name_ok(name):
+                        item: _Fetched | BaseException = _Fetched(name, not_found=True)
+                        item.problem = _Problem("damaged", "no such model")
+                    else:
+                        item = self._fetch(name)
+                except BaseException as exc:  # hand any surprise to the consumer
+                    item = exc
+                while not stop.is_set():
+                    try:
+                        ahead.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+
+        thread = threading.Thread(target=reader, name="tuidash-store-reader", daemon=True)
+        thread.start()
+        try:
+            for _ in ordered:
+                item = ahead.get()
+                if isinstance(item, BaseException):
+                    raise item
+                try:
+                    result = self._finish(item, keep=keep)
+                except StoreError as exc:
+                    yield LoadEvent(item.name, False, None, exc.message)
+                    continue
+                yield LoadEvent(item.name, True, result, None)
+        finally:
+            stop.set()
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    ahead.get_nowait()
+            thread.join()
+
+    def load_all_models(self) -> tuple[int, int]:
+        """Load every model into ``loaded_models``; (loaded_count, total_count)."""
+        loaded = total = 0
+        for event in self.iter_load(keep=True):
+            total += 1
+            loaded += event.ok
+        return loaded, total
+
+    # ------------------------------------------------------------- delete / clear
+
+    def delete_model(self, model_name: str) -> tuple[bool, str]:
+        """Delete one model's files; (True, message) or (False, why not)."""
+        try:
+            return True, self.delete(model_name)
+        except StoreError as exc:
+            return False, exc.message
+
+    def remove_entry(self, name: str) -> tuple[bool, str]:
+        """Remove the files of a problem entry (damaged, refused or orphaned)."""
+        return self.delete_model(name)
+
+    def delete(self, name: str) -> str:
+        """Delete the files the store lists for ``name`` or raise a StoreError subclass."""
+        if not _disk_name_ok(name):
+            raise ModelNotFound(f"There is no model named {name!r}.")
+        if not self.base_dir.is_dir():
+            raise ModelNotFound(f"There is no model named '{name}'.")
+        from filelock import Timeout
+
+        try:
+            with self._lock():
+                jsons, pkls = self._scan()
+                if name not in jsons and name not in pkls:
+                    raise ModelNotFound(f"There is no model named '{name}'.")
+                self._remove_files(name, jsons.get(name), pkls.get(name))
+        except Timeout:
+            raise StoreWriteError(
+                "Another tuidash process is saving to this store; try deleting again later."
+            ) from None
+        except OSError as exc:
+            raise StoreWriteError(
+                f"Could not delete model '{name}': {exc.strerror or exc}."
+            ) from None
+        self.loaded_models.pop(name, None)
+        self._load_problems.pop(name, None)
+        return f"Deleted model '{name}'."
+
+    def _remove_files(
+        self, name: str, json_entry: os.DirEntry[str] | None, pkl_entry: os.DirEntry[str] | None
+    ) -> None:
+        """Unlink (never follow) the enumerated files; the JSON first, so no half-model."""
+        _unlink_quiet(self._pending(name))
+        if json_entry is not None:
+            if json_entry.is_dir(follow_symlinks=False):
+                raise IsADirectoryError(errno.EISDIR, "is a folder", json_entry.path)
+            os.unlink(json_entry.path)
+            _fsync_dir(self.metadata_dir)
+        if pkl_entry is not None and not pkl_entry.is_dir(follow_symlinks=False):
+            os.unlink(pkl_entry.path)
+            _fsync_dir(self.models_dir)
+
+    def clear_all_saved_models(self) -> tuple[bool, str]:
+        """Delete every model and problem entry (only files the store lists)."""
+        if not self.base_dir.is_dir():
+            self.loaded_models.clear()
+            return True, "The store is already empty."
+        from filelock import Timeout
+
+        names: set[str] = set()
+        try:
+            with self._lock():
+                self._cleanup_locked()
+                jsons, pkls = self._scan()
+                names = set(jsons) | set(pkls)
+                for name in names:
+                    self._remove_files(name, jsons.get(name), pkls.get(name))
+                _unlink_quiet(self.base_dir / INDEX_NAME)
+        except Timeout:
+            return False, "Another tuidash process is saving to this store; try again later."
+        except OSError as exc:
+            return False, f"Could not clear the store: {exc.strerror or exc}."
+        self.loaded_models.clear()
+        self._load_problems.clear()
+        count = len(names)
+        return True, f"Deleted {count} saved model{'s' if count != 1 else ''}."
+
+    # ---------------------------------------------------------------------- report
+
+    def get_storage_info(self, *, verify: bool = False) -> dict[str, Any]:
+        """Sizes, counts, free space and every problem entry, from the files on disk.
+
+        ``verify=True`` also hashes and (restricted-)unpickles every model not loaded
+        yet, so refused and damaged pickles show up without a prior load.
+        """
+        if verify:
+            entries, _ = self._survey(predictions=False)
+            pending = [e["name"] for e in entries if e["name"] not in self.loaded_models]
+            for _event in self.iter_load(pending):
+                pass
+        entries, problems = self._survey(predictions=False)
+        total = sum(e["size_bytes"] for e in entries)
+        try:
+            free = shutil.disk_usage(self.base_dir).free
+        except OSError:
+            free = 0
+        return {
+            "base_dir": str(self.base_dir),
+            "model_count": len(entries),
+            "total_size_bytes": total,
+            "total_size_mb": round(total / (1024 * 1024), 2),
+            "models": [{"name": e["name"], "size_bytes": e["size_bytes"]} for e in entries],
+            "free_bytes": free,
+            "problems": problems,
+        }
+
+
+def _row_ok(row: dict[str, Any]) -> bool:
+    """A cached listing row has the shapes a fresh one would (the cache is a plain file)."""
+    if "problem" in row:
+        problem = row["problem"]
+        return (
+            isinstance(problem, dict)
+            and problem.get("kind") in ("damaged", "orphaned", "refused")
+            and isinstance(problem.get("reason"), str)
+        )
+    return (
+        isinstance(row.get("name"), str)
+        and isinstance(row.get("saved_at"), str)
+        and isinstance(row.get("metrics"), dict)
+        and all(v is None or _is_number(v) for v in row["metrics"].values())
+        and isinstance(row.get("metric_reasons"), dict)
+        and isinstance(row.get("params"), dict)
+        and isinstance(row.get("size_bytes"), int)
+        and isinstance(row.get("pkl_bytes"), int)
+        and (row.get("environment") is None or isinstance(row.get("environment"), dict))
+        and (row.get("data") is None or isinstance(row.get("data"), dict))
+        and (row.get("feature_importance") is None or isinstance(row["feature_importance"], dict))
+    )
+
+
+def _short(exc: object) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."

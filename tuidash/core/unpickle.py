@@ -1,0 +1,240 @@
+"""Restricted unpickling: only the classes a saved model needs, listed here in code.
+
+A pickle names every class or function it wants to call by (module, name). The C
+``pickle.Unpickler`` asks ``find_class`` for each one, so refusing everything that is
+not on an exact allowlist means a file can build sklearn estimators and numpy arrays
+but can never reach ``os.system``, ``eval`` or a helper inside sklearn or numpy that
+runs code. Nothing from the file (or its JSON) decides what is allowed.
+
+The list was found by pickling every estimator of ``tuidash.core.catalog.CATALOG``
+built with ``build_pipeline`` (numeric and categorical columns, missing values) and
+the plain estimators the original Streamlit app saved, with a recording Unpickler;
+``tests/unit/test_unpickle.py`` re-checks that it is complete.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import importlib
+import io
+import lzma
+import pickle
+import zlib
+from typing import Any
+
+# Each entry is (module, name) exactly as a pickle spells it. Only classes and the
+# reconstructor helpers numpy/sklearn pickles call; every function here only builds
+# an object of a fixed (or itself allowlisted) type.
+_NUMPY: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy", "float64"),
+        ("numpy", "float32"),
+        ("numpy", "int64"),
+        ("numpy", "int32"),
+        ("numpy", "intp"),
+        ("numpy", "bool_"),
+        # ndarray.__reduce__ / scalar / protocol-5 buffer reconstructors.
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy._core.numeric", "_frombuffer"),
+        # Random generators kept by estimators (random_state objects, MLP optimisers).
+        ("numpy.random._pickle", "__bit_generator_ctor"),
+        ("numpy.random._pickle", "__generator_ctor"),
+        ("numpy.random._pickle", "__randomstate_ctor"),
+        ("numpy.random._mt19937", "MT19937"),
+        ("numpy.random._pcg64", "PCG64"),
+        ("numpy.random._pcg64", "PCG64DXSM"),
+        ("numpy.random._philox", "Philox"),
+        ("numpy.random._sfc64", "SFC64"),
+        ("numpy.random._generator", "Generator"),
+        ("numpy.random.mtrand", "RandomState"),
+        ("numpy.random.bit_generator", "SeedSequence"),
+        ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence"),
+    }
+)
+
+_BUILTINS: frozenset[tuple[str, str]] = frozenset(
+    {
+        # Plain data types only; never getattr, eval, exec, __import__, open, ...
+        ("builtins", "slice"),
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+        ("builtins", "complex"),
+        ("builtins", "bytearray"),
+        ("builtins", "range"),
+        ("collections", "OrderedDict"),
+    }
+)
+
+_SKLEARN: frozenset[tuple[str, str]] = frozenset(
+    {
+        # Pipeline and preprocessing (tuidash.core.training.build_pipeline).
+        ("sklearn.pipeline", "Pipeline"),
+        ("sklearn.compose._column_transformer", "ColumnTransformer"),
+        ("sklearn.impute._base", "SimpleImputer"),
+        ("sklearn.preprocessing._data", "StandardScaler"),
+        ("sklearn.preprocessing._data", "MinMaxScaler"),
+        ("sklearn.preprocessing._data", "RobustScaler"),
+        ("sklearn.preprocessing._encoders", "OneHotEncoder"),
+        ("sklearn.preprocessing._encoders", "OrdinalEncoder"),
+        # Catalog estimators.
+        ("sklearn.dummy", "DummyRegressor"),
+        ("sklearn.linear_model._base", "LinearRegression"),
+        ("sklearn.linear_model._ridge", "Ridge"),
+        ("sklearn.linear_model._coordinate_descent", "Lasso"),
+        ("sklearn.tree._classes", "DecisionTreeRegressor"),
+        ("sklearn.tree._tree", "Tree"),
+        ("sklearn.ensemble._forest", "RandomForestRegressor"),
+        (
+            "sklearn.ensemble._hist_gradient_boosting.gradient_boosting",
+            "HistGradientBoostingRegressor",
+        ),
+        ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper"),
+        ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor"),
+        ("sklearn._loss.loss", "HalfSquaredError"),
+        ("sklearn._loss._loss", "CyHalfSquaredError"),
+        ("sklearn._loss.link", "IdentityLink"),
+        ("sklearn._loss.link", "Interval"),
+        ("sklearn.svm._classes", "SVR"),
+        ("sklearn.neighbors._regression", "KNeighborsRegressor"),
+        ("sklearn.neighbors._kd_tree", "KDTree"),
+        ("sklearn.neighbors._ball_tree", "BallTree"),
+        # Cython pickle helpers of the neighbour trees and distance metrics: each only
+        # calls cls.__new__(cls) on a class that must itself be allowlisted.
+        ("sklearn.neighbors._kd_tree", "newObj"),
+        ("sklearn.neighbors._ball_tree", "newObj"),
+        ("sklearn.metrics._dist_metrics", "newObj"),
+        ("sklearn.metrics._dist_metrics", "EuclideanDistance64"),
+        ("sklearn.metrics._dist_metrics", "ManhattanDistance64"),
+        ("sklearn.metrics._dist_metrics", "MinkowskiDistance64"),
+        ("sklearn.metrics._dist_metrics", "ChebyshevDistance64"),
+        ("sklearn.neural_network._multilayer_perceptron", "MLPRegressor"),
+        ("sklearn.neural_network._stochastic_optimizers", "AdamOptimizer"),
+        ("sklearn.neural_network._stochastic_optimizers", "SGDOptimizer"),
+        # Plain regressors the original Streamlit app could have saved.
+        ("sklearn.ensemble._gb", "GradientBoostingRegressor"),
+        ("sklearn.ensemble._forest", "ExtraTreesRegressor"),
+        ("sklearn.tree._classes", "ExtraTreeRegressor"),
+        ("sklearn.ensemble._weight_boosting", "AdaBoostRegressor"),
+        ("sklearn.linear_model._coordinate_descent", "ElasticNet"),
+        ("sklearn.linear_model._bayes", "BayesianRidge"),
+        ("sklearn.linear_model._huber", "HuberRegressor"),
+        ("sklearn.linear_model._stochastic_gradient", "SGDRegressor"),
+        ("sklearn.svm._classes", "LinearSVR"),
+    }
+)
+
+ALLOWED_GLOBALS: frozenset[tuple[str, str]] = _NUMPY | _BUILTINS | _SKLEARN
+"""Every (module, name) a model pickle may name; everything else is refused."""
+
+# Pickles written under numpy 1.x name the same reconstructors under numpy.core; map
+# them to the numpy 2 locations instead of importing the deprecated shim.
+_ALIASES: dict[tuple[str, str], tuple[str, str]] = {
+    ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"): ("numpy._core.multiarray", "scalar"),
+    ("numpy.core.numeric", "_frombuffer"): ("numpy._core.numeric", "_frombuffer"),
+    ("__builtin__", "set"): ("builtins", "set"),
+    ("__builtin__", "frozenset"): ("builtins", "frozenset"),
+    ("__builtin__", "slice"): ("builtins", "slice"),
+}
+
+# joblib.dump writes arrays as this placeholder followed by raw bytes; only joblib's
+# own unpickler (restricted below) knows how to read them.
+_JOBLIB_WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+
+
+class UnpickleRefused(pickle.UnpicklingError):
+    """The pickle names a class or function that is not on the allowlist."""
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+        self.message = (
+            f"it asks for {module}.{name}, which is not a model class tuidash loads "
+            "(loading it could run code), so it was refused"
+        )
+        super().__init__(self.message)
+
+
+def resolve_global(module: str, name: str) -> Any:
+    """Return the allowlisted object for (module, name), or raise UnpickleRefused."""
+    key = _ALIASES.get((module, name), (module, name))
+    if key not in ALLOWED_GLOBALS:
+        raise UnpickleRefused(module, name)
+    # Exact attribute of an allowlisted module; a dotted name is never walked.
+    return getattr(importlib.import_module(key[0]), key[1])
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """The C Unpickler with ``find_class`` limited to ALLOWED_GLOBALS."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Resolve only allowlisted globals."""
+        return resolve_global(module, name)
+
+    def persistent_load(self, pid: Any) -> Any:
+        """Persistent ids reach outside the file; refuse them."""
+        raise pickle.UnpicklingError("it uses persistent ids, which tuidash does not load")
+
+
+class _JoblibFormat(Exception):
+    """Internal: the pickle was written by joblib.dump and needs joblib's reader."""
+
+
+class _FastRestrictedUnpickler(RestrictedUnpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == _JOBLIB_WRAPPER:
+            raise _JoblibFormat
+        return resolve_global(module, name)
+
+
+def _joblib_load(data: bytes) -> Any:
+    """Read a joblib.dump file through joblib's unpickler with the same allowlist."""
+    from joblib import numpy_pickle
+
+    class _RestrictedJoblibUnpickler(numpy_pickle.NumpyUnpickler):  # type: ignore[misc]
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) == _JOBLIB_WRAPPER:
+                return numpy_pickle.NumpyArrayWrapper
+            return resolve_global(module, name)
+
+        def persistent_load(self, pid: Any) -> Any:
+            raise pickle.UnpicklingError("it uses persistent ids, which tuidash does not load")
+
+    stream = io.BytesIO(data)
+    unpickler = _RestrictedJoblibUnpickler("", stream, ensure_native_byte_order=True)
+    return unpickler.load()
+
+
+def _decompress(data: bytes) -> bytes | None:
+    """Undo joblib's optional compression (zlib, gzip, bz2, xz); None if not compressed."""
+    if data[:1] == b"\x78":
+        return zlib.decompress(data)
+    if data[:2] == b"\x1f\x8b":
+        return gzip.decompress(data)
+    if data[:3] == b"BZh":
+        return bz2.decompress(data)
+    if data[:6] == b"\xfd7zXZ\x00":
+        return lzma.decompress(data)
+    return None
+
+
+def restricted_loads(data: bytes) -> Any:
+    """Unpickle bytes with the allowlist; handles plain pickle and joblib.dump files.
+
+    Raises UnpickleRefused for a global that is not allowed, and pickle.UnpicklingError,
+    EOFError, ValueError (or another exception from a damaged stream) otherwise.
+    """
+    if not data:
+        raise EOFError("the file is empty")
+    if data[:1] != b"\x80":
+        decompressed = _decompress(data)
+        if decompressed is not None:
+            return _joblib_load(decompressed)
+    try:
+        return _FastRestrictedUnpickler(io.BytesIO(data)).load()
+    except _JoblibFormat:
+        return _joblib_load(data)
