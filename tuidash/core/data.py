@@ -435,7 +435,7 @@ def _read_excel(file: Path, shown: str) -> LoadedData:
                 raise DataError(f"{shown} has no worksheets.")
             # header=None: read the header row as data so duplicate names can be detected
             # before pandas renames them.
-            raw = book.parse(sheets[0], header=None)
+            raw = pd.read_excel(book, sheet_name=sheets[0], header=None)
     except DataError:
         raise
     except PermissionError:

@@ -1,0 +1,384 @@
+"""Reading data files: every format, every bad file gets one clear sentence, profiles."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tuidash.core import data as data_module
+from tuidash.core.data import (
+    DEFAULT_MAX_BYTES,
+    DataError,
+    LoadedData,
+    data_problems,
+    profile_columns,
+    read_table,
+    sample_dataset,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "data"
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def error_of(path: Path, **options: object) -> str:
+    with pytest.raises(DataError) as info:
+        read_table(path, **options)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+# --------------------------------------------------------------------------- formats
+
+
+def test_csv_reads_numbers_text_and_missing_values() -> None:
+    loaded = read_table(FIXTURES / "houses.csv")
+    assert isinstance(loaded, LoadedData)
+    frame = loaded.frame
+    assert list(frame.columns) == ["area", "rooms", "district", "garden", "price"]
+    assert len(frame) == 20
+    assert pd.api.types.is_numeric_dtype(frame["area"])
+    assert frame["area"].isna().sum() == 1
+    assert loaded.format == "csv" and loaded.delimiter == ","
+    assert loaded.source == str((FIXTURES / "houses.csv").absolute())
+    assert os.path.isabs(loaded.source)
+    expected = hashlib.sha256((FIXTURES / "houses.csv").read_bytes()).hexdigest()
+    assert loaded.sha256 == expected
+
+
+def test_tsv_with_bom_reads_clean_first_column_name() -> None:
+    loaded = read_table(FIXTURES / "bom_tabs.tsv")
+    assert list(loaded.frame.columns) == ["id", "name", "score"]
+    assert loaded.format == "tsv" and loaded.delimiter == "\t"
+    assert loaded.frame["score"].tolist() == [3.5, 4.0, 2.5]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_delimiter_is_sniffed_whatever_the_extension(tmp_path: Path, delimiter: str) -> None:
+    rows = [["a", "b", "c"], ["1", "x", "2.5"], ["2", "y", "3.5"]]
+    path = write(tmp_path / "table.csv", "\n".join(delimiter.join(r) for r in rows) + "\n")
+    loaded = read_table(path)
+    assert list(loaded.frame.columns) == ["a", "b", "c"]
+    assert loaded.frame["c"].tolist() == [2.5, 3.5]
+    assert loaded.delimiter == delimiter
+
+
+def test_one_column_file_stays_one_column_even_with_commas_in_values(tmp_path: Path) -> None:
+    path = write(tmp_path / "names.csv", "name\nSmith, John\nDoe\nLee; Ann\n")
+    loaded = read_table(path)
+    assert list(loaded.frame.columns) == ["name"]
+    assert loaded.frame["name"].tolist() == ["Smith, John", "Doe", "Lee; Ann"]
+    assert any("single column" in note for note in loaded.notes)
+
+
+def test_one_numeric_column(tmp_path: Path) -> None:
+    loaded = read_table(write(tmp_path / "y.csv", "y\n1\n2\n3\n"))
+    assert loaded.frame["y"].tolist() == [1, 2, 3]
+
+
+def test_decimal_commas_in_semicolon_file_become_numbers() -> None:
+    loaded = read_table(FIXTURES / "semicolon_decimal_comma.csv")
+    frame = loaded.frame
+    assert frame["temperature"].tolist() == [12.5, 18.0, -3.75, 7.0]
+    assert frame["sales"].tolist() == [1234.5, 987.25, 2001.0, 450.0]
+    assert frame["region"].tolist() == ["nord", "süd", "ost", "west"]
+    assert any("decimal commas" in note for note in loaded.notes)
+
+
+def test_quoted_comma_numbers_in_comma_file_are_reported_not_guessed(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", 'a,b\n"1,500",x\n"2,250",y\n')
+    loaded = read_table(path)
+    assert loaded.frame["a"].tolist() == ["1,500", "2,250"]
+    assert any("kept as text" in note for note in loaded.notes)
+
+
+def test_windows_line_endings_and_blank_lines(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.csv"
+    path.write_bytes(b"a,b\r\n1,2\r\n\r\n3,4\r\n")
+    assert read_table(path).frame.to_dict("list") == {"a": [1, 3], "b": [2, 4]}
+
+
+def test_latin1_file_names_the_problem_and_reads_with_an_explicit_encoding() -> None:
+    message = error_of(FIXTURES / "latin1.csv")
+    assert "not UTF-8" in message and "latin-1" in message and "line 2" in message
+    loaded = read_table(FIXTURES / "latin1.csv", encoding="latin-1")
+    assert loaded.frame["city"].tolist() == ["München", "Köln", "Zürich"]
+    assert loaded.encoding == "latin-1"
+
+
+def test_unknown_encoding_is_one_sentence() -> None:
+    assert "not a text encoding" in error_of(FIXTURES / "houses.csv", encoding="klingon-8")
+
+
+def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes("a,b\n1,ü\n".encode("utf-16"))
+    assert read_table(path).frame.to_dict("list") == {"a": [1], "b": ["ü"]}
+
+
+def test_xlsx_first_sheet_with_types_and_missing_cells(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Data"
+    sheet.append(["x", "label", "y"])
+    sheet.append([1, "a", 2.5])
+    sheet.append([2, None, 3.5])
+    sheet.append([None, "c", 4.5])
+    book.create_sheet("Notes").append(["ignored"])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    loaded = read_table(path)
+    frame = loaded.frame
+    assert list(frame.columns) == ["x", "label", "y"]
+    assert pd.api.types.is_numeric_dtype(frame["x"]) and frame["x"].isna().sum() == 1
+    assert frame["y"].tolist() == [2.5, 3.5, 4.5]
+    assert loaded.format == "xlsx"
+    assert any("first of 2 sheets" in note for note in loaded.notes)
+    assert loaded.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_xlsx_duplicate_header_and_header_only(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["a", "b", "a"])
+    book.active.append([1, 2, 3])
+    book.save(tmp_path / "dup.xlsx")
+    assert "two columns named 'a'" in error_of(tmp_path / "dup.xlsx")
+    book = openpyxl.Workbook()
+    book.active.append(["a", "b"])
+    book.save(tmp_path / "head.xlsx")
+    assert "no data rows" in error_of(tmp_path / "head.xlsx")
+
+
+def test_broken_xlsx_is_one_sentence(tmp_path: Path) -> None:
+    path = write(tmp_path / "fake.xlsx", "this is not a zip file")
+    assert "not a readable .xlsx" in error_of(path)
+
+
+def test_parquet(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0, None], "kind": ["a", "b", "c"]})
+    path = tmp_path / "t.parquet"
+    frame.to_parquet(path)
+    loaded = read_table(path)
+    assert loaded.format == "parquet"
+    assert loaded.frame["kind"].tolist() == ["a", "b", "c"]
+    assert loaded.frame["x"].isna().sum() == 1
+
+
+def test_parquet_without_rows_and_broken_parquet(tmp_path: Path) -> None:
+    pd.DataFrame({"x": pd.Series([], dtype="float64")}).to_parquet(tmp_path / "empty.parquet")
+    assert "no rows" in error_of(tmp_path / "empty.parquet")
+    assert "not a readable Parquet" in error_of(write(tmp_path / "bad.parquet", "nope"))
+
+
+def test_json_records_lines_and_columns() -> None:
+    records = read_table(FIXTURES / "records.json")
+    assert records.format == "json"
+    assert records.frame.to_dict("list") == {
+        "x": [1.0, 2.0, 3.0],
+        "kind": ["a", "b", "a"],
+        "y": [2.1, 3.9, 6.2],
+    }
+    lines = read_table(FIXTURES / "lines.jsonl")
+    assert lines.format == "jsonl" and lines.frame["y"].tolist() == [2.0, 4.1, 5.9]
+
+
+def test_json_lines_in_a_dot_json_file_and_column_orient(tmp_path: Path) -> None:
+    path = write(tmp_path / "l.json", '{"a": 1}\n{"a": 2}\n')
+    assert read_table(path).frame["a"].tolist() == [1, 2]
+    columns = write(tmp_path / "c.json", json.dumps({"a": [1, 2], "b": ["x", "y"]}))
+    assert read_table(columns).frame.to_dict("list") == {"a": [1, 2], "b": ["x", "y"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("bad.json", '[{"a": 1},', "not valid JSON"),
+        ("bad.jsonl", '{"a": 1}\n{"a": \n', "line 2"),
+        ("scalar.json", "[1, 2]", "item 1 is not a JSON object"),
+        ("dupkey.json", '[{"a": 1, "a": 2}]', "key 'a' twice"),
+        ("nothing.json", "[]", "no records"),
+        ("number.jsonl", '{"a": 1}\n5\n', "line 2 is not a JSON object"),
+    ],
+)
+def test_bad_json_files(tmp_path: Path, name: str, text: str, expected: str) -> None:
+    assert expected in error_of(write(tmp_path / name, text))
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    assert "There is no file at" in error_of(tmp_path / "nope.csv")
+
+
+def test_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    assert "is a folder" in error_of(folder)
+
+
+def test_unreadable_file_says_permission_denied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "secret.csv", "a,b\n1,2\n")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    # Tests may run as root, which reads any file; make open() refuse like the OS would.
+    monkeypatch.setattr(data_module, "open", refuse, raising=False)
+    assert "permission denied" in error_of(path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_file_for_real(tmp_path: Path) -> None:
+    path = write(tmp_path / "secret.csv", "a,b\n1,2\n")
+    path.chmod(0)
+    try:
+        assert "permission denied" in error_of(path)
+    finally:
+        path.chmod(0o600)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    assert "is empty" in error_of(write(tmp_path / "e.csv", ""))
+    assert "is empty" in error_of(write(tmp_path / "blank.csv", "\n\n  \n"))
+
+
+def test_header_only(tmp_path: Path) -> None:
+    assert "header row but no data rows" in error_of(write(tmp_path / "h.csv", "a,b,c\n"))
+
+
+def test_ragged_rows_name_the_line() -> None:
+    message = error_of(FIXTURES / "ragged.csv")
+    assert "line 4" in message and "2 fields" in message and "header has 3" in message
+
+
+def test_ragged_long_row(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path / "r.csv", "a;b\n1;2\n3;4;5\n"))
+    assert "line 3" in message
+
+
+def test_duplicate_column_names_are_refused_not_renamed(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path / "d.csv", "a,b,a\n1,2,3\n"))
+    assert "two columns named 'a'" in message and "columns 1 and 3" in message
+
+
+def test_unsupported_extension_lists_what_is_read(tmp_path: Path) -> None:
+    message = error_of(write(tmp_path / "t.xls", "whatever"))
+    assert ".xls" in message and ".xlsx" in message and ".parquet" in message
+
+
+def test_too_large_is_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path / "big.csv", "a,b\n" + "1,2\n" * 1000)
+
+    def no_reading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file must not be read")
+
+    monkeypatch.setattr(data_module, "_read_bytes", no_reading)
+    message = error_of(path, max_bytes=1000)
+    assert "limit" in message and "KB" in message
+    assert DEFAULT_MAX_BYTES >= 100 * 1024**2
+
+
+def test_limit_can_be_raised_or_turned_off(tmp_path: Path) -> None:
+    path = write(tmp_path / "big.csv", "a,b\n" + "1,2\n" * 1000)
+    assert len(read_table(path, max_bytes=None).frame) == 1000
+    assert len(read_table(path, max_bytes=10_000).frame) == 1000
+
+
+# --------------------------------------------------------------------------- sample
+
+
+def test_sample_dataset_is_the_diabetes_data() -> None:
+    sample = sample_dataset()
+    assert sample.source == "sample:diabetes"
+    assert sample.frame.shape == (442, 11)
+    assert list(sample.frame.columns)[-1] == "target"
+    assert {"age", "bmi", "bp", "s1", "s6"} <= set(sample.frame.columns)
+    assert sample.frame.isna().sum().sum() == 0
+    assert sample.sha256 and len(sample.sha256) == 64
+    # The unscaled values, as published (not sklearn's mean-centred default).
+    assert sample.frame["age"].between(19, 79).all()
+    assert sample.name == "diabetes (sample)"
+
+
+def test_sample_and_import_do_not_need_sklearn_datasets_or_pandas_at_import() -> None:
+    code = (
+        "import sys, tuidash.core.data as d\n"
+        "assert 'pandas' not in sys.modules, 'pandas imported at import time'\n"
+        "d.sample_dataset()\n"
+        "assert 'sklearn.datasets' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+# --------------------------------------------------------------------------- profiles
+
+
+def test_profile_columns_numbers_and_text() -> None:
+    frame = read_table(FIXTURES / "houses.csv").frame
+    profiles = {p.name: p for p in profile_columns(frame)}
+    area = profiles["area"]
+    assert area.kind == "numeric" and area.missing == 1
+    assert area.minimum == 45 and area.maximum == 120
+    assert area.mean == pytest.approx(frame["area"].mean())
+    district = profiles["district"]
+    assert district.kind == "text" and district.missing == 1 and district.unique == 3
+    assert district.minimum is None and district.mean is None
+    assert district.examples == ["north", "south", "east"]
+    assert [p.name for p in profile_columns(frame)] == list(frame.columns)
+
+
+def test_profile_handles_all_missing_bool_and_long_text() -> None:
+    frame = pd.DataFrame({"empty": [None, None], "flag": [True, False], "long": ["x" * 100, "y"]})
+    profiles = {p.name: p for p in profile_columns(frame)}
+    assert profiles["empty"].missing == 2 and profiles["empty"].examples == []
+    assert profiles["flag"].kind == "boolean"
+    assert all(len(e) <= 40 for e in profiles["long"].examples)
+
+
+def test_data_problems_in_plain_words() -> None:
+    frame = pd.DataFrame(
+        {
+            "same": [1] * 30,
+            "gone": [None] * 30,
+            "id": [f"user{i}" for i in range(30)],
+            "mostly": [str(i) for i in range(29)] + ["n/a"],
+            "y": list(range(30)),
+        }
+    )
+    problems = " ".join(data_problems(frame))
+    assert "'same' has the same value in every row" in problems
+    assert "'gone' is empty" in problems
+    assert "'id' has a different value in every row" in problems
+    assert "'mostly' is mostly numbers but has some text" in problems
+    assert "'y'" not in problems
+
+
+def test_data_problems_small_and_duplicate_rows() -> None:
+    frame = pd.DataFrame({"a": [1, 1, 2], "b": [3, 3, 4]})
+    problems = data_problems(frame)
+    assert any("Only 3 rows" in p for p in problems)
+    assert any("1 rows are exact copies" in p for p in problems)
+    assert data_problems(sample_dataset().frame) == []
