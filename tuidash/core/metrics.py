@@ -110,8 +110,17 @@ def regression_metrics(y_true: Sequence[Any] | Any, y_pred: Sequence[Any] | Any)
             centred = true - true.mean()
             total = float((centred * centred).sum())
             residual = float((error * error).sum())
-            r2 = 1.0 - residual / total if total > 0 else math.nan
-        _put(values, reasons, "R2", r2)
+        if not math.isfinite(total):
+            _put(values, reasons, "R2", math.inf)
+        elif total > 0:
+            _put(values, reasons, "R2", 1.0 - residual / total)
+        else:
+            # The values differ, but by so little that their variance is 0 in floating point.
+            values["R2"] = None
+            reasons["R2"] = (
+                "R2 is undefined because the target barely varies across the test rows "
+                "(its variance is 0 at floating-point precision)."
+            )
     return MetricsResult(values, reasons)
 
 
