@@ -67,3 +67,15 @@ def break_model_file(store: Path, name: str) -> None:
     """Overwrite a saved model's pickle with junk (its sha256 no longer matches)."""
     pkl = store / "models" / f"{name}.pkl"
     pkl.write_bytes(b"this is not a pickle")
+
+
+@pytest.fixture
+def saved_models() -> Callable[..., list[str]]:
+    """``saved_models(store, specs=...)`` writes small trained models into a store."""
+    return write_saved_models
+
+
+@pytest.fixture
+def broken_model() -> Callable[[Path, str], None]:
+    """``broken_model(store, name)`` damages a saved model's pickle."""
+    return break_model_file

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from tuidash.ui.screens.base import SectionScreen
 
 
+UNLOADABLE = ("damaged", "refused")
+"""Kinds of store problems that are models which cannot be loaded (orphans are not models)."""
+
+
 class TrainJob:
     """One model kind to train in a batch: its kind, validated params and target name."""
 
@@ -162,9 +166,15 @@ class TuidashApp(App[None]):
             self.notify(error_sentence(error), title="Model store", severity="error", timeout=15)
             return
         await self._list_now()
-        self.refresh_storage()
+        report = await self._report_now()
         if self.autoload:
-            await self._load_all_now()
+            # Damaged or refused entries are not listed as models: they count as failures.
+            problems = [
+                str(p.get("name"))
+                for p in (report or {}).get("problems", [])
+                if p.get("kind") in UNLOADABLE
+            ]
+            await self._load_all_now(known_failures=problems)
         self.watch_store()
 
     async def _list_now(self) -> None:
@@ -176,8 +186,11 @@ class TuidashApp(App[None]):
             return
         self.post_message(msg.ModelsListed(list(entries)))
 
-    async def _load_all_now(self, names: list[str] | None = None) -> None:
+    async def _load_all_now(
+        self, names: list[str] | None = None, known_failures: list[str] | None = None
+    ) -> None:
         assert self.service is not None
+        extra = len(known_failures or [])
         finished: msg.ModelsLoadFinished | None = None
         loaded = failed = 0
         try:
@@ -192,10 +205,10 @@ class TuidashApp(App[None]):
                     )
                 else:  # LoadFinished: the service's counts and its summary sentence
                     stopped = event.message if getattr(event, "budget_stopped", False) else None
-                    finished = msg.ModelsLoadFinished(event.loaded, event.failed, stopped)
+                    finished = msg.ModelsLoadFinished(event.loaded, event.failed + extra, stopped)
         except Exception as error:
-            finished = msg.ModelsLoadFinished(loaded, failed, error_sentence(error))
-        self.post_message(finished or msg.ModelsLoadFinished(loaded, failed))
+            finished = msg.ModelsLoadFinished(loaded, failed + extra, error_sentence(error))
+        self.post_message(finished or msg.ModelsLoadFinished(loaded, failed + extra))
 
     def on_unmount(self) -> None:
         """Stop the service's threads."""
@@ -527,9 +540,13 @@ class TuidashApp(App[None]):
         loaded = getattr(self.service, "loaded", None) or {}
         return name in loaded
 
+    def problem_entries(self) -> dict[str, dict[str, Any]]:
+        """Store problems that are models which cannot be loaded, by name."""
+        return {str(p.get("name")): p for p in self.store_problems if p.get("kind") in UNLOADABLE}
+
     def model_status(self, name: str) -> str:
         """loaded / on disk / problem."""
-        if name in self.load_failures:
+        if name in self.load_failures or name in self.problem_entries():
             return "problem"
         if self.is_loaded(name):
             return "loaded"
@@ -545,14 +562,18 @@ class TuidashApp(App[None]):
     @work(exclusive=True, exit_on_error=False, group="report", description="Storage report")
     async def refresh_storage(self) -> None:
         """Ask the service for the storage report."""
+        await self._report_now()
+
+    async def _report_now(self) -> dict[str, Any] | None:
         if self.service is None:
-            return
+            return None
         try:
-            report = await self.service.storage_report()
+            report = dict(await self.service.storage_report())
         except Exception as error:
             self.notify(error_sentence(error), title="Storage", severity="error")
-            return
-        self.post_message(msg.StorageReported(dict(report)))
+            return None
+        self.post_message(msg.StorageReported(report))
+        return report
 
     @on(msg.StorageReported)
     def _storage_reported(self, message: msg.StorageReported) -> None:
@@ -657,8 +678,16 @@ class TuidashApp(App[None]):
         """Reload every model from disk with progress."""
         if self.service is None:
             return
+        for name in list(self.service.loaded):
+            self.service.unload(name)
         await self._list_now()
-        await self._load_all_now()
+        report = await self._report_now()
+        problems = [
+            str(p.get("name"))
+            for p in (report or {}).get("problems", [])
+            if p.get("kind") in UNLOADABLE
+        ]
+        await self._load_all_now(known_failures=problems)
 
 
 def _open_service(store_dir: Path) -> PersistenceService:

@@ -175,10 +175,27 @@ class ModelsScreen(SectionScreen):
                 Text(status, style=style),
                 key=name,
             )
-        if current in app.entries:
+        for name in app.problem_entries():
+            if name in app.entries:
+                continue
+            table.add_row(
+                "",
+                Text(name),
+                "?",
+                *[Text("—", style="dim") for _ in METRICS],
+                "",
+                "",
+                Text("problem", style="red"),
+                key=name,
+            )
+        if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
         self._summary()
         self._show_detail()
+
+    def on_storage_report(self) -> None:
+        """Problem entries come with the storage report."""
+        self.on_models_listed()
 
     def _summary(self) -> None:
         app = self.tuidash
@@ -237,6 +254,16 @@ class ModelsScreen(SectionScreen):
         name = self.highlighted_name()
         detail = self.query_one("#detail", Static)
         entry = self.tuidash.entries.get(name) if name else None
+        problem = self.tuidash.problem_entries().get(name or "")
+        if entry is None and problem is not None:
+            text = Text()
+            text.append(str(name), style="bold")
+            text.append(f"  {problem.get('kind', 'problem')} entry\n")
+            text.append(f"{problem.get('reason', '')}\n", style="red")
+            files = ", ".join(str(f) for f in problem.get("files") or [])
+            text.append(f"Files: {files}\nPress s for Storage to remove or re-check it.")
+            detail.update(text)
+            return
         if entry is None:
             detail.update("")
             return

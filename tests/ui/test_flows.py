@@ -1,0 +1,309 @@
+"""Pilot tests of the app's flows: data, training, saving, the store's actions and auto-load."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import Button, DataTable, Input, Static
+
+from tuidash.cli import make_app
+from tuidash.ui import messages as msg
+from tuidash.ui.app import TuidashApp
+from tuidash.ui.modals.confirm import ConfirmModal
+from tuidash.ui.modals.name_taken import NameTakenModal
+
+GUARD_SECONDS = 120.0
+"""Only a guard against a hang: the conditions below normally hold in a second or two."""
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> None:
+    """Let the app run until ``condition()`` holds."""
+    waited = 0.0
+    while not condition():
+        await pilot.pause(0.05)
+        waited += 0.05
+        if waited > GUARD_SECONDS:
+            raise AssertionError(f"the app never got to: {what}")
+
+
+def of_type(messages: list[Message], kind: type[Message]) -> list[Any]:
+    """The captured messages of one type."""
+    return [m for m in messages if isinstance(m, kind)]
+
+
+def notes(app: TuidashApp) -> list[str]:
+    """Texts of the notifications shown so far."""
+    return [str(n.message) for n in app._notifications]
+
+
+def new_app(store: Path, **options: Any) -> TuidashApp:
+    """The app as the CLI builds it, on a test store."""
+    options.setdefault("autoload", True)
+    return make_app(None, store, **options)
+
+
+async def load_sample(pilot: Pilot[Any], messages: list[Message]) -> None:
+    """Data section, F2 (sample data set), wait until it is loaded."""
+    await pilot.press("d")
+    await wait_for(pilot, lambda: pilot.app.screen.id != "_default", "the Data section")
+    await pilot.press("f2")
+    await wait_for(pilot, lambda: of_type(messages, msg.DataLoaded), "the sample loaded")
+    await pilot.pause()
+
+
+async def open_train(pilot: Pilot[Any], trees: str = "5") -> None:
+    """Train section with a small forest."""
+    await pilot.press("t")
+    await wait_for(pilot, lambda: pilot.app.current_mode == "train", "the Train section")
+    await pilot.pause()
+    pilot.app.screen.query_one("#param-random_forest-n_estimators", Input).value = trees
+
+
+@pytest.mark.slow
+async def test_sample_train_save_then_new_app_lists_and_loads_it(store_dir: Path) -> None:
+    messages: list[Message] = []
+    app = new_app(store_dir)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await load_sample(pilot, messages)
+        assert app.target == "target" and len(app.features) == 10
+        await open_train(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the model saved")
+        await wait_for(pilot, lambda: not app.training, "the training done")
+        assert "Random Forest trained and saved to disk" in notes(app)
+        progress = of_type(messages, msg.TrainingProgress)
+        assert progress and progress[-1].fraction == pytest.approx(1.0)
+        results = str(app.screen.query_one("#train-results", Static).render())
+        assert "Random Forest — saved" in results and "R2 " in results
+    assert (store_dir / "metadata" / "Random Forest.json").exists()
+
+    messages = []
+    again = new_app(store_dir)
+    async with again.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
+        await pilot.pause()
+        assert list(again.entries) == ["Random Forest"]
+        assert again.model_status("Random Forest") == "loaded"
+        table = again.screen.query_one("#models-table", DataTable)
+        row = table.get_row("Random Forest")
+        assert str(row[-1]) == "loaded" and str(row[0]) == "★"
+        assert "1 model loaded" in notes(again)
+
+
+async def test_delete_asks_first_and_cancel_keeps_the_model(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir, [("Linear", "linear_regression", {}), ("Base", "dummy", {})])
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: len(app.entries) == 2, "the list")
+        await pilot.pause()
+        table = app.screen.query_one("#models-table", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index("Base"))
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirm dialog")
+        assert "Delete 'Base'?" in str(app.screen.query_one(".dialog-title", Static).render())
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "Base" in app.entries and (store_dir / "metadata" / "Base.json").exists()
+
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirm dialog")
+        await pilot.click("#confirm")
+        await wait_for(pilot, lambda: of_type(messages, msg.StoreActionDone), "the deletion")
+        await wait_for(pilot, lambda: "Base" not in app.entries, "the list without it")
+        assert not (store_dir / "metadata" / "Base.json").exists()
+        assert list(app.entries) == ["Linear"]
+        assert "Base deleted from disk." in notes(app)
+
+
+async def test_delete_all_names_count_and_size_then_empties_the_store(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir)
+    messages: list[Message] = []
+    app = new_app(store_dir)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirm dialog")
+        body = str(app.screen.query_one(".dialog-body", Static).render())
+        title = str(app.screen.query_one(".dialog-title", Static).render())
+        assert "Delete all 3 saved models?" in title
+        assert "3 models (" in body and " MB)" in body
+        await pilot.click("#confirm")
+        await wait_for(pilot, lambda: of_type(messages, msg.StoreActionDone), "the clearing")
+        await wait_for(pilot, lambda: not app.entries, "an empty list")
+        assert not list((store_dir / "metadata").glob("*.json"))
+        assert not app.service.loaded  # type: ignore[union-attr]
+        summary = str(app.screen.query_one("#models-summary", Static).render())
+        assert "No saved models yet" in summary
+
+
+async def test_bad_file_shows_the_sentence_and_keeps_the_loaded_data(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    bad = tmp_path / "broken.csv"
+    bad.write_bytes(b"\x00\x01\x02 not a table \xff\xfe")
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await load_sample(pilot, messages)
+        path_box = app.screen.query_one("#path", Input)
+        path_box.value = str(bad)
+        path_box.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: of_type(messages, msg.DataLoadFailed), "the failure")
+        await pilot.pause()
+        sentence = of_type(messages, msg.DataLoadFailed)[0].message
+        assert "broken.csv" in sentence and "Traceback" not in sentence
+        status = app.screen.query_one("#data-status", Static)
+        assert sentence in str(status.render()) and status.has_class("-error")
+        assert "Sample data set (diabetes) is still loaded." in str(status.render())
+        assert str(app.data.source) == "sample:diabetes"
+
+
+async def test_invalid_parameter_is_marked_and_blocks_training(store_dir: Path) -> None:
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await load_sample(pilot, messages)
+        await open_train(pilot, trees="0")
+        await pilot.pause()
+        box = app.screen.query_one("#param-random_forest-n_estimators", Input)
+        assert box.has_class("-invalid")
+        help_line = box.parent.parent.query_one(".param-help", Static)  # type: ignore[union-attr]
+        assert "n_estimators must be a whole number from 1 to 2000" in str(help_line.render())
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        line = str(app.screen.query_one("#train-message", Static).render())
+        assert line.startswith("Not trained: n_estimators must be")
+        assert not app.training and not of_type(messages, msg.TrainingProgress)
+        assert app.screen.focused is box
+        assert not list((store_dir / "metadata").glob("*.json"))
+
+
+@pytest.mark.slow
+async def test_cancel_stops_training_and_saves_nothing(store_dir: Path) -> None:
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await load_sample(pilot, messages)
+        await open_train(pilot, trees="2000")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: of_type(messages, msg.TrainingProgress), "progress")
+        assert app.screen.query_one("#cancel", Button).disabled is False
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: of_type(messages, msg.TrainingBatchDone), "the end")
+        await pilot.pause()
+        assert of_type(messages, msg.TrainingCancelled)
+        assert not of_type(messages, msg.TrainingFinished)
+        assert "Training cancelled; nothing was saved." in notes(app)
+        assert not list((store_dir / "metadata").glob("*.json"))
+        assert app.screen.query_one("#train", Button).disabled is False
+
+
+@pytest.mark.slow
+async def test_taken_name_offers_a_free_name(store_dir: Path, saved_models: Any) -> None:
+    saved_models(store_dir, [("Random Forest", "random_forest", {"n_estimators": 3})])
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.entries, "the list")
+        await load_sample(pilot, messages)
+        await open_train(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameTakenModal), "the name dialog")
+        assert "Use 'Random Forest (2)'" in str(app.screen.query_one("#free", Button).label)
+        await pilot.click("#free")
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the save")
+        assert of_type(messages, msg.ModelSaved)[0].name == "Random Forest (2)"
+        assert "Random Forest (2) trained and saved to disk" in notes(app)
+        await wait_for(pilot, lambda: len(app.entries) == 2, "both listed")
+
+
+async def test_autoload_with_a_broken_model_reaches_the_end(
+    store_dir: Path, saved_models: Any, broken_model: Any
+) -> None:
+    saved_models(store_dir)
+    broken_model(store_dir, "Linear")
+    messages: list[Message] = []
+    app = new_app(store_dir)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
+        await pilot.pause()
+        listed = of_type(messages, msg.ModelsListed)
+        progress = of_type(messages, msg.ModelLoadProgress)
+        # The list from the JSON files comes before any model object.
+        assert messages.index(listed[0]) < messages.index(progress[0])
+        # The damaged model is found by the listing itself; the other two load.
+        assert [p.done for p in progress] == [1, 2] and {p.total for p in progress} == {2}
+        finished = of_type(messages, msg.ModelsLoadFinished)[0]
+        assert (finished.loaded, finished.failed) == (2, 1)
+        assert "2 models loaded" in notes(app)
+        assert "1 could not be loaded — see Storage" in notes(app)
+        assert app.model_status("Linear") == "problem"
+        assert app.model_status("Forest") == "loaded"
+        table = app.screen.query_one("#models-table", DataTable)
+        assert str(table.get_row("Linear")[-1]) == "problem"
+        status = str(app.screen.query_one("#load-text", Static).render())
+        assert "2 models loaded · 1 could not be loaded — see Storage" in status
+        # Still running and usable: go to Storage and see the problem with its reason.
+        await pilot.press("s")
+        await wait_for(pilot, lambda: app.current_mode == "storage", "Storage")
+        await wait_for(
+            pilot,
+            lambda: app.screen.query_one("#problems-table", DataTable).row_count > 0,
+            "the problems table",
+        )
+        row = app.screen.query_one("#problems-table", DataTable).get_row("Linear")
+        assert str(row[1]) == "damaged" and "pickle" in str(row[2])
+        assert app.is_running
+
+
+async def test_no_autoload_lists_without_loading(store_dir: Path, saved_models: Any) -> None:
+    saved_models(store_dir, [("Linear", "linear_regression", {})])
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.entries, "the list")
+        await pilot.pause(0.2)
+        assert not of_type(messages, msg.ModelLoadProgress)
+        assert app.model_status("Linear") == "on disk"
+        await pilot.press("l")
+        await wait_for(pilot, lambda: app.model_status("Linear") == "loaded", "loaded on demand")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: app.model_status("Linear") == "on disk", "unloaded")
+
+
+async def test_every_binding_is_in_the_palette(store_dir: Path) -> None:
+    from tuidash.ui.commands import SectionCommands
+
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        provider = SectionCommands(app.screen)
+        names = [name for name, _, _ in provider.commands()]
+        for expected in (
+            "Data",
+            "Models: Delete all",
+            "Train: Train",
+            "Train: Cancel training",
+            "Storage: Auto-load",
+            "Data: Sample data",
+        ):
+            assert expected in names
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"sample data")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.data is not None, "the sample via the palette")
+        assert app.current_mode == "data"
