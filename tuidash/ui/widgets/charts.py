@@ -290,12 +290,22 @@ class GroupedBarChart(ChartPlot):
         b, plt = self.bars, self.plt
         label_width = max(6, min(20, width // 5))
         labels = [shorten_label(name, label_width) for name in b.models]
-        plt.multiple_bar(
-            b.metrics,
-            b.values,
-            labels=labels,
-            color=[self.colour(i) for i in range(len(b.models))],
-        )
+        # Bars placed by hand (plotext's multiple_bar lets groups touch): each group takes
+        # three quarters of its slot so the metrics stay visibly apart.
+        span = 0.75
+        bar_width = span / len(b.models)
+        positions = list(range(1, len(b.metrics) + 1))
+        for index, (label, row) in enumerate(zip(labels, b.values, strict=True)):
+            offset = -span / 2 + bar_width * (index + 0.5)
+            plt.bar(
+                [p + offset for p in positions],
+                row,
+                width=bar_width * 0.7,  # plotext rounds widths up; keep bars in their slot
+                label=label,
+                color=self.colour(index),
+            )
+        plt.xticks(positions, b.metrics)
+        plt.xlim(0.5, len(b.metrics) + 0.5)
         low = min(0.0, *(v for row in b.values for v in row))
         # The legend sits in the top-left corner: raise the top so bars stay below it.
         canvas_rows = max(height - 4, 4)
@@ -331,11 +341,17 @@ class OverlayChart(ChartPlot):
         assert self.overlay is not None
         o, plt = self.overlay, self.plt
         label_width = max(8, min(24, width // 4))
-        plt.plot(o.rows, o.actual, label="actual", color=self.reference_colour())
+        # Thin braille marks: a terminal cell has one colour, so thick blocks of one model
+        # would hide the others wherever the lines are close.
+        plt.plot(o.rows, o.actual, label="actual", color=self.reference_colour(), marker="braille")
         values: list[float] = list(o.actual)
         for index, (name, predicted) in enumerate(o.series):
-            plt.plot(
-                o.rows, predicted, label=shorten_label(name, label_width), color=self.colour(index)
+            plt.scatter(
+                o.rows,
+                predicted,
+                label=shorten_label(name, label_width),
+                color=self.colour(index),
+                marker="braille",
             )
             values.extend(predicted)
         plt.title(f"Predictions over {len(o.rows)} shared test rows")
