@@ -196,7 +196,7 @@ class CompareScreen(Screen[None]):
     def _cell(self, metric: str, value: float | None, best: dict[str, float], width: int) -> Text:
         """A right-aligned value; the best value of its metric is bold, coloured and starred."""
         if value is None:
-            return Text(an.UNDEFINED.rjust(width), style="dim")
+            return Text((an.UNDEFINED + " ").rjust(width), style="dim")
         if an.is_best(value, best.get(metric)) and len(self.models) > 1:
             colour = self.app.theme_variables.get("success", "green")
             return Text((an.format_value(value) + BEST_MARK).rjust(width), style=f"bold {colour}")
@@ -209,13 +209,15 @@ class CompareScreen(Screen[None]):
         best = an.best_values(self.models)
         value_width = 10
         if not self.transposed:
+            # Model names get what the metric columns (and cell padding) leave of the width.
+            name_width = max(12, min(30, self.app.size.width - len(grid.column_labels) * 12 - 4))
             table.add_column("Model", key="model")
             for metric in grid.column_labels:
                 header = metric.rjust(value_width - 1) + " "
                 table.add_column(header, key=metric, width=value_width)
             for name, values in zip(grid.row_labels, grid.values, strict=True):
                 table.add_row(
-                    an.shorten_label(name, 16),
+                    an.shorten_label(name, name_width),
                     *(
                         self._cell(metric, value, best, value_width)
                         for metric, value in zip(grid.column_labels, values, strict=True)
