@@ -272,6 +272,17 @@ def test_ragged_long_row(tmp_path: Path) -> None:
     assert "line 3" in message
 
 
+def test_quoted_fields_with_delimiters_and_newlines(tmp_path: Path) -> None:
+    path = write(tmp_path / "q.csv", 'note,n\n"a, b",1\n"two\nlines",2\n')
+    assert read_table(path).frame["note"].tolist() == ["a, b", "two\nlines"]
+    ragged = write(tmp_path / "qr.csv", 'note,n\n"two\nlines",2\n"x",3,4\n')
+    assert "line 4" in error_of(ragged)
+
+
+def test_one_column_header_only(tmp_path: Path) -> None:
+    assert "no data rows" in error_of(write(tmp_path / "y.csv", "y\n\n\n"))
+
+
 def test_duplicate_column_names_are_refused_not_renamed(tmp_path: Path) -> None:
     message = error_of(write(tmp_path / "d.csv", "a,b,a\n1,2,3\n"))
     assert "two columns named 'a'" in message and "columns 1 and 3" in message

@@ -259,10 +259,9 @@ def _decode(raw: bytes, shown: str, encoding: str | None) -> tuple[str, str]:
     return text.removeprefix("\ufeff"), encoding
 
 
-def _sniff_delimiter(text: str, fmt: str) -> str | None:
+def _sniff_delimiter(sample: str, fmt: str, truncated: bool) -> str | None:
     """The delimiter that splits the header and most rows alike; None when none splits it."""
-    sample = text[:_SNIFF_CHARS]
-    if len(text) > _SNIFF_CHARS and "\n" in sample:
+    if truncated and "\n" in sample:
         sample = sample[: sample.rindex("\n")]  # drop a row cut in half
     preferred = ("\t", ",", ";", "|") if fmt == "tsv" else DELIMITERS
     best: tuple[float, int, int] | None = None
@@ -292,12 +291,19 @@ def _read_delimited(file: Path, shown: str, fmt: str, encoding: str | None) -> L
 
     raw, sha = _read_bytes(file)
     text, used_encoding = _decode(raw, shown, encoding)
-    del raw
-    if not text.strip():
+    if not text or text.isspace():
         raise DataError(f"{shown} is empty (it has no text).")
-    delimiter = _sniff_delimiter(text, fmt)
+    if _ascii_compatible(used_encoding):
+        parse_encoding = "utf-8-sig" if used_encoding == "utf-8" else used_encoding
+    else:
+        # UTF-16/32: hand pandas UTF-8 so the byte-level checks below stay simple.
+        raw, parse_encoding = text.encode("utf-8"), "utf-8"
+    sample = text[:_SNIFF_CHARS]
+    truncated = len(text) > _SNIFF_CHARS
+    del text  # the frame is built from the bytes; keep at most one full copy around
+    delimiter = _sniff_delimiter(sample, fmt, truncated)
     sep = delimiter or _ONE_COLUMN_SEP
-    header = _check_rows(text, sep, shown)
+    header = _check_rows(raw, parse_encoding, sample, sep, shown)
     _check_header(header, shown)
     notes: list[str] = []
     if delimiter is None:
@@ -306,18 +312,20 @@ def _read_delimited(file: Path, shown: str, fmt: str, encoding: str | None) -> L
         notes.append(f"Columns are separated by {_delimiter_name(delimiter)}.")
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(raw),
             sep=sep,
+            encoding=parse_encoding,
             engine="c",
-            skipinitialspace=False,
             skip_blank_lines=True,
             low_memory=False,
         )
     except (pd.errors.ParserError, ValueError) as error:
         raise DataError(f"{shown} could not be parsed: {_first_line(error)}.") from None
-    del text
+    del raw
+    if len(frame) == 0:
+        raise DataError(f"{shown} has a header row but no data rows.")
     frame = _fix_decimal_commas(frame, delimiter, notes)
-    if used_encoding not in ("utf-8", "utf-16") and encoding is not None:
+    if encoding is not None:
         notes.append(f"Read as {used_encoding} text.")
     return LoadedData(
         frame=frame,
@@ -330,17 +338,39 @@ def _read_delimited(file: Path, shown: str, fmt: str, encoding: str | None) -> L
     )
 
 
-def _check_rows(text: str, sep: str, shown: str) -> list[str]:
+def _ascii_compatible(encoding: str) -> bool:
+    """Whether delimiters, quotes and newlines are the same single bytes as in ASCII."""
+    probe = 'a,;\t|\n"\x1f'
+    try:
+        return probe.encode(encoding) == probe.encode("ascii")
+    except (LookupError, UnicodeError):
+        return False
+
+
+def _check_rows(raw: bytes, encoding: str, sample: str, sep: str, shown: str) -> list[str]:
     """Return the header; raise on header-only files and rows with the wrong field count."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    header: list[str] | None = None
+    header = next((r for r in csv.reader(io.StringIO(sample), delimiter=sep) if _has_text(r)), None)
+    if header is None:
+        raise DataError(f"{shown} is empty (it has only blank lines).")
+    # Fast path (C-speed byte counts): without quotes, and when every line holds exactly
+    # width-1 delimiters, no row can be ragged and there are no blank lines.
+    if b'"' not in raw:
+        lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
+        if raw.count(sep.encode("ascii")) == (len(header) - 1) * lines:
+            if lines < 2:
+                raise DataError(f"{shown} has a header row but no data rows.")
+            return header
+    # Slow path: walk every record to name the first ragged line.
+    stream = io.TextIOWrapper(io.BytesIO(raw), encoding=encoding, newline="")
+    reader = csv.reader(stream, delimiter=sep)
+    seen_header = False
     rows = 0
     try:
         for record in reader:
-            if not record or (len(record) == 1 and not record[0].strip()):
+            if not _has_text(record):
                 continue  # blank lines are skipped, as pandas does
-            if header is None:
-                header = record
+            if not seen_header:
+                seen_header = True
                 continue
             rows += 1
             if len(record) != len(header):
@@ -350,11 +380,13 @@ def _check_rows(text: str, sep: str, shown: str) -> list[str]:
                 )
     except csv.Error as error:
         raise DataError(f"{shown} is malformed near line {reader.line_num}: {error}.") from None
-    if header is None:
-        raise DataError(f"{shown} is empty (it has only blank lines).")
     if rows == 0:
         raise DataError(f"{shown} has a header row but no data rows.")
     return header
+
+
+def _has_text(record: list[str]) -> bool:
+    return bool(record) and not (len(record) == 1 and not record[0].strip())
 
 
 def _check_header(names: Iterable[Any], shown: str) -> None:
