@@ -557,16 +557,27 @@ def _as_text(series: pd.Series) -> pd.Series:
     import numpy as np
     import pandas as pd
 
-    def text(value: Any) -> Any:
-        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-            return np.nan
-        if isinstance(value, float | np.floating) and float(value).is_integer():
-            return str(int(value))
-        if isinstance(value, np.generic):
-            value = value.item()
-        return str(value)
+    missing = series.isna().to_numpy()
+    if pd.api.types.is_string_dtype(series) and not pd.api.types.is_object_dtype(series):
+        out = series.astype(object)  # pandas' own string dtype: already str values
+    elif pd.api.types.is_bool_dtype(series):
+        out = series.map({True: "True", False: "False"}).astype(object)
+    else:
 
-    return pd.Series([text(v) for v in series.tolist()], index=series.index, dtype=object)
+        def text(value: Any) -> Any:
+            if isinstance(value, float | np.floating) and float(value).is_integer():
+                return str(int(value))
+            if isinstance(value, np.generic):
+                value = value.item()
+            return str(value)
+
+        values = series.to_numpy(dtype=object)
+        out = pd.Series(
+            [np.nan if gone else text(v) for v, gone in zip(values, missing, strict=True)],
+            index=series.index,
+            dtype=object,
+        )
+    return out.where(~missing, np.nan)
 
 
 def _batch(
