@@ -72,8 +72,8 @@ def test_top_level_help_lists_commands(capsys: pytest.CaptureFixture[str]) -> No
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     for argv in (
         ["train", "x.csv", "--model", "dummy"],  # no --target
-        ["train", "x.csv", "--target", "y", "--model", "dummy", "--test-size", "1.5"],
-        ["train", "x.csv", "--target", "y", "--model", "dummy", "--cv", "1"],
+        ["train", "x.csv", "--target", "y", "--model", "dummy", "--test-size", "half"],
+        ["train", "x.csv", "--target", "y", "--model", "dummy", "--cv", "1.5"],
         ["models"],
         ["models", "rename", "a"],
     ):

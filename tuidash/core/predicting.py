@@ -61,8 +61,10 @@ def model_features(entry: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     """The feature schema [{name, dtype}] recorded for a loaded model, or None if unknown.
 
     tuidash stores it in the metadata's ``data.features``; for stores of the original app
-    the fitted pipeline's ``feature_names_in_`` is the fallback (dtypes unknown).
+    the fitted pipeline's own column lists are the fallback (dtypes unknown).
     """
+    from tuidash.core.training import features_from_pipeline
+
     metadata = entry.get("metadata") if isinstance(entry.get("metadata"), Mapping) else {}
     data = metadata.get("data") if isinstance(metadata.get("data"), Mapping) else {}
     features = data.get("features")
@@ -70,15 +72,13 @@ def model_features(entry: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         schema = []
         for item in features:
             if isinstance(item, Mapping) and isinstance(item.get("name"), str):
-                schema.append({"name": item["name"], "dtype": item.get("dtype")})
+                schema.append(dict(item))
             elif isinstance(item, str):
                 schema.append({"name": item, "dtype": None})
         if schema:
             return schema
-    names = getattr(entry.get("model"), "feature_names_in_", None)
-    if names is not None:
-        return [{"name": str(n), "dtype": None} for n in list(names)]
-    return None
+    model = entry.get("model")
+    return features_from_pipeline(model) if model is not None else None
 
 
 def schema_problems(frame: pd.DataFrame, features: list[dict[str, Any]]) -> list[str]:
@@ -101,11 +101,11 @@ def predict_frame(
         raise PredictionError(f"{source or 'The data'} has no rows to predict on.")
     features = model_features(entry)
     notes: list[str] = []
-    if features is None:
-        # An original-app model without a recorded schema: give it every column and let
-        # the pipeline pick what it knows.
-        notes.append("The model has no recorded feature list; every column was passed to it.")
-        features = [{"name": str(c), "dtype": None} for c in frame.columns]
+    if not features:
+        raise PredictionError(
+            f"The model {model_name!r} does not record which columns it needs, "
+            "so new data cannot be checked against it."
+        )
     problems = schema_problems(frame, features)
     if problems:
         where = f"{source} " if source else "The data "
@@ -113,7 +113,7 @@ def predict_frame(
     try:
         values = predict(model, frame, features)
     except SchemaError as error:
-        raise PredictionError(str(error)) from None
+        raise PredictionError(" ".join(error.problems) or str(error)) from None
     except (ValueError, TypeError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PredictionError(f"The model {model_name!r} could not predict: {first}") from None

@@ -253,13 +253,12 @@ def _features(model: Any, document: Mapping[str, Any] | None) -> list[dict[str, 
         out = []
         for item in data["features"]:
             if isinstance(item, Mapping) and isinstance(item.get("name"), str):
-                out.append({"name": item["name"], "dtype": str(item.get("dtype") or "unknown")})
+                out.append(dict(item))
         if out:
             return out
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        return []
-    return [{"name": str(n), "dtype": "unknown"} for n in list(names)]
+    from tuidash.core.training import features_from_pipeline
+
+    return list(features_from_pipeline(model) or [])
 
 
 def _predictions(document: Mapping[str, Any] | None) -> dict[str, Any]:
