@@ -8,11 +8,13 @@ Layout (the original Streamlit app's, so either app opens the other's store)::
 
 How a save stays old-or-new after a crash at any instant (power loss included):
 
-1. the pickle goes to ``models/.tuidash-tmp-*`` and the new JSON to the name's
-   *pending* file ``metadata/.tuidash-pending-<hash of name>.json``; both are fsynced,
-   then the metadata folder (so the pending file survives a power cut);
-2. ``os.replace`` puts the pickle in place, the models folder is fsynced;
-3. ``os.replace`` turns the pending file into ``NAME.json`` (the commit), fsync folder.
+1. the pickle is streamed to ``models/.tuidash-tmp-*`` (sha256 computed by a thread as
+   it is written) and the new JSON to the name's *pending* file
+   ``models/.tuidash-pending-<hash of name>.json``; both are fsynced;
+2. ``os.replace`` puts the pickle in place and the models folder is fsynced, which makes
+   the new pickle and the pending file durable together;
+3. ``os.replace`` moves the pending file to ``metadata/NAME.json`` (the commit) and the
+   metadata folder is fsynced.
 
 A reader that finds a pickle whose sha256 does not match ``NAME.json`` looks at the
 name's pending file: if that matches the pickle, the save got past step 2 and the new
@@ -78,6 +80,7 @@ _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _HASH_IN_THREAD_BYTES = 4 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
 
 
 # ---------------------------------------------------------------------------- errors
@@ -144,7 +147,7 @@ class _Fetched:
 
     name: str
     doc: dict[str, Any] | None = None
-    payload: bytes | None = None
+    payload: bytes | _OpenPickle | None = None
     warnings: list[str] = field(default_factory=list)
     problem: _Problem | None = None
     not_found: bool = False
@@ -293,9 +296,7 @@ def _fsync_dir(path: Path) -> None:
 
 def _write_new_file(path: Path, data: bytes | memoryview) -> None:
     """Create ``path`` (must not exist), write all of ``data``, fsync, close."""
-    fd = os.open(
-        path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY, 0o644
-    )
+    fd = os.open(path, _NEW_FILE_FLAGS, 0o644)
     try:
         view = memoryview(data)
         while view:
@@ -304,6 +305,56 @@ def _write_new_file(path: Path, data: bytes | memoryview) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY
+
+
+class _HashingWriter:
+    """pickle.dump's file: writes to ``fd`` while a thread computes the sha256 behind it."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._hash = hashlib.sha256()
+        self._queue: queue.SimpleQueue[Any] | None = None
+        self._thread: threading.Thread | None = None
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        total = view.nbytes
+        done = 0
+        while done < total:
+            done += os.write(self._fd, view[done:])
+        self.size += total
+        if self._thread is None and self.size < _HASH_IN_THREAD_BYTES:
+            self._hash.update(view)
+        else:
+            if self._thread is None:
+                self._queue = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                self._thread.start()
+            assert self._queue is not None
+            self._queue.put(view)
+        return total
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while (item := self._queue.get()) is not None:
+            self._hash.update(item)
+
+    def close(self) -> None:
+        """Stop the hashing thread (idempotent)."""
+        if self._thread is not None:
+            assert self._queue is not None
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def digest(self) -> str:
+        """The sha256 of everything written."""
+        self.close()
+        return self._hash.hexdigest()
 
 
 def _read_regular(path: Path, limit: int | None = None) -> bytes:
@@ -327,27 +378,61 @@ def _sha256(data: bytes | memoryview) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-class _HashThread:
-    """sha256 of a large buffer computed beside other work (hashlib drops the GIL)."""
+class _OpenPickle:
+    """A large pickle hashed in place: unpickled later from the same open file.
 
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._digest: str | None = None
-        self._thread: threading.Thread | None = None
-        if len(data) >= _HASH_IN_THREAD_BYTES:
-            self._thread = threading.Thread(target=self._run, daemon=True)
-            self._thread.start()
-        else:
-            self._run()
+    Large files are not copied into memory: they are hashed by streaming through a
+    small buffer, then unpickled from the same file descriptor. tuidash never writes
+    into an existing file (every save is a new file + rename), and the file's size and
+    change time are checked again after unpickling, so the bytes unpickled are the
+    bytes that were hashed.
+    """
 
-    def _run(self) -> None:
-        self._digest = _sha256(self._data)
+    def __init__(self, handle: Any, info: os.stat_result) -> None:
+        self.handle = handle
+        self.info = info
 
-    def result(self) -> str:
-        if self._thread is not None:
-            self._thread.join()
-        assert self._digest is not None
-        return self._digest
+    def unchanged(self) -> bool:
+        """True if nothing wrote to the file since it was hashed."""
+        now = os.fstat(self.handle.fileno())
+        return (now.st_size, now.st_mtime_ns, now.st_ctime_ns) == (
+            self.info.st_size,
+            self.info.st_mtime_ns,
+            self.info.st_ctime_ns,
+        )
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _read_hashed(path: Path, want_hash: bool) -> tuple[bytes | _OpenPickle, str | None]:
+    """A regular file's bytes (or, if large, its open handle) and its sha256."""
+    fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY)
+    handle = os.fdopen(fd, "rb", buffering=_READ_CHUNK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        if not want_hash or info.st_size < _HASH_IN_THREAD_BYTES:
+            data = handle.raw.readall()
+            handle.close()
+            return data, (_sha256(data) if want_hash else None)
+        hasher = hashlib.sha256()
+        chunk = bytearray(_READ_CHUNK)
+        view = memoryview(chunk)
+        raw = handle.raw
+        while count := raw.readinto(view):
+            hasher.update(view[:count])
+        raw.seek(0)
+        return _OpenPickle(handle, info), hasher.hexdigest()
+    except BaseException:
+        handle.close()
+        raise
+
+
+def _close_payload(payload: Any) -> None:
+    if isinstance(payload, _OpenPickle):
+        payload.close()
 
 
 def _reject_constant(value: str) -> Any:
@@ -507,7 +592,7 @@ class ModelPersistence:
         self.last_error: str | None = None
         """The message of the last load_model() that returned None."""
         self._load_problems: dict[str, tuple[tuple[int, int, int], _Problem]] = {}
-        self._index: dict[str, Any] | None = None
+        self._folds: tuple[tuple[int, ...], dict[str, set[str]]] | None = None
         try:
             self._ensure_dirs()
         except OSError:
@@ -524,7 +609,7 @@ class ModelPersistence:
 
     def _pending(self, name: str) -> Path:
         key = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-        return self.metadata_dir / f"{PENDING_PREFIX}{key}.json"
+        return self.models_dir / f"{PENDING_PREFIX}{key}.json"
 
     def _ensure_dirs(self) -> None:
         self.models_dir.mkdir(parents=True, exist_ok=True)
@@ -554,7 +639,7 @@ class ModelPersistence:
             except OSError:
                 continue
             for entry in entries:
-                if entry.name.startswith(PENDING_PREFIX) and folder == self.metadata_dir:
+                if entry.name.startswith(PENDING_PREFIX) and folder == self.models_dir:
                     self._recover_pending(Path(entry.path))
                 elif entry.name.startswith(TMP_PREFIX) and not entry.is_dir(follow_symlinks=False):
                     _unlink_quiet(Path(entry.path))
@@ -567,8 +652,9 @@ class ModelPersistence:
             if not _disk_name_ok(name) or self._pending(name) != pending:
                 raise ValueError("pending file does not belong to its name")
             _check_doc(doc, name)
-            payload = _read_regular(self._pkl(name))
-            if _sha256(payload) != doc["model_file"]["sha256"]:
+            payload, digest = _read_hashed(self._pkl(name), True)
+            _close_payload(payload)
+            if digest != doc["model_file"]["sha256"]:
                 raise ValueError("the pickle was not replaced")
         except (OSError, ValueError, KeyError, TypeError, _Problem):
             _unlink_quiet(pending)
@@ -640,13 +726,6 @@ class ModelPersistence:
         if not isinstance(data, Mapping) or "model" not in data:
             raise InvalidModelData("The model data must be a mapping with a fitted 'model'.")
         doc = self._build_doc(name, data)
-        import pickle
-
-        try:
-            payload = pickle.dumps(data["model"], protocol=5)
-        except Exception as exc:  # any object can fail to pickle in its own way
-            raise InvalidModelData(f"The model could not be pickled: {exc}.") from None
-        hasher = _HashThread(payload)
         try:
             self._ensure_dirs()
         except OSError as exc:
@@ -656,30 +735,51 @@ class ModelPersistence:
         from filelock import Timeout
 
         try:
+            # The lock covers pickling too: a temp file only exists while its writer holds
+            # the lock, so whoever holds it may delete any temp file it finds.
             with self._lock():
                 existed = self._check_target(name, replace)
-                self._write_locked(name, doc, payload, hasher, existed)
+                self._write_locked(name, doc, data["model"], existed)
         except Timeout:
             raise StoreWriteError(
                 "Another tuidash process has been saving to this store for over "
                 f"{LOCK_TIMEOUT:.0f} seconds; try again later."
             ) from None
+        except OSError as exc:  # the lock file itself could not be created
+            raise StoreWriteError(self._write_failure(name, exc)) from None
         self.loaded_models.pop(name, None)
         self._load_problems.pop(name, None)
         verb = "Replaced" if existed else "Saved"
         return f"{verb} model '{name}'."
 
+    def _fold_map(self, refresh: bool = False) -> dict[str, set[str]]:
+        """Case-folded name -> names on disk; rescanned when a folder changes."""
+        try:
+            a, b = os.stat(self.metadata_dir), os.stat(self.models_dir)
+            key: tuple[int, ...] = (a.st_ino, a.st_mtime_ns, b.st_ino, b.st_mtime_ns)
+        except OSError:
+            key = ()
+        if refresh or self._folds is None or self._folds[0] != key or not key:
+            folds: dict[str, set[str]] = {}
+            for other in self._existing_names():
+                folds.setdefault(_fold(other), set()).add(other)
+            self._folds = (key, folds)
+        return self._folds[1]
+
     def _check_target(self, name: str, replace: bool) -> bool:
         """Under the lock: refuse clashes; return True if ``name`` exists (replace)."""
-        existing = self._existing_names()
+        exists = os.path.lexists(self._json(name)) or os.path.lexists(self._pkl(name))
         folded = _fold(name)
-        for other in existing:
-            if other != name and _fold(other) == folded:
-                raise ModelExists(
-                    f"A model named '{other}' already exists; names that differ only in "
-                    "upper/lower case would share files on some disks, so pick another name."
-                )
-        if name in existing:
+        same = self._fold_map().get(folded, set())
+        if exists and name not in same:
+            # A case-insensitive disk found another spelling: look again to name it.
+            same = self._fold_map(refresh=True).get(folded, set())
+        for other in sorted(same - {name}):
+            raise ModelExists(
+                f"A model named '{other}' already exists; names that differ only in "
+                "upper/lower case would share files on some disks, so pick another name."
+            )
+        if exists:
             if not replace:
                 raise ModelExists(
                     f"A model named '{name}' already exists; choose another name or "
@@ -721,30 +821,46 @@ class ModelPersistence:
         doc["environment"] = current_environment()
         return doc
 
-    def _write_locked(
-        self, name: str, doc: dict[str, Any], payload: bytes, hasher: _HashThread, existed: bool
-    ) -> None:
+    def _write_locked(self, name: str, doc: dict[str, Any], model: Any, existed: bool) -> None:
         """The crash-safe write sequence (see the module docstring); rolls back on error."""
+        import pickle
+
         token = secrets.token_hex(8)
         tmp_pkl = self.models_dir / f"{TMP_PREFIX}{token}.pkl"
-        backup = self.models_dir / f"{TMP_PREFIX}{token}.old"
+        backup: Path | None = self.models_dir / f"{TMP_PREFIX}{token}.old"
         pending = self._pending(name)
         pkl, meta = self._pkl(name), self._json(name)
         placed = committed = False
+        sink: _HashingWriter | None = None
         try:
-            if pending.exists() or pending.is_symlink():
+            if os.path.lexists(pending):
                 self._recover_pending(pending)
-            _write_new_file(tmp_pkl, payload)
-            doc["model_file"] = {"name": pkl.name, "sha256": hasher.result(), "bytes": len(payload)}
-            encoded = json.dumps(doc, indent=4, allow_nan=False, ensure_ascii=False).encode()
+            fd = os.open(tmp_pkl, _NEW_FILE_FLAGS, 0o644)
+            try:
+                sink = _HashingWriter(fd)
+                try:
+                    pickle.dump(model, sink, protocol=5)
+                except OSError:
+                    raise
+                except Exception as exc:  # any object can fail to pickle in its own way
+                    raise InvalidModelData(
+                        f"The model could not be pickled: {_short(exc)}."
+                    ) from None
+                digest = sink.digest()
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            doc["model_file"] = {"name": pkl.name, "sha256": digest, "bytes": sink.size}
+            encoded = json.dumps(doc, allow_nan=False, ensure_ascii=False).encode("utf-8")
             _write_new_file(pending, encoded)
-            _fsync_dir(self.metadata_dir)
             if existed and os.path.lexists(pkl):
                 # A hard link keeps the old pickle so an error below can put it back.
                 try:
                     os.link(pkl, backup, follow_symlinks=False)
                 except OSError:
-                    backup = None  # type: ignore[assignment]
+                    backup = None
+            else:
+                backup = None
             os.replace(tmp_pkl, pkl)
             placed = True
             _fsync_dir(self.models_dir)
@@ -753,17 +869,25 @@ class ModelPersistence:
             _fsync_dir(self.metadata_dir)
         except OSError as exc:
             if not committed:
-                self._roll_back(placed, pkl, backup if existed else None, pending, tmp_pkl)
+                self._roll_back(placed, pkl, backup, pending, tmp_pkl)
                 raise StoreWriteError(self._write_failure(name, exc)) from None
             # The rename is done; only its durability is in doubt. Report, keep the model.
             raise StoreWriteError(
                 f"Model '{name}' was saved, but the disk did not confirm it "
                 f"({exc.strerror or exc}); it may be lost if the machine crashes now."
             ) from None
+        except BaseException:
+            if not committed:
+                self._roll_back(placed, pkl, backup, pending, tmp_pkl)
+            raise
         finally:
+            if sink is not None:
+                sink.close()
             _unlink_quiet(tmp_pkl)
             if backup is not None:
                 _unlink_quiet(backup)
+        if self._folds is not None and not existed:
+            self._fold_map().setdefault(_fold(name), set()).add(name)
 
     def _roll_back(
         self, placed: bool, pkl: Path, backup: Path | None, pending: Path, tmp_pkl: Path
@@ -1032,7 +1156,7 @@ class ModelPersistence:
         out.problem = _Problem("damaged", out.problem.reason)
         return out
 
-    def _fetch_once(self, name: str) -> tuple[dict[str, Any], bytes, list[str]]:
+    def _fetch_once(self, name: str) -> tuple[dict[str, Any], bytes | _OpenPickle, list[str]]:
         meta_path = self._json(name)
         if os.path.islink(meta_path):
             raise _Problem(
@@ -1062,7 +1186,7 @@ class ModelPersistence:
                 "damaged", "its pickle is a symbolic link, which tuidash does not follow"
             )
         try:
-            payload = _read_regular(pkl_path)
+            payload, digest = _read_hashed(pkl_path, doc.get("model_file") is not None)
         except FileNotFoundError:
             raise _Problem("damaged", "its pickle file is missing") from None
         except IsADirectoryError:
@@ -1075,11 +1199,11 @@ class ModelPersistence:
                 "file could not be verified."
             )
             return doc, payload, notes
-        digest = _sha256(payload)
         if digest != model_file["sha256"]:
             pending = self._read_pending(name)
             if pending is not None and pending["model_file"]["sha256"] == digest:
                 return pending, payload, notes
+            _close_payload(payload)
             raise _Problem(
                 "retry",
                 "its pickle does not match the checksum saved with it (the file is damaged "
@@ -1098,14 +1222,23 @@ class ModelPersistence:
                 raise ModelRefused(f"Model '{name}' was not loaded: {fetched.problem.reason}.")
             raise ModelDamaged(f"Model '{name}' cannot be loaded: {fetched.problem.reason}.")
         assert fetched.doc is not None and fetched.payload is not None
-        from tuidash.core.unpickle import UnpickleRefused, restricted_loads
+        from tuidash.core.unpickle import UnpickleRefused, restricted_load, restricted_loads
 
         doc = fetched.doc
         notes = list(fetched.warnings)
+        payload = fetched.payload
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                model = restricted_loads(fetched.payload)
+                if isinstance(payload, _OpenPickle):
+                    model = restricted_load(payload.handle)
+                    if not payload.unchanged():
+                        raise _Problem("damaged", "its pickle was changed while it was loading")
+                else:
+                    model = restricted_loads(payload)
+        except _Problem as problem:
+            self._remember_problem(name, problem)
+            raise ModelDamaged(f"Model '{name}' cannot be loaded: {problem.reason}.") from None
         except UnpickleRefused as exc:
             problem = _Problem("refused", exc.message)
             self._remember_problem(name, problem)
@@ -1115,6 +1248,7 @@ class ModelPersistence:
             self._remember_problem(name, problem)
             raise ModelDamaged(f"Model '{name}' cannot be loaded: {problem.reason}.") from None
         finally:
+            _close_payload(payload)
             fetched.payload = None
         mismatch = environment_mismatch(doc.get("environment"))
         notes.extend(mismatch)
@@ -1202,8 +1336,15 @@ class ModelPersistence:
             stop.set()
             with contextlib.suppress(queue.Empty):
                 while True:
-                    ahead.get_nowait()
+                    left = ahead.get_nowait()
+                    if isinstance(left, _Fetched):
+                        _close_payload(left.payload)
             thread.join()
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    left = ahead.get_nowait()
+                    if isinstance(left, _Fetched):
+                        _close_payload(left.payload)
 
     def load_all_models(self) -> tuple[int, int]:
         """Load every model into ``loaded_models``; (loaded_count, total_count)."""

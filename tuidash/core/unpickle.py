@@ -191,7 +191,7 @@ class _FastRestrictedUnpickler(RestrictedUnpickler):
         return resolve_global(module, name)
 
 
-def _joblib_load(data: bytes) -> Any:
+def _joblib_load(data: bytes | bytearray | memoryview) -> Any:
     """Read a joblib.dump file through joblib's unpickler with the same allowlist."""
     from joblib import numpy_pickle
 
@@ -204,12 +204,12 @@ def _joblib_load(data: bytes) -> Any:
         def persistent_load(self, pid: Any) -> Any:
             raise pickle.UnpicklingError("it uses persistent ids, which tuidash does not load")
 
-    stream = io.BytesIO(data)
+    stream = io.BytesIO(bytes(data))
     unpickler = _RestrictedJoblibUnpickler("", stream, ensure_native_byte_order=True)
     return unpickler.load()
 
 
-def _decompress(data: bytes) -> bytes | None:
+def _decompress(data: bytes | bytearray | memoryview) -> bytes | None:
     """Undo joblib's optional compression (zlib, gzip, bz2, xz); None if not compressed."""
     if data[:1] == b"\x78":
         return zlib.decompress(data)
@@ -222,7 +222,70 @@ def _decompress(data: bytes) -> bytes | None:
     return None
 
 
-def restricted_loads(data: bytes) -> Any:
+class _BufferReader:
+    """A read-only file over a buffer, so the unpickler reads it without a copy."""
+
+    __slots__ = ("_pos", "_view")
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self._view = memoryview(data).cast("B")
+        self._pos = 0
+
+    def read(self, size: int = -1) -> bytes:
+        start = self._pos
+        end = len(self._view) if size is None or size < 0 else min(len(self._view), start + size)
+        self._pos = end
+        return self._view[start:end].tobytes()
+
+    def readinto(self, target: Any) -> int:
+        out = memoryview(target).cast("B")
+        count = min(len(out), len(self._view) - self._pos)
+        out[:count] = self._view[self._pos : self._pos + count]
+        self._pos += count
+        return count
+
+    def readline(self, size: int = -1) -> bytes:
+        start = self._pos
+        end = len(self._view)
+        # Lines only occur in protocol 0-1 opcodes: short, so scanning in steps is fine.
+        step = 4096
+        while start < end:
+            chunk = self._view[self._pos : self._pos + step].tobytes()
+            newline = chunk.find(b"\n")
+            if newline >= 0:
+                self._pos += newline + 1
+                return self._view[start : self._pos].tobytes()
+            self._pos += len(chunk)
+            if not chunk:
+                break
+        self._pos = end
+        return self._view[start:end].tobytes()
+
+
+def restricted_load(handle: Any) -> Any:
+    """Unpickle from an open binary file (at offset 0) with the allowlist."""
+    head = handle.peek(6)[:6] if hasattr(handle, "peek") else b""
+    if not head:
+        raise EOFError("the file is empty")
+    if head[:1] != b"\x80" and _decompress_magic(head):
+        return restricted_loads(handle.read())
+    try:
+        return _FastRestrictedUnpickler(handle).load()
+    except _JoblibFormat:
+        handle.seek(0)
+        return _joblib_load(handle.read())
+
+
+def _decompress_magic(head: bytes) -> bool:
+    return (
+        head[:1] == b"\x78"
+        or head[:2] == b"\x1f\x8b"
+        or head[:3] == b"BZh"
+        or head[:6] == b"\xfd7zXZ\x00"
+    )
+
+
+def restricted_loads(data: bytes | bytearray | memoryview) -> Any:
     """Unpickle bytes with the allowlist; handles plain pickle and joblib.dump files.
 
     Raises UnpickleRefused for a global that is not allowed, and pickle.UnpicklingError,
@@ -235,6 +298,6 @@ def restricted_loads(data: bytes) -> Any:
         if decompressed is not None:
             return _joblib_load(decompressed)
     try:
-        return _FastRestrictedUnpickler(io.BytesIO(data)).load()
+        return _FastRestrictedUnpickler(_BufferReader(data)).load()
     except _JoblibFormat:
         return _joblib_load(data)
