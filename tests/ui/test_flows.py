@@ -80,6 +80,8 @@ async def test_sample_train_save_then_new_app_lists_and_loads_it(store_dir: Path
         assert progress and progress[-1].fraction == pytest.approx(1.0)
         results = str(app.screen.query_one("#train-results", Static).render())
         assert "Random Forest — saved" in results and "R2 " in results
+        # Read back from disk into memory, as the original app kept it loaded.
+        await wait_for(pilot, lambda: app.is_loaded("Random Forest"), "the model in memory")
     assert (store_dir / "metadata" / "Random Forest.json").exists()
 
     messages = []
@@ -90,8 +92,8 @@ async def test_sample_train_save_then_new_app_lists_and_loads_it(store_dir: Path
         assert list(again.entries) == ["Random Forest"]
         assert again.model_status("Random Forest") == "loaded"
         table = again.screen.query_one("#models-table", DataTable)
-        row = table.get_row("Random Forest")
-        assert str(row[-1]) == "loaded" and str(row[0]) == "★"
+        assert str(table.get_cell("Random Forest", "status")) == "loaded"
+        assert str(table.get_cell("Random Forest", "best")) == "★"
         assert "1 model loaded" in notes(again)
 
 
@@ -137,7 +139,7 @@ async def test_delete_all_names_count_and_size_then_empties_the_store(
         body = str(app.screen.query_one(".dialog-body", Static).render())
         title = str(app.screen.query_one(".dialog-title", Static).render())
         assert "Delete all 3 saved models?" in title
-        assert "3 models (" in body and " MB)" in body
+        assert "3 models (" in body and " KB) are removed from" in body
         await pilot.click("#confirm")
         await wait_for(pilot, lambda: of_type(messages, msg.StoreActionDone), "the clearing")
         await wait_for(pilot, lambda: not app.entries, "an empty list")
@@ -252,7 +254,7 @@ async def test_autoload_with_a_broken_model_reaches_the_end(
         assert app.model_status("Linear") == "problem"
         assert app.model_status("Forest") == "loaded"
         table = app.screen.query_one("#models-table", DataTable)
-        assert str(table.get_row("Linear")[-1]) == "problem"
+        assert str(table.get_cell("Linear", "status")) == "problem"
         status = str(app.screen.query_one("#load-text", Static).render())
         assert "2 models loaded · 1 could not be loaded — see Storage" in status
         # Still running and usable: go to Storage and see the problem with its reason.

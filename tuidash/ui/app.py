@@ -95,9 +95,18 @@ class TuidashApp(App[None]):
         start_section: str | None = None,
         cwd: str | Path | None = None,
         show_paths: bool = True,
+        show_free_space: bool = True,
+        animations: bool = True,
+        cursor_blink: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(**options)
+        self.show_free_space: bool = show_free_space
+        """Show the disk's free space (snapshot tests turn it off: it changes)."""
+        self.cursor_blink: bool = cursor_blink
+        """Blink the cursor of text inputs (off for snapshots)."""
+        if not animations:
+            self.animation_level = "none"
         self.data_path: Path | None = Path(data_path) if data_path is not None else None
         """A data file to open at start (from the command line)."""
         self.store_dir: Path = Path(store_dir).absolute()
@@ -444,23 +453,12 @@ class TuidashApp(App[None]):
     def _model_saved(self, message: msg.ModelSaved) -> None:
         trained = self.unsaved.pop(message.name, None)
         self.notify(f"{message.name} trained and saved to disk")
-        if trained is not None and self.service is not None:
-            # The freshly trained pipeline is the saved one: keep it loaded, no re-read.
-            loaded = getattr(self.service, "loaded", None)
-            if isinstance(loaded, dict) and message.name not in loaded:
-                self.remember_loaded(message.name, trained)
         self._each_section("on_saved", message.name)
         self.refresh_store()
-
-    def remember_loaded(self, name: str, trained: Any) -> None:
-        """Mark a just-saved model as loaded without reading it back."""
-        service = self.service
-        adopt = getattr(service, "adopt", None)
-        if adopt is not None:
-            try:
-                adopt(name, trained.pipeline)
-            except Exception:
-                return
+        if trained is not None:
+            # As in the original app a trained model is in memory; reading back what was
+            # saved (verified, off the loop) also proves the file is good.
+            self.store_action("load", message.name, quiet=True)
 
     @on(msg.ModelSaveFailed)
     def _model_save_failed(self, message: msg.ModelSaveFailed) -> None:
@@ -524,7 +522,8 @@ class TuidashApp(App[None]):
         self.load_state = None
         self._each_section("on_load_finished", message)
         noun = "model" if message.loaded == 1 else "models"
-        self.notify(f"{message.loaded} {noun} loaded")
+        if message.loaded or message.failed or message.stopped:
+            self.notify(f"{message.loaded} {noun} loaded")
         if message.failed:
             self.notify(
                 f"{message.failed} could not be loaded — see Storage",
@@ -588,8 +587,8 @@ class TuidashApp(App[None]):
         self.refresh_store()
 
     @work(exclusive=False, exit_on_error=False, group="store", description="Store action")
-    async def store_action(self, action: str, name: str | None = None) -> None:
-        """Run one store action (load, unload, delete, clear, clear_memory, remove, reload)."""
+    async def store_action(self, action: str, name: str | None = None, quiet: bool = False) -> None:
+        """Run one store action (load, unload, delete, clear, clear_memory, remove, recheck)."""
         service = self.service
         if service is None:
             self.post_message(msg.StoreActionDone(action, False, "The store is not open.", name))
@@ -599,7 +598,7 @@ class TuidashApp(App[None]):
         except Exception as error:
             self.post_message(msg.StoreActionDone(action, False, error_sentence(error), name))
             return
-        self.post_message(msg.StoreActionDone(action, True, text, name))
+        self.post_message(msg.StoreActionDone(action, True, text, name, quiet))
 
     async def _run_store_action(self, service: Any, action: str, name: str | None) -> str:
         if action == "load":
@@ -649,9 +648,13 @@ class TuidashApp(App[None]):
     def _store_action_done(self, message: msg.StoreActionDone) -> None:
         if not message.ok and message.action in ("load", "recheck") and message.name:
             self.load_failures[message.name] = message.message
-        self.notify(message.message, severity="information" if message.ok else "error")
+        if not message.quiet or not message.ok:
+            self.notify(message.message, severity="information" if message.ok else "error")
         self._each_section("on_store_action", message)
-        self.refresh_store()
+        if message.action not in ("load", "unload", "clear_memory"):
+            self.refresh_store()
+        else:
+            self.refresh_storage()
 
     def set_autoload(self, on: bool) -> None:
         """Turn loading every model at start on or off (kept by the store when it can)."""

@@ -123,6 +123,8 @@ class StoreActionDone(Message):
     ok: bool
     message: str
     name: str | None = None
+    quiet: bool = False
+    """Done on the app's own initiative: no notification when it worked."""
 
 
 @dataclass

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Input
 
 from tuidash.ui.widgets.load_status import LoadStatus
 
@@ -41,6 +41,9 @@ class SectionScreen(Screen[None]):
     def on_mount(self) -> None:
         """Register with the app and show the current state."""
         self.sub_title = self.TITLE_TEXT
+        if not self.tuidash.cursor_blink:
+            for box in self.query(Input):
+                box.cursor_blink = False
         self.tuidash.register_section(self.SECTION, self)
         state = self.tuidash.load_state
         if state is not None:

@@ -100,6 +100,8 @@ class DataScreen(SectionScreen):
         """Register, then fill the tables if data is already loaded."""
         self.query_one("#data-loading").display = False
         super().on_mount()
+        if self.tuidash.data is None:
+            self.query_one("#browser", DirectoryTree).focus()
 
     def sync(self) -> None:
         """Show the loaded data set, if any."""

@@ -115,9 +115,10 @@ class ModelsScreen(SectionScreen):
 
     def _add_columns(self, table: DataTable[Any]) -> None:
         """The columns, with an arrow on the sorted one."""
-        labels = {"best": "★", "name": "Name", "kind": "Kind"}
+        # Status right after the name: at 80 columns the rightmost columns scroll away.
+        labels = {"best": "★", "name": "Name", "status": "Status", "kind": "Kind"}
         labels.update({m: m for m in METRICS})
-        labels.update({"saved_at": "Saved at", "size": "Size", "status": "Status"})
+        labels.update({"size": "Size", "saved_at": "Saved at"})
         for key, label in labels.items():
             if key == self.sort_column:
                 label += " ▼" if self.sort_reverse else " ▲"
@@ -168,11 +169,11 @@ class ModelsScreen(SectionScreen):
             table.add_row(
                 "★" if name == best else "",
                 Text(name),
+                Text(status, style=style),
                 kind_label(entry),
                 *[Text("undefined", style="dim") if v is None else f"{v:.4g}" for v in metrics],
-                str(entry.get("saved_at") or ""),
                 human_size(entry.get("size_bytes")),
-                Text(status, style=style),
+                str(entry.get("saved_at") or ""),
                 key=name,
             )
         for name in app.problem_entries():
@@ -181,11 +182,11 @@ class ModelsScreen(SectionScreen):
             table.add_row(
                 "",
                 Text(name),
+                Text("problem", style="red"),
                 "?",
                 *[Text("—", style="dim") for _ in METRICS],
                 "",
                 "",
-                Text("problem", style="red"),
                 key=name,
             )
         if current is not None and current in table.rows:
@@ -381,7 +382,7 @@ class ModelsScreen(SectionScreen):
         app.push_screen(
             ConfirmModal(
                 f"Delete all {count} saved {noun}?",
-                f"{count} {noun} ({total / 1_000_000:.1f} MB) are removed from "
+                f"{count} {noun} ({_megabytes(total)}) are removed from "
                 f"{app.display_path(app.store_dir)} for good.",
                 confirm_label=f"Delete {count} {noun}",
             ),
@@ -417,3 +418,10 @@ def _short(value: Any) -> str:
     """A parameter value in a few characters."""
     text = json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) <= 30 else text[:27] + "…"
+
+
+def _megabytes(size: int) -> str:
+    """A size in MB for the delete-all question (KB when under one MB, never "0.0 MB")."""
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -55,6 +55,7 @@ class StorageScreen(SectionScreen):
                 yield Label("Load every saved model into memory at start", id="autoload-label")
             yield Label("Problems", classes="section-title", id="problems-title")
             yield DataTable(id="problems-table", cursor_type="row")
+            yield Static("", id="problem-detail")
             yield Label("Models by size", classes="section-title")
             yield DataTable(id="sizes-table", cursor_type="row", zebra_stripes=True)
 
@@ -97,7 +98,8 @@ class StorageScreen(SectionScreen):
         summary.append("Size      ", style="bold")
         summary.append(f"{human_size(total)} in total\n")
         summary.append("Free      ", style="bold")
-        summary.append(f"{human_size(free)} free on this disk")
+        free_text = human_size(free) if app.show_free_space else "(hidden)"
+        summary.append(f"{free_text} free on this disk")
         self.query_one("#storage-summary", Static).update(summary)
 
         problems = self._problems()
@@ -113,6 +115,7 @@ class StorageScreen(SectionScreen):
         title = f"Problems ({len(problems)})" if problems else "Problems: none"
         self.query_one("#problems-title", Label).update(title)
         table.display = bool(problems)
+        self._show_problem()
 
         sizes = self.query_one("#sizes-table", DataTable)
         sizes.clear()
@@ -132,6 +135,23 @@ class StorageScreen(SectionScreen):
             if name not in named:
                 problems.append({"name": name, "kind": "not loaded", "reason": reason})
         return problems
+
+    @on(DataTable.RowHighlighted, "#problems-table")
+    def _show_problem(self) -> None:
+        detail = self.query_one("#problem-detail", Static)
+        name = self.highlighted_problem()
+        problem = next((p for p in self._problems() if str(p["name"]) == name), None)
+        detail.display = problem is not None
+        if problem is None:
+            return
+        text = Text()
+        text.append(f"{name}: ", style="bold")
+        text.append(str(problem.get("reason", "")))
+        files = ", ".join(str(f) for f in problem.get("files") or [])
+        if files:
+            text.append(f"\nFiles: {files}")
+        text.append("\nx removes its files · r tries to load it again", style="dim")
+        detail.update(text)
 
     def highlighted_problem(self) -> str | None:
         """The name of the highlighted problem entry."""

@@ -253,6 +253,7 @@ class TrainScreen(SectionScreen):
                 yield Checkbox(
                     "keep row order (test on the last rows)",
                     id="split-keep-order",
+                    compact=True,
                     tooltip="Split without shuffling: the last rows become the test set",
                 )
                 yield ParamField(SPLIT_SPECS["cv_folds"], "split-cv", classes="split-field")

@@ -1,0 +1,241 @@
+"""SVG snapshots of each section at 80x24 and 120x40, with nothing in them that varies.
+
+Fixed: the sample data, random states, the clock, the theme, the models' saved_at and
+train_seconds; off: animations, cursor blink, absolute paths, free disk space.
+Update after a deliberate change with ``pytest tests/snapshots --snapshot-update`` and look
+at every changed picture before committing it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tuidash.cli import make_app
+from tuidash.ui.app import TuidashApp
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+"""Every section is pictured at the smallest supported size and a roomy one."""
+
+GUARD_STEPS = 2400
+"""Pauses of 50 ms before giving up on a condition (a hang guard, not a time limit)."""
+
+
+def stable_app(store: Path, cwd: Path, **options: Any) -> TuidashApp:
+    """The app as the CLI builds it, with everything that varies turned off."""
+    options.setdefault("autoload", True)
+    return make_app(
+        None,
+        store,
+        clock=lambda: __import__("datetime").datetime(2026, 1, 15, 9, 30),
+        theme="textual-dark",
+        show_paths=False,
+        show_free_space=False,
+        animations=False,
+        cursor_blink=False,
+        cwd=cwd,
+        **options,
+    )
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], Any]) -> None:
+    """Let the app run until ``condition()`` holds."""
+    for _ in range(GUARD_STEPS):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition never held")
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait for workers and drop toasts, so the picture shows the screen itself."""
+    app = pilot.app
+    await pilot.pause(0.2)
+    app.clear_notifications()
+    await pilot.pause()
+
+
+def project_dir(tmp_path: Path) -> Path:
+    """A folder with a few files for the file browser."""
+    folder = tmp_path / "project"
+    folder.mkdir(exist_ok=True)
+    (folder / "houses.csv").write_text("rooms,price\n3,100\n4,150\n")
+    (folder / "notes.txt").write_text("not a table\n")
+    (folder / "runs").mkdir(exist_ok=True)
+    return folder
+
+
+async def load_sample(pilot: Pilot[Any]) -> None:
+    """Load the sample data set from the Data section."""
+    app: TuidashApp = pilot.app  # type: ignore[assignment]
+    await pilot.press("d")
+    await until(pilot, lambda: app.current_mode == "data")
+    await pilot.press("f2")
+    await until(pilot, lambda: app.data is not None)
+    await pilot.pause()
+
+
+Before = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+class TestModels:
+    """The Models section on a store with three models."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_models_loaded(
+        self, snap_compare: Any, store_dir: Path, tmp_path: Path, saved_models: Any, size: Any
+    ) -> None:
+        saved_models(store_dir)
+        app = stable_app(store_dir, project_dir(tmp_path))
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.load_state is None and len(app.sections) > 0)
+            await until(pilot, lambda: all(app.is_loaded(n) for n in app.entries) and app.entries)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
+    def test_empty_store(self, snap_compare: Any, store_dir: Path, tmp_path: Path) -> None:
+        app = stable_app(store_dir, project_dir(tmp_path))
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.report is not None)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+    def test_delete_all_dialog(
+        self, snap_compare: Any, store_dir: Path, tmp_path: Path, saved_models: Any
+    ) -> None:
+        saved_models(store_dir)
+        app = stable_app(store_dir, project_dir(tmp_path), autoload=False)
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: len(app.entries) == 3)
+            await settle(pilot)
+            await pilot.press("ctrl+d")
+            await pilot.pause(0.2)
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+
+class TestData:
+    """The Data section before and after loading the sample."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_file_browser(
+        self, snap_compare: Any, store_dir: Path, tmp_path: Path, size: Any
+    ) -> None:
+        app = stable_app(store_dir, project_dir(tmp_path), start_section="data")
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.report is not None)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_sample_preview(
+        self, snap_compare: Any, store_dir: Path, tmp_path: Path, size: Any
+    ) -> None:
+        app = stable_app(store_dir, project_dir(tmp_path))
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.report is not None)
+            await load_sample(pilot)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
+    def test_column_profile(self, snap_compare: Any, store_dir: Path, tmp_path: Path) -> None:
+        app = stable_app(store_dir, project_dir(tmp_path))
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.report is not None)
+            await load_sample(pilot)
+            app.screen.query_one("#data-tabs").active = "tab-columns"  # type: ignore[attr-defined]
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=(120, 40), run_before=before)
+
+
+class TestTrain:
+    """The Train section: the form, an invalid value, and the result of a training."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_form(self, snap_compare: Any, store_dir: Path, tmp_path: Path, size: Any) -> None:
+        app = stable_app(store_dir, project_dir(tmp_path))
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.report is not None)
+            await load_sample(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: app.current_mode == "train")
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
+    def test_invalid_value_blocks(self, snap_compare: Any, store_dir: Path, tmp_path: Path) -> None:
+        app = stable_app(store_dir, project_dir(tmp_path))
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.report is not None)
+            await load_sample(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: app.current_mode == "train")
+            box = app.screen.query_one("#split-test-size", Input)
+            box.value = "0.9"
+            await pilot.press("ctrl+r")
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=before)
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_trained_and_saved(
+        self, snap_compare: Any, store_dir: Path, tmp_path: Path, size: Any
+    ) -> None:
+        app = stable_app(store_dir, project_dir(tmp_path))
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.report is not None)
+            await load_sample(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: app.current_mode == "train")
+            app.screen.query_one("#param-random_forest-n_estimators", Input).value = "5"
+            await pilot.press("ctrl+r")
+            await until(pilot, lambda: not app.training and app.entries and not app.unsaved)
+            await until(pilot, lambda: app.is_loaded("Random Forest"))
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+class TestStorage:
+    """The Storage section with one damaged model."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_storage_with_a_problem(
+        self,
+        snap_compare: Any,
+        store_dir: Path,
+        tmp_path: Path,
+        saved_models: Any,
+        broken_model: Any,
+        size: Any,
+    ) -> None:
+        saved_models(store_dir)
+        broken_model(store_dir, "Linear")
+        app = stable_app(store_dir, project_dir(tmp_path), start_section="storage")
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: app.load_state is None and app.report is not None)
+            await until(pilot, lambda: all(app.is_loaded(n) for n in ("Forest", "Baseline")))
+            await pilot.pause(0.3)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=before)
