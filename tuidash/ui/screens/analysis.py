@@ -242,7 +242,7 @@ class AnalysisScreen(Screen[None]):
             value = an.metric_value(self.model_meta, metric)
             meaning = Text(an.metric_help(metric))
             if value is None:
-                reason = an.metric_reason(self.model_meta, metric) or "not computed"
+                reason = an.metric_reason(self.model_meta, metric) or "no reason was recorded."
                 meaning.append(f"\nUndefined: {reason}", style="italic")
             table.add_row(
                 Text(metric, style="bold"),

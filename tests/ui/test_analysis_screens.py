@@ -1,0 +1,374 @@
+"""Pilot tests of the Analysis and Compare screens, driven from fixed metadata dicts."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from analysis_fixtures import (
+    ROWS,
+    HostApp,
+    dummy,
+    export_dir,
+    forest,
+    no_predictions,
+    other_rows,
+    ridge,
+)
+from rich.console import Console
+from textual.app import App
+from textual.widgets import DataTable, Select, Static, TabbedContent
+
+from tuidash.ui.screens.analysis import AnalysisScreen, ScreenCommands
+from tuidash.ui.screens.compare import CompareScreen
+from tuidash.ui.widgets.charts import (
+    ActualPredictedChart,
+    FeatureChart,
+    GroupedBarChart,
+    HistogramChart,
+    OverlayChart,
+    ResidualChart,
+    ScatterChart,
+)
+
+
+def notes(app: App[Any]) -> list[str]:
+    """The messages of the notifications shown so far."""
+    return [str(n.message) for n in app._notifications]
+
+
+def text_of(widget: Static) -> str:
+    """What a Static shows, as plain text."""
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(widget.content)
+    return console.export_text()
+
+
+def row_texts(table: DataTable[Any]) -> list[list[str]]:
+    """Every row of a DataTable as stripped strings."""
+    return [[str(cell).strip() for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def show_tab(app: App[Any], pilot: Any, tab: str) -> None:
+    """Click a tab the way a person would."""
+    await pilot.click(f"#--content-tab-{tab}")
+    await pilot.pause()
+    assert app.screen.query_one(TabbedContent).active == tab
+
+
+# ---------------------------------------------------------------- analysis
+
+
+async def test_analysis_opens_on_the_line_chart_with_the_model_summary(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AnalysisScreen)
+        summary = text_of(screen.query_one("#analysis-summary", Static))
+        assert "Random Forest · random_forest · 150 test rows · R2 0.8123" in summary
+        chart = screen.query_one(ActualPredictedChart)
+        assert chart.series is not None
+        assert len(chart.series.rows) == 100  # the default, evenly spread over 150 rows
+        assert chart.series.rows[0] == 1 and chart.series.rows[-1] == ROWS
+
+
+async def test_every_chart_tab_shows_its_chart(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for tab, chart_type in [
+            ("scatter", ScatterChart),
+            ("residuals", ResidualChart),
+            ("histogram", HistogramChart),
+            ("features", FeatureChart),
+        ]:
+            await show_tab(app, pilot, tab)
+            chart = app.screen.query_one(chart_type)
+            assert chart.display and chart.size.width > 40 and chart.has_data()
+
+
+async def test_point_bin_and_top_n_keys_work_only_on_their_tab(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, AnalysisScreen)
+        await pilot.press("p")
+        series = screen.query_one(ActualPredictedChart).series
+        assert series is not None and len(series.rows) == ROWS  # 200 asked, 150 stored
+        await pilot.press("b")  # not on the histogram tab: nothing happens
+        assert screen.bins == 10
+        await show_tab(app, pilot, "histogram")
+        await pilot.press("b")
+        histogram = screen.query_one(HistogramChart).histogram
+        assert histogram is not None and len(histogram.counts) == 20
+        assert sum(histogram.counts) == ROWS
+        await pilot.press("p")  # not on the line tab
+        assert screen.max_points == 200
+
+
+async def test_feature_chart_redraws_with_more_bars_when_the_terminal_grows(
+    tmp_path: Path,
+) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "features")
+        chart = app.screen.query_one(FeatureChart)
+        small = [bar.label for bar in chart.bars]
+        assert 3 <= len(small) < 10  # 80x24 has room for fewer than the top 10
+        assert all(len(label) <= 20 for label in small)
+        assert small[:3] == ["bmi", "s5", "bp"]
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert len(chart.bars) == 10
+        await pilot.press("n")  # top 20 -> all 12 fit at 120x40
+        await pilot.pause()
+        assert len(chart.bars) == 12
+
+
+async def test_metrics_tab_explains_each_metric_and_shows_undefined_with_reason(
+    tmp_path: Path,
+) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "metrics")
+        text = text_of(app.screen.query_one("#metrics-table", Static))
+        assert "MAE" in text and "14.62" in text and "0.8123" in text
+        assert "undefined" in text
+        assert "Undefined: The target has values of 0" in text
+        assert "Mean absolute error" in text
+
+
+async def test_errors_table_rows_and_undefined_percent_where_actual_is_zero(
+    tmp_path: Path,
+) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "errors")
+        table = app.screen.query_one("#errors-table", DataTable)
+        assert table.row_count == ROWS
+        rows = row_texts(table)
+        assert rows[3][0] == "4" and rows[3][1] == "0" and rows[3][4] == "undefined"
+        assert rows[0][4].endswith("%")
+
+
+async def test_export_writes_a_new_csv_each_time_and_shows_the_path(tmp_path: Path) -> None:
+    target = export_dir(tmp_path)
+    app = HostApp(AnalysisScreen(forest(), target))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "errors")
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        first = target / "Random_Forest_errors.csv"
+        assert first.exists()
+        status = text_of(app.screen.query_one("#errors-status", Static))
+        assert str(first) in status.replace("\n", "")
+        assert any(str(first) in note for note in notes(app))
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert (target / "Random_Forest_errors-2.csv").exists()
+    with first.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert len(rows) == ROWS + 1 and rows[4][4] == ""
+
+
+async def test_export_problem_is_one_sentence_not_a_crash(tmp_path: Path) -> None:
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    app = HostApp(AnalysisScreen(forest(), blocker))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, AnalysisScreen)
+        assert any(note.startswith("Could not") for note in notes(app))
+
+
+async def test_model_without_predictions_says_so_on_every_tab(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(no_predictions(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert not screen.query(ActualPredictedChart)
+        note = text_of(screen.query_one("#line .chart-note", Static))
+        assert "No predictions are stored for this model." in note
+        await show_tab(app, pilot, "metrics")
+        text = text_of(screen.query_one("#metrics-table", Static))
+        lines = {line.split()[0]: line for line in text.splitlines() if line.strip()}
+        for metric in ("MAE", "MSE", "RMSE", "MAPE"):
+            assert lines[metric].split()[1] == "undefined"
+        assert lines["R2"].split()[1] == "0.41"
+        await pilot.press("e")
+        await pilot.pause()
+        assert "Old model has no stored predictions to export." in notes(app)
+        assert not export_dir(tmp_path).exists()
+
+
+async def test_features_tab_says_when_a_model_has_no_importances(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(dummy(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "features")
+        assert not app.screen.query(FeatureChart)
+        note = text_of(app.screen.query_one("#features .chart-note", Static))
+        assert "no feature importances" in note
+
+
+async def test_escape_returns_to_the_screen_underneath(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, AnalysisScreen)
+
+
+async def test_screen_actions_are_offered_in_the_command_palette(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        provider = ScreenCommands(app.screen)
+        names = [name for name, _help, _callback in provider.commands()]
+        assert "Analysis: Export CSV" in names and "Analysis: Back" in names
+
+
+# ---------------------------------------------------------------- compare
+
+
+async def test_compare_table_marks_best_values_and_recommends_by_r2(tmp_path: Path) -> None:
+    app = HostApp(CompareScreen([forest(), ridge(), dummy()], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        summary = text_of(screen.query_one("#compare-summary", Static))
+        assert "Recommended: Random Forest, R2 0.8123" in summary
+        assert "0.1982 ahead of Ridge" in summary
+        rows = row_texts(screen.query_one("#compare-table", DataTable))
+        assert rows[0][0] == "Random Forest"
+        assert rows[0][1:] == ["14.62*", "341.8*", "18.49*", "undefined", "0.8123*"]
+        assert rows[2][5] == "0"  # the baseline's R2 is 0, not best, not undefined
+        best = text_of(screen.query_one("#best-per-metric", Static))
+        assert "Random Forest: MAE, MSE, RMSE, R2" in best
+        assert "Undefined for every model: MAPE" in best
+
+
+async def test_transpose_swaps_models_and_metrics(tmp_path: Path) -> None:
+    app = HostApp(CompareScreen([forest(), ridge()], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#compare-table", DataTable)
+        assert table.row_count == 2 and len(table.columns) == 6
+        await pilot.press("t")
+        await pilot.pause()
+        assert table.row_count == 5 and len(table.columns) == 3
+        assert [row[0] for row in row_texts(table)] == ["MAE", "MSE", "RMSE", "MAPE", "R2"]
+        await pilot.press("t")
+        assert table.row_count == 2
+
+
+async def test_comparison_of_one_model_says_so(tmp_path: Path) -> None:
+    app = HostApp(CompareScreen([forest()], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        summary = text_of(app.screen.query_one("#compare-summary", Static))
+        assert "Only one model" in summary
+        rows = row_texts(app.screen.query_one("#compare-table", DataTable))
+        assert "*" not in "".join(rows[0])  # nothing is "best" among one
+        await show_tab(app, pilot, "pair")
+        assert not app.screen.query(Select)
+
+
+async def test_grouped_bar_chart_and_note_on_undefined_values(tmp_path: Path) -> None:
+    models = [forest(), other_rows()]
+    app = HostApp(CompareScreen(models, export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "chart")
+        chart = app.screen.query_one(GroupedBarChart)
+        assert chart.bars is not None and chart.bars.models == ["Random Forest", "Other data"]
+        note = text_of(app.screen.query_one("#bars-note", Static))
+        assert "Random Forest MAPE" in note
+
+
+async def test_overlay_shown_only_for_models_tested_on_the_same_rows(tmp_path: Path) -> None:
+    app = HostApp(CompareScreen([forest(), ridge(), dummy()], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "overlay")
+        chart = app.screen.query_one(OverlayChart)
+        assert chart.overlay is not None and len(chart.overlay.series) == 3
+        await pilot.press("p")
+        assert chart.overlay.rows == list(range(1, 151))
+
+    app = HostApp(CompareScreen([forest(), other_rows()], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "overlay")
+        assert not app.screen.query(OverlayChart)
+        note = text_of(app.screen.query_one("#overlay-note", Static))
+        assert "Other data was tested on different rows from Random Forest" in note
+
+
+async def test_pair_shows_differences_and_only_the_parameters_that_differ(
+    tmp_path: Path,
+) -> None:
+    tuned = forest(
+        "Forest tuned",
+        params={"n_estimators": 300, "max_depth": None, "min_samples_leaf": 5},
+        metrics={"MAE": 13.0, "MSE": 300.0, "RMSE": 17.32, "MAPE": None, "R2": 0.85},
+    )
+    app = HostApp(CompareScreen([forest(), tuned, ridge()], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "pair")
+        screen = app.screen
+        metrics = row_texts(screen.query_one("#pair-metrics", DataTable))
+        assert metrics[0] == ["MAE", "14.62", "13", "-1.62", "-11.1%", "Forest tuned"]
+        assert metrics[3][3:5] == ["undefined", "undefined"]
+        params = row_texts(screen.query_one("#pair-params", DataTable))
+        assert params == [["min_samples_leaf", "1", "5"], ["n_estimators", "100", "300"]]
+        screen.query_one("#pair-b", Select).value = 2
+        await pilot.pause()
+        kinds = text_of(screen.query_one("#pair-kinds", Static))
+        assert "A is random_forest, B is ridge" in kinds
+        names = [row[0] for row in row_texts(screen.query_one("#pair-params", DataTable))]
+        assert "alpha" in names and "n_estimators" in names
+        screen.query_one("#pair-b", Select).value = 0
+        await pilot.pause()
+        assert "Pick two different models." in text_of(screen.query_one("#pair-kinds", Static))
+
+
+async def test_identical_parameters_say_so(tmp_path: Path) -> None:
+    app = HostApp(CompareScreen([forest(), forest("Forest copy")], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "pair")
+        title = text_of(app.screen.query_one("#pair-params-title", Static))
+        assert "the two models have the same parameters" in title
+        assert not app.screen.query_one("#pair-params", DataTable).display
+
+
+async def test_compare_export_writes_the_table(tmp_path: Path) -> None:
+    target = export_dir(tmp_path)
+    app = HostApp(CompareScreen([forest(), ridge()], target))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        path = target / "comparison.csv"
+        assert path.exists()
+        assert any(str(path) in note for note in notes(app))
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["model"] for r in rows] == ["Random Forest", "Ridge"]
+    assert rows[0]["R2"] == "0.8123" and rows[0]["MAPE"] == ""
