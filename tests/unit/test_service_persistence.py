@@ -1,0 +1,454 @@
+"""PersistenceService: the async facade the app uses to list, load, save and watch models."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tuidash.core.store import ModelExists, ModelPersistence, StoreError
+from tuidash.services.persistence import (
+    LoadFinished,
+    LoadProgress,
+    PersistenceService,
+    ServiceError,
+    StoreChange,
+    available_memory_bytes,
+)
+
+NAMES = ["alpha", "bravo", "charlie", "delta"]
+
+
+@pytest.fixture(scope="module")
+def model_data() -> dict[str, Any]:
+    """One small fitted pipeline in the store's model_data shape (fitted once per module)."""
+    import numpy as np
+    import pandas as pd
+
+    from tuidash.core.training import build_pipeline
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    target = 2 * frame["a"] - frame["b"] + rng.normal(scale=0.1, size=60)
+    pipeline = build_pipeline("linear_regression", None, ["a", "b"], [])
+    pipeline.fit(frame, target)
+    predicted = pipeline.predict(frame)
+    return {
+        "model": pipeline,
+        "metrics": {"MAE": 0.1, "MSE": 0.01, "RMSE": 0.1, "MAPE": 0.2, "R2": 0.99},
+        "params": {},
+        "predictions": {
+            "y_pred": [float(v) for v in predicted[:10]],
+            "y_test": [float(v) for v in target[:10]],
+            "feature_importance": None,
+        },
+        "model_type": "linear_regression",
+        "task": "regression",
+    }
+
+
+def _fill(store_dir: Path, data: dict[str, Any], names: list[str]) -> None:
+    store = ModelPersistence(store_dir)
+    for name in names:
+        ok, message = store.save_model(name, data)
+        assert ok, message
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, model_data: dict[str, Any]) -> Path:
+    """A store with the four NAMES saved in it."""
+    folder = tmp_path / "store"
+    _fill(folder, model_data, NAMES)
+    return folder
+
+
+def _pkl_path(store_dir: Path, name: str) -> Path:
+    path = store_dir / "models" / f"{name}.pkl"
+    assert path.exists(), sorted(p.name for p in (store_dir / "models").iterdir())
+    return path
+
+
+def _corrupt(store_dir: Path, name: str) -> None:
+    path = _pkl_path(store_dir, name)
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    path.write_bytes(bytes(blob))
+
+
+class SpyLoads:
+    """Wraps the store's iter_load: records what it yielded, whether it was closed, and can
+    hold a model in flight until the test lets it go."""
+
+    def __init__(self, service: PersistenceService, hold_at: int | None = None) -> None:
+        self.yielded: list[str] = []
+        self.closed = threading.Event()
+        self.in_flight = threading.Event()
+        self.release = threading.Event()
+        self.hold_at = hold_at
+        original = service.store.iter_load
+
+        def iter_load(names: Any = None) -> Iterator[Any]:
+            inner = original(names)
+            try:
+                for index, event in enumerate(inner):
+                    if index == self.hold_at:
+                        self.in_flight.set()
+                        self.release.wait(10)
+                    self.yielded.append(event.name)
+                    yield event
+            finally:
+                inner.close()
+                self.closed.set()
+
+        service.store.iter_load = iter_load  # type: ignore[method-assign]
+
+
+async def _collect(service: PersistenceService, **kwargs: Any) -> list[Any]:
+    return [event async for event in service.load_all(**kwargs)]
+
+
+# --- listing ------------------------------------------------------------------------------
+
+
+async def test_list_models_shows_every_model_with_its_metrics(store_dir: Path) -> None:
+    service = PersistenceService(store_dir)
+    models = await service.list_models()
+    assert sorted(entry["name"] for entry in models) == sorted(NAMES)
+    assert all(entry["metrics"]["R2"] == pytest.approx(0.99) for entry in models)
+    assert service.loaded == {}  # listing never loads a model object
+    service.close()
+
+
+def test_list_models_imports_neither_sklearn_nor_textual(store_dir: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import asyncio, json, sys
+        from tuidash.services.persistence import PersistenceService
+        service = PersistenceService({str(store_dir)!r})
+        models = asyncio.run(service.list_models())
+        service.close()
+        heavy = sorted(m for m in sys.modules
+                       if m.split(".")[0] in {{"sklearn", "textual", "pandas", "scipy"}})
+        print(json.dumps({{"names": sorted(m["name"] for m in models), "heavy": heavy}}))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["names"] == sorted(NAMES)
+    assert report["heavy"] == []
+
+
+# --- load_all -----------------------------------------------------------------------------
+
+
+async def test_load_all_reports_each_model_in_order_then_finishes(store_dir: Path) -> None:
+    service = PersistenceService(store_dir)
+    listed = [entry["name"] for entry in await service.list_models()]
+    events = await _collect(service)
+    progress, finished = events[:-1], events[-1]
+    assert [type(e) for e in progress] == [LoadProgress] * len(NAMES)
+    assert [e.done for e in progress] == [1, 2, 3, 4]
+    assert {e.total for e in progress} == {4}
+    assert [e.name for e in progress] == listed
+    assert all(e.ok and e.problem is None for e in progress)
+    assert progress[-1].fraction == 1.0
+    assert isinstance(finished, LoadFinished)
+    assert (finished.loaded, finished.failed, finished.skipped) == (4, 0, ())
+    assert finished.message == "4 models loaded."
+    assert sorted(service.loaded) == sorted(NAMES)
+    assert hasattr(service.loaded["alpha"]["model"], "predict")
+    service.close()
+
+
+async def test_a_bad_model_is_one_problem_event_and_the_others_load(store_dir: Path) -> None:
+    _corrupt(store_dir, "bravo")
+    service = PersistenceService(store_dir)
+    events = await _collect(service)
+    progress, finished = events[:-1], events[-1]
+    assert len(progress) == 4
+    bad = [e for e in progress if not e.ok]
+    assert [e.name for e in bad] == ["bravo"]
+    assert bad[0].problem  # the store's reason, a sentence
+    assert sorted(service.loaded) == ["alpha", "charlie", "delta"]
+    assert (finished.loaded, finished.failed) == (3, 1)
+    assert finished.failures[0][0] == "bravo"
+    assert "1 could not be loaded" in finished.message
+    with pytest.raises(StoreError) as caught:
+        await service.load("bravo")
+    assert caught.value.message
+    service.close()
+
+
+async def test_breaking_out_stops_loading_and_closes_the_store_generator(
+    store_dir: Path,
+) -> None:
+    service = PersistenceService(store_dir)
+    spy = SpyLoads(service)
+    async with contextlib.aclosing(service.load_all()) as events:
+        async for event in events:
+            assert isinstance(event, LoadProgress)
+            break
+    await asyncio.to_thread(spy.closed.wait, 10)
+    assert spy.closed.is_set()
+    assert len(spy.yielded) == 1
+    assert list(service.loaded) == spy.yielded
+    service.close()
+
+
+async def test_cancelling_the_task_stops_after_the_model_in_flight(store_dir: Path) -> None:
+    service = PersistenceService(store_dir)
+    spy = SpyLoads(service, hold_at=1)  # the second model stays in flight until released
+    seen: list[Any] = []
+
+    async def consume() -> None:
+        async for event in service.load_all():
+            seen.append(event)
+
+    task = asyncio.create_task(consume())
+    await asyncio.to_thread(spy.in_flight.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    spy.release.set()
+    await asyncio.to_thread(spy.closed.wait, 10)
+    assert spy.closed.is_set()
+    assert len(seen) == 1 and isinstance(seen[0], LoadProgress)
+    assert len(spy.yielded) <= 2  # the first, and at most the one in flight
+    assert list(service.loaded) == [seen[0].name]  # the one in flight was dropped
+    service.close()
+
+
+async def test_load_all_skips_models_already_loaded(store_dir: Path) -> None:
+    service = PersistenceService(store_dir)
+    await service.load("charlie")
+    events = await _collect(service)
+    assert {e.name for e in events[:-1]} == set(NAMES) - {"charlie"}
+    assert {e.total for e in events[:-1]} == {3}
+    assert events[-1].loaded == 3
+    service.close()
+
+
+# --- memory budget ------------------------------------------------------------------------
+
+
+async def test_memory_budget_stops_loading_with_a_message_and_load_still_works(
+    store_dir: Path,
+) -> None:
+    probe = PersistenceService(store_dir)
+    entries = await probe.list_models()
+    probe.close()
+    one = max(int(e.get("pkl_bytes") or e["size_bytes"]) for e in entries) * 2
+    service = PersistenceService(store_dir, memory_budget_bytes=int(one * 2.5), size_factor=2.0)
+    events = await _collect(service)
+    progress, finished = events[:-1], events[-1]
+    assert len(progress) == 2 and all(e.ok for e in progress)
+    assert progress[-1].total == 4  # the bar shows that not everything was loaded
+    assert finished.budget_stopped
+    assert len(finished.skipped) == 2
+    assert "memory budget" in finished.message
+    assert "2 models stay listed and load when opened" in finished.message
+    assert len(await service.list_models()) == 4  # the rest stay listed
+    result = await service.load(finished.skipped[0])  # and load on demand
+    assert hasattr(result["model"], "predict")
+    assert finished.skipped[0] in service.loaded
+    service.close()
+
+
+async def test_a_tiny_budget_loads_nothing_and_says_why(store_dir: Path) -> None:
+    service = PersistenceService(store_dir, memory_budget_bytes=10)
+    events = await _collect(service)
+    assert len(events) == 1
+    finished = events[0]
+    assert isinstance(finished, LoadFinished)
+    assert finished.loaded == 0 and len(finished.skipped) == 4
+    assert finished.message.startswith("0 models loaded; stopped before")
+    assert service.loaded == {}
+    service.close()
+
+
+def test_default_budget_is_a_fraction_of_available_memory(tmp_path: Path) -> None:
+    available = available_memory_bytes()
+    assert available is not None and available > 0  # Linux: /proc/meminfo
+    service = PersistenceService(tmp_path / "s", memory_fraction=0.5)
+    assert 0 < service.memory_budget_bytes <= available
+    assert service.memory_budget_bytes == pytest.approx(available * 0.5, rel=0.2)
+    service.close()
+
+
+# --- writes -------------------------------------------------------------------------------
+
+
+async def test_save_delete_clear_and_report_through_the_service(
+    tmp_path: Path, model_data: dict[str, Any]
+) -> None:
+    service = PersistenceService(tmp_path / "s")
+    message = await service.save("first", model_data)
+    assert "first" in message
+    await service.save("second", model_data)
+    with pytest.raises(ModelExists) as exists:
+        await service.save("first", model_data)
+    assert "already exists" in exists.value.message
+    await service.save("first", model_data, replace=True)
+
+    report = await service.storage_report()
+    assert report["model_count"] == 2
+    assert Path(report["base_dir"]).is_absolute()
+    assert report["problems"] == []
+
+    await service.load("first")
+    message = await service.delete("first")
+    assert "first" in message
+    assert "first" not in service.loaded
+    assert [m["name"] for m in await service.list_models()] == ["second"]
+    with pytest.raises((StoreError, ServiceError)) as missing:
+        await service.delete("first")
+    assert missing.value.message
+
+    await service.load("second")
+    await service.clear_all()
+    assert service.loaded == {}
+    assert await service.list_models() == []
+    assert (await service.storage_report())["model_count"] == 0
+    service.close()
+
+
+async def test_bad_name_is_a_typed_error_with_a_sentence(
+    tmp_path: Path, model_data: dict[str, Any]
+) -> None:
+    service = PersistenceService(tmp_path / "s")
+    with pytest.raises((StoreError, ServiceError)) as caught:
+        await service.save("../escape", model_data)
+    assert caught.value.message.endswith(".")
+    assert not (tmp_path / "escape.pkl").exists()
+    service.close()
+
+
+async def test_writes_never_overlap(tmp_path: Path, model_data: dict[str, Any]) -> None:
+    service = PersistenceService(tmp_path / "s")
+    active = 0
+    most = 0
+    guard = threading.Lock()
+
+    def counted(func: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            nonlocal active, most
+            with guard:
+                active += 1
+                most = max(most, active)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                with guard:
+                    active -= 1
+
+        return wrapper
+
+    for method in ("save", "save_model", "delete_model"):
+        if hasattr(service.store, method):
+            setattr(service.store, method, counted(getattr(service.store, method)))
+
+    await asyncio.gather(
+        *(service.save(f"m{i}", model_data) for i in range(6)),
+        service.save("gone", model_data),
+    )
+    await asyncio.gather(service.delete("gone"), service.save("m6", model_data))
+    assert most == 1
+    assert len(await service.list_models()) == 7
+    service.close()
+
+
+# --- external changes ---------------------------------------------------------------------
+
+
+async def test_changes_by_another_process_are_noticed(
+    store_dir: Path, model_data: dict[str, Any]
+) -> None:
+    service = PersistenceService(store_dir)
+    await service.list_models()
+    await service.load("alpha")
+    await service.load("bravo")
+    assert await service.poll_changes() == StoreChange()
+
+    script = textwrap.dedent(
+        f"""
+        import pickle, sys
+        from tuidash.core.store import ModelPersistence
+        data = pickle.loads(sys.stdin.buffer.read())
+        store = ModelPersistence({str(store_dir)!r})
+        assert store.save_model("echo", data)[0]
+        assert store.save_model("alpha", data, replace=True)[0]
+        assert store.delete_model("bravo")[0]
+        """
+    )
+    import pickle
+
+    subprocess.run(
+        [sys.executable, "-c", script],
+        input=pickle.dumps(model_data),
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    change = await service.poll_changes()
+    assert change.added == ("echo",)
+    assert change.changed == ("alpha",)
+    assert change.removed == ("bravo",)
+    assert "alpha" not in service.loaded and "bravo" not in service.loaded  # stale objects
+    assert await service.poll_changes() == StoreChange()  # reported once
+    service.close()
+
+
+async def test_own_writes_are_not_reported_as_external(
+    store_dir: Path, model_data: dict[str, Any]
+) -> None:
+    service = PersistenceService(store_dir)
+    await service.list_models()
+    await service.save("new one", model_data)
+    await service.delete("delta")
+    assert not await service.poll_changes()
+    service.close()
+
+
+async def test_watch_yields_a_change_written_by_another_thread(
+    store_dir: Path, model_data: dict[str, Any]
+) -> None:
+    service = PersistenceService(store_dir, poll_interval=0.02)
+    await service.list_models()
+    other = ModelPersistence(store_dir)
+
+    def write_later() -> None:
+        other.save_model("from thread", model_data)
+
+    async def first_change() -> StoreChange:
+        async for change in service.watch():
+            return change
+        raise AssertionError("watch ended")
+
+    watcher = asyncio.create_task(first_change())
+    await asyncio.sleep(0.05)
+    await asyncio.to_thread(write_later)
+    change = await asyncio.wait_for(watcher, timeout=30)
+    assert change.added == ("from thread",)
+    service.close()
+
+
+async def test_a_deleted_store_folder_reports_every_model_removed(store_dir: Path) -> None:
+    import shutil
+
+    service = PersistenceService(store_dir)
+    await service.list_models()
+    shutil.rmtree(store_dir)
+    change = await service.poll_changes()
+    assert sorted(change.removed) == sorted(NAMES)
+    service.close()
