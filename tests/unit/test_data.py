@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tuidash.core import data as data_module
 from tuidash.core.data import (
@@ -393,3 +395,40 @@ def test_data_problems_small_and_duplicate_rows() -> None:
     assert any("Only 3 rows" in p for p in problems)
     assert any("1 rows are exact copies" in p for p in problems)
     assert data_problems(sample_dataset().frame) == []
+
+
+# --------------------------------------------------------------------------- property
+
+_cell_text = st.text(alphabet="abxyz ,;|", min_size=0, max_size=6).map(lambda s: "k" + s)
+
+
+@st.composite
+def _tables(draw: st.DrawFn) -> tuple[pd.DataFrame, str]:
+    width = draw(st.integers(min_value=1, max_value=4))
+    height = draw(st.integers(min_value=1, max_value=8))
+    columns = {}
+    for index in range(width):
+        numbers = st.integers(min_value=-1000, max_value=1000)
+        cells = numbers if draw(st.booleans()) else _cell_text
+        columns[f"c{index}"] = draw(st.lists(cells, min_size=height, max_size=height))
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    return pd.DataFrame(columns), delimiter
+
+
+@settings(max_examples=60, deadline=None)
+@given(_tables())
+def test_any_small_table_round_trips_whatever_the_delimiter(
+    table: tuple[pd.DataFrame, str],
+) -> None:
+    import tempfile
+
+    frame, delimiter = table
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "t.csv"
+        frame.to_csv(path, sep=delimiter, index=False)
+        loaded = read_table(path)
+    assert list(loaded.frame.columns) == list(frame.columns)
+    for column in frame.columns:
+        assert loaded.frame[column].astype(str).str.strip().tolist() == [
+            str(v).strip() for v in frame[column]
+        ]
