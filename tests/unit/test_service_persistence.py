@@ -229,6 +229,41 @@ async def test_cancelling_the_task_stops_after_the_model_in_flight(store_dir: Pa
     service.close()
 
 
+async def test_a_plain_break_also_closes_the_store_generator(store_dir: Path) -> None:
+    service = PersistenceService(store_dir)
+    spy = SpyLoads(service)
+    async for _event in service.load_all():
+        break
+    for _ in range(5):  # asyncio closes an abandoned async generator on a later tick
+        await asyncio.sleep(0)
+    await asyncio.to_thread(spy.closed.wait, 10)
+    assert spy.closed.is_set()
+    assert len(service.loaded) == 1
+    service.close()
+
+
+async def test_broken_entries_come_last_as_problem_events(store_dir: Path) -> None:
+    (store_dir / "metadata" / "zulu.json").write_text("{not json")
+    (store_dir / "models" / "orphan.pkl").write_bytes(b"not a pickle")
+    service = PersistenceService(store_dir)
+    listing = await service.listing()
+    assert sorted(m["name"] for m in listing.models) == sorted(NAMES)
+    assert sorted(p["name"] for p in listing.problems) == ["orphan", "zulu"]
+    events = await _collect(service)
+    progress, finished = events[:-1], events[-1]
+    assert [e.done for e in progress] == list(range(1, 7))
+    assert {e.total for e in progress} == {6}
+    assert [e.ok for e in progress] == [True] * 4 + [False] * 2
+    assert {e.name for e in progress[4:]} == {"orphan", "zulu"}
+    assert all(e.problem for e in progress[4:])
+    assert (finished.loaded, finished.failed) == (4, 2)
+    assert finished.message == "4 models loaded; 2 could not be loaded — see Storage."
+    message = await service.remove_entry("zulu")
+    assert "zulu" in message
+    assert [p["name"] for p in (await service.listing()).problems] == ["orphan"]
+    service.close()
+
+
 async def test_load_all_skips_models_already_loaded(store_dir: Path) -> None:
     service = PersistenceService(store_dir)
     await service.load("charlie")
