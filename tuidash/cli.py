@@ -12,15 +12,16 @@ JSON documents (every key is always present):
 
 - ``train``: name, model_type, display_name, store, target, features, rows, train_rows,
   test_rows, params, metrics {MAE, MSE, RMSE, MAPE, R2: number|null}, metric_reasons
-  {metric: why it is null}, cv (null or {folds, scores, mean, std}), train_seconds,
-  replaced (bool).
+  {metric: why it is null}, cv (null or {folds, metric, splitter, scores, mean, std}),
+  train_seconds, replaced (bool), notes [str] (also printed on stderr).
 - ``models list``: store, models [{name, model_type, task, saved_at, target, rows,
   features (count), metrics, metric_reasons, size_bytes, environment_mismatch}].
 - ``models show``: the list fields plus params, data, cv, train_seconds, environment,
   feature_importance, predictions_stored, predictions_total, schema_version, files.
 - ``models delete`` / ``models clear``: store, deleted [names], message.
 - ``models export``: name, files [absolute paths written].
-- ``models import``: name, model_type, store, metrics, metric_reasons, features, source.
+- ``models import`` (report flag ``--json-report``; its ``--json`` names a metadata file):
+  name, model_type, store, metrics, metric_reasons, features, source.
 - ``predict``: model, data, rows, output (path or null), column, predictions [numbers],
   notes [str].
 - ``storage``: the store's report: base_dir, model_count, total_size_bytes, total_size_mb,
@@ -198,8 +199,8 @@ def build_command_parser() -> argparse.ArgumentParser:
         "Progress goes to stderr when it is a terminal; the metrics are printed at the end\n"
         "(a metric that cannot be computed shows as `undefined (reason)`, null in JSON).\n"
         "JSON fields: name, model_type, display_name, store, target, features, rows,\n"
-        "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced.\n\n"
-        + _kinds_epilog(),
+        "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced,\n"
+        "notes.\n\n" + _kinds_epilog(),
     )
     train.add_argument(
         "data",
@@ -501,7 +502,8 @@ def _json_safe(value: Any) -> Any:
 
 
 def format_number(value: Any) -> str:
-    """A metric or size for people: 4 decimals, or scientific when very large or small."""
+    """A metric for people: about 6 significant digits, at most 4 decimals, no exponent
+    unless the number is tiny (below 0.001)."""
     if value is None:
         return "-"
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -510,9 +512,13 @@ def format_number(value: Any) -> str:
         return str(value)
     if not math.isfinite(value):
         return "undefined"
-    if value != 0 and (abs(value) >= 1e7 or abs(value) < 1e-3):
+    if value == 0:
+        return "0"
+    if abs(value) < 1e-3:
         return f"{value:.3e}"
-    return f"{value:.4f}"
+    exponent = math.floor(math.log10(abs(value)))
+    decimals = min(4, max(0, 5 - exponent))
+    return f"{value:.{decimals}f}"
 
 
 def format_bytes(size: Any) -> str:
@@ -684,6 +690,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
 
+    notes = [str(n) for n in getattr(trained, "notes", []) or []]
     model_data = trained.to_model_data()
     ok, message = store.save_model(name, model_data, replace=args.replace)
     if not ok:
@@ -714,14 +721,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "cv": getattr(trained, "cv", None),
         "train_seconds": getattr(trained, "train_seconds", None),
         "replaced": bool(args.replace and "replac" in message.lower()),
+        "notes": notes,
     }
+    for note in notes:
+        print(f"tuidash: note: {note}", file=sys.stderr)
     if args.json:
         _print_json(report)
         return 0
     seconds = report["train_seconds"]
     took = f" in {seconds:.2f} s" if isinstance(seconds, int | float) else ""
     split = f" ({train_rows} training rows, {test_rows} test rows)" if train_rows else ""
-    print(f"Trained {kind.display_name} on {args.data}{split}{took}.")
+    shown = "the diabetes sample" if data.source == SAMPLE_SOURCE else args.data
+    print(f"Trained {kind.display_name} on {shown}{split}{took}.")
     print(f"Saved as {name!r} in {store.base_dir}.")
     print()
     print(_metrics_table(metrics, reasons))

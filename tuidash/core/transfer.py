@@ -143,7 +143,8 @@ def audit_pickle(path: Path) -> tuple[Any, str]:
     try:
         model = restricted_loads(data)
     except UnpickleRefused as error:
-        raise TransferError(f"Refused to import {shown}: {error.message}.") from None
+        reason = error.message.removesuffix(", so it was refused")
+        raise TransferError(f"Refused to import {shown}: {reason}.") from None
     except MemoryError:
         raise TransferError(f"{shown} does not fit in memory.") from None
     except Exception as error:  # a damaged stream can raise almost anything
