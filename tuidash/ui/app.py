@@ -174,50 +174,64 @@ class TuidashApp(App[None]):
         except Exception as error:  # a store that cannot be opened: say so, keep running
             self.notify(error_sentence(error), title="Model store", severity="error", timeout=15)
             return
-        await self._list_now()
-        report = await self._report_now()
         if self.autoload:
-            # Damaged or refused entries are not listed as models: they count as failures.
-            problems = [
-                str(p.get("name"))
-                for p in (report or {}).get("problems", [])
-                if p.get("kind") in UNLOADABLE
-            ]
-            await self._load_all_now(known_failures=problems)
+            await self._list_and_load()
+        else:
+            await self._list_now()
+            await self._report_now()
         self.watch_store()
 
-    async def _list_now(self) -> None:
+    async def _list_now(self) -> list[str]:
+        """List the store; return the names listed."""
         assert self.service is not None
         try:
             entries = await self.service.list_models()
         except Exception as error:
             self.notify(error_sentence(error), title="Model store", severity="error")
-            return
+            return []
         self.post_message(msg.ModelsListed(list(entries)))
+        return [str(entry["name"]) for entry in entries]
+
+    async def _list_and_load(self) -> None:
+        """List, measure, then load every model with progress."""
+        listed = await self._list_now()
+        report = await self._report_now()
+        # Entries the listing skipped as damaged or refused count as models not loaded.
+        unlisted = [
+            str(p.get("name"))
+            for p in (report or {}).get("problems", [])
+            if p.get("kind") in UNLOADABLE and str(p.get("name")) not in listed
+        ]
+        await self._load_all_now(known_failures=unlisted)
 
     async def _load_all_now(
         self, names: list[str] | None = None, known_failures: list[str] | None = None
     ) -> None:
+        """Drive the service's load_all, posting progress; ``known_failures`` were skipped."""
         assert self.service is not None
-        extra = len(known_failures or [])
         finished: msg.ModelsLoadFinished | None = None
-        loaded = failed = 0
+        loaded = 0
+        failed: set[str] = set()
+        stopped: str | None = None
         try:
             async for event in self.service.load_all(names):
                 if hasattr(event, "done"):
                     loaded += bool(event.ok)
-                    failed += not event.ok
+                    if not event.ok:
+                        failed.add(event.name)
                     self.post_message(
                         msg.ModelLoadProgress(
                             event.done, event.total, event.name, event.ok, event.problem
                         )
                     )
-                else:  # LoadFinished: the service's counts and its summary sentence
-                    stopped = event.message if getattr(event, "budget_stopped", False) else None
-                    finished = msg.ModelsLoadFinished(event.loaded, event.failed + extra, stopped)
+                elif getattr(event, "budget_stopped", False):
+                    stopped = event.message
         except Exception as error:
-            finished = msg.ModelsLoadFinished(loaded, failed + extra, error_sentence(error))
-        self.post_message(finished or msg.ModelsLoadFinished(loaded, failed + extra))
+            stopped = error_sentence(error)
+        # A problem entry counts once, whether the service tried it or the listing skipped it.
+        failed.update(known_failures or [])
+        finished = msg.ModelsLoadFinished(loaded, len(failed), stopped)
+        self.post_message(finished)
 
     def on_unmount(self) -> None:
         """Stop the service's threads."""
@@ -683,14 +697,7 @@ class TuidashApp(App[None]):
             return
         for name in list(self.service.loaded):
             self.service.unload(name)
-        await self._list_now()
-        report = await self._report_now()
-        problems = [
-            str(p.get("name"))
-            for p in (report or {}).get("problems", [])
-            if p.get("kind") in UNLOADABLE
-        ]
-        await self._load_all_now(known_failures=problems)
+        await self._list_and_load()
 
 
 def _open_service(store_dir: Path) -> PersistenceService:
