@@ -64,6 +64,7 @@ _BUILTINS: frozenset[tuple[str, str]] = frozenset(
         ("builtins", "frozenset"),
         ("builtins", "complex"),
         ("builtins", "bytearray"),
+        ("builtins", "bytes"),
         ("builtins", "range"),
         ("collections", "OrderedDict"),
     }
@@ -136,9 +137,6 @@ _ALIASES: dict[tuple[str, str], tuple[str, str]] = {
     ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.multiarray", "scalar"): ("numpy._core.multiarray", "scalar"),
     ("numpy.core.numeric", "_frombuffer"): ("numpy._core.numeric", "_frombuffer"),
-    ("__builtin__", "set"): ("builtins", "set"),
-    ("__builtin__", "frozenset"): ("builtins", "frozenset"),
-    ("__builtin__", "slice"): ("builtins", "slice"),
 }
 
 # joblib.dump writes arrays as this placeholder followed by raw bytes; only joblib's
@@ -159,8 +157,24 @@ class UnpickleRefused(pickle.UnpicklingError):
         super().__init__(self.message)
 
 
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    """Protocol 2 stores bytes as _codecs.encode(text, "latin1"); only that is allowed."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("it uses _codecs.encode for something other than bytes")
+    return text.encode("latin-1")
+
+
+# Stand-ins for globals that are only safe with the arguments pickle itself uses.
+_GUARDED: dict[tuple[str, str], Any] = {("_codecs", "encode"): _latin1_encode}
+
+
 def resolve_global(module: str, name: str) -> Any:
     """Return the allowlisted object for (module, name), or raise UnpickleRefused."""
+    guarded = _GUARDED.get((module, name))
+    if guarded is not None:
+        return guarded
+    if module == "__builtin__":  # protocol 2 writes Python 2 module names
+        module = "builtins"
     key = _ALIASES.get((module, name), (module, name))
     if key not in ALLOWED_GLOBALS:
         raise UnpickleRefused(module, name)
