@@ -683,6 +683,8 @@ class ModelPersistence:
                 for entry in entries:
                     if not entry.name.endswith(suffix) or entry.name.startswith(".tuidash-"):
                         continue
+                    if entry.is_dir(follow_symlinks=False):
+                        continue  # a user's folder, not an entry
                     name = entry.name[: -len(suffix)]
                     if _disk_name_ok(name):
                         found[name] = entry
