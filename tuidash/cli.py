@@ -15,7 +15,8 @@ JSON documents (every key is always present):
   {metric: why it is null}, cv (null or {folds, metric, splitter, scores, mean, std}),
   train_seconds, replaced (bool), notes [str] (also printed on stderr).
 - ``models list``: store, models [{name, model_type, task, saved_at, target, rows,
-  features (count), metrics, metric_reasons, size_bytes, environment_mismatch}].
+  features (count), metrics, metric_reasons, size_bytes, environment_mismatch}],
+  problems [{name, kind, reason}] (entries that cannot be used; see ``storage``).
 - ``models show``: the list fields plus params, data, cv, train_seconds, environment,
   feature_importance, predictions_stored, predictions_total, schema_version, files.
 - ``models delete`` / ``models clear``: store, deleted [names], message.
@@ -266,7 +267,8 @@ def build_command_parser() -> argparse.ArgumentParser:
         "list the saved models with their main metrics (reads JSON only, fast)",
         "example:\n  tuidash models list --store /data/models\n\n"
         "JSON: {store, models: [{name, model_type, task, saved_at, target, rows, features,\n"
-        "metrics, metric_reasons, size_bytes, environment_mismatch}]}",
+        "metrics, metric_reasons, size_bytes, environment_mismatch}],\n"
+        "problems: [{name, kind, reason}]}  (damaged or refused entries, also on stderr)",
     )
     show = _sub(
         actions,
@@ -782,9 +784,21 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
     store = _open_store(args, create=False)
     base = store.base_dir if store is not None else _store_dir(args).absolute()
     entries = [_entry_summary(e) for e in _list_entries(store)]
+    problems = [
+        {"name": p.get("name"), "kind": p.get("kind"), "reason": p.get("reason")}
+        for p in (_problems(store) if store is not None else [])
+    ]
     if args.json:
-        _print_json({"store": str(base), "models": entries})
+        _print_json({"store": str(base), "models": entries, "problems": problems})
         return 0
+    if problems:
+        count = len(problems)
+        names = ", ".join(repr(p["name"]) for p in problems)
+        print(
+            f"tuidash: {count} entr{'ies' if count != 1 else 'y'} cannot be used ({names}); "
+            "see `tuidash storage`.",
+            file=sys.stderr,
+        )
     if not entries:
         print(f"No saved models in {base}.")
         return 0

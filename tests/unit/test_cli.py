@@ -454,5 +454,9 @@ def test_version_and_store_default(tmp_path: Path) -> None:
     # No --store and no TUIDASH_STORE: ./saved_models, and listing does not create it.
     listed = run("models", "list", "--json", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert json.loads(listed.stdout) == {"store": str(tmp_path / "saved_models"), "models": []}
+    assert json.loads(listed.stdout) == {
+        "store": str(tmp_path / "saved_models"),
+        "models": [],
+        "problems": [],
+    }
     assert not (tmp_path / "saved_models").exists()
