@@ -829,9 +829,10 @@ class ModelPersistence:
 
         token = secrets.token_hex(8)
         tmp_pkl = self.models_dir / f"{TMP_PREFIX}{token}.pkl"
-        backup: Path | None = self.models_dir / f"{TMP_PREFIX}{token}.old"
         pending = self._pending(name)
         pkl, meta = self._pkl(name), self._json(name)
+        # Hard links to the old files, so an error after a rename can put them back.
+        backups: dict[Path, Path | None] = {pkl: None, meta: None}
         placed = committed = False
         sink: _HashingWriter | None = None
         try:
@@ -855,53 +856,52 @@ class ModelPersistence:
             doc["model_file"] = {"name": pkl.name, "sha256": digest, "bytes": sink.size}
             encoded = json.dumps(doc, allow_nan=False, ensure_ascii=False).encode("utf-8")
             _write_new_file(pending, encoded)
-            if existed and os.path.lexists(pkl):
-                # A hard link keeps the old pickle so an error below can put it back.
-                try:
-                    os.link(pkl, backup, follow_symlinks=False)
-                except OSError:
-                    backup = None
-            else:
-                backup = None
+            if existed:
+                for target in (pkl, meta):
+                    if os.path.lexists(target):
+                        link = target.parent / f"{TMP_PREFIX}{token}.old"
+                        with contextlib.suppress(OSError):
+                            os.link(target, link, follow_symlinks=False)
+                            backups[target] = link
             os.replace(tmp_pkl, pkl)
             placed = True
             _fsync_dir(self.models_dir)
             os.replace(pending, meta)
             committed = True
             _fsync_dir(self.metadata_dir)
-        except OSError as exc:
-            if not committed:
-                self._roll_back(placed, pkl, backup, pending, tmp_pkl)
+        except BaseException as exc:
+            self._roll_back(existed, (placed, committed), backups, pending, tmp_pkl)
+            if isinstance(exc, OSError):
                 raise StoreWriteError(self._write_failure(name, exc)) from None
-            # The rename is done; only its durability is in doubt. Report, keep the model.
-            raise StoreWriteError(
-                f"Model '{name}' was saved, but the disk did not confirm it "
-                f"({exc.strerror or exc}); it may be lost if the machine crashes now."
-            ) from None
-        except BaseException:
-            if not committed:
-                self._roll_back(placed, pkl, backup, pending, tmp_pkl)
             raise
         finally:
             if sink is not None:
                 sink.close()
             _unlink_quiet(tmp_pkl)
-            if backup is not None:
-                _unlink_quiet(backup)
+            for link in backups.values():
+                if link is not None:
+                    _unlink_quiet(link)
         if self._folds is not None and not existed:
             self._fold_map().setdefault(_fold(name), set()).add(name)
 
     def _roll_back(
-        self, placed: bool, pkl: Path, backup: Path | None, pending: Path, tmp_pkl: Path
+        self,
+        existed: bool,
+        renamed: tuple[bool, bool],
+        backups: dict[Path, Path | None],
+        pending: Path,
+        tmp_pkl: Path,
     ) -> None:
-        """Put the store back as it was before a failed save."""
-        if placed:
-            # The new pickle is in place but not committed: restore or remove it.
+        """Put the store back as it was before a failed save (best effort)."""
+        done = [path for path, flag in zip(backups, renamed, strict=True) if flag]
+        for path in reversed(done):  # the JSON first: un-commit before touching the pickle
             with contextlib.suppress(OSError):
-                if backup is not None and os.path.lexists(backup):
-                    os.replace(backup, pkl)
-                else:
-                    os.unlink(pkl)
+                link = backups[path]
+                if link is not None and os.path.lexists(link):
+                    os.replace(link, path)
+                    backups[path] = None
+                elif not existed:
+                    os.unlink(path)
         _unlink_quiet(pending)
         _unlink_quiet(tmp_pkl)
 
