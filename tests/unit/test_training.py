@@ -290,6 +290,14 @@ def test_knn_with_more_neighbours_than_rows() -> None:
         train_model(frame, "knn", None, TrainConfig("price", test_size=0.4))
 
 
+def test_knn_counts_the_smallest_cross_validation_fold() -> None:
+    frame = make_frame(rows=12)  # 9 training rows; 3 folds train on 6 rows each
+    with pytest.raises(TrainingError, match=r"n_neighbors=7 needs at least 7 .* there are 6"):
+        train_model(frame, "knn", {"n_neighbors": 7}, TrainConfig("price", cv_folds=3))
+    trained = train_model(frame, "knn", {"n_neighbors": 6}, TrainConfig("price", cv_folds=3))
+    assert trained.cv is not None and len(trained.cv["scores"]) == 3
+
+
 def test_cv_needs_enough_training_rows() -> None:
     frame = make_frame(rows=12)
     assert "10-fold cross-validation needs at least 10" in error_of(frame, cv_folds=10)

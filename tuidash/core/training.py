@@ -609,7 +609,10 @@ def _check_neighbours(
 ) -> None:
     """k-NN needs at least k rows in every training set it is fitted on."""
     if folds:
-        minimum = n_train // (folds + 1) if keep_order else n_train - math.ceil(n_train / folds)
+        if keep_order:  # TimeSeriesSplit: the first fold trains on the fewest rows
+            minimum = n_train - folds * (n_train // (folds + 1))
+        else:  # KFold: every fold leaves out at most ceil(n / folds) rows
+            minimum = n_train - math.ceil(n_train / folds)
         if (keep_order and n_train < folds + 1) or (not keep_order and n_train < folds):
             raise TrainingError(
                 f"{folds}-fold cross-validation needs at least {folds + (1 if keep_order else 0)} "
