@@ -85,7 +85,7 @@ commands (run headless, same store; `tuidash COMMAND --help` for details):
   tuidash train DATA --target COL --model KIND   train a model and save it
   tuidash models list|show|delete|clear|export|import
   tuidash predict NAME DATA [-o OUT.csv]         predict with a saved model
-  tuidash storage                                 store location, sizes, problems
+  tuidash storage                                store location, sizes, problems
 
 examples:
   tuidash data.csv --store /data/models
@@ -104,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tuidash {__version__}")
     parser.add_argument(
-        "data", nargs="?", help="a data file to open (CSV, TSV, Excel, Parquet, JSON)"
+        "data",
+        nargs="?",
+        metavar="DATA",
+        help="a data file to open (CSV, TSV, Excel, Parquet, JSON)",
     )
     _add_store(parser, default=None)
     parser.add_argument(
@@ -196,7 +199,8 @@ def build_command_parser() -> argparse.ArgumentParser:
         "train a model on a data file and save it in the store",
         "example:\n"
         "  tuidash train houses.csv --target price --model random_forest \\\n"
-        "      --param n_estimators=200 --name 'RF 200' --cv 5\n\n"
+        "      --param n_estimators=200 --name 'RF 200' --cv 5\n"
+        "  tuidash train sample --target target --model ridge --json\n\n"
         "Progress goes to stderr when it is a terminal; the metrics are printed at the end\n"
         "(a metric that cannot be computed shows as `undefined (reason)`, null in JSON).\n"
         "JSON fields: name, model_type, display_name, store, target, features, rows,\n"
@@ -255,7 +259,8 @@ def build_command_parser() -> argparse.ArgumentParser:
         description="Work with the saved models of the store.",
         epilog="examples:\n  tuidash models list\n  tuidash models show 'Random Forest' --json\n"
         "  tuidash models export 'Random Forest' /tmp/out\n"
-        "  tuidash models import /tmp/out/model.pkl --json /tmp/out/model.json",
+        "  tuidash models import '/tmp/out/Random Forest.pkl' \\\n"
+        "      --json '/tmp/out/Random Forest.json' --name 'RF from Bob'",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_store(models, default=argparse.SUPPRESS)

@@ -250,6 +250,7 @@ def test_predict_bad_inputs(trained: dict[str, Path]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_export_import_round_trip(trained: dict[str, Path]) -> None:
     root, store = trained["root"], trained["store"]
     dest = root / "exported"
