@@ -384,8 +384,8 @@ class _OpenPickle:
     Large files are not copied into memory: they are hashed by streaming through a
     small buffer, then unpickled from the same file descriptor. tuidash never writes
     into an existing file (every save is a new file + rename), and the file's size and
-    change time are checked again after unpickling, so the bytes unpickled are the
-    bytes that were hashed.
+    modification time are checked again after unpickling, so the bytes unpickled are
+    the bytes that were hashed.
     """
 
     def __init__(self, handle: Any, info: os.stat_result) -> None:
@@ -394,12 +394,9 @@ class _OpenPickle:
 
     def unchanged(self) -> bool:
         """True if nothing wrote to the file since it was hashed."""
+        # Not st_ctime: renames and hard links of the same inode (a save's backup) change it.
         now = os.fstat(self.handle.fileno())
-        return (now.st_size, now.st_mtime_ns, now.st_ctime_ns) == (
-            self.info.st_size,
-            self.info.st_mtime_ns,
-            self.info.st_ctime_ns,
-        )
+        return (now.st_size, now.st_mtime_ns) == (self.info.st_size, self.info.st_mtime_ns)
 
     def close(self) -> None:
         self.handle.close()

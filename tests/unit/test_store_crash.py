@@ -1,0 +1,165 @@
+"""Crashes and concurrency (issue 2, items 1 and 3): a writer SIGKILLed at random instants
+leaves every name old-or-new; two processes saving at once lose nothing."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from store_helpers import fitted, model_data
+
+from tuidash.core.store import ModelPersistence
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+FAT_VALUES = 3_000_000  # 24 MB of float64: a model of tens of MB
+
+
+def _fat_model() -> object:
+    """A fitted pipeline carrying a 24 MB array (built once; versions differ by a tag)."""
+    import copy
+
+    model = copy.deepcopy(fitted("dummy"))
+    model.fat_ = np.linspace(0.0, 1.0, FAT_VALUES)
+    return model
+
+
+def _run_child(work) -> int:
+    """Fork; the child runs ``work()`` and exits without returning into pytest."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            work()
+            code = 0
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _temp_files(base: Path) -> list[Path]:
+    """Temp and pending files (the lock and the listing cache are meant to stay)."""
+    keep = (".tuidash.lock", ".tuidash-index.json")
+    return [p for p in base.rglob(".tuidash-*") if p.name not in keep]
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_instants_leaves_every_name_old_or_new(tmp_path):
+    base = tmp_path / "store"
+    model = _fat_model()
+    rng = random.Random(20260115)
+
+    def save_pair(version: int) -> None:
+        store = ModelPersistence(base)
+        model.version_ = version
+        data = model_data(model, params={"version": version})
+        assert store.save_model("shared", data, replace=True)[0]
+        assert store.save_model(f"new-{version}", data)[0]
+
+    # Calibrate: one uninterrupted run, to spread the kills over a whole save pair.
+    started = time.perf_counter()
+    pid = _run_child(lambda: save_pair(0))
+    _, status = os.waitpid(pid, 0)
+    duration = time.perf_counter() - started
+    assert os.waitstatus_to_exitcode(status) == 0
+    committed = 0
+    ModelPersistence(base).delete_model("new-0")
+
+    interrupted = 0
+    kills = 36
+    for version in range(1, kills + 1):
+        pid = _run_child(lambda v=version: save_pair(v))
+        time.sleep(rng.uniform(0.0, duration * 1.1))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        if _temp_files(base):
+            interrupted += 1
+
+        store = ModelPersistence(base)  # the next start
+        assert _temp_files(base) == [], version
+        assert store.get_storage_info()["problems"] == [], version
+        result = store.load_model("shared")
+        assert result is not None, (version, store.last_error)
+        loaded = result["params"]["version"]
+        assert loaded in (committed, version), (version, loaded, committed)
+        assert result["model"].version_ == loaded  # JSON and pickle from one save
+        assert len(result["model"].fat_) == FAT_VALUES
+        committed = loaded
+        names = {e["name"] for e in store.list_saved_models()}
+        if f"new-{version}" in names:
+            new = store.load_model(f"new-{version}")
+            assert new is not None and new["params"]["version"] == version
+            assert new["model"].version_ == version
+            store.delete_model(f"new-{version}")
+        assert names - {f"new-{version}"} == {"shared"}
+    # The kills really landed inside saves (not only before or after them).
+    assert interrupted >= 5, interrupted
+
+
+@pytest.mark.slow
+def test_two_processes_saving_25_models_each_at_once(tmp_path):
+    base = tmp_path / "store"
+    ModelPersistence(base)
+    start_at = time.time() + 0.5
+
+    def writer(prefix: str) -> None:
+        store = ModelPersistence(base)
+        time.sleep(max(0.0, start_at - time.time()))
+        for index in range(25):
+            ok, message = store.save_model(f"{prefix} {index}", model_data())
+            if not ok:
+                print(message, file=sys.stderr)
+                raise SystemExit(1)
+
+    pids = [_run_child(lambda p=prefix: writer(p)) for prefix in ("alpha", "beta")]
+    codes = [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+    assert codes == [0, 0]
+    store = ModelPersistence(base)
+    names = [e["name"] for e in store.list_saved_models()]
+    assert len(names) == 50
+    assert {n.split()[0] for n in names} == {"alpha", "beta"}
+    assert store.load_all_models() == (50, 50)
+    assert store.get_storage_info()["problems"] == []
+    assert _temp_files(base) == []
+
+
+@pytest.mark.slow
+def test_a_reader_during_saves_never_sees_a_torn_model(tmp_path):
+    """Readers take no lock: while a writer replaces one name over and over, every load
+    returns a whole old-or-new version."""
+    base = tmp_path / "store"
+    model = _fat_model()
+    model.version_ = 0
+    store = ModelPersistence(base)
+    store.save_model("busy", model_data(model, params={"version": 0}))
+
+    def writer() -> None:
+        writer_store = ModelPersistence(base)
+        for version in range(1, 9):
+            model.version_ = version
+            data = model_data(model, params={"version": version})
+            assert writer_store.save_model("busy", data, replace=True)[0]
+
+    pid = _run_child(writer)
+    seen = set()
+    while True:
+        result = store.load_model("busy")
+        assert result is not None, store.last_error
+        assert result["model"].version_ == result["params"]["version"]
+        seen.add(result["params"]["version"])
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            break
+    assert store.load_model("busy")["params"]["version"] == 8
+    assert len(seen) >= 2
