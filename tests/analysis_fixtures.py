@@ -140,6 +140,9 @@ class HostApp(App[None]):
         super().__init__()
         self.pushed = screen
         """The screen under test."""
+        # Pictures must not depend on the default theme or on animation timing.
+        self.theme = "textual-dark"
+        self.animation_level = "none"
 
     def on_mount(self) -> None:
         """Show the screen under test."""

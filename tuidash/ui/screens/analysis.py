@@ -226,7 +226,9 @@ class AnalysisScreen(Screen[None]):
     def _summary(self) -> str:
         kind = self.model_meta.get("model_type") or "unknown kind"
         sample = self.sample
-        if sample.capped:
+        if not sample.stored:
+            rows = "no stored predictions"
+        elif sample.capped:
             rows = f"{sample.stored} of {sample.total} test rows stored"
         else:
             rows = f"{sample.stored} test rows"
@@ -282,6 +284,8 @@ class AnalysisScreen(Screen[None]):
         tab = self._TAB_ACTIONS.get(action)
         if tab is None:
             return True
+        if not self.query(f"#{tab} ChartPlot"):
+            return False  # the tab shows a note instead of a chart
         return self.query_one(TabbedContent).active == tab
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

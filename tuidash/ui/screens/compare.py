@@ -123,7 +123,8 @@ class CompareScreen(Screen[None]):
         yield Static(self._summary(), id="compare-summary")
         with TabbedContent(initial="table"):
             with TabPane("Table", id="table"), VerticalScroll():
-                yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+                # No cursor: a highlighted row would hide the colour of the best values.
+                yield DataTable(id="compare-table", cursor_type="none", zebra_stripes=True)
                 yield Static(self._best_text(), id="best-per-metric", classes="note")
                 yield Static("", id="export-status", classes="note")
             with TabPane("Chart", id="chart"):
@@ -188,6 +189,9 @@ class CompareScreen(Screen[None]):
         if not bars.metrics:
             return "No metric is defined for these models."
         text = "Lower is better except R2. Exact values: Table tab."
+        left_out = [m for m in an.metric_names(self.models) if m not in bars.metrics]
+        if left_out:
+            text += f" Undefined for every model (left out): {', '.join(left_out)}."
         if bars.undefined:
             missing = ", ".join(f"{name} {metric}" for name, metric in bars.undefined)
             text += f" Undefined (drawn as 0): {missing}."

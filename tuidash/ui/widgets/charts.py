@@ -8,6 +8,7 @@ own ``self.plt`` figure, never the global plotext module.
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from textual.color import Color
@@ -82,12 +83,35 @@ class ChartPlot(PlotextPlot):
         return Color.parse(self.app.theme_variables.get("foreground", "white")).rgb
 
 
+def _nice_step(low: float, high: float, count: int) -> float:
+    """The round step (1, 2 or 5 times a power of ten) giving closest to ``count`` ticks."""
+    exponent = math.floor(math.log10((high - low) / (count - 1)))
+    best, best_count = 10.0 ** (exponent + 1), 0
+    for power in (exponent - 1, exponent, exponent + 1):
+        for factor in (1.0, 2.0, 5.0):
+            step = factor * 10.0**power
+            ticks = math.floor(high / step + 1e-9) - math.ceil(low / step - 1e-9) + 1
+            if best_count < ticks <= count + 1:
+                best, best_count = step, ticks
+    return best
+
+
 def _ticks(low: float, high: float, count: int) -> tuple[list[float], list[str]]:
-    """``count`` evenly spaced ticks with short labels (plotext's own labels get long)."""
-    if count < 2 or high <= low:
+    """About ``count`` round ticks within [low, high] (0 included when the range spans it).
+
+    plotext's own ticks are evenly spaced but not round, and their labels get long.
+    """
+    if count < 2 or not high > low:
         return [low], [format_value(low)]
-    step = (high - low) / (count - 1)
-    ticks = [low + i * step for i in range(count)]
+    step = _nice_step(low, high, count)
+    first = math.ceil(low / step - 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(0.0 if abs(value) < step * 1e-9 else value)
+        value += step
+    if len(ticks) < 2:
+        return [low, high], [format_value(low), format_value(high)]
     return ticks, [format_value(t) for t in ticks]
 
 
@@ -120,6 +144,7 @@ class ActualPredictedChart(ChartPlot):
         plt.scatter(s.rows, s.predicted, label="predicted", color=self.colour(1), marker="dot")
         plt.title(f"Actual vs predicted: {len(s.rows)} of {s.available} rows")
         plt.xlabel("test row")
+        plt.xticks(*_ticks(s.rows[0], s.rows[-1], max(2, min(6, width // 14))))
         values = s.actual + s.predicted
         plt.yticks(*_ticks(min(values), max(values), max(2, min(5, (height - 4) // 3))))
 
@@ -216,6 +241,7 @@ class HistogramChart(ChartPlot):
         plt.bar(h.centres, h.counts, width=1, color=self.colour(0))
         plt.title(f"{self.title_text}: {len(h.counts)} bins, {sum(h.counts)} values")
         plt.ylabel("count")
+        plt.yticks(*_ticks(0, max(h.counts), max(2, min(5, (height - 4) // 3))))
         plt.xticks(*_ticks(h.edges[0], h.edges[-1], max(2, min(len(h.edges), 7, width // 12))))
 
 
@@ -266,7 +292,9 @@ class FeatureChart(ChartPlot):
         plt.yticks(positions, [b.label for b in self.bars])
         plt.ylim(count - (rows - 1) / 2, count)
         total = len(self.importance or {})
-        plt.title(f"Feature importance: top {count} of {total}")
+        # Trees store importances (never negative); linear models store signed coefficients.
+        what = "Coefficients" if low < 0 else "Feature importance"
+        plt.title(f"{what}: top {count} of {total}")
         plt.xticks(*_ticks(low, high, max(2, min(5, width // 16))))
 
 
@@ -356,4 +384,5 @@ class OverlayChart(ChartPlot):
             values.extend(predicted)
         plt.title(f"Predictions over {len(o.rows)} shared test rows")
         plt.xlabel("test row")
+        plt.xticks(*_ticks(o.rows[0], o.rows[-1], max(2, min(6, width // 14))))
         plt.yticks(*_ticks(min(values), max(values), max(2, min(5, (height - 4) // 3))))
