@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import subprocess
 import sys
 import textwrap
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,13 @@ from tuidash.services.persistence import (
 )
 
 NAMES = ["alpha", "bravo", "charlie", "delta"]
+
+
+@pytest.fixture(autouse=True)
+def _unfreeze_gc() -> Iterator[None]:
+    """load_all freezes the collector's view of live objects; give other tests it back."""
+    yield
+    gc.unfreeze()
 
 
 @pytest.fixture(scope="module")
@@ -261,6 +270,22 @@ async def test_broken_entries_come_last_as_problem_events(store_dir: Path) -> No
     message = await service.remove_entry("zulu")
     assert "zulu" in message
     assert [p["name"] for p in (await service.listing()).problems] == ["orphan"]
+    service.close()
+
+
+async def test_unload_frees_the_model_even_with_the_collector_frozen(store_dir: Path) -> None:
+    service = PersistenceService(store_dir)  # freeze_gc=True by default
+    events = await _collect(service)
+    assert events[-1].loaded == 4
+    assert gc.get_freeze_count() > 0  # full collections no longer walk what was loaded
+    model = weakref.ref(service.loaded["alpha"]["model"])
+    assert service.unload("alpha") is True
+    assert service.unload("alpha") is False
+    for _ in range(5):  # the loop's last callback may hold the final event for a tick
+        await asyncio.sleep(0)
+    assert model() is None  # reference counting freed it; nothing else holds it
+    assert "alpha" not in service.loaded
+    assert service.memory_in_use > 0
     service.close()
 
 

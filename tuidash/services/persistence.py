@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -229,6 +230,7 @@ class PersistenceService:
         memory_fraction: float = DEFAULT_MEMORY_FRACTION,
         size_factor: float = DEFAULT_SIZE_FACTOR,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        freeze_gc: bool = True,
         store: ModelPersistence | None = None,
     ) -> None:
         self.store: ModelPersistence = store if store is not None else ModelPersistence(store_dir)
@@ -245,6 +247,8 @@ class PersistenceService:
         self.size_factor = size_factor
         """Estimated bytes in memory per byte of pickle."""
         self.poll_interval = poll_interval
+        self.freeze_gc = freeze_gc
+        """Freeze the garbage collector's view of live objects around ``load_all`` (see below)."""
         """Default seconds between looks at the store in ``watch()``."""
         self.loaded: dict[str, dict[str, Any]] = {}
         """Loaded models: name -> the store's load result (``model``, ``metrics``, ...)."""
@@ -424,6 +428,7 @@ class PersistenceService:
         plan, over = self._plan(pending)
         # Problem entries take no memory (they fail before or while unpickling).
         plan += problems
+        self._settle_gc()
         loaded = 0
         failures: list[tuple[str, str]] = []
         done = 0
@@ -453,7 +458,21 @@ class PersistenceService:
             if plan:
                 with contextlib.suppress(RuntimeError):
                     self._loader.submit(_close_quietly, generator)
+        self._settle_gc()
         yield self._finished(loaded, failures, tuple(over))
+
+    def _settle_gc(self) -> None:
+        """Take what is alive now out of the cycle collector's full passes (``gc.freeze``).
+
+        A full collection walks every tracked object with the GIL held, from whichever thread
+        triggers it; with sklearn, pandas and textual imported that is 60-120 ms here, and the
+        allocations of a load are what trigger it: that, not unpickling, stalled the event
+        loop past 100 ms (benchmarks/bench_autoload.py). Young garbage is collected first
+        (cheap); frozen objects are still freed by reference counting (``unload`` works).
+        """
+        if self.freeze_gc:
+            gc.collect(1)
+            gc.freeze()
 
     def _plan(self, pending: list[str]) -> tuple[list[str], list[str]]:
         """Split ``pending`` into the models that fit the memory budget and the rest."""
