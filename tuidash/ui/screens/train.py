@@ -175,6 +175,12 @@ class KindForm(Vertical):
         for spec in kind.params:
             yield ParamField(spec, f"param-{kind.id}-{spec.name}")
 
+    def on_mount(self) -> None:
+        """Follow the app's cursor-blink setting (off in snapshots)."""
+        if not getattr(self.app, "cursor_blink", True):
+            for box in self.query(Input):
+                box.cursor_blink = False
+
     def model_name(self) -> str:
         """The typed model name."""
         return self.query_one(f"#name-{self.kind.id}", Input).value.strip()
@@ -257,7 +263,9 @@ class TrainScreen(SectionScreen):
                     tooltip="Split without shuffling: the last rows become the test set",
                 )
                 yield ParamField(SPLIT_SPECS["cv_folds"], "split-cv", classes="split-field")
-                for kind_id in CATALOG:
+                # Only ticked kinds get a form: mounting all ten up front froze the first
+                # switch to this section for a few hundred ms.
+                for kind_id in DEFAULT_KINDS:
                     yield KindForm(kind_id)
         with Vertical(id="train-run"):
             with Horizontal(id="train-buttons"):
@@ -288,9 +296,23 @@ class TrainScreen(SectionScreen):
 
     @on(SelectionList.SelectedChanged, "#kinds")
     def _show_forms(self) -> None:
-        chosen = set(self.selected_kinds())
-        for form in self.query(KindForm):
+        chosen = self.selected_kinds()
+        forms = {form.kind.id: form for form in self.query(KindForm)}
+        for form in forms.values():
             form.display = form.kind.id in chosen
+        container = self.query_one("#train-form", VerticalScroll)
+        for kind_id in chosen:
+            if kind_id not in forms:
+                # Keep catalog order: insert before the first existing form that follows it.
+                order = list(CATALOG)
+                later = [f for k, f in forms.items() if order.index(k) > order.index(kind_id)]
+                later.sort(key=lambda f: order.index(f.kind.id))
+                form = KindForm(kind_id)
+                if later:
+                    container.mount(form, before=later[0])
+                else:
+                    container.mount(form)
+                forms[kind_id] = form
 
     def on_target_changed(self) -> None:
         """Describe the data the models will learn from."""
@@ -349,6 +371,9 @@ class TrainScreen(SectionScreen):
             except ParamError as error:
                 bad.append((field.input, str(error)))
         forms = {form.kind.id: form for form in self.query(KindForm)}
+        if any(kind_id not in forms for kind_id in kinds):
+            self._message("The parameter forms are still opening; try again.", error=True)
+            return None
         for kind_id in kinds:
             bad.extend(forms[kind_id].invalid_inputs())
         if bad:
