@@ -370,23 +370,26 @@ def train_model(
     _check_neighbours(kind_id, values, n_train, config.cv_folds, config.keep_order)
 
     pipeline = build_pipeline(kind_id, values, numeric, categorical, config.random_state)
-    fit_start = 0.05
-    cv: dict[str, Any] | None = None
-    if config.cv_folds:
-        cv = _cross_validate(pipeline, kind_id, X_train, y_train, config, report, 0.05, 0.45)
-        fit_start = 0.45
-    fit_notes = _fit(
-        pipeline, kind_id, kind.display_name, X_train, y_train, report, fit_start, 0.88
-    )
-    notes.extend(fit_notes)
+    # On small data, OpenMP threads (gradient boosting) cost far more than they save,
+    # especially on a busy shared server, so they are limited to one there.
+    with _thread_limit(n_train):
+        fit_start = 0.05
+        cv: dict[str, Any] | None = None
+        if config.cv_folds:
+            cv = _cross_validate(pipeline, kind_id, X_train, y_train, config, report, 0.05, 0.45)
+            fit_start = 0.45
+        fit_notes = _fit(
+            pipeline, kind_id, kind.display_name, X_train, y_train, report, fit_start, 0.88
+        )
+        notes.extend(fit_notes)
 
-    report(0.9, "Evaluating on the test rows")
-    y_pred = np.asarray(pipeline.predict(X_test), dtype=np.float64).ravel()
-    metrics = regression_metrics(y_test.to_numpy(), y_pred)
-    report(0.92, "Measuring feature importance")
-    importance, method = _feature_importance(
-        pipeline, kind_id, features, X_test, y_test, config.random_state, report
-    )
+        report(0.9, "Evaluating on the test rows")
+        y_pred = np.asarray(pipeline.predict(X_test), dtype=np.float64).ravel()
+        metrics = regression_metrics(y_test.to_numpy(), y_pred)
+        report(0.92, "Measuring feature importance")
+        importance, method = _feature_importance(
+            pipeline, kind_id, features, X_test, y_test, config.random_state, report
+        )
     report(1.0, "Done")
 
     schema = [
@@ -676,6 +679,23 @@ def _fit(
         notes.append(f"{display_name} did not fully converge; more iterations (max_iter) may help.")
     report.check()
     return notes
+
+
+SMALL_DATA_ROWS = 10_000
+"""Below this many training rows, native thread pools are limited to one thread."""
+
+
+def _thread_limit(rows: int) -> Any:
+    """A context that limits OpenMP/BLAS threads to one for small data (no-op otherwise)."""
+    import contextlib
+
+    if rows >= SMALL_DATA_ROWS:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - sklearn depends on threadpoolctl
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1)
 
 
 def _first_line(error: BaseException) -> str:
