@@ -371,6 +371,14 @@ def test_profile_handles_all_missing_bool_and_long_text() -> None:
     assert all(len(e) <= 40 for e in profiles["long"].examples)
 
 
+def test_nested_json_values_are_profiled_as_text(tmp_path: Path) -> None:
+    rows = [{"a": 1, "meta": {"x": 1}}, {"a": 2, "meta": {"x": 2}}, {"a": 3, "meta": [1]}]
+    frame = read_table(write(tmp_path / "n.json", json.dumps(rows))).frame
+    meta = profile_columns(frame)[1]
+    assert meta.kind == "text" and meta.unique == 3 and meta.examples[0] == "{'x': 1}"
+    assert data_problems(frame) == ["Only 3 rows: metrics on so little data will be unreliable."]
+
+
 def test_data_problems_in_plain_words() -> None:
     frame = pd.DataFrame(
         {
