@@ -289,6 +289,39 @@ async def test_unload_frees_the_model_even_with_the_collector_frozen(store_dir: 
     service.close()
 
 
+async def test_a_store_generator_that_raises_costs_one_model_not_the_rest(
+    store_dir: Path,
+) -> None:
+    service = PersistenceService(store_dir)
+    original = service.store.iter_load
+    calls: list[list[str]] = []
+
+    def flaky(names: Any = None) -> Iterator[Any]:
+        calls.append(list(names))
+        for index, event in enumerate(original(names)):
+            if len(calls) == 1 and index == 1:
+                raise RuntimeError("disk on fire")
+            yield event
+
+    service.store.iter_load = flaky  # type: ignore[method-assign]
+    events = await _collect(service)
+    progress, finished = events[:-1], events[-1]
+    assert [e.done for e in progress] == [1, 2, 3, 4]
+    assert [e.ok for e in progress] == [True, False, True, True]
+    assert "disk on fire" in (progress[1].problem or "")
+    assert (finished.loaded, finished.failed) == (3, 1)
+    assert len(calls) == 2 and calls[1] == calls[0][2:]
+    service.close()
+
+
+async def test_two_load_all_runs_at_once_load_each_model_once(store_dir: Path) -> None:
+    service = PersistenceService(store_dir)
+    first, second = await asyncio.gather(_collect(service), _collect(service))
+    assert first[-1].loaded + second[-1].loaded == 4
+    assert sorted(service.loaded) == sorted(NAMES)
+    service.close()
+
+
 async def test_load_all_skips_models_already_loaded(store_dir: Path) -> None:
     service = PersistenceService(store_dir)
     await service.load("charlie")

@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuidash.core.store import ModelPersistence, StoreError
+from tuidash.core.store import LoadEvent, ModelPersistence, StoreError
 
 __all__ = [
     "DEFAULT_MEMORY_FRACTION",
@@ -207,6 +207,11 @@ def _next_or_done(iterator: Iterator[Any]) -> Any:
     return next(iterator, _DONE)
 
 
+def _unexpected(name: str, exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return f"Model '{name}' could not be loaded: {text[:160]}."
+
+
 def _close_quietly(generator: Any) -> None:
     with contextlib.suppress(Exception):
         generator.close()
@@ -247,13 +252,14 @@ class PersistenceService:
         self.size_factor = size_factor
         """Estimated bytes in memory per byte of pickle."""
         self.poll_interval = poll_interval
-        self.freeze_gc = freeze_gc
-        """Freeze the garbage collector's view of live objects around ``load_all`` (see below)."""
         """Default seconds between looks at the store in ``watch()``."""
+        self.freeze_gc = freeze_gc
+        """Freeze the garbage collector's view of live objects around ``load_all``."""
         self.loaded: dict[str, dict[str, Any]] = {}
         """Loaded models: name -> the store's load result (``model``, ``metrics``, ...)."""
         self._estimates: dict[str, int] = {}
         self._write_lock = asyncio.Lock()
+        self._load_all_lock = asyncio.Lock()
         # One thread for writes, listings and polls: they run in order, so a poll never
         # mistakes this service's own save for another process's.
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuidash-store-io")
@@ -415,6 +421,14 @@ class PersistenceService:
         before the model that would pass ``memory_budget_bytes``; the rest stay listed and
         ``load(name)`` still loads them.
         """
+        async with (
+            self._load_all_lock,  # a second run waits, then skips what is already loaded
+            contextlib.aclosing(self._load_all(names)) as updates,
+        ):
+            async for update in updates:
+                yield update
+
+    async def _load_all(self, names: Sequence[str] | None) -> AsyncIterator[LoadUpdate]:
         problems: list[str] = []
         if names is None:
             listing = await self.listing()
@@ -426,36 +440,48 @@ class PersistenceService:
         problems = [name for name in dict.fromkeys(problems) if name not in pending]
         total = len(pending) + len(problems)
         plan, over = self._plan(pending)
-        # Problem entries take no memory (they fail before or while unpickling).
-        plan += problems
+        good = len(plan)
+        plan += problems  # problem entries take no memory: they fail before unpickling
         self._settle_gc()
         loaded = 0
         failures: list[tuple[str, str]] = []
         done = 0
-        generator = self.store.iter_load(plan) if plan else iter(())
-        try:
-            for expected in plan:
-                if self.memory_in_use + self._estimates.get(expected, 0) > self.memory_budget_bytes:
-                    # Loads on demand filled memory meanwhile: stop here too.
-                    over = plan[done:] + over
-                    break
-                event = await self._run(self._loader, _next_or_done, generator)
-                if event is _DONE:
-                    break
-                done += 1
-                if event.ok and event.result is not None:
-                    self.loaded.setdefault(event.name, event.result)
-                    loaded += 1
-                    warnings = tuple(str(w) for w in event.result.get("warnings") or ())
-                    yield LoadProgress(done, total, event.name, True, None, warnings)
-                else:
-                    problem = event.reason or "it could not be read"
-                    failures.append((event.name, problem))
-                    yield LoadProgress(done, total, event.name, False, problem)
-        finally:
-            # Queued behind any next() still running, so the generator is never closed while
-            # it executes; the model in flight finishes in the thread and is dropped.
-            if plan:
+        while done < len(plan):
+            generator = self.store.iter_load(plan[done:])
+            try:
+                while done < len(plan):
+                    expected = plan[done]
+                    need = self._estimates.get(expected, 0)
+                    if done < good and self.memory_in_use + need > self.memory_budget_bytes:
+                        # Models loaded on demand filled the budget meanwhile: stop here too.
+                        over = plan[done:good] + over
+                        plan = plan[:done]
+                        break
+                    try:
+                        event = await self._run(self._loader, _next_or_done, generator)
+                    except Exception as exc:  # the store promises events; never lose the rest
+                        event = LoadEvent(expected, False, None, _unexpected(expected, exc))
+                        restart = True
+                    else:
+                        restart = False
+                    if event is _DONE:
+                        plan = plan[:done]
+                        break
+                    done += 1
+                    if event.ok and event.result is not None:
+                        self.loaded.setdefault(event.name, event.result)
+                        loaded += 1
+                        warnings = tuple(str(w) for w in event.result.get("warnings") or ())
+                        yield LoadProgress(done, total, event.name, True, None, warnings)
+                    else:
+                        problem = event.reason or f"Model '{event.name}' could not be loaded."
+                        failures.append((event.name, problem))
+                        yield LoadProgress(done, total, event.name, False, problem)
+                    if restart:
+                        break  # a generator that raised is finished; start one for the rest
+            finally:
+                # Queued behind any next() still running, so the generator is never closed
+                # while it executes; a model in flight finishes in the thread and is dropped.
                 with contextlib.suppress(RuntimeError):
                     self._loader.submit(_close_quietly, generator)
         self._settle_gc()
