@@ -18,6 +18,7 @@ from analysis_fixtures import (
 )
 from rich.console import Console
 from textual.app import App
+from textual.color import Color
 from textual.widgets import DataTable, Select, Static, TabbedContent
 
 from tuidash.ui.screens.analysis import AnalysisScreen, ScreenCommands
@@ -372,3 +373,60 @@ async def test_compare_export_writes_the_table(tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert [r["model"] for r in rows] == ["Random Forest", "Ridge"]
     assert rows[0]["R2"] == "0.8123" and rows[0]["MAPE"] == ""
+
+
+# ---------------------------------------------------------------- real store, capping, theme
+
+
+async def test_screens_work_from_a_real_store_listing_without_loading_models(
+    tmp_path: Path, store_dir: Path, saved_models: Any
+) -> None:
+    from tuidash.core.store import ModelPersistence
+
+    saved_models(store_dir)
+    listing = ModelPersistence(store_dir).list_saved_models()
+    forest_meta = next(m for m in listing if m["name"] == "Forest")
+    app = HostApp(AnalysisScreen(forest_meta, export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        chart = app.screen.query_one(ActualPredictedChart)
+        assert chart.series is not None and chart.series.available > 50
+        await show_tab(app, pilot, "features")
+        assert app.screen.query_one(FeatureChart).bars
+    app = HostApp(CompareScreen(listing, export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "Recommended:" in text_of(app.screen.query_one("#compare-summary", Static))
+        await show_tab(app, pilot, "overlay")
+        overlay = app.screen.query_one(OverlayChart).overlay
+        assert overlay is not None and len(overlay.series) == 3
+
+
+async def test_a_capped_prediction_sample_says_the_metrics_use_every_row(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(forest(predictions_total=5000), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        summary = text_of(app.screen.query_one("#analysis-summary", Static))
+        assert "150 of 5000 test rows stored" in summary
+        await show_tab(app, pilot, "metrics")
+        text = " ".join(text_of(app.screen.query_one("#metrics-table", Static)).split())
+        assert "Metrics use all 5000 test rows; the charts show the 150 stored." in text
+
+
+async def test_charts_take_their_colours_from_the_theme_and_follow_a_change(
+    tmp_path: Path,
+) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        chart = app.screen.query_one(ActualPredictedChart)
+        before = chart.colour(0)
+        assert before == Color.parse(app.theme_variables["primary"]).rgb
+        app.theme = "gruvbox"
+        await pilot.pause()
+        after = chart.colour(0)
+        assert after != before
+        assert after == Color.parse(app.theme_variables["primary"]).rgb
+        drawn = chart.plt.build()  # redrawn with the new theme's colour, not the old one
+        assert "{};{};{}".format(*after) in drawn
+        assert "{};{};{}".format(*before) not in drawn
