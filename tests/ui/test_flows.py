@@ -309,3 +309,30 @@ async def test_every_binding_is_in_the_palette(store_dir: Path) -> None:
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.data is not None, "the sample via the palette")
         assert app.current_mode == "data"
+
+
+async def test_models_open_analysis_and_comparison(store_dir: Path, saved_models: Any) -> None:
+    from tuidash.ui.screens.analysis import AnalysisScreen
+    from tuidash.ui.screens.compare import CompareScreen
+
+    saved_models(store_dir, [("Linear", "linear_regression", {}), ("Base", "dummy", {})])
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.entries) == 2, "the list")
+        await pilot.pause()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, AnalysisScreen), "the analysis")
+        assert app.screen.model_name == "Linear"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await wait_for(
+            pilot,
+            lambda: (
+                app.current_mode == "models"
+                and not app.screen.is_modal
+                and not isinstance(app.screen, AnalysisScreen)
+            ),
+            "back to Models",
+        )
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "the comparison")
+        assert app.screen.names == ["Linear", "Base"]  # type: ignore[attr-defined]

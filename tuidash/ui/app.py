@@ -670,6 +670,23 @@ class TuidashApp(App[None]):
         else:
             self.refresh_storage()
 
+    @property
+    def export_dir(self) -> Path:
+        """Where CSV exports go: ``exports/`` beside where tuidash was started."""
+        return self.cwd / "exports"
+
+    def open_analysis(self, meta: dict[str, Any]) -> None:
+        """Push the analysis of one model (charts are imported only now)."""
+        from tuidash.ui.screens.analysis import AnalysisScreen
+
+        self.push_screen(AnalysisScreen(meta, self.export_dir))
+
+    def open_comparison(self, metas: list[dict[str, Any]]) -> None:
+        """Push the comparison of several models."""
+        from tuidash.ui.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(metas, self.export_dir))
+
     def set_autoload(self, on: bool) -> None:
         """Turn loading every model at start on or off (kept by the store when it can)."""
         self.autoload = on

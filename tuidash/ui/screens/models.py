@@ -74,6 +74,20 @@ class ModelsScreen(SectionScreen):
             tooltip="Delete the highlighted model from disk (asks first)",
             id="m-delete",
         ),
+        Binding(
+            "a",
+            "analyse",
+            "Analyse",
+            tooltip="Charts, metrics and errors of the highlighted model",
+            id="m-analyse",
+        ),
+        Binding(
+            "p",
+            "compare",
+            "Compare",
+            tooltip="Compare every saved model side by side",
+            id="m-compare",
+        ),
         Binding("o", "sort_next", "Sort", tooltip="Sort by the next column", id="m-sort"),
         Binding(
             "r",
@@ -324,6 +338,25 @@ class ModelsScreen(SectionScreen):
         if name is None:
             self.notify("No model highlighted.", severity="warning")
         return name
+
+    def action_analyse(self) -> None:
+        """Open the analysis of the highlighted model (from its metadata; no unpickling)."""
+        name = self._need_highlight()
+        entry = self.tuidash.entries.get(name or "")
+        if name is None:
+            return
+        if entry is None:
+            self.notify(f"{name} cannot be analysed: see Storage.", severity="warning")
+            return
+        self.tuidash.open_analysis(entry)
+
+    def action_compare(self) -> None:
+        """Compare the saved models, in the table's order."""
+        entries = self.ordered()
+        if not entries:
+            self.notify("There are no saved models to compare.")
+            return
+        self.tuidash.open_comparison(entries)
 
     def action_load(self) -> None:
         """Load the highlighted model into memory."""

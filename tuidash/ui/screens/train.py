@@ -225,6 +225,13 @@ class TrainScreen(SectionScreen):
             id="train-cancel",
         ),
         Binding(
+            "f4",
+            "analyse",
+            "Analyse",
+            tooltip="Charts and errors of the model trained last",
+            id="train-analyse",
+        ),
+        Binding(
             "f3",
             "save_again",
             "Save again",
@@ -435,6 +442,19 @@ class TrainScreen(SectionScreen):
     def _cancel_pressed(self) -> None:
         self.action_cancel()
 
+    def action_analyse(self) -> None:
+        """Analyse the model trained last (its saved metadata, or the unsaved result)."""
+        app = self.tuidash
+        if not app.last_trained:
+            self.notify("Train a model first.")
+            return
+        name, trained = list(app.last_trained.items())[-1]
+        meta = app.entries.get(name)
+        if meta is None:
+            meta = {k: v for k, v in trained.to_model_data().items() if k != "model"}
+            meta["name"] = name
+        app.open_analysis(meta)
+
     def action_save_again(self) -> None:
         """Retry failed saves."""
         self.tuidash.save_again()
@@ -449,6 +469,8 @@ class TrainScreen(SectionScreen):
             return self.tuidash.training
         if action == "save_again":
             return bool(self.tuidash.unsaved) or None
+        if action == "analyse":
+            return bool(self.tuidash.last_trained) or None
         return True
 
     # ----- app hooks -------------------------------------------------------------------------
