@@ -430,3 +430,25 @@ async def test_charts_take_their_colours_from_the_theme_and_follow_a_change(
         drawn = chart.plt.build()  # redrawn with the new theme's colour, not the old one
         assert "{};{};{}".format(*after) in drawn
         assert "{};{};{}".format(*before) not in drawn
+
+
+async def test_compare_with_no_models_says_so(tmp_path: Path) -> None:
+    app = HostApp(CompareScreen([], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        summary = text_of(app.screen.query_one("#compare-summary", Static))
+        assert "No models to compare" in summary
+        await pilot.press("e")
+        await pilot.pause()
+        assert "There are no models to export." in notes(app)
+
+
+async def test_palette_commands_run_the_screen_actions(tmp_path: Path) -> None:
+    app = HostApp(CompareScreen([forest(), ridge()], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        commands = {name: run for name, _help, run in ScreenCommands(app.screen).commands()}
+        assert set(commands) >= {"Compare: Transpose", "Compare: Export CSV", "Compare: Back"}
+        await commands["Compare: Transpose"]()
+        await pilot.pause()
+        assert app.screen.query_one("#compare-table", DataTable).row_count == 5

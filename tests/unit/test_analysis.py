@@ -378,7 +378,10 @@ def test_every_metric_has_a_one_line_explanation() -> None:
         assert text and "\n" not in text
 
 
-def test_model_name_from_any_metadata_shape() -> None:
+def test_model_name_and_kind_from_any_metadata_shape() -> None:
+    loaded = {"metrics": {}, "metadata": {"model_name": "c", "model_type": "svr"}}
+    assert an.model_kind(loaded) == "svr"
+    assert an.model_kind({"model_type": "knn"}) == "knn" and an.model_kind({}) == ""
     assert an.model_name({"name": "a"}) == "a"
     assert an.model_name({"model_name": "b"}) == "b"
     assert an.model_name({"metadata": {"model_name": "c"}}) == "c"

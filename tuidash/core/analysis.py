@@ -69,6 +69,16 @@ def model_name(meta: Mapping[str, Any]) -> str:
     return "unnamed model"
 
 
+def model_kind(meta: Mapping[str, Any]) -> str:
+    """The model's catalog id (``model_type``), or "" when the metadata does not say."""
+    for source in (meta, meta.get("metadata")):
+        if isinstance(source, Mapping):
+            value = source.get("model_type")
+            if isinstance(value, str) and value:
+                return value
+    return ""
+
+
 def _finite(value: Any) -> float | None:
     """``value`` as a finite float, or None when it is missing, not a number, NaN or infinite."""
     if isinstance(value, bool) or value is None:
@@ -508,7 +518,7 @@ def export_comparison_csv(models: Sequence[Mapping[str, Any]], directory: str | 
         rows.append(
             [
                 name,
-                str(meta.get("model_type") or ""),
+                model_kind(meta),
                 *(_csv_number(metric_value(meta, metric)) for metric in names),
                 " ".join(wins),
             ]
@@ -795,5 +805,5 @@ def pairwise_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> PairDiff:
         pa, pb = params_a.get(key, _NOT_SET), params_b.get(key, _NOT_SET)
         if pa is _NOT_SET or pb is _NOT_SET or pa != pb:
             changed.append(ParamDiff(str(key), _param_text(pa), _param_text(pb)))
-    kinds = (str(a.get("model_type") or ""), str(b.get("model_type") or ""))
+    kinds = (model_kind(a), model_kind(b))
     return PairDiff(a_name, b_name, kinds, diffs, changed)

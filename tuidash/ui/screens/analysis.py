@@ -224,7 +224,7 @@ class AnalysisScreen(Screen[None]):
             )
 
     def _summary(self) -> str:
-        kind = self.model_meta.get("model_type") or "unknown kind"
+        kind = an.model_kind(self.model_meta) or "unknown kind"
         sample = self.sample
         if not sample.stored:
             rows = "no stored predictions"
