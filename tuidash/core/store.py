@@ -186,10 +186,23 @@ def current_environment() -> dict[str, str | None]:
 _ENV_LABELS = {"sklearn": "scikit-learn", "numpy": "numpy", "pandas": "pandas"}
 
 
+_MISMATCH_MEMO: dict[tuple[Any, ...], list[str]] = {}
+
+
 def environment_mismatch(saved: Mapping[str, Any] | None) -> list[str]:
     """Plain sentences for each library whose version differs from the one saved."""
     if not isinstance(saved, Mapping):
         return []
+    memo_key = tuple(saved.get(k) for k in ("python", "sklearn", "numpy", "pandas"))
+    if all(isinstance(v, str | None) for v in memo_key):
+        known = _MISMATCH_MEMO.get(memo_key)
+        if known is None:
+            known = _MISMATCH_MEMO[memo_key] = _environment_mismatch(saved)
+        return list(known)
+    return _environment_mismatch(saved)
+
+
+def _environment_mismatch(saved: Mapping[str, Any]) -> list[str]:
     now = current_environment()
     out = []
     for key, label in _ENV_LABELS.items():
@@ -427,6 +440,74 @@ def _read_hashed(path: Path, want_hash: bool) -> tuple[bytes | _OpenPickle, str 
         raise
 
 
+class _PreHasher:
+    """Hashes the large pickles of a load list ahead of the thread that unpickles them.
+
+    Small pickles are left to the consumer (handing them over costs more than hashing
+    them); at most ``depth`` hashed files wait, open, for the consumer.
+    """
+
+    def __init__(self, paths: list[Path | None], depth: int = 2) -> None:
+        self._paths = paths
+        self._results: dict[int, Any] = {}
+        self._done = -1
+        self._stop = False
+        self._cond = threading.Condition()
+        self._slots = threading.Semaphore(depth)
+        self._thread: threading.Thread | None = None
+        if any(p is not None for p in paths):
+            self._thread = threading.Thread(target=self._run, name="tuidash-prehash", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        for position, path in enumerate(self._paths):
+            result: Any = None
+            try:
+                info = os.lstat(path) if path is not None else None
+            except OSError:
+                info = None
+            large = info is not None and stat.S_ISREG(info.st_mode)
+            if large and info.st_size >= _HASH_IN_THREAD_BYTES:  # type: ignore[union-attr]
+                while not self._slots.acquire(timeout=0.1):
+                    if self._stop:
+                        return
+                if self._stop:
+                    return
+                try:
+                    result = _read_hashed(path, True)  # type: ignore[arg-type]
+                except OSError:
+                    result = None  # the consumer reads it again and reports
+                    self._slots.release()
+            with self._cond:
+                if result is not None:
+                    self._results[position] = result
+                self._done = position
+                self._cond.notify_all()
+                if self._stop:
+                    break
+
+    def take(self, position: int) -> Any:
+        """(payload, digest) of the pickle at ``position`` if hashed ahead, else None."""
+        if self._thread is None:
+            return None
+        with self._cond:
+            while self._done < position and self._thread.is_alive():
+                self._cond.wait(0.1)
+            result = self._results.pop(position, None)
+        if result is not None:
+            self._slots.release()
+        return result
+
+    def close(self) -> None:
+        """Stop the thread and close files it hashed that nobody took."""
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join()
+        for payload, _digest in self._results.values():
+            _close_payload(payload)
+        self._results.clear()
+
+
 def _close_payload(payload: Any) -> None:
     if isinstance(payload, _OpenPickle):
         payload.close()
@@ -588,7 +669,7 @@ class ModelPersistence:
         """Name -> load_model() result of each model loaded in this process."""
         self.last_error: str | None = None
         """The message of the last load_model() that returned None."""
-        self._load_problems: dict[str, tuple[tuple[int, int, int], _Problem]] = {}
+        self._load_problems: dict[str, tuple[tuple[int, ...], _Problem]] = {}
         self._folds: tuple[tuple[int, ...], dict[str, set[str]]] | None = None
         try:
             self._ensure_dirs()
@@ -683,7 +764,8 @@ class ModelPersistence:
                     if entry.is_dir(follow_symlinks=False):
                         continue  # a user's folder, not an entry
                     name = entry.name[: -len(suffix)]
-                    if _disk_name_ok(name):
+                    # A folder listing has no NUL or '/'; only these can be wrong.
+                    if name and name not in (".", "..") and "\\" not in name:
                         found[name] = entry
             return found
 
@@ -751,13 +833,16 @@ class ModelPersistence:
         verb = "Replaced" if existed else "Saved"
         return f"{verb} model '{name}'."
 
-    def _fold_map(self, refresh: bool = False) -> dict[str, set[str]]:
-        """Case-folded name -> names on disk; rescanned when a folder changes."""
+    def _folder_key(self) -> tuple[int, ...]:
         try:
             a, b = os.stat(self.metadata_dir), os.stat(self.models_dir)
-            key: tuple[int, ...] = (a.st_ino, a.st_mtime_ns, b.st_ino, b.st_mtime_ns)
         except OSError:
-            key = ()
+            return ()
+        return (a.st_ino, a.st_mtime_ns, b.st_ino, b.st_mtime_ns)
+
+    def _fold_map(self, refresh: bool = False) -> dict[str, set[str]]:
+        """Case-folded name -> names on disk; rescanned when a folder changes."""
+        key = self._folder_key()
         if refresh or self._folds is None or self._folds[0] != key or not key:
             folds: dict[str, set[str]] = {}
             for other in self._existing_names():
@@ -878,8 +963,11 @@ class ModelPersistence:
             for link in backups.values():
                 if link is not None:
                     _unlink_quiet(link)
-        if self._folds is not None and not existed:
-            self._fold_map().setdefault(_fold(name), set()).add(name)
+        if self._folds is not None:
+            # Our own rename changed the folders' mtimes: keep the map, take the new key.
+            folds = self._folds[1]
+            folds.setdefault(_fold(name), set()).add(name)
+            self._folds = (self._folder_key(), folds)
 
     def _roll_back(
         self,
@@ -989,10 +1077,11 @@ class ModelPersistence:
     @staticmethod
     def _stat_key(
         json_entry: os.DirEntry[str], pkl_entry: os.DirEntry[str] | None
-    ) -> tuple[int, int, int]:
-        """Changes whenever the JSON is replaced or edited (new inode, size or mtime)."""
+    ) -> tuple[int, int, int, int]:
+        """Changes whenever the JSON is replaced or edited, or the pickle is replaced."""
         info = json_entry.stat(follow_symlinks=False)
-        return (info.st_ino, info.st_size, info.st_mtime_ns)
+        pkl_ino = pkl_entry.inode() if pkl_entry is not None else 0
+        return (info.st_ino, info.st_size, info.st_mtime_ns, pkl_ino)
 
     def _problem_row(self, name: str, files: list[str], kind: str, reason: str) -> dict[str, Any]:
         return {"name": name, "files": files, "reason": reason, "kind": kind}
@@ -1130,12 +1219,17 @@ class ModelPersistence:
         result = self._finish(fetched)
         return result
 
-    def _fetch(self, name: str) -> _Fetched:
-        """Read and verify one model's files (no unpickling); safe to run in a thread."""
+    def _fetch(self, name: str, prehashed: Any = None) -> _Fetched:
+        """Read and verify one model's files (no unpickling).
+
+        ``prehashed`` is (payload, digest) of the pickle from a _PreHasher; it is used
+        on the first attempt only (a retry reads the files again).
+        """
         out = _Fetched(name)
         for attempt in range(3):
             try:
-                out.doc, out.payload, out.warnings = self._fetch_once(name)
+                out.doc, out.payload, out.warnings = self._fetch_once(name, prehashed)
+                prehashed = None
                 out.problem = None
                 return out
             except FileNotFoundError:
@@ -1149,13 +1243,19 @@ class ModelPersistence:
             except OSError as exc:
                 out.problem = _Problem("damaged", f"it could not be read ({exc.strerror})")
                 return out
+            finally:
+                if prehashed is not None:
+                    _close_payload(prehashed[0])
+                    prehashed = None
             # A save of this name may be committing right now; give it a moment.
             time.sleep(0.01 * (attempt + 1))
         assert out.problem is not None
         out.problem = _Problem("damaged", out.problem.reason)
         return out
 
-    def _fetch_once(self, name: str) -> tuple[dict[str, Any], bytes | _OpenPickle, list[str]]:
+    def _fetch_once(
+        self, name: str, prehashed: Any = None
+    ) -> tuple[dict[str, Any], bytes | _OpenPickle, list[str]]:
         meta_path = self._json(name)
         if os.path.islink(meta_path):
             raise _Problem(
@@ -1185,7 +1285,10 @@ class ModelPersistence:
                 "damaged", "its pickle is a symbolic link, which tuidash does not follow"
             )
         try:
-            payload, digest = _read_hashed(pkl_path, doc.get("model_file") is not None)
+            if prehashed is not None:
+                payload, digest = prehashed
+            else:
+                payload, digest = _read_hashed(pkl_path, doc.get("model_file") is not None)
         except FileNotFoundError:
             raise _Problem("damaged", "its pickle file is missing") from None
         except IsADirectoryError:
@@ -1278,16 +1381,24 @@ class ModelPersistence:
             info = os.stat(self._json(name), follow_symlinks=False)
         except OSError:
             return
-        self._load_problems[name] = ((info.st_ino, info.st_size, info.st_mtime_ns), problem)
+        try:
+            pkl_ino = os.stat(self._pkl(name), follow_symlinks=False).st_ino
+        except OSError:
+            pkl_ino = 0
+        self._load_problems[name] = (
+            (info.st_ino, info.st_size, info.st_mtime_ns, pkl_ino),
+            problem,
+        )
 
     def iter_load(
         self, names: Iterable[str] | None = None, *, keep: bool = False
     ) -> Iterator[LoadEvent]:
-        """Load models one by one; a thread reads and hashes the next while this one unpickles.
+        """Load models one by one; a thread hashes the next large pickles while this one
+        unpickles (hashlib releases the GIL, so the two overlap on two cores).
 
         Without ``names`` every entry in the store is attempted (problem entries too, so
         a caller's progress adds up). ``keep`` also puts results in ``loaded_models``.
-        Closing the generator stops the reader thread.
+        Closing the generator stops the hashing thread.
         """
         if names is None:
             entries, problems = self._survey(predictions=False)
@@ -1296,54 +1407,22 @@ class ModelPersistence:
             ordered = list(names)
         if not ordered:
             return
-        ahead: queue.Queue[_Fetched | BaseException] = queue.Queue(maxsize=2)
-        stop = threading.Event()
-
-        def reader() -> None:
-            for name in ordered:
-                if stop.is_set():
-                    return
-                try:
-                    if not _disk_name_ok(name):
-                        item: _Fetched | BaseException = _Fetched(name, not_found=True)
-                        item.problem = _Problem("damaged", "no such model")
-                    else:
-                        item = self._fetch(name)
-                except BaseException as exc:  # hand any surprise to the consumer
-                    item = exc
-                while not stop.is_set():
-                    try:
-                        ahead.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-
-        thread = threading.Thread(target=reader, name="tuidash-store-reader", daemon=True)
-        thread.start()
+        prehasher = _PreHasher([self._pkl(n) if _disk_name_ok(n) else None for n in ordered])
         try:
-            for _ in ordered:
-                item = ahead.get()
-                if isinstance(item, BaseException):
-                    raise item
-                try:
-                    result = self._finish(item, keep=keep)
-                except StoreError as exc:
-                    yield LoadEvent(item.name, False, None, exc.message)
+            for position, name in enumerate(ordered):
+                if not _disk_name_ok(name):
+                    prehasher.take(position)
+                    yield LoadEvent(name, False, None, f"There is no model named {name!r}.")
                     continue
-                yield LoadEvent(item.name, True, result, None)
+                fetched = self._fetch(name, prehasher.take(position))
+                try:
+                    result = self._finish(fetched, keep=keep)
+                except StoreError as exc:
+                    yield LoadEvent(name, False, None, exc.message)
+                    continue
+                yield LoadEvent(name, True, result, None)
         finally:
-            stop.set()
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    left = ahead.get_nowait()
-                    if isinstance(left, _Fetched):
-                        _close_payload(left.payload)
-            thread.join()
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    left = ahead.get_nowait()
-                    if isinstance(left, _Fetched):
-                        _close_payload(left.payload)
+            prehasher.close()
 
     def load_all_models(self) -> tuple[int, int]:
         """Load every model into ``loaded_models``; (loaded_count, total_count)."""

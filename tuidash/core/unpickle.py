@@ -173,13 +173,21 @@ def resolve_global(module: str, name: str) -> Any:
     guarded = _GUARDED.get((module, name))
     if guarded is not None:
         return guarded
+    found = _RESOLVED.get((module, name))
+    if found is not None:
+        return found
     if module == "__builtin__":  # protocol 2 writes Python 2 module names
         module = "builtins"
     key = _ALIASES.get((module, name), (module, name))
     if key not in ALLOWED_GLOBALS:
         raise UnpickleRefused(module, name)
     # Exact attribute of an allowlisted module; a dotted name is never walked.
-    return getattr(importlib.import_module(key[0]), key[1])
+    found = getattr(importlib.import_module(key[0]), key[1])
+    _RESOLVED[(module, name)] = found
+    return found
+
+
+_RESOLVED: dict[tuple[str, str], Any] = {}
 
 
 class RestrictedUnpickler(pickle.Unpickler):
