@@ -798,8 +798,9 @@ def pairwise_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> PairDiff:
         else:
             better = a_name
         diffs.append(MetricDiff(metric, va, vb, difference, percent, better))
-    params_a = a.get("params") if isinstance(a.get("params"), Mapping) else {}
-    params_b = b.get("params") if isinstance(b.get("params"), Mapping) else {}
+    raw_a, raw_b = a.get("params"), b.get("params")
+    params_a: Mapping[str, Any] = raw_a if isinstance(raw_a, Mapping) else {}
+    params_b: Mapping[str, Any] = raw_b if isinstance(raw_b, Mapping) else {}
     changed = []
     for key in sorted(set(params_a) | set(params_b), key=str):
         pa, pb = params_a.get(key, _NOT_SET), params_b.get(key, _NOT_SET)

@@ -282,7 +282,7 @@ class FeatureChart(ChartPlot):
         self.bars = top_features(self.importance, limit, label_width)
         plt = self.plt
         count = len(self.bars)
-        positions = [count - i for i in range(count)]
+        positions = [float(count - i) for i in range(count)]
         for position, bar in zip(positions, self.bars, strict=True):
             plt.plot([0, bar.value], [position, position], marker="█", color=self.colour(0))
         values = [b.value for b in self.bars]
@@ -322,7 +322,7 @@ class GroupedBarChart(ChartPlot):
         # three quarters of its slot so the metrics stay visibly apart.
         span = 0.75
         bar_width = span / len(b.models)
-        positions = list(range(1, len(b.metrics) + 1))
+        positions = [float(p) for p in range(1, len(b.metrics) + 1)]
         for index, (label, row) in enumerate(zip(labels, b.values, strict=True)):
             offset = -span / 2 + bar_width * (index + 0.5)
             plt.bar(
