@@ -461,6 +461,19 @@ async def test_writes_never_overlap(tmp_path: Path, model_data: dict[str, Any]) 
     service.close()
 
 
+def test_autoload_setting_is_kept_per_store_and_survives_clear(tmp_path: Path) -> None:
+    service = PersistenceService(tmp_path / "s")
+    assert service.autoload_setting is None
+    service.set_autoload(False)
+    assert PersistenceService(tmp_path / "s").autoload_setting is False
+    asyncio.run(service.clear_all())
+    assert service.autoload_setting is False
+    service.set_autoload(True)
+    assert service.autoload_setting is True
+    assert [p.name for p in (tmp_path / "s").iterdir() if "tmp" in p.name] == []
+    service.close()
+
+
 # --- external changes ---------------------------------------------------------------------
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import os
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,9 @@ DEFAULT_POLL_INTERVAL = 2.0
 
 FALLBACK_MEMORY_BUDGET = 2 * 1024**3
 """Budget used when the available memory cannot be read (not Linux, no sysconf)."""
+
+SETTINGS_NAME = ".tuidash-settings.json"
+"""The store's own settings file (the store lists, deletes and clears only model files)."""
 
 
 class ServiceError(Exception):
@@ -271,6 +275,35 @@ class PersistenceService:
     def base_dir(self) -> Path:
         """The store folder (absolute)."""
         return Path(self.store.base_dir)
+
+    @property
+    def autoload_setting(self) -> bool | None:
+        """Whether this store's models load at start, as last set; None if never set."""
+        try:
+            raw = (self.base_dir / SETTINGS_NAME).read_bytes()
+            value = json.loads(raw).get("autoload") if len(raw) < 65536 else None
+        except (OSError, ValueError, AttributeError):
+            return None
+        return value if isinstance(value, bool) else None
+
+    def set_autoload(self, on: bool) -> None:
+        """Remember for this store whether its models load at start (a tiny atomic write)."""
+        path = self.base_dir / SETTINGS_NAME
+        tmp = path.with_name(f"{SETTINGS_NAME}.{os.getpid()}.tmp")
+        try:
+            current = {}
+            with contextlib.suppress(OSError, ValueError):
+                loaded = json.loads(path.read_bytes())
+                current = loaded if isinstance(loaded, dict) else {}
+            current["autoload"] = bool(on)
+            tmp.write_text(json.dumps(current), encoding="utf-8")
+            os.replace(tmp, path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise ServiceError(
+                f"Could not save the auto-load setting in {self.base_dir}: {exc.strerror or exc}."
+            ) from None
 
     @property
     def memory_in_use(self) -> int:
