@@ -18,6 +18,8 @@ from textual.widgets import (
     ProgressBar,
     SelectionList,
     Static,
+    TabbedContent,
+    TabPane,
 )
 
 from tuidash.core.catalog import CATALOG, ParamError, ParamSpec
@@ -256,24 +258,30 @@ class TrainScreen(SectionScreen):
                     *[(k.display_name, k.id, k.id in DEFAULT_KINDS) for k in CATALOG.values()],
                     id="kinds",
                 )
-            with VerticalScroll(id="train-form"):
-                yield Static("", id="train-data")
-                yield Label("Split", classes="kind-title")
-                yield ParamField(SPLIT_SPECS["test_size"], "split-test-size", classes="split-field")
-                yield ParamField(
-                    SPLIT_SPECS["random_state"], "split-random-state", classes="split-field"
-                )
-                yield Checkbox(
-                    "keep row order (test on the last rows)",
-                    id="split-keep-order",
-                    compact=True,
-                    tooltip="Split without shuffling: the last rows become the test set",
-                )
-                yield ParamField(SPLIT_SPECS["cv_folds"], "split-cv", classes="split-field")
-                # Only ticked kinds get a form: mounting all ten up front froze the first
-                # switch to this section for a few hundred ms.
-                for kind_id in DEFAULT_KINDS:
-                    yield KindForm(kind_id)
+            with TabbedContent(id="train-tabs", initial="tab-setup"):
+                with TabPane("Setup", id="tab-setup"), VerticalScroll(id="train-form"):
+                    yield Static("", id="train-data")
+                    yield Label("Split", classes="kind-title")
+                    yield ParamField(
+                        SPLIT_SPECS["test_size"], "split-test-size", classes="split-field"
+                    )
+                    yield ParamField(
+                        SPLIT_SPECS["random_state"], "split-random-state", classes="split-field"
+                    )
+                    yield Checkbox(
+                        "keep row order (test on the last rows)",
+                        id="split-keep-order",
+                        compact=True,
+                        tooltip="Split without shuffling: the last rows become the test set",
+                    )
+                    yield ParamField(SPLIT_SPECS["cv_folds"], "split-cv", classes="split-field")
+                    # Only ticked kinds get a form: mounting all ten up front froze the first
+                    # switch to this section for a few hundred ms.
+                    for kind_id in DEFAULT_KINDS:
+                        yield KindForm(kind_id)
+                with TabPane("Results", id="tab-results"), VerticalScroll(id="results-pane"):
+                    yield Static("Nothing trained yet in this session.", id="train-results")
+                    yield Vertical(id="train-charts")
         with Vertical(id="train-run"):
             with Horizontal(id="train-buttons"):
                 yield Button("Train", id="train", variant="primary", compact=True)
@@ -281,7 +289,6 @@ class TrainScreen(SectionScreen):
                 yield Button("Save again", id="save-again", variant="warning", compact=True)
                 yield ProgressBar(total=100, show_eta=False, id="train-progress")
             yield Static("", id="train-message")
-            yield Static("", id="train-results")
 
     def on_mount(self) -> None:
         """Show only the forms of ticked kinds."""
@@ -387,6 +394,7 @@ class TrainScreen(SectionScreen):
             widget, sentence = bad[0]
             more = f" ({len(bad) - 1} more marked)" if len(bad) > 1 else ""
             self._message(f"Not trained: {sentence}{more}", error=True)
+            self.query_one("#train-tabs", TabbedContent).active = "tab-setup"
             widget.focus()
             return None
         jobs = [(k, forms[k].params(), forms[k].model_name()) for k in kinds]
@@ -485,6 +493,7 @@ class TrainScreen(SectionScreen):
         names = ", ".join(job.name for job in jobs)
         self._message(f"Training {names}…")
         self.query_one("#train-results", Static).update("")
+        self.query_one("#train-charts", Vertical).remove_children()
         self._failed = {}
         self._save_failures = {}
         self.refresh_bindings()
@@ -530,6 +539,25 @@ class TrainScreen(SectionScreen):
         self._message("Training cancelled." if cancelled else "Training finished.")
         self._show_results()
         self.refresh_bindings()
+        if self.tuidash.last_trained or self._failed:
+            self.query_one("#train-tabs", TabbedContent).active = "tab-results"
+            self._draw_charts()
+
+    def _draw_charts(self) -> None:
+        """One actual-vs-predicted chart per trained model (from its stored sample)."""
+        from tuidash.core import analysis
+        from tuidash.ui.widgets.charts import ActualPredictedChart
+
+        box = self.query_one("#train-charts", Vertical)
+        box.remove_children()
+        charts = []
+        for name, trained in self.tuidash.last_trained.items():
+            meta = {k: v for k, v in trained.to_model_data().items() if k != "model"}
+            series = analysis.actual_vs_predicted(analysis.prediction_sample(meta), 100)
+            chart = ActualPredictedChart(series, classes="train-chart")
+            chart.border_title = name
+            charts.append(chart)
+        box.mount_all(charts)
 
     def _show_results(self, failures: dict[str, str] | None = None) -> None:
         app = self.tuidash
