@@ -336,3 +336,57 @@ async def test_models_open_analysis_and_comparison(store_dir: Path, saved_models
         await pilot.press("p")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "the comparison")
         assert app.screen.names == ["Linear", "Base"]  # type: ignore[attr-defined]
+
+
+async def test_autoload_switch_is_remembered_by_the_store(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir, [("Base", "dummy", {})])
+    messages: list[Message] = []
+    app = new_app(store_dir, start_section="storage")
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
+        await pilot.press("a")
+        await wait_for(
+            pilot,
+            lambda: "Auto-load at start is off for this store." in notes(app),
+            "the setting saved",
+        )
+    messages = []
+    again = new_app(store_dir)
+    async with again.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: again.entries and again.report is not None, "the list")
+        await pilot.pause(0.3)
+        assert not of_type(messages, msg.ModelLoadProgress)
+        assert again.model_status("Base") == "on disk" and again.autoload is False
+
+
+async def test_failed_save_keeps_the_model_and_save_again_works(store_dir: Path) -> None:
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.service is not None, "the store")
+        service = app.service
+        real_save = service.save  # type: ignore[union-attr]
+
+        async def failing_save(*args: Any, **kwargs: Any) -> str:
+            from tuidash.core.store import StoreWriteError
+
+            raise StoreWriteError("The disk is full: the model could not be written.")
+
+        service.save = failing_save  # type: ignore[union-attr,method-assign]
+        await load_sample(pilot, messages)
+        await open_train(pilot, trees="3")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelSaveFailed), "the failure")
+        await wait_for(pilot, lambda: not app.training, "the end of training")
+        await pilot.pause()
+        assert "Random Forest" in app.unsaved
+        results = str(app.screen.query_one("#train-results", Static).render())
+        assert "not saved: The disk is full" in results
+        assert app.screen.query_one("#save-again", Button).display
+        service.save = real_save  # type: ignore[union-attr,method-assign]
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the second save")
+        assert not app.unsaved
+        assert (store_dir / "metadata" / "Random Forest.json").exists()

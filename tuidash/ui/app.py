@@ -170,10 +170,14 @@ class TuidashApp(App[None]):
         """Create the service, list the store from JSON, then auto-load the objects."""
         try:
             # Opening the store touches the disk (folders, stale temp files): not on the loop.
-            self.service = await asyncio.to_thread(_open_service, self.store_dir)
+            self.service, setting = await asyncio.to_thread(_open_service, self.store_dir)
         except Exception as error:  # a store that cannot be opened: say so, keep running
             self.notify(error_sentence(error), title="Model store", severity="error", timeout=15)
             return
+        if setting is False:
+            # The store's own setting (Storage section) turns auto-load off like --no-autoload.
+            self.autoload = False
+            self._each_section("on_autoload_changed")
         if self.autoload:
             await self._list_and_load()
         else:
@@ -687,20 +691,21 @@ class TuidashApp(App[None]):
 
         self.push_screen(CompareScreen(metas, self.export_dir))
 
-    def set_autoload(self, on: bool) -> None:
-        """Turn loading every model at start on or off (kept by the store when it can)."""
+    @work(exclusive=True, exit_on_error=False, group="settings", description="Save setting")
+    async def set_autoload(self, on: bool) -> None:
+        """Turn loading every model at start on or off; the store remembers it."""
         self.autoload = on
-        save_setting = getattr(self.service, "set_autoload", None)
         state = "on" if on else "off"
+        save_setting = getattr(self.service, "set_autoload", None)
         if save_setting is None:
             self.notify(f"Auto-load at start is {state} for this session.")
             return
         try:
-            save_setting(on)
+            await asyncio.to_thread(save_setting, on)
         except Exception as error:
             self.notify(error_sentence(error), title="Auto-load setting", severity="error")
             return
-        self.notify(f"Auto-load at start is {state}.")
+        self.notify(f"Auto-load at start is {state} for this store.")
 
     def reload_all(self) -> None:
         """Load every listed model from disk again (progress as at start)."""
@@ -717,11 +722,12 @@ class TuidashApp(App[None]):
         await self._list_and_load()
 
 
-def _open_service(store_dir: Path) -> PersistenceService:
-    """Import and open the service (runs in a thread: it touches the disk)."""
+def _open_service(store_dir: Path) -> tuple[PersistenceService, bool | None]:
+    """Import and open the service and read its auto-load setting (in a thread: disk)."""
     from tuidash.services.persistence import PersistenceService
 
-    return PersistenceService(store_dir)
+    service = PersistenceService(store_dir)
+    return service, getattr(service, "autoload_setting", None)
 
 
 async def _ok_or_raise(result: Any) -> None:

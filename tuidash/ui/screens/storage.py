@@ -198,6 +198,12 @@ class StorageScreen(SectionScreen):
         app = self.tuidash
         app.set_autoload(event.value)
 
+    def on_autoload_changed(self) -> None:
+        """The store's setting turned auto-load off at start."""
+        switch = self.query_one("#autoload", Switch)
+        with switch.prevent(Switch.Changed):
+            switch.value = self.tuidash.autoload
+
     def action_refresh(self) -> None:
         """Measure the store again."""
         self.tuidash.refresh_store()
