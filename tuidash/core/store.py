@@ -448,54 +448,54 @@ class _PreHasher:
     """
 
     def __init__(self, paths: list[Path | None], depth: int = 2) -> None:
-        self._paths = paths
+        # Sizes first (cheap): only large regular files go to the thread.
+        self._large: list[tuple[int, Path]] = []
+        for position, path in enumerate(paths):
+            if path is None:
+                continue
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_size >= _HASH_IN_THREAD_BYTES:
+                self._large.append((position, path))
+        self._wanted = {position for position, _ in self._large}
         self._results: dict[int, Any] = {}
-        self._done = -1
         self._stop = False
         self._cond = threading.Condition()
         self._slots = threading.Semaphore(depth)
         self._thread: threading.Thread | None = None
-        if any(p is not None for p in paths):
+        if self._large:
             self._thread = threading.Thread(target=self._run, name="tuidash-prehash", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
-        for position, path in enumerate(self._paths):
-            result: Any = None
-            try:
-                info = os.lstat(path) if path is not None else None
-            except OSError:
-                info = None
-            large = info is not None and stat.S_ISREG(info.st_mode)
-            if large and info.st_size >= _HASH_IN_THREAD_BYTES:  # type: ignore[union-attr]
-                while not self._slots.acquire(timeout=0.1):
-                    if self._stop:
-                        return
+        for position, path in self._large:
+            while not self._slots.acquire(timeout=0.1):
                 if self._stop:
                     return
-                try:
-                    result = _read_hashed(path, True)  # type: ignore[arg-type]
-                except OSError:
-                    result = None  # the consumer reads it again and reports
-                    self._slots.release()
+            if self._stop:
+                return
+            try:
+                result: Any = _read_hashed(path, True)
+            except OSError:
+                result = None  # the consumer reads it again and reports
             with self._cond:
-                if result is not None:
-                    self._results[position] = result
-                self._done = position
+                self._results[position] = result
                 self._cond.notify_all()
-                if self._stop:
-                    break
 
     def take(self, position: int) -> Any:
         """(payload, digest) of the pickle at ``position`` if hashed ahead, else None."""
-        if self._thread is None:
+        if position not in self._wanted or self._thread is None:
             return None
+        self._wanted.discard(position)
         with self._cond:
-            while self._done < position and self._thread.is_alive():
+            while position not in self._results and self._thread.is_alive():
                 self._cond.wait(0.1)
             result = self._results.pop(position, None)
-        if result is not None:
-            self._slots.release()
+        self._slots.release()
+        if result is None:
+            return None
         return result
 
     def close(self) -> None:
@@ -503,8 +503,9 @@ class _PreHasher:
         self._stop = True
         if self._thread is not None:
             self._thread.join()
-        for payload, _digest in self._results.values():
-            _close_payload(payload)
+        for result in self._results.values():
+            if result is not None:
+                _close_payload(result[0])
         self._results.clear()
 
 
@@ -700,6 +701,8 @@ class ModelPersistence:
 
     def _cleanup(self, *, blocking: bool) -> None:
         """Under the writer lock: finish or drop interrupted saves, delete temp files."""
+        if not self._has_leftovers():
+            return  # the usual case: no lock, no second look
         from filelock import Timeout
 
         try:
@@ -709,6 +712,16 @@ class ModelPersistence:
             return  # another process is saving; its temp files are live
         except OSError:
             return
+
+    def _has_leftovers(self) -> bool:
+        for folder in (self.models_dir, self.metadata_dir, self.base_dir):
+            try:
+                names = os.listdir(folder)
+            except OSError:
+                continue
+            if any(n.startswith((TMP_PREFIX, PENDING_PREFIX)) for n in names):
+                return True
+        return False
 
     def _cleanup_locked(self) -> None:
         for folder in (self.models_dir, self.metadata_dir, self.base_dir):
@@ -1015,8 +1028,10 @@ class ModelPersistence:
     def _survey(self, *, predictions: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Listing entries and problems of everything in the store's folders."""
         jsons, pkls = self._scan()
-        index = self._read_index() if not predictions else {}
+        use_index = not predictions
+        index = self._read_index() if use_index else {}
         new_index: dict[str, Any] = {}
+        changed = False
         entries: list[dict[str, Any]] = []
         problems: list[dict[str, Any]] = []
         for name in sorted(set(jsons) | set(pkls), key=lambda n: (_fold(n), n)):
@@ -1034,24 +1049,20 @@ class ModelPersistence:
             try:
                 key = self._stat_key(json_entry, pkl_entry)
                 cached = index.get(name)
-                if cached is not None and cached.get("key") == list(key) and _row_ok(cached["row"]):
-                    row = cached["row"]
-                    if "problem" in row:
-                        raise _Problem(row["problem"]["kind"], row["problem"]["reason"])
-                    entry = dict(row)
-                    entry["environment_mismatch"] = environment_mismatch(entry.get("environment"))
+                if cached is not None and cached[0] == key:
+                    new_index[name] = cached
+                    if isinstance(cached[1], _Problem):
+                        raise cached[1]
+                    entry = cached[1]
                 else:
                     entry = self._list_entry(name, json_entry, pkl_entry, predictions)
-                    if not predictions:
-                        stored = {k: v for k, v in entry.items() if k != "environment_mismatch"}
-                        new_index[name] = {"key": list(key), "row": stored}
-                    elif name in index:
-                        new_index[name] = index[name]
+                    if use_index:
+                        new_index[name] = (key, entry)
+                        changed = True
             except _Problem as problem:
-                if problem.kind == "damaged" and not predictions:
-                    key_list = list(self._stat_key(json_entry, pkl_entry))
-                    row = {"problem": {"kind": problem.kind, "reason": problem.reason}}
-                    new_index[name] = {"key": key_list, "row": row}
+                if use_index and problem.kind == "damaged" and name not in new_index:
+                    new_index[name] = (self._stat_key(json_entry, pkl_entry), problem)
+                    changed = True
                 problems.append(self._problem_row(name, files, problem.kind, problem.reason))
                 continue
             except OSError as exc:
@@ -1061,8 +1072,6 @@ class ModelPersistence:
                     )
                 )
                 continue
-            if not predictions and name not in new_index:
-                new_index[name] = index[name]
             remembered = self._load_problems.get(name)
             if remembered is not None and remembered[0] == key:
                 problems.append(
@@ -1070,7 +1079,7 @@ class ModelPersistence:
                 )
                 continue
             entries.append(entry)
-        if not predictions and new_index != index:
+        if use_index and (changed or len(new_index) != len(index)):
             self._write_index(new_index)
         return entries, problems
 
@@ -1161,36 +1170,74 @@ class ModelPersistence:
             return None
         return doc if doc.get("model_file") is not None else None
 
-    def _read_index(self) -> dict[str, Any]:
-        """The listing cache (a plain file in the store; only ever a speed-up)."""
+    def _read_index(self) -> dict[str, tuple[tuple[int, ...], Any]]:
+        """The listing cache: name -> (stat key, listing row or _Problem).
+
+        A plain file in the store, so nothing in it is trusted beyond what a listing
+        shows: rows are type-checked, and loading always reads the model's own JSON.
+        """
         try:
-            index = _parse_json(_read_regular(self.base_dir / INDEX_NAME))
+            index = _parse_json(_read_regular(self.base_dir / INDEX_NAME, MAX_JSON_BYTES))
         except (OSError, ValueError, _Problem):
             return {}
-        if not isinstance(index, dict) or index.get("version") != 1:
+        if not isinstance(index, dict) or index.get("version") != _INDEX_VERSION:
             return {}
-        rows = index.get("rows")
-        if not isinstance(rows, dict):
+        rows, envs = index.get("rows"), index.get("envs")
+        if not isinstance(rows, dict) or not isinstance(envs, list):
             return {}
-        good: dict[str, Any] = {}
+        mismatch = [environment_mismatch(env) if isinstance(env, dict) else [] for env in envs]
+        width = len(_INDEX_FIELDS)
+        out: dict[str, tuple[tuple[int, ...], Any]] = {}
         for name, item in rows.items():
-            if (
-                isinstance(item, dict)
-                and isinstance(item.get("key"), list)
-                and isinstance(item.get("row"), dict)
-                and (item["row"].get("name") == name or "problem" in item["row"])
-            ):
-                good[name] = item
-        return good
+            try:
+                key = tuple(item[0])
+                if item[1] == "problem":
+                    kind, reason = item[2], item[3]
+                    if kind == "damaged" and isinstance(reason, str):
+                        out[name] = (key, _Problem(kind, reason))
+                    continue
+                values = item[1]
+                if len(values) != width:
+                    continue
+                row = dict(zip(_INDEX_FIELDS, values, strict=True))
+                env_at = row["environment"]
+                row["environment"] = dict(envs[env_at]) if env_at is not None else None
+                row["environment_mismatch"] = list(mismatch[env_at]) if env_at is not None else []
+                row["name"] = name
+                row["predictions"] = None
+                if _row_ok(row):
+                    out[name] = (key, row)
+            except (TypeError, IndexError, KeyError):
+                continue
+        return out
 
-    def _write_index(self, rows: dict[str, Any]) -> None:
+    def _write_index(self, rows: dict[str, tuple[tuple[int, ...], Any]]) -> None:
         """Replace the listing cache atomically; failures only cost speed next time."""
         tmp = self.base_dir / f"{TMP_PREFIX}index-{secrets.token_hex(8)}"
+        envs: list[Any] = []
+        env_ids: dict[str, int] = {}
+        encoded: dict[str, Any] = {}
         try:
-            data = json.dumps({"version": 1, "rows": rows}, allow_nan=False).encode()
-            fd = os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o644
-            )
+            for name, (key, row) in rows.items():
+                if isinstance(row, _Problem):
+                    encoded[name] = [list(key), "problem", row.kind, row.reason]
+                    continue
+                env = row.get("environment")
+                env_at = None
+                if env is not None:
+                    env_key = json.dumps(env, sort_keys=True)
+                    env_at = env_ids.get(env_key)
+                    if env_at is None:
+                        env_at = env_ids[env_key] = len(envs)
+                        envs.append(env)
+                values = [env_at if f == "environment" else row.get(f) for f in _INDEX_FIELDS]
+                encoded[name] = [list(key), values]
+            data = json.dumps(
+                {"version": _INDEX_VERSION, "envs": envs, "rows": encoded},
+                allow_nan=False,
+                separators=(",", ":"),
+            ).encode()
+            fd = os.open(tmp, _NEW_FILE_FLAGS, 0o644)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.replace(tmp, self.base_dir / INDEX_NAME)
@@ -1257,10 +1304,6 @@ class ModelPersistence:
         self, name: str, prehashed: Any = None
     ) -> tuple[dict[str, Any], bytes | _OpenPickle, list[str]]:
         meta_path = self._json(name)
-        if os.path.islink(meta_path):
-            raise _Problem(
-                "damaged", "its metadata file is a symbolic link, which tuidash does not follow"
-            )
         try:
             raw = _read_regular(meta_path, MAX_JSON_BYTES)
         except FileNotFoundError:
@@ -1269,6 +1312,13 @@ class ModelPersistence:
             raise
         except IsADirectoryError:
             raise _Problem("damaged", "its metadata is not a regular file") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _Problem(
+                    "damaged",
+                    "its metadata file is a symbolic link, which tuidash does not follow",
+                ) from None
+            raise
         try:
             parsed = _parse_json(raw)
         except ValueError as exc:
@@ -1280,10 +1330,6 @@ class ModelPersistence:
                 raise FileNotFoundError(errno.ENOENT, "no such model", str(meta_path))
         doc = _check_doc(parsed, name)
         pkl_path = self._pkl(name)
-        if os.path.islink(pkl_path):
-            raise _Problem(
-                "damaged", "its pickle is a symbolic link, which tuidash does not follow"
-            )
         try:
             if prehashed is not None:
                 payload, digest = prehashed
@@ -1293,6 +1339,12 @@ class ModelPersistence:
             raise _Problem("damaged", "its pickle file is missing") from None
         except IsADirectoryError:
             raise _Problem("damaged", "its pickle is not a regular file") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _Problem(
+                    "damaged", "its pickle is a symbolic link, which tuidash does not follow"
+                ) from None
+            raise
         notes: list[str] = []
         model_file = doc.get("model_file")
         if model_file is None:
@@ -1540,20 +1592,34 @@ class ModelPersistence:
         }
 
 
+_METRIC_TYPES = (int, float, type(None))
+_INDEX_VERSION = 2
+_INDEX_FIELDS = (
+    "saved_at",
+    "metrics",
+    "metric_reasons",
+    "params",
+    "model_type",
+    "task",
+    "size_bytes",
+    "pkl_bytes",
+    "data",
+    "environment",
+    "train_seconds",
+    "schema_version",
+    "predictions_total",
+    "feature_importance",
+    "verified",
+)
+
+
 def _row_ok(row: dict[str, Any]) -> bool:
     """A cached listing row has the shapes a fresh one would (the cache is a plain file)."""
-    if "problem" in row:
-        problem = row["problem"]
-        return (
-            isinstance(problem, dict)
-            and problem.get("kind") in ("damaged", "orphaned", "refused")
-            and isinstance(problem.get("reason"), str)
-        )
     return (
         isinstance(row.get("name"), str)
         and isinstance(row.get("saved_at"), str)
         and isinstance(row.get("metrics"), dict)
-        and all(v is None or _is_number(v) for v in row["metrics"].values())
+        and all(type(v) in _METRIC_TYPES for v in row["metrics"].values())
         and isinstance(row.get("metric_reasons"), dict)
         and isinstance(row.get("params"), dict)
         and isinstance(row.get("size_bytes"), int)
