@@ -390,3 +390,26 @@ async def test_failed_save_keeps_the_model_and_save_again_works(store_dir: Path)
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the second save")
         assert not app.unsaved
         assert (store_dir / "metadata" / "Random Forest.json").exists()
+
+
+async def test_choosing_another_target_updates_the_features(store_dir: Path) -> None:
+    from textual.widgets import Select, SelectionList
+
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await load_sample(pilot, messages)
+        app.screen.query_one("#data-tabs").active = "tab-target"  # type: ignore[attr-defined]
+        await pilot.pause()
+        app.screen.query_one("#target", Select).value = "bmi"
+        await pilot.pause()
+        assert app.target == "bmi"
+        assert "bmi" not in app.features and "target" in app.features
+        features = app.screen.query_one("#features", SelectionList)
+        features.deselect("age")
+        await pilot.pause()
+        assert "age" not in app.features and len(app.features) == 9
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.current_mode == "train", "Train")
+        line = str(app.screen.query_one("#train-data", Static).render())
+        assert "predict 'bmi' from 9 features" in line

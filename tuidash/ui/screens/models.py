@@ -415,7 +415,7 @@ class ModelsScreen(SectionScreen):
         app.push_screen(
             ConfirmModal(
                 f"Delete all {count} saved {noun}?",
-                f"{count} {noun} ({_megabytes(total)}) are removed from "
+                f"{count} {noun} ({_megabytes(total)}) {'is' if count == 1 else 'are'} removed from "
                 f"{app.display_path(app.store_dir)} for good.",
                 confirm_label=f"Delete {count} {noun}",
             ),
