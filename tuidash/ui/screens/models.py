@@ -406,7 +406,7 @@ class ModelsScreen(SectionScreen):
             self.notify("There are no saved models to delete.")
             return
         total = sum(int(e.get("size_bytes") or 0) for e in app.entries.values())
-        noun = "model" if count == 1 else "models"
+        noun, verb = ("model", "is") if count == 1 else ("models", "are")
 
         def confirmed(ok: bool | None) -> None:
             if ok:
@@ -415,7 +415,7 @@ class ModelsScreen(SectionScreen):
         app.push_screen(
             ConfirmModal(
                 f"Delete all {count} saved {noun}?",
-                f"{count} {noun} ({_megabytes(total)}) {'is' if count == 1 else 'are'} removed from "
+                f"{count} {noun} ({_megabytes(total)}) {verb} removed from "
                 f"{app.display_path(app.store_dir)} for good.",
                 confirm_label=f"Delete {count} {noun}",
             ),
