@@ -413,3 +413,52 @@ async def test_choosing_another_target_updates_the_features(store_dir: Path) -> 
         await wait_for(pilot, lambda: app.current_mode == "train", "Train")
         line = str(app.screen.query_one("#train-data", Static).render())
         assert "predict 'bmi' from 9 features" in line
+
+
+async def test_sorting_by_a_metric_and_the_best_mark(store_dir: Path, saved_models: Any) -> None:
+    saved_models(store_dir)
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.entries) == 3, "the list")
+        await pilot.pause()
+        screen: Any = app.screen
+        table = screen.query_one("#models-table", DataTable)
+        r2 = {name: entry["metrics"]["R2"] for name, entry in app.entries.items()}
+        best = max(r2, key=r2.__getitem__)
+        assert str(table.get_cell(best, "best")) == "★"
+        assert [str(k.value) for k in table.rows] == sorted(r2, key=r2.__getitem__, reverse=True)
+        screen._sort_by("MAE")  # what a click on the MAE header does
+        await pilot.pause()
+        mae = {name: entry["metrics"]["MAE"] for name, entry in app.entries.items()}
+        order = [str(k.value) for k in table.rows]
+        assert order == sorted(mae, key=mae.__getitem__)  # lowest error first
+        await pilot.press("o")  # next column: MAPE
+        await pilot.pause()
+        assert screen.sort_column == "MAPE"
+
+
+async def test_keys_panel_toggles(store_dir: Path) -> None:
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert app.screen.query("HelpPanel")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")
+
+
+@pytest.mark.slow
+async def test_a_model_saved_by_another_process_shows_up(
+    store_dir: Path, saved_models: Any
+) -> None:
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.report is not None, "the store")
+        await pilot.pause(0.3)
+        assert not app.entries
+        saved_models(store_dir, [("From the CLI", "dummy", {})])  # as `tuidash train` would
+        await wait_for(pilot, lambda: "From the CLI" in app.entries, "the new entry")
+        assert of_type(messages, msg.StoreChanged)[0].added == ["From the CLI"]
