@@ -235,7 +235,11 @@ def test_a_joblib_written_pickle_loads_through_the_restricted_unpickler(tmp_path
         result = store.load_model(name)
         assert result is not None, store.last_error
         expected = fitted(*kind, **({"n_estimators": 3} if name == "joblib" else {}))
-        np.testing.assert_array_equal(result["model"].predict(frame), expected.predict(frame))
+        loaded = result["model"]
+        if kind == ("random_forest",):  # threaded averaging sums in a varying order
+            loaded.set_params(model__n_jobs=1)
+            expected.set_params(model__n_jobs=1)
+        np.testing.assert_array_equal(loaded.predict(frame), expected.predict(frame))
 
 
 def test_a_tuidash_store_opens_in_the_original_app(store):

@@ -307,6 +307,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _sync_file(fd: int) -> None:
+    """Flush a new file's data and size to disk (fdatasync where the OS has it)."""
+    sync = getattr(os, "fdatasync", None)
+    if sync is None:  # macOS, Windows
+        os.fsync(fd)
+    else:
+        sync(fd)
+
+
 def _write_new_file(path: Path, data: bytes | memoryview) -> None:
     """Create ``path`` (must not exist), write all of ``data``, fsync, close."""
     fd = os.open(path, _NEW_FILE_FLAGS, 0o644)
@@ -315,7 +324,7 @@ def _write_new_file(path: Path, data: bytes | memoryview) -> None:
         while view:
             written = os.write(fd, view)
             view = view[written:]
-        os.fsync(fd)
+        _sync_file(fd)
     finally:
         os.close(fd)
 
@@ -518,8 +527,19 @@ def _reject_constant(value: str) -> Any:
     raise ValueError(f"it contains {value}, which is not valid JSON")
 
 
+try:  # optional: parses the metadata about 5x faster; the json module is the fallback
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_loads = None
+
+
 def _parse_json(raw: bytes) -> Any:
     """Strict JSON: NaN/Infinity are errors, as in the files tuidash writes."""
+    if _fast_loads is not None:
+        try:
+            return _fast_loads(raw)  # strict too: refuses NaN and Infinity
+        except ValueError:
+            pass  # let the json module give the precise reason (or accept huge ints)
     return json.loads(raw, parse_constant=_reject_constant)
 
 
@@ -945,7 +965,7 @@ class ModelPersistence:
                         f"The model could not be pickled: {_short(exc)}."
                     ) from None
                 digest = sink.digest()
-                os.fsync(fd)
+                _sync_file(fd)
             finally:
                 os.close(fd)
             doc["model_file"] = {"name": pkl.name, "sha256": digest, "bytes": sink.size}
