@@ -462,3 +462,48 @@ async def test_a_model_saved_by_another_process_shows_up(
         saved_models(store_dir, [("From the CLI", "dummy", {})])  # as `tuidash train` would
         await wait_for(pilot, lambda: "From the CLI" in app.entries, "the new entry")
         assert of_type(messages, msg.StoreChanged)[0].added == ["From the CLI"]
+
+
+async def test_clear_memory_keeps_files(store_dir: Path, saved_models: Any) -> None:
+    saved_models(store_dir, [("Linear", "linear_regression", {}), ("Base", "dummy", {})])
+    messages: list[Message] = []
+    app = new_app(store_dir)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
+        assert app.is_loaded("Linear") and app.is_loaded("Base")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: not app.is_loaded("Linear"), "memory cleared")
+        assert not app.is_loaded("Base")
+        assert "Cleared 2 models from memory." in notes(app)
+        assert len(list((store_dir / "metadata").glob("*.json"))) == 2
+        table = app.screen.query_one("#models-table", DataTable)
+        assert str(table.get_cell("Base", "status")) == "on disk"
+
+
+async def test_storage_rechecks_then_removes_a_damaged_entry(
+    store_dir: Path, saved_models: Any, broken_model: Any
+) -> None:
+    saved_models(store_dir, [("Linear", "linear_regression", {}), ("Base", "dummy", {})])
+    broken_model(store_dir, "Linear")
+    messages: list[Message] = []
+    app = new_app(store_dir, start_section="storage")
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
+        problems = app.screen.query_one("#problems-table", DataTable)
+        await wait_for(pilot, lambda: problems.row_count == 1, "the problem listed")
+        await pilot.press("r")
+        await wait_for(
+            pilot,
+            lambda: any(m.action == "recheck" for m in of_type(messages, msg.StoreActionDone)),
+            "the re-check",
+        )
+        recheck = [m for m in of_type(messages, msg.StoreActionDone) if m.action == "recheck"]
+        assert recheck[0].ok is False and "Linear" in recheck[0].message
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirm dialog")
+        await pilot.click("#confirm")
+        await wait_for(pilot, lambda: problems.row_count == 0, "no problem left")
+        assert not (store_dir / "models" / "Linear.pkl").exists()
+        assert not (store_dir / "metadata" / "Linear.json").exists()
+        assert (store_dir / "metadata" / "Base.json").exists()
+        assert app.model_status("Base") == "loaded"

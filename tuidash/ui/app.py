@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
-from textual.app import App, SystemCommand
+from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 
 from tuidash.ui import messages as msg
 from tuidash.ui.commands import SectionCommands
@@ -37,14 +37,15 @@ UNLOADABLE = ("damaged", "refused")
 """Kinds of store problems that are models which cannot be loaded (orphans are not models)."""
 
 
+@dataclass
 class TrainJob:
-    """One model kind to train in a batch: its kind, validated params and target name."""
+    """One model kind to train in a batch: its kind, validated params and the name to save."""
 
-    def __init__(self, kind_id: str, params: dict[str, Any], name: str, replace: bool) -> None:
-        self.kind_id = kind_id
-        self.params = params
-        self.name = name
-        self.replace = replace
+    kind_id: str
+    params: dict[str, Any]
+    name: str
+    replace: bool = False
+    """Overwrite a saved model of the same name (the user chose Replace)."""
 
 
 def error_sentence(error: BaseException) -> str:
@@ -278,10 +279,6 @@ class TuidashApp(App[None]):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
-
-    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The default system commands (theme, quit, keys, screenshot)."""
-        yield from super().get_system_commands(screen)
 
     def run_section_action(self, mode: str, action: str) -> None:
         """Switch to a section and run one of its actions (used by the command palette)."""

@@ -40,6 +40,10 @@ class TrainingProgress(Message):
     total: int = 1
     """How many kinds the batch trains."""
 
+    def can_replace(self, message: Message) -> bool:
+        """A newer progress report makes a pending older one pointless."""
+        return isinstance(message, TrainingProgress)
+
 
 @dataclass
 class TrainingFinished(Message):

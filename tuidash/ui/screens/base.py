@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
@@ -60,9 +60,3 @@ class SectionScreen(Screen[None]):
     def on_load_finished(self, message: ModelsLoadFinished) -> None:
         """The bulk load ended."""
         self.query_one(LoadStatus).show_result(message.loaded, message.failed)
-
-    def hook(self, name: str, *args: Any) -> None:
-        """Call an optional hook (for subclasses that forward to children)."""
-        handler = getattr(self, name, None)
-        if handler is not None:
-            handler(*args)
