@@ -70,7 +70,7 @@ async def test_sample_train_save_then_new_app_lists_and_loads_it(store_dir: Path
     app = new_app(store_dir)
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await load_sample(pilot, messages)
-        assert app.target == "target" and len(app.features) == 10
+        assert app.target == "target" and len(app.feature_columns) == 10
         await open_train(pilot)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the model saved")
@@ -404,11 +404,11 @@ async def test_choosing_another_target_updates_the_features(store_dir: Path) -> 
         app.screen.query_one("#target", Select).value = "bmi"
         await pilot.pause()
         assert app.target == "bmi"
-        assert "bmi" not in app.features and "target" in app.features
+        assert "bmi" not in app.feature_columns and "target" in app.feature_columns
         features = app.screen.query_one("#features", SelectionList)
         features.deselect("age")
         await pilot.pause()
-        assert "age" not in app.features and len(app.features) == 9
+        assert "age" not in app.feature_columns and len(app.feature_columns) == 9
         await pilot.press("t")
         await wait_for(pilot, lambda: app.current_mode == "train", "Train")
         line = str(app.screen.query_one("#train-data", Static).render())

@@ -135,7 +135,7 @@ class TuidashApp(App[None]):
         self.problems: list[str] = []
         self.target: str | None = None
         """The column to predict."""
-        self.features: list[str] = []
+        self.feature_columns: list[str] = []
         """The columns used to predict it."""
 
         self.entries: dict[str, dict[str, Any]] = {}
@@ -213,6 +213,8 @@ class TuidashApp(App[None]):
         self, names: list[str] | None = None, known_failures: list[str] | None = None
     ) -> None:
         """Drive the service's load_all, posting progress; ``known_failures`` were skipped."""
+        from tuidash.services.persistence import LoadProgress
+
         assert self.service is not None
         finished: msg.ModelsLoadFinished | None = None
         loaded = 0
@@ -220,7 +222,7 @@ class TuidashApp(App[None]):
         stopped: str | None = None
         try:
             async for event in self.service.load_all(names):
-                if hasattr(event, "done"):
+                if isinstance(event, LoadProgress):
                     loaded += bool(event.ok)
                     if not event.ok:
                         failed.add(event.name)
@@ -319,7 +321,7 @@ class TuidashApp(App[None]):
         self.problems = message.problems
         columns = [str(c) for c in message.data.frame.columns]
         self.target = columns[-1] if columns else None
-        self.features = [c for c in columns if c != self.target]
+        self.feature_columns = [c for c in columns if c != self.target]
         self._each_section("on_data_loaded")
         rows = len(message.data.frame)
         self.notify(f"{self.data_label()} loaded: {rows:,} rows, {len(columns)} columns.")
@@ -344,7 +346,7 @@ class TuidashApp(App[None]):
     def set_target(self, target: str | None, features: list[str]) -> None:
         """Record the target and feature choice of the Data section."""
         self.target = target
-        self.features = [f for f in features if f != target]
+        self.feature_columns = [f for f in features if f != target]
         self._each_section("on_target_changed")
 
     # ----- training --------------------------------------------------------------------------

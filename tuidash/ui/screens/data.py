@@ -232,7 +232,9 @@ class DataScreen(SectionScreen):
         features = self.query_one("#features", SelectionList)
         with features.prevent(SelectionList.SelectedChanged):
             features.clear_options()
-            features.add_options([(c, c, c in app.features) for c in columns if c != app.target])
+            features.add_options(
+                [(c, c, c in app.feature_columns) for c in columns if c != app.target]
+            )
 
     @on(Select.Changed, "#target")
     def _target_changed(self, event: Select.Changed) -> None:
@@ -241,7 +243,7 @@ class DataScreen(SectionScreen):
             return
         target = str(event.value)
         columns = [str(c) for c in app.data.frame.columns]
-        chosen = set(app.features) | ({app.target} if app.target else set())
+        chosen = set(app.feature_columns) | ({app.target} if app.target else set())
         chosen.discard(target)
         features = [c for c in columns if c in chosen and c != target]
         app.set_target(target, features)

@@ -146,6 +146,7 @@ class ModelsScreen(SectionScreen):
 
     def _sort_key(self, entry: dict[str, Any]) -> tuple[int, Any]:
         column = self.sort_column
+        value: float | str | None
         if column in METRICS:
             value = metric_value(entry, column)
         elif column == "size":

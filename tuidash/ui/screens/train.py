@@ -338,7 +338,7 @@ class TrainScreen(SectionScreen):
             return
         line.remove_class("-error")
         line.update(
-            f"{app.data_label()}: predict {app.target!r} from {len(app.features)} "
+            f"{app.data_label()}: predict {app.target!r} from {len(app.feature_columns)} "
             "features (change them in Data)."
         )
 
@@ -370,7 +370,7 @@ class TrainScreen(SectionScreen):
         if app.data is None:
             self._message("Load data first: press d for Data.", error=True)
             return None
-        if not app.target or not app.features:
+        if not app.target or not app.feature_columns:
             self._message("Choose a target and at least one feature in Data.", error=True)
             return None
         kinds = self.selected_kinds()
@@ -406,7 +406,7 @@ class TrainScreen(SectionScreen):
         split = {field.spec.name: field.value() for field in split_fields}
         config = {
             "target": app.target,
-            "features": list(app.features),
+            "features": list(app.feature_columns),
             "test_size": split["test_size"],
             "random_state": split["random_state"],
             "keep_order": self.query_one("#split-keep-order", Checkbox).value,
