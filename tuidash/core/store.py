@@ -946,8 +946,9 @@ class ModelPersistence:
         tmp_pkl = self.models_dir / f"{TMP_PREFIX}{token}.pkl"
         pending = self._pending(name)
         pkl, meta = self._pkl(name), self._json(name)
-        # Hard links to the old files, so an error after a rename can put them back.
-        backups: dict[Path, Path | None] = {pkl: None, meta: None}
+        # The old files, kept so an error after a rename can put them back: small ones
+        # as bytes in memory, large ones as a hard link (no copy).
+        backups: dict[Path, Path | bytes | None] = {pkl: None, meta: None}
         placed = committed = False
         sink: _HashingWriter | None = None
         try:
@@ -973,11 +974,7 @@ class ModelPersistence:
             _write_new_file(pending, encoded)
             if existed:
                 for target in (pkl, meta):
-                    if os.path.lexists(target):
-                        link = target.parent / f"{TMP_PREFIX}{token}.old"
-                        with contextlib.suppress(OSError):
-                            os.link(target, link, follow_symlinks=False)
-                            backups[target] = link
+                    backups[target] = self._backup(target, token)
             os.replace(tmp_pkl, pkl)
             placed = True
             _fsync_dir(self.models_dir)
@@ -994,7 +991,7 @@ class ModelPersistence:
                 sink.close()
             _unlink_quiet(tmp_pkl)
             for link in backups.values():
-                if link is not None:
+                if isinstance(link, Path):
                     _unlink_quiet(link)
         if self._folds is not None:
             # Our own rename changed the folders' mtimes: keep the map, take the new key.
@@ -1006,7 +1003,7 @@ class ModelPersistence:
         self,
         existed: bool,
         renamed: tuple[bool, bool],
-        backups: dict[Path, Path | None],
+        backups: dict[Path, Path | bytes | None],
         pending: Path,
         tmp_pkl: Path,
     ) -> None:
@@ -1014,14 +1011,36 @@ class ModelPersistence:
         done = [path for path, flag in zip(backups, renamed, strict=True) if flag]
         for path in reversed(done):  # the JSON first: un-commit before touching the pickle
             with contextlib.suppress(OSError):
-                link = backups[path]
-                if link is not None and os.path.lexists(link):
-                    os.replace(link, path)
+                old = backups[path]
+                if isinstance(old, Path) and os.path.lexists(old):
+                    os.replace(old, path)
                     backups[path] = None
+                elif isinstance(old, bytes):
+                    restore = path.parent / f"{TMP_PREFIX}{secrets.token_hex(8)}.restore"
+                    try:
+                        _write_new_file(restore, old)
+                        os.replace(restore, path)
+                    finally:
+                        _unlink_quiet(restore)
                 elif not existed:
                     os.unlink(path)
         _unlink_quiet(pending)
         _unlink_quiet(tmp_pkl)
+
+    @staticmethod
+    def _backup(target: Path, token: str) -> Path | bytes | None:
+        """Keep the old version of ``target`` for a roll-back (None if there is none)."""
+        try:
+            info = os.lstat(target)
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            if info.st_size < _HASH_IN_THREAD_BYTES:
+                return _read_regular(target)
+            link = target.parent / f"{TMP_PREFIX}{token}.old"
+            os.link(target, link, follow_symlinks=False)
+            return link
+        except OSError:
+            return None
 
     def _write_failure(self, name: str, exc: OSError) -> str:
         if exc.errno == errno.ENOSPC:
