@@ -118,6 +118,7 @@ class ModelsScreen(SectionScreen):
         """The column the table is sorted by."""
         self.sort_reverse: bool = True
         """Descending (best R2 first by default)."""
+        self._redraw_pending = False
 
     def compose_body(self) -> ComposeResult:
         """The table and the detail pane."""
@@ -426,17 +427,15 @@ class ModelsScreen(SectionScreen):
     # ----- app hooks ---------------------------------------------------------------------------
 
     def on_load_progress(self, message: Any) -> None:
-        """Update the status of the model that was just handled."""
+        """Redraw statuses at most four times a second while models load."""
         super().on_load_progress(message)
-        table = self.query_one("#models-table", DataTable)
-        name = message.name
-        if name in self.tuidash.entries:
-            status = self.tuidash.model_status(name)
-            style = {"loaded": "bold", "problem": "red"}.get(status, "")
-            try:
-                table.update_cell(name, "status", Text(status, style=style))
-            except Exception:
-                return  # the row is gone (removed meanwhile); the next listing fixes it
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.set_timer(0.25, self._redraw_statuses)
+
+    def _redraw_statuses(self) -> None:
+        self._redraw_pending = False
+        self.on_models_listed()
 
     def on_load_finished(self, message: Any) -> None:
         """Redraw statuses and the summary."""
