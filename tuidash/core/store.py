@@ -965,8 +965,9 @@ class ModelPersistence:
                     raise InvalidModelData(
                         f"The model could not be pickled: {_short(exc)}."
                     ) from None
-                digest = sink.digest()
+                # Flush first: the hashing thread catches up while the disk writes.
                 _sync_file(fd)
+                digest = sink.digest()
             finally:
                 os.close(fd)
             doc["model_file"] = {"name": pkl.name, "sha256": digest, "bytes": sink.size}
