@@ -51,9 +51,14 @@ def metric_value(entry: dict[str, Any], metric: str) -> float | None:
 
 def best_by_r2(entries: dict[str, dict[str, Any]]) -> str | None:
     """The name of the model with the highest R2, if any has one."""
-    scored = [(metric_value(e, "R2"), n) for n, e in entries.items()]
-    scored = [(v, n) for v, n in scored if v is not None]
-    return max(scored)[1] if scored else None
+    scored = [
+        (value, name) for name, e in entries.items() if (value := metric_value(e, "R2")) is not None
+    ]
+    if not scored:
+        return None
+    top = max(value for value, _ in scored)
+    # Ties go to the name that sorts first, the row shown first among equals.
+    return min((name for value, name in scored if value == top), key=str.lower)
 
 
 class ModelsScreen(SectionScreen):
@@ -165,6 +170,8 @@ class ModelsScreen(SectionScreen):
         entries = list(self.tuidash.entries.values())
         present = [e for e in entries if self._sort_key(e)[0] == 0]
         missing = [e for e in entries if self._sort_key(e)[0] == 1]
+        # Names A to Z among equal values: sort by name, then (stably) by the column.
+        present.sort(key=lambda e: str(e.get("name", "")).lower())
         present.sort(key=self._sort_key, reverse=self.sort_reverse)
         missing.sort(key=lambda e: str(e.get("name", "")).lower())
         return present + missing
