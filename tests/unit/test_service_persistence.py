@@ -474,6 +474,16 @@ def test_autoload_setting_is_kept_per_store_and_survives_clear(tmp_path: Path) -
     service.close()
 
 
+async def test_a_closed_service_says_so(store_dir: Path) -> None:
+    service = PersistenceService(store_dir)
+    service.close()
+    with pytest.raises(ServiceError) as caught:
+        await service.list_models()
+    assert "closed" in caught.value.message
+    with pytest.raises(ServiceError):
+        await _collect(service)
+
+
 # --- external changes ---------------------------------------------------------------------
 
 

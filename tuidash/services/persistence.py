@@ -5,7 +5,8 @@ disk or unpickling. Nothing here imports textual, and listing never imports scik
 
 Use from Textual (an *async* worker runs on the app's loop, so it may touch widgets)::
 
-    self.service = PersistenceService(store_dir)          # cheap; creates the folders
+    # The constructor touches the disk (folders, stale temp files): build it in a thread.
+    self.service = await asyncio.to_thread(PersistenceService, store_dir)
 
     async def on_mount(self) -> None:
         self.models = await self.service.list_models()    # JSON only: no unpickling
@@ -31,6 +32,24 @@ unpickled, and the store's generator is closed right after the model in flight (
 is dropped). Loaded models live in ``service.loaded`` (name -> the store's load result);
 ``await service.load(name)`` loads one on demand (also past the memory budget, since a person
 asked for it), ``service.unload(name)`` frees one.
+
+Listing: ``list_models(predictions=False)`` is the fast path for the first frame (names,
+metrics, sizes from the store's listing cache; prediction arrays left out); the default
+``predictions=True`` reads every JSON in full. ``listing()`` also returns the problem entries.
+
+Memory: ``load_all`` stops before the model whose estimate (pickle bytes x ``size_factor``,
+2.0: a 100 MB forest grows the process by ~200 MB) would pass ``memory_budget_bytes``
+(default half of MemAvailable, capped by a cgroup limit); ``LoadFinished.message`` says so and
+``skipped`` names the models left for ``load(name)``.
+
+External changes: ``poll_changes()`` compares the metadata folder with the last look (file
+names, sizes, mtimes, inodes) and returns a ``StoreChange``; ``watch()`` polls every
+``poll_interval`` seconds. Changed and removed models are dropped from ``loaded`` (stale).
+This service's own writes are not reported.
+
+Event-loop stalls: ``load_all`` calls ``gc.freeze()`` before and after loading
+(``freeze_gc=True``), because full garbage collections, not unpickling, were what stalled the
+loop (60-120 ms with sklearn, pandas and textual imported); see ``_settle_gc``.
 
 Errors a person caused arrive as ``StoreError`` subclasses from the store (``ModelNotFound``,
 ``ModelExists``, ``InvalidModelName``, ``ModelDamaged``, ``ModelRefused``, ``StoreWriteError``)
@@ -270,6 +289,7 @@ class PersistenceService:
         # One thread for unpickling: an on-demand load waits for at most one model in flight.
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuidash-load")
         self._snapshot: _Snapshot | None = None
+        self._closed = False
 
     @property
     def base_dir(self) -> Path:
@@ -313,6 +333,8 @@ class PersistenceService:
     # -- running blocking work ---------------------------------------------------------------
 
     async def _run(self, executor: ThreadPoolExecutor, func: Any, *args: Any) -> Any:
+        if self._closed:
+            raise ServiceError("The model store service was closed; restart tuidash.")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, func, *args)
 
@@ -493,6 +515,8 @@ class PersistenceService:
                     try:
                         event = await self._run(self._loader, _next_or_done, generator)
                     except Exception as exc:  # the store promises events; never lose the rest
+                        if self._closed:
+                            raise
                         event = LoadEvent(expected, False, None, _unexpected(expected, exc))
                         restart = True
                     else:
@@ -655,6 +679,7 @@ class PersistenceService:
 
     def close(self) -> None:
         """Stop the service's threads (queued work is dropped; running work finishes)."""
+        self._closed = True
         self._io.shutdown(wait=False, cancel_futures=True)
         self._loader.shutdown(wait=False, cancel_futures=True)
 
