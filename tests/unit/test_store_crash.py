@@ -163,3 +163,58 @@ def test_a_reader_during_saves_never_sees_a_torn_model(tmp_path):
             break
     assert store.load_model("busy")["params"]["version"] == 8
     assert len(seen) >= 2
+
+
+def _crash_at(function: str, index: int, base: Path, version: int) -> None:
+    """In a child: save 'shared' (replace) and die abruptly at the index-th os.<function>."""
+    import tuidash.core.store as store_module
+
+    real = getattr(os, function)
+    calls = [0]
+
+    def dying(*args, **kwargs):
+        if calls[0] == index:
+            os._exit(3)  # no cleanup, no finally blocks: like a power cut for the process
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    store = ModelPersistence(base)
+    setattr(store_module.os, function, dying)
+    data = model_data(params={"version": version})
+    store.save_model("shared", data, replace=True)
+    store.save_model(f"new-{version}", data)
+
+
+@pytest.mark.parametrize("function", ["write", "fdatasync", "fsync", "replace"])
+def test_a_crash_at_every_step_of_a_save_is_old_or_new(tmp_path, function):
+    """Deterministic companion of the SIGKILL harness: die at each call in turn."""
+    if not hasattr(os, function):
+        pytest.skip(f"no os.{function} here")
+    base = tmp_path / "store"
+    ModelPersistence(base).save_model("shared", model_data(params={"version": 0}))
+    committed = 0
+    seen_new_before_restart = 0
+    reader = ModelPersistence(base)
+    for step in range(12):
+        version = step + 1
+        pid = _run_child(lambda s=step, v=version: _crash_at(function, s, base, v))
+        _, status = os.waitpid(pid, 0)
+        crashed = os.waitstatus_to_exitcode(status) == 3
+        # A reader that was already running (no start-up cleanup) sees old-or-new too.
+        before = reader.load_model("shared")
+        assert before is not None, (function, step, reader.last_error)
+        assert before["params"]["version"] in (committed, version)
+        seen_new_before_restart += before["params"]["version"] == version
+        store = ModelPersistence(base)  # the next start
+        assert _temp_files(base) == [], (function, step)
+        assert store.get_storage_info()["problems"] == [], (function, step)
+        after = store.load_model("shared")
+        assert after["params"]["version"] in (committed, version), (function, step)
+        committed = after["params"]["version"]
+        names = {e["name"] for e in store.list_saved_models()}
+        for name in names - {"shared"}:
+            assert store.load_model(name) is not None
+            store.delete_model(name)
+        if not crashed:
+            break  # the index ran past the last call of both saves
+    assert seen_new_before_restart >= 1
