@@ -616,6 +616,9 @@ def _check_doc(doc: Any, name: str) -> dict[str, Any]:
     return doc
 
 
+_isfinite = math.isfinite
+
+
 def _to_jsonable(value: Any, depth: int = 0) -> Any:
     """Plain JSON types from numpy/pandas values; non-finite floats become None."""
     if depth > 50:
@@ -628,6 +631,8 @@ def _to_jsonable(value: Any, depth: int = 0) -> Any:
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
         return {str(k): _to_jsonable(v, depth + 1) for k, v in value.items()}
+    if type(value) is list and all(type(v) is float and _isfinite(v) for v in value):
+        return list(value)  # the common case: prediction arrays, done without recursion
     if isinstance(value, list | tuple | set | frozenset):
         return [_to_jsonable(v, depth + 1) for v in value]
     tolist = getattr(value, "tolist", None)
@@ -692,6 +697,7 @@ class ModelPersistence:
         """The message of the last load_model() that returned None."""
         self._load_problems: dict[str, tuple[tuple[int, ...], _Problem]] = {}
         self._folds: tuple[tuple[int, ...], dict[str, set[str]]] | None = None
+        self._writer_lock: Any = None
         try:
             self._ensure_dirs()
         except OSError:
@@ -715,9 +721,12 @@ class ModelPersistence:
         self.metadata_dir.mkdir(parents=True, exist_ok=True)
 
     def _lock(self, timeout: float = LOCK_TIMEOUT) -> Any:
-        from filelock import FileLock
+        """The cross-process writer lock (one reusable, re-entrant lock object)."""
+        if self._writer_lock is None:
+            from filelock import FileLock
 
-        return FileLock(str(self.base_dir / LOCK_NAME), timeout=timeout)
+            self._writer_lock = FileLock(str(self.base_dir / LOCK_NAME))
+        return self._writer_lock.acquire(timeout=timeout)
 
     def _cleanup(self, *, blocking: bool) -> None:
         """Under the writer lock: finish or drop interrupted saves, delete temp files."""
