@@ -313,3 +313,45 @@ def test_listing_imports_neither_sklearn_nor_pandas_nor_numpy(store):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.strip() == "none"
+
+
+def test_iter_load_hashes_the_next_large_pickle_while_unpickling_this_one(store, monkeypatch):
+    """The sha256 of file k+1 is computed by another thread during the unpickling of k."""
+    import threading
+    import time
+
+    from sklearn.dummy import DummyRegressor
+
+    import tuidash.core.store as store_module
+    import tuidash.core.unpickle as unpickle_module
+
+    frame, target = frame_and_target()
+    for index in range(3):
+        model = DummyRegressor().fit(frame[["income"]], target)
+        model.fat_ = np.full(700_000, float(index))  # 5.6 MB: hashed ahead
+        store.save_model(f"fat {index}", model_data(model))
+
+    log: list[tuple[str, str, float]] = []
+    real_hash, real_load = store_module._read_hashed, unpickle_module.restricted_load
+
+    def hashing(path, want):
+        log.append(("hash start", threading.current_thread().name, time.perf_counter()))
+        return real_hash(path, want)
+
+    def unpickling(handle):
+        log.append(("load start", threading.current_thread().name, time.perf_counter()))
+        time.sleep(0.05)  # a slow unpickle: the next hash must run meanwhile
+        result = real_load(handle)
+        log.append(("load end", threading.current_thread().name, time.perf_counter()))
+        return result
+
+    monkeypatch.setattr(store_module, "_read_hashed", hashing)
+    monkeypatch.setattr(unpickle_module, "restricted_load", unpickling)
+    events = list(ModelPersistence(store.base_dir).iter_load(["fat 0", "fat 1", "fat 2"]))
+    assert [e.ok for e in events] == [True, True, True]
+    assert [float(e.result["model"].fat_[0]) for e in events] == [0.0, 1.0, 2.0]
+    hashes = [entry for entry in log if entry[0] == "hash start"]
+    assert {thread for _, thread, _ in hashes} == {"tuidash-prehash"}
+    first_load_end = next(t for kind, _, t in log if kind == "load end")
+    # The second file's hash began before the first file finished unpickling.
+    assert hashes[1][2] < first_load_end
