@@ -132,7 +132,9 @@ class TuidashApp(App[None]):
         self.data: Any = None
         """The loaded data set (core ``LoadedData``) or None."""
         self.profile: list[Any] = []
+        """The core's ``ColumnProfile`` per column of the data set."""
         self.problems: list[str] = []
+        """The data set's problems in plain words."""
         self.target: str | None = None
         """The column to predict."""
         self.feature_columns: list[str] = []
@@ -143,6 +145,8 @@ class TuidashApp(App[None]):
         self.store_problems: list[dict[str, Any]] = []
         self.report: dict[str, Any] | None = None
         """The last storage report."""
+        self.report_time: datetime | None = None
+        """When the last storage report was made (by ``clock``)."""
         self.load_state: tuple[int, int] | None = None
         """(done, total) while a bulk load runs."""
         self.load_failures: dict[str, str] = {}
@@ -594,6 +598,7 @@ class TuidashApp(App[None]):
     @on(msg.StorageReported)
     def _storage_reported(self, message: msg.StorageReported) -> None:
         self.report = message.report
+        self.report_time = self.clock()
         self.store_problems = list(message.report.get("problems", []))
         self._each_section("on_storage_report")
 

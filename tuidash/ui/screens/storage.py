@@ -99,7 +99,10 @@ class StorageScreen(SectionScreen):
         summary.append(f"{human_size(total)} in total\n")
         summary.append("Free      ", style="bold")
         free_text = human_size(free) if app.show_free_space else "(hidden)"
-        summary.append(f"{free_text} free on this disk")
+        summary.append(f"{free_text} free on this disk\n")
+        summary.append("Checked   ", style="bold")
+        checked = app.report_time.strftime("%H:%M:%S") if app.report_time else "?"
+        summary.append(f"{checked} (u measures again)")
         self.query_one("#storage-summary", Static).update(summary)
 
         problems = self._problems()
