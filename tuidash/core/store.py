@@ -280,6 +280,8 @@ def _disk_name_ok(name: Any) -> bool:
 
 
 def _encodable(name: str) -> bool:
+    if name.isascii():
+        return True
     try:
         os.fsencode(name)
         name.encode("utf-8")
@@ -379,7 +381,7 @@ class _HashingWriter:
         return self._hash.hexdigest()
 
 
-def _read_regular(path: Path, limit: int | None = None) -> bytes:
+def _read_regular(path: str | Path, limit: int | None = None) -> bytes:
     """Read a whole regular file without following a link; OSError if missing."""
     fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY)
     with os.fdopen(fd, "rb", buffering=0) as handle:
@@ -424,7 +426,7 @@ class _OpenPickle:
         self.handle.close()
 
 
-def _read_hashed(path: Path, want_hash: bool) -> tuple[bytes | _OpenPickle, str | None]:
+def _read_hashed(path: str | Path, want_hash: bool) -> tuple[bytes | _OpenPickle, str | None]:
     """A regular file's bytes (or, if large, its open handle) and its sha256."""
     fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY)
     handle = os.fdopen(fd, "rb", buffering=_READ_CHUNK)
@@ -456,9 +458,9 @@ class _PreHasher:
     them); at most ``depth`` hashed files wait, open, for the consumer.
     """
 
-    def __init__(self, paths: list[Path | None], depth: int = 2) -> None:
+    def __init__(self, paths: list[str | None], depth: int = 2) -> None:
         # Sizes first (cheap): only large regular files go to the thread.
-        self._large: list[tuple[int, Path]] = []
+        self._large: list[tuple[int, str]] = []
         for position, path in enumerate(paths):
             if path is None:
                 continue
@@ -691,6 +693,8 @@ class ModelPersistence:
         self.base_dir = Path(os.path.abspath(os.path.expanduser(os.fspath(base_dir))))
         self.models_dir = self.base_dir / MODELS_DIR
         self.metadata_dir = self.base_dir / METADATA_DIR
+        self._models_str = str(self.models_dir)
+        self._metadata_str = str(self.metadata_dir)
         self.loaded_models: dict[str, dict[str, Any]] = {}
         """Name -> load_model() result of each model loaded in this process."""
         self.last_error: str | None = None
@@ -708,6 +712,13 @@ class ModelPersistence:
 
     def _pkl(self, name: str) -> Path:
         return self.models_dir / f"{name}.pkl"
+
+    def _pkl_str(self, name: str) -> str:
+        # Plain strings on the load path: a Path per file is measurable per model.
+        return f"{self._models_str}{os.sep}{name}.pkl"
+
+    def _json_str(self, name: str) -> str:
+        return f"{self._metadata_str}{os.sep}{name}.json"
 
     def _json(self, name: str) -> Path:
         return self.metadata_dir / f"{name}.json"
@@ -1352,11 +1363,11 @@ class ModelPersistence:
     def _fetch_once(
         self, name: str, prehashed: Any = None
     ) -> tuple[dict[str, Any], bytes | _OpenPickle, list[str]]:
-        meta_path = self._json(name)
+        meta_path = self._json_str(name)
         try:
             raw = _read_regular(meta_path, MAX_JSON_BYTES)
         except FileNotFoundError:
-            if os.path.lexists(self._pkl(name)):
+            if os.path.lexists(self._pkl_str(name)):
                 raise _Problem("orphaned", "its pickle has no metadata file") from None
             raise
         except IsADirectoryError:
@@ -1378,7 +1389,7 @@ class ModelPersistence:
                 # A case-insensitive disk opened another model's file for this spelling.
                 raise FileNotFoundError(errno.ENOENT, "no such model", str(meta_path))
         doc = _check_doc(parsed, name)
-        pkl_path = self._pkl(name)
+        pkl_path = self._pkl_str(name)
         try:
             if prehashed is not None:
                 payload, digest = prehashed
@@ -1508,7 +1519,7 @@ class ModelPersistence:
             ordered = list(names)
         if not ordered:
             return
-        prehasher = _PreHasher([self._pkl(n) if _disk_name_ok(n) else None for n in ordered])
+        prehasher = _PreHasher([self._pkl_str(n) if _disk_name_ok(n) else None for n in ordered])
         try:
             for position, name in enumerate(ordered):
                 if not _disk_name_ok(name):
