@@ -9,6 +9,7 @@ from typing import Any
 from analysis_fixtures import (
     ROWS,
     HostApp,
+    actual_values,
     dummy,
     export_dir,
     forest,
@@ -108,6 +109,24 @@ async def test_point_bin_and_top_n_keys_work_only_on_their_tab(tmp_path: Path) -
         assert sum(histogram.counts) == ROWS
         await pilot.press("p")  # not on the line tab
         assert screen.max_points == 200
+
+
+async def test_order_key_switches_the_line_between_sorted_and_stored_rows(
+    tmp_path: Path,
+) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        chart = app.screen.query_one(ActualPredictedChart)
+        assert chart.series is not None and chart.series.by_actual
+        assert chart.series.actual == sorted(chart.series.actual)
+        await pilot.press("o")
+        assert not chart.series.by_actual
+        assert chart.series.actual != sorted(chart.series.actual)
+        stored = actual_values()
+        assert chart.series.rows == sorted(chart.series.rows)  # rows as stored
+        pairs = zip(chart.series.rows, chart.series.actual, strict=True)
+        assert all(stored[r - 1] == a for r, a in pairs)
 
 
 async def test_feature_chart_redraws_with_more_bars_when_the_terminal_grows(
@@ -268,8 +287,10 @@ async def test_transpose_swaps_models_and_metrics(tmp_path: Path) -> None:
         await pilot.pause()
         table = app.screen.query_one("#compare-table", DataTable)
         assert table.row_count == 2 and len(table.columns) == 6
-        await pilot.press("t")
+        await show_tab(app, pilot, "chart")
+        await pilot.press("t")  # from any tab: transposes and shows the table
         await pilot.pause()
+        assert app.screen.query_one(TabbedContent).active == "table"
         assert table.row_count == 5 and len(table.columns) == 3
         assert [row[0] for row in row_texts(table)] == ["MAE", "MSE", "RMSE", "MAPE", "R2"]
         await pilot.press("t")
@@ -309,6 +330,9 @@ async def test_overlay_shown_only_for_models_tested_on_the_same_rows(tmp_path: P
         assert chart.overlay is not None and len(chart.overlay.series) == 3
         await pilot.press("p")
         assert chart.overlay.rows == list(range(1, 151))
+        assert chart.overlay.actual == sorted(chart.overlay.actual)
+        await pilot.press("o")
+        assert not chart.overlay.by_actual and chart.overlay.actual[3] == 0.0
 
     app = HostApp(CompareScreen([forest(), other_rows()], export_dir(tmp_path)))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -83,6 +83,20 @@ def test_line_series_respects_max_points_and_keeps_first_and_last_rows() -> None
     assert len(an.actual_vs_predicted(sample, max_points=None).rows) == 1000
 
 
+def test_line_ordered_by_actual_rises_and_keeps_each_pair_together() -> None:
+    actual = [5.0, 1.0, 4.0, 2.0, 3.0]
+    predicted = [50.0, 10.0, 40.0, 20.0, 30.0]
+    sample = an.prediction_sample(meta("m", y_test=actual, y_pred=predicted))
+    line = an.actual_vs_predicted(sample, max_points=None, by_actual=True)
+    assert line.by_actual and line.rows == [1, 2, 3, 4, 5]
+    assert line.actual == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert line.predicted == [10.0, 20.0, 30.0, 40.0, 50.0]
+    thinned = an.actual_vs_predicted(sample, max_points=3, by_actual=True)
+    assert thinned.actual == [1.0, 3.0, 5.0] and thinned.predicted == [10.0, 30.0, 50.0]
+    as_stored = an.actual_vs_predicted(sample, max_points=None)
+    assert as_stored.actual == actual and not as_stored.by_actual
+
+
 @given(st.integers(0, 3000), st.integers(1, 600))
 def test_evenly_spaced_is_increasing_unique_and_bounded(count: int, limit: int) -> None:
     picks = an.evenly_spaced(count, limit)
@@ -310,6 +324,12 @@ def test_overlay_only_when_models_share_the_test_rows() -> None:
     assert refused.message == (
         "c was tested on different rows from a, so the predictions cannot be overlaid."
     )
+    ordered = an.predictions_overlay(same[::-1], max_points=None, by_actual=True)
+    assert ordered.by_actual and ordered.actual == sorted(y)
+    other_order = an.predictions_overlay(
+        [meta("s", y_test=[3.0, 1.0, 2.0], y_pred=[30.0, 10.0, 20.0])], by_actual=True
+    )
+    assert other_order.series[0][1] == [10.0, 20.0, 30.0]
     nothing = an.predictions_overlay([meta("x"), meta("y")])
     assert not nothing.ok and "None of these models" in nothing.message
 

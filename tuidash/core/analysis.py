@@ -248,23 +248,42 @@ class LineSeries:
     """Actual and predicted values over the test rows, thinned to a readable number of points."""
 
     rows: list[int]
-    """1-based positions of the shown rows in the stored test sample."""
+    """x values: 1-based positions in the stored sample (ranks when ``by_actual``)."""
     actual: list[float]
     """Actual values at those rows."""
     predicted: list[float]
     """Predicted values at those rows."""
     available: int
     """How many stored rows there are to choose from."""
+    by_actual: bool = False
+    """True when the rows are ordered by their actual value instead of as stored."""
 
 
-def actual_vs_predicted(sample: PredictionSample, max_points: int | None = 200) -> LineSeries:
-    """The line chart data: at most ``max_points`` evenly spaced rows (None: all of them)."""
-    picks = evenly_spaced(sample.stored, max_points)
+def row_order(actual: Sequence[float], by_actual: bool) -> list[int]:
+    """Indices of the rows as stored, or from the smallest actual value to the largest."""
+    indices = list(range(len(actual)))
+    if by_actual:
+        indices.sort(key=lambda i: (actual[i], i))
+    return indices
+
+
+def actual_vs_predicted(
+    sample: PredictionSample, max_points: int | None = 200, *, by_actual: bool = False
+) -> LineSeries:
+    """The line chart data: at most ``max_points`` evenly spaced rows (None: all of them).
+
+    Test rows are usually shuffled, so a line over them zig-zags; ordered ``by_actual`` the
+    actual values form a rising curve and each prediction's miss shows as its distance.
+    """
+    order = row_order(sample.actual, by_actual)
+    spaced = evenly_spaced(len(order), max_points)
+    picks = [order[j] for j in spaced]
     return LineSeries(
-        rows=[i + 1 for i in picks],
+        rows=[(j if by_actual else order[j]) + 1 for j in spaced],
         actual=[sample.actual[i] for i in picks],
         predicted=[sample.predicted[i] for i in picks],
         available=sample.stored,
+        by_actual=by_actual,
     )
 
 
@@ -683,10 +702,12 @@ class Overlay:
     """Actual values at those rows."""
     series: list[tuple[str, list[float]]] = field(default_factory=list)
     """(model name, predictions at those rows) per model."""
+    by_actual: bool = False
+    """True when the rows are ordered by their actual value (``rows`` are ranks)."""
 
 
 def predictions_overlay(
-    models: Sequence[Mapping[str, Any]], max_points: int | None = 200
+    models: Sequence[Mapping[str, Any]], max_points: int | None = 200, *, by_actual: bool = False
 ) -> Overlay:
     """Overlay the models' predictions, only when they were tested on the same rows."""
     samples = [(model_name(m), prediction_sample(m)) for m in models]
@@ -702,16 +723,18 @@ def predictions_overlay(
             f"{_join(different)} {'was' if len(different) == 1 else 'were'} tested on "
             f"different rows from {first_name}, so the predictions cannot be overlaid.",
         )
-    picks = evenly_spaced(first.stored, max_points)
+    order = row_order(first.actual, by_actual)
+    spaced = evenly_spaced(len(order), max_points)
+    picks = [order[j] for j in spaced]
     series = [(name, [s.predicted[i] for i in picks]) for name, s in with_data]
     message = f"{len(picks)} of {first.stored} test rows"
     if len(models) == 1:
         message = f"Only one model: {message}"
     if missing:
         message += f"; no stored predictions for {_join(missing)}"
-    return Overlay(
-        True, message + ".", [i + 1 for i in picks], [first.actual[i] for i in picks], series
-    )
+    rows = [(j if by_actual else order[j]) + 1 for j in spaced]
+    actual = [first.actual[i] for i in picks]
+    return Overlay(True, message + ".", rows, actual, series, by_actual)
 
 
 def _join(names: Sequence[str]) -> str:

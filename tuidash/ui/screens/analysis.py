@@ -121,6 +121,13 @@ class AnalysisScreen(Screen[None]):
             id="analysis.points",
         ),
         Binding(
+            "o",
+            "order",
+            "Order",
+            tooltip="Order the line by actual value, or as the rows were stored",
+            id="analysis.order",
+        ),
+        Binding(
             "b", "bins", "Bins", tooltip="Change the histogram's bin count", id="analysis.bins"
         ),
         Binding("n", "top_n", "Top N", tooltip="Show more or fewer features", id="analysis.top_n"),
@@ -135,6 +142,7 @@ class AnalysisScreen(Screen[None]):
 
     _TAB_ACTIONS: ClassVar[dict[str, str]] = {
         "points": "line",
+        "order": "line",
         "bins": "histogram",
         "top_n": "features",
     }
@@ -152,6 +160,8 @@ class AnalysisScreen(Screen[None]):
         """The stored prediction pairs."""
         self.max_points: int | None = 100
         """Rows on the actual vs predicted line (None: all)."""
+        self.by_actual = True
+        """Line chart rows ordered by actual value (shuffled test rows zig-zag otherwise)."""
         self.bins = 10
         """Histogram bins."""
         self.top_n: int | None = 10
@@ -272,7 +282,7 @@ class AnalysisScreen(Screen[None]):
         return text
 
     def _line(self) -> an.LineSeries:
-        return an.actual_vs_predicted(self.sample, self.max_points)
+        return an.actual_vs_predicted(self.sample, self.max_points, by_actual=self.by_actual)
 
     def _histogram(self) -> an.Histogram:
         return an.histogram(an.residuals(self.sample).residuals, self.bins)
@@ -302,6 +312,14 @@ class AnalysisScreen(Screen[None]):
         for chart in self.query(ActualPredictedChart):
             chart.update(self._line())
         self.notify(f"Line chart: {_choice_text(self.max_points)} points", timeout=2)
+
+    def action_order(self) -> None:
+        """Switch the line chart between ordered by actual value and stored order."""
+        self.by_actual = not self.by_actual
+        for chart in self.query(ActualPredictedChart):
+            chart.update(self._line())
+        order = "by actual value" if self.by_actual else "as stored"
+        self.notify(f"Line chart: rows {order}", timeout=2)
 
     def action_bins(self) -> None:
         """Cycle the histogram's bin count."""

@@ -87,6 +87,13 @@ class CompareScreen(Screen[None]):
             id="compare.points",
         ),
         Binding(
+            "o",
+            "order",
+            "Order",
+            tooltip="Order the overlay by actual value, or as the rows were stored",
+            id="compare.order",
+        ),
+        Binding(
             "e",
             "export",
             "Export CSV",
@@ -95,7 +102,7 @@ class CompareScreen(Screen[None]):
         ),
     ]
 
-    _TAB_ACTIONS: ClassVar[dict[str, str]] = {"transpose": "table", "points": "overlay"}
+    _TAB_ACTIONS: ClassVar[dict[str, str]] = {"points": "overlay", "order": "overlay"}
     """Actions that only make sense on one tab (hidden from the footer elsewhere)."""
 
     def __init__(self, models: Sequence[Mapping[str, Any]], export_dir: Path | str) -> None:
@@ -110,6 +117,8 @@ class CompareScreen(Screen[None]):
         """True when models are columns instead of rows."""
         self.max_points: int | None = 100
         """Rows on the overlay (None: all)."""
+        self.by_actual = True
+        """Overlay rows ordered by actual value (shuffled test rows zig-zag otherwise)."""
         self.last_export: Path | None = None
         """The CSV written by the last export, if any."""
         count = len(self.models)
@@ -133,7 +142,7 @@ class CompareScreen(Screen[None]):
                     yield GroupedBarChart(bars, id="bars-chart")
                 yield Static(self._bars_note(bars), id="bars-note", classes="note")
             with TabPane("Overlay", id="overlay"):
-                overlay = an.predictions_overlay(self.models, self.max_points)
+                overlay = self._overlay()
                 if overlay.ok:
                     yield OverlayChart(overlay, id="overlay-chart")
                 yield Static(overlay.message, id="overlay-note", classes="note")
@@ -300,11 +309,11 @@ class CompareScreen(Screen[None]):
             self._fill_pair(a, b)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Show table and overlay controls only on their tab."""
+        """Show overlay controls only on the overlay tab (and only when it has a chart)."""
         tab = self._TAB_ACTIONS.get(action)
         if tab is None:
             return True
-        if action == "points" and not self.query(OverlayChart):
+        if not self.query(OverlayChart):
             return False
         return self.query_one(TabbedContent).active == tab
 
@@ -317,18 +326,32 @@ class CompareScreen(Screen[None]):
         self.dismiss()
 
     def action_transpose(self) -> None:
-        """Swap the table's rows and columns."""
+        """Swap the table's rows and columns (and show the table)."""
         self.transposed = not self.transposed
         self._fill_table()
+        self.query_one(TabbedContent).active = "table"
 
     def action_points(self) -> None:
         """Cycle the number of rows on the overlay."""
         self.max_points = _next_choice(an.POINT_CHOICES, self.max_points)
-        overlay = an.predictions_overlay(self.models, self.max_points)
+        self._redraw_overlay()
+        self.notify(f"Overlay: {_choice_text(self.max_points)} points", timeout=2)
+
+    def action_order(self) -> None:
+        """Switch the overlay between ordered by actual value and stored order."""
+        self.by_actual = not self.by_actual
+        self._redraw_overlay()
+        order = "by actual value" if self.by_actual else "as stored"
+        self.notify(f"Overlay: rows {order}", timeout=2)
+
+    def _overlay(self) -> an.Overlay:
+        return an.predictions_overlay(self.models, self.max_points, by_actual=self.by_actual)
+
+    def _redraw_overlay(self) -> None:
+        overlay = self._overlay()
         for chart in self.query(OverlayChart):
             chart.update(overlay)
         self.query_one("#overlay-note", Static).update(overlay.message)
-        self.notify(f"Overlay: {_choice_text(self.max_points)} points", timeout=2)
 
     def action_export(self) -> None:
         """Write the comparison table to a new CSV file (in a worker: the disk may be slow)."""

@@ -143,7 +143,7 @@ class ActualPredictedChart(ChartPlot):
         plt.plot(s.rows, s.actual, label="actual", color=self.colour(0), marker="braille")
         plt.scatter(s.rows, s.predicted, label="predicted", color=self.colour(1), marker="dot")
         plt.title(f"Actual vs predicted: {len(s.rows)} of {s.available} rows")
-        plt.xlabel("test row")
+        plt.xlabel("test rows, smallest actual value first" if s.by_actual else "test row")
         plt.xticks(*_ticks(s.rows[0], s.rows[-1], max(2, min(6, width // 14))))
         values = s.actual + s.predicted
         plt.yticks(*_ticks(min(values), max(values), max(2, min(5, (height - 4) // 3))))
@@ -383,6 +383,6 @@ class OverlayChart(ChartPlot):
             )
             values.extend(predicted)
         plt.title(f"Predictions over {len(o.rows)} shared test rows")
-        plt.xlabel("test row")
+        plt.xlabel("test rows, smallest actual value first" if o.by_actual else "test row")
         plt.xticks(*_ticks(o.rows[0], o.rows[-1], max(2, min(6, width // 14))))
         plt.yticks(*_ticks(min(values), max(values), max(2, min(5, (height - 4) // 3))))
