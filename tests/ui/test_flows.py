@@ -507,3 +507,25 @@ async def test_storage_rechecks_then_removes_a_damaged_entry(
         assert not (store_dir / "metadata" / "Linear.json").exists()
         assert (store_dir / "metadata" / "Base.json").exists()
         assert app.model_status("Base") == "loaded"
+
+
+async def test_mouse_sample_button_and_header_click(store_dir: Path, saved_models: Any) -> None:
+    saved_models(store_dir, [("Linear", "linear_regression", {}), ("Base", "dummy", {})])
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False, start_section="data")
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: len(app.entries) == 2, "the list")
+        await pilot.click("#sample")
+        await wait_for(pilot, lambda: of_type(messages, msg.DataLoaded), "the sample")
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.current_mode == "models", "Models")
+        await pilot.pause()
+        screen: Any = app.screen
+        assert screen.sort_column == "R2"
+        table = screen.query_one("#models-table", DataTable)
+        # Click the "Name" header: sorted by name, A to Z.
+        x = sum(col.get_render_width(table) for col in list(table.columns.values())[:1]) + 2
+        await pilot.click("#models-table", offset=(x, 0))
+        await pilot.pause()
+        assert screen.sort_column == "name"
+        assert [str(k.value) for k in table.rows] == ["Base", "Linear"]

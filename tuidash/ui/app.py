@@ -67,13 +67,8 @@ class TuidashApp(App[None]):
         "storage": StorageScreen,
     }
     COMMANDS = App.COMMANDS | {SectionCommands}
+    # The section keys (d, t, m, s) live on SectionScreen so the footer shows them first.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "section('data')", "Data", tooltip="Open a data file", id="section-data"),
-        Binding("t", "section('train')", "Train", tooltip="Train models", id="section-train"),
-        Binding("m", "section('models')", "Models", tooltip="Saved models", id="section-models"),
-        Binding(
-            "s", "section('storage')", "Storage", tooltip="The model store", id="section-storage"
-        ),
         Binding(
             "f1,question_mark",
             "toggle_keys",

@@ -27,14 +27,17 @@ class SectionCommands(Provider):
 
     def commands(self) -> Iterator[tuple[str, str, Any]]:
         """(name, help, callback) of every command."""
+        from tuidash.ui.screens.base import SectionScreen
+
         app: TuidashApp = self.app  # type: ignore[assignment]
         seen: set[str] = set()
-        for binding in _bindings(type(app)):
+        for binding in [*_bindings(SectionScreen), *_bindings(type(app))]:
             if binding.action in seen or binding.action == "quit":
                 continue
             seen.add(binding.action)
             help_text = f"{binding.tooltip} (key {binding.key_display or binding.key})"
-            yield binding.description, help_text, partial(app.run_action, binding.action)
+            action = binding.action.removeprefix("app.")
+            yield binding.description, help_text, partial(app.run_action, action)
         for mode, label in SECTION_LABELS.items():
             screen_type = app.MODES[mode]
             for binding in _bindings(screen_type):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input
 
@@ -17,6 +18,22 @@ if TYPE_CHECKING:
 
 class SectionScreen(Screen[None]):
     """A top-level section; the app calls its ``on_*`` hooks when shared state changes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "app.section('data')", "Data", tooltip="Open a data file", id="section-data"),
+        Binding("t", "app.section('train')", "Train", tooltip="Train models", id="section-train"),
+        Binding(
+            "m", "app.section('models')", "Models", tooltip="Saved models", id="section-models"
+        ),
+        Binding(
+            "s",
+            "app.section('storage')",
+            "Storage",
+            tooltip="The model store",
+            id="section-storage",
+        ),
+    ]
+    """Section keys, first in every section's footer (inherited by each section)."""
 
     SECTION: ClassVar[str] = ""
     """The mode name of this section."""

@@ -184,6 +184,8 @@ class DataScreen(SectionScreen):
         tabs = self.query_one("#data-tabs", TabbedContent)
         tabs.get_tab("tab-problems").label = f"Problems ({len(problems)})"
         tabs.active = "tab-preview"
+        # Focus leaves the (now hidden) file chooser, so letter keys work at once.
+        self.query_one("#preview", DataTable).focus()
 
     def on_data_failed(self, sentence: str) -> None:
         """Show the core's sentence; the previous data stays."""
