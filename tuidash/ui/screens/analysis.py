@@ -64,13 +64,14 @@ class ScreenCommands(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
-def _next_choice(choices: tuple[Any, ...], current: Any) -> Any:
+def next_choice(choices: tuple[Any, ...], current: Any) -> Any:
     """The choice after ``current``, wrapping round."""
     index = choices.index(current) if current in choices else -1
     return choices[(index + 1) % len(choices)]
 
 
-def _choice_text(value: int | None) -> str:
+def choice_text(value: int | None) -> str:
+    """A count choice as shown to the user ("all" for None)."""
     return "all" if value is None else str(value)
 
 
@@ -308,10 +309,10 @@ class AnalysisScreen(Screen[None]):
 
     def action_points(self) -> None:
         """Cycle the number of rows on the line chart."""
-        self.max_points = _next_choice(an.POINT_CHOICES, self.max_points)
+        self.max_points = next_choice(an.POINT_CHOICES, self.max_points)
         for chart in self.query(ActualPredictedChart):
             chart.update(self._line())
-        self.notify(f"Line chart: {_choice_text(self.max_points)} points", timeout=2)
+        self.notify(f"Line chart: {choice_text(self.max_points)} points", timeout=2)
 
     def action_order(self) -> None:
         """Switch the line chart between ordered by actual value and stored order."""
@@ -323,17 +324,17 @@ class AnalysisScreen(Screen[None]):
 
     def action_bins(self) -> None:
         """Cycle the histogram's bin count."""
-        self.bins = _next_choice(an.BIN_CHOICES, self.bins)
+        self.bins = next_choice(an.BIN_CHOICES, self.bins)
         for chart in self.query(HistogramChart):
             chart.update(self._histogram())
         self.notify(f"Histogram: {self.bins} bins", timeout=2)
 
     def action_top_n(self) -> None:
         """Cycle how many features are shown."""
-        self.top_n = _next_choice(an.TOP_N_CHOICES, self.top_n)
+        self.top_n = next_choice(an.TOP_N_CHOICES, self.top_n)
         for chart in self.query(FeatureChart):
             chart.update(self.top_n)
-        self.notify(f"Features: top {_choice_text(self.top_n)}", timeout=2)
+        self.notify(f"Features: top {choice_text(self.top_n)}", timeout=2)
 
     def action_export(self) -> None:
         """Write the errors table to a new CSV file (in a worker: the disk may be slow)."""

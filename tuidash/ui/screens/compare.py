@@ -19,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane
 
 from tuidash.core import analysis as an
-from tuidash.ui.screens.analysis import ScreenCommands, _choice_text, _next_choice
+from tuidash.ui.screens.analysis import ScreenCommands, choice_text, next_choice
 from tuidash.ui.widgets.charts import GroupedBarChart, OverlayChart
 
 BEST_MARK = "*"
@@ -333,9 +333,9 @@ class CompareScreen(Screen[None]):
 
     def action_points(self) -> None:
         """Cycle the number of rows on the overlay."""
-        self.max_points = _next_choice(an.POINT_CHOICES, self.max_points)
+        self.max_points = next_choice(an.POINT_CHOICES, self.max_points)
         self._redraw_overlay()
-        self.notify(f"Overlay: {_choice_text(self.max_points)} points", timeout=2)
+        self.notify(f"Overlay: {choice_text(self.max_points)} points", timeout=2)
 
     def action_order(self) -> None:
         """Switch the overlay between ordered by actual value and stored order."""
