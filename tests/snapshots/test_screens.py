@@ -8,7 +8,8 @@ at every changed picture before committing it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from textual.widgets import Input
 
 from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
+
+FIXED_NOW = datetime(2026, 1, 15, 9, 30)
+"""The app's clock in every picture."""
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 """Every section is pictured at the smallest supported size and a roomy one."""
@@ -32,7 +36,7 @@ def stable_app(store: Path, cwd: Path, **options: Any) -> TuidashApp:
     return make_app(
         None,
         store,
-        clock=lambda: __import__("datetime").datetime(2026, 1, 15, 9, 30),
+        clock=lambda: FIXED_NOW,
         theme="textual-dark",
         show_paths=False,
         show_free_space=False,
@@ -78,9 +82,6 @@ async def load_sample(pilot: Pilot[Any]) -> None:
     await pilot.press("f2")
     await until(pilot, lambda: app.data is not None)
     await pilot.pause()
-
-
-Before = Callable[[Pilot[Any]], Awaitable[None]]
 
 
 class TestModels:
