@@ -1508,12 +1508,15 @@ class ModelPersistence:
         """Load models one by one; a thread hashes the next large pickles while this one
         unpickles (hashlib releases the GIL, so the two overlap on two cores).
 
-        Without ``names`` every entry in the store is attempted (problem entries too, so
-        a caller's progress adds up). ``keep`` also puts results in ``loaded_models``.
-        Closing the generator stops the hashing thread.
+        Without ``names`` every entry in the store is attempted, smallest pickle first
+        (problem entries last, so a caller's progress adds up). ``keep`` also puts
+        results in ``loaded_models``. Closing the generator stops the hashing thread.
         """
         if names is None:
             entries, problems = self._survey(predictions=False)
+            # Smallest first: the list fills quickly, and the thread hashes the large
+            # pickles while the small ones unpickle.
+            entries.sort(key=lambda e: e["pkl_bytes"])
             ordered = [e["name"] for e in entries] + [p["name"] for p in problems]
         else:
             ordered = list(names)
