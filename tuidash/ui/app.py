@@ -412,6 +412,10 @@ class TuidashApp(App[None]):
                 self.post_message(msg.TrainingFailed(job.kind_id, error_sentence(error)))
                 continue
             self.post_message(msg.TrainingFinished(job.name, trained, job.replace))
+        # The results tab draws charts next: import them here, off the event loop.
+        import tuidash.core.analysis
+        import tuidash.ui.widgets.charts  # noqa: F401
+
         self.post_message(msg.TrainingBatchDone())
 
     @on(msg.TrainingProgress)
