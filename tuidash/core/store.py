@@ -393,6 +393,11 @@ def _read_regular(path: str | Path, limit: int | None = None) -> bytes:
         return handle.readall()
 
 
+def _unlink_all(paths: list[Path]) -> None:
+    for path in paths:
+        _unlink_quiet(path)
+
+
 def _unlink_quiet(path: Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
@@ -449,6 +454,21 @@ def _read_hashed(path: str | Path, want_hash: bool) -> tuple[bytes | _OpenPickle
     except BaseException:
         handle.close()
         raise
+
+
+class _FilesOf:
+    """An entry's files relative to the store, built only when a problem needs them."""
+
+    __slots__ = ("_json", "_pkl")
+
+    def __init__(self, json_entry: os.DirEntry[str] | None, pkl_entry: Any) -> None:
+        self._json, self._pkl = json_entry, pkl_entry
+
+    def __iter__(self) -> Iterator[str]:
+        if self._json is not None:
+            yield f"{METADATA_DIR}/{self._json.name}"
+        if self._pkl is not None:
+            yield f"{MODELS_DIR}/{self._pkl.name}"
 
 
 class _PreHasher:
@@ -1011,9 +1031,11 @@ class ModelPersistence:
             if sink is not None:
                 sink.close()
             _unlink_quiet(tmp_pkl)
-            for link in backups.values():
-                if isinstance(link, Path):
-                    _unlink_quiet(link)
+            links = [link for link in backups.values() if isinstance(link, Path)]
+            if links:
+                # Dropping the last link of a large old version frees all its blocks,
+                # which takes a while; the save does not need to wait for it.
+                threading.Thread(target=_unlink_all, args=(links,), name="tuidash-free").start()
         if self._folds is not None:
             # Our own rename changed the folders' mtimes: keep the map, take the new key.
             folds = self._folds[1]
@@ -1096,11 +1118,7 @@ class ModelPersistence:
         problems: list[dict[str, Any]] = []
         for name in sorted(set(jsons) | set(pkls), key=lambda n: (_fold(n), n)):
             json_entry, pkl_entry = jsons.get(name), pkls.get(name)
-            files = []
-            if json_entry is not None:
-                files.append(f"{METADATA_DIR}/{json_entry.name}")
-            if pkl_entry is not None:
-                files.append(f"{MODELS_DIR}/{pkl_entry.name}")
+            files = _FilesOf(json_entry, pkl_entry)
             if json_entry is None:
                 problems.append(
                     self._problem_row(name, files, "orphaned", "its pickle has no metadata file")
@@ -1152,8 +1170,8 @@ class ModelPersistence:
         pkl_ino = pkl_entry.inode() if pkl_entry is not None else 0
         return (info.st_ino, info.st_size, info.st_mtime_ns, pkl_ino)
 
-    def _problem_row(self, name: str, files: list[str], kind: str, reason: str) -> dict[str, Any]:
-        return {"name": name, "files": files, "reason": reason, "kind": kind}
+    def _problem_row(self, name: str, files: Any, kind: str, reason: str) -> dict[str, Any]:
+        return {"name": name, "files": list(files), "reason": reason, "kind": kind}
 
     def _list_entry(
         self,
