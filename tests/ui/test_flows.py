@@ -529,3 +529,28 @@ async def test_mouse_sample_button_and_header_click(store_dir: Path, saved_model
         await pilot.pause()
         assert screen.sort_column == "name"
         assert [str(k.value) for k in table.rows] == ["Base", "Linear"]
+
+
+async def test_training_several_kinds_saves_each(store_dir: Path) -> None:
+    from textual.widgets import SelectionList
+
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await load_sample(pilot, messages)
+        await open_train(pilot, trees="3")
+        kinds = app.screen.query_one("#kinds", SelectionList)
+        kinds.select("dummy")
+        kinds.select("ridge")
+        await wait_for(pilot, lambda: app.screen.query("#name-ridge"), "the Ridge form")
+        app.screen.query_one("#name-ridge", Input).value = "Ridge, alpha 1"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(of_type(messages, msg.ModelSaved)) == 3, "3 saves")
+        assert {m.name for m in of_type(messages, msg.ModelSaved)} == {
+            "Dummy",
+            "Ridge, alpha 1",
+            "Random Forest",
+        }
+        totals = {m.total for m in of_type(messages, msg.TrainingProgress)}
+        assert totals == {3}
+        await wait_for(pilot, lambda: len(app.entries) == 3, "all three listed")
