@@ -554,3 +554,24 @@ async def test_training_several_kinds_saves_each(store_dir: Path) -> None:
         totals = {m.total for m in of_type(messages, msg.TrainingProgress)}
         assert totals == {3}
         await wait_for(pilot, lambda: len(app.entries) == 3, "all three listed")
+
+
+async def test_detail_pane_warns_about_a_version_mismatch(
+    store_dir: Path, saved_models: Any
+) -> None:
+    import json
+
+    saved_models(store_dir, [("Old", "linear_regression", {})])
+    meta = store_dir / "metadata" / "Old.json"
+    document = json.loads(meta.read_text())
+    document["environment"]["sklearn"] = "0.24.2"
+    meta.write_text(json.dumps(document))
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: app.entries, "the list")
+        await pilot.pause()
+        warnings = app.entries["Old"]["environment_mismatch"]
+        assert warnings
+        detail = str(app.screen.query_one("#detail", Static).render())
+        assert f"⚠ {warnings[0]}" in detail
+        assert "Parameters: fit_intercept=true" in detail
