@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.worker import get_current_worker
 
 from tuidash.ui import messages as msg
 from tuidash.ui.commands import SectionCommands
@@ -309,9 +310,12 @@ class TuidashApp(App[None]):
             profile = core_data.profile_columns(loaded.frame)
             problems = core_data.data_problems(loaded.frame)
         except Exception as error:  # DataError carries the sentence; others get theirs
-            self.post_message(msg.DataLoadFailed(path or "sample", error_sentence(error)))
+            if not get_current_worker().is_cancelled:
+                self.post_message(msg.DataLoadFailed(path or "sample", error_sentence(error)))
             return
-        self.post_message(msg.DataLoaded(loaded, profile, problems))
+        # A newer load replaced this one meanwhile: its result must not win.
+        if not get_current_worker().is_cancelled:
+            self.post_message(msg.DataLoaded(loaded, profile, problems))
 
     @on(msg.DataLoaded)
     def _data_loaded(self, message: msg.DataLoaded) -> None:
@@ -369,7 +373,7 @@ class TuidashApp(App[None]):
         self.cancel_event = threading.Event()
         self.training = True
         self.last_trained = {}
-        self.train_worker(jobs, config, self.cancel_event)
+        self.train_worker(self.data, jobs, config, self.cancel_event)
         self._each_section("on_training_started", jobs)
 
     def cancel_training(self) -> None:
@@ -378,7 +382,7 @@ class TuidashApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train", description="Train")
     def train_worker(
-        self, jobs: list[TrainJob], config: dict[str, Any], cancel: threading.Event
+        self, data: Any, jobs: list[TrainJob], config: dict[str, Any], cancel: threading.Event
     ) -> None:
         """Train the jobs one after another, posting progress and results."""
         from tuidash.core import training
@@ -398,7 +402,7 @@ class TuidashApp(App[None]):
 
             try:
                 trained = training.train_model(
-                    self.data,
+                    data,
                     job.kind_id,
                     job.params,
                     train_config,
