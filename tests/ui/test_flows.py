@@ -575,3 +575,17 @@ async def test_detail_pane_warns_about_a_version_mismatch(
         detail = str(app.screen.query_one("#detail", Static).render())
         assert f"⚠ {warnings[0]}" in detail
         assert "Parameters: fit_intercept=true" in detail
+
+
+async def test_reload_all_reads_every_model_again(store_dir: Path, saved_models: Any) -> None:
+    saved_models(store_dir, [("Linear", "linear_regression", {}), ("Base", "dummy", {})])
+    messages: list[Message] = []
+    app = new_app(store_dir)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
+        first = app.service.loaded["Linear"]  # type: ignore[union-attr]
+        await pilot.press("r")
+        await wait_for(pilot, lambda: len(of_type(messages, msg.ModelsLoadFinished)) == 2, "reload")
+        again = of_type(messages, msg.ModelsLoadFinished)[1]
+        assert (again.loaded, again.failed) == (2, 0)
+        assert app.service.loaded["Linear"] is not first  # type: ignore[union-attr]
