@@ -334,9 +334,9 @@ def test_iter_load_hashes_the_next_large_pickle_while_unpickling_this_one(store,
     log: list[tuple[str, str, float]] = []
     real_hash, real_load = store_module._read_hashed, unpickle_module.restricted_load
 
-    def hashing(path, want):
+    def hashing(path, want, *chunk):
         log.append(("hash start", threading.current_thread().name, time.perf_counter()))
-        return real_hash(path, want)
+        return real_hash(path, want, *chunk)
 
     def unpickling(handle):
         log.append(("load start", threading.current_thread().name, time.perf_counter()))

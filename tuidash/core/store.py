@@ -81,6 +81,9 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
 _HASH_IN_THREAD_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
+_HASH_CHUNK = 32 * 1024 * 1024
+"""Large reads between GIL hand-overs: a hashing thread waits up to the interpreter's
+switch interval (5 ms) for the GIL after each chunk while another thread unpickles."""
 
 
 # ---------------------------------------------------------------------------- errors
@@ -431,7 +434,9 @@ class _OpenPickle:
         self.handle.close()
 
 
-def _read_hashed(path: str | Path, want_hash: bool) -> tuple[bytes | _OpenPickle, str | None]:
+def _read_hashed(
+    path: str | Path, want_hash: bool, chunk_size: int = _READ_CHUNK
+) -> tuple[bytes | _OpenPickle, str | None]:
     """A regular file's bytes (or, if large, its open handle) and its sha256."""
     fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY)
     handle = os.fdopen(fd, "rb", buffering=_READ_CHUNK)
@@ -444,7 +449,7 @@ def _read_hashed(path: str | Path, want_hash: bool) -> tuple[bytes | _OpenPickle
             handle.close()
             return data, (_sha256(data) if want_hash else None)
         hasher = hashlib.sha256()
-        chunk = bytearray(_READ_CHUNK)
+        chunk = bytearray(min(info.st_size, chunk_size))
         view = memoryview(chunk)
         raw = handle.raw
         while count := raw.readinto(view):
@@ -508,7 +513,7 @@ class _PreHasher:
             if self._stop:
                 return
             try:
-                result: Any = _read_hashed(path, True)
+                result: Any = _read_hashed(path, True, _HASH_CHUNK)
             except OSError:
                 result = None  # the consumer reads it again and reports
             with self._cond:
