@@ -327,6 +327,8 @@ class TrainScreen(SectionScreen):
                 else:
                     container.mount(form)
                 forms[kind_id] = form
+                # Show the form just opened, wherever the pane was scrolled to.
+                self.call_after_refresh(container.scroll_to_widget, form, animate=False)
 
     def on_target_changed(self) -> None:
         """Describe the data the models will learn from."""
