@@ -370,12 +370,6 @@ class PredictScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Export is shown dimmed until there is something to export."""
-        if action == "export" and self.prediction is None:
-            return None
-        return True
-
     def action_back(self) -> None:
         """Close the screen."""
         self.dismiss()
@@ -468,7 +462,9 @@ class PredictScreen(Screen[None]):
             table = table_rows(prediction)
         except Exception as error:  # every failure is reported as a sentence, never raised
             if not worker.is_cancelled:
-                self.post_message(self.PredictFailed(request, error_sentence(error)))
+                # The core names the file by the path it was given; show it as paths are shown.
+                sentence = error_sentence(error).replace(str(path), shown)
+                self.post_message(self.PredictFailed(request, sentence))
             return
         if not worker.is_cancelled:
             self.post_message(self.Predicted(request, name, entry, prediction, table, shown))
@@ -507,7 +503,6 @@ class PredictScreen(Screen[None]):
         self._message(" ".join([done, *prediction.notes]))
         self.query_one("#predict-tabs", TabbedContent).active = "predict-rows"
         self.query_one("#predict-table", DataTable).focus()
-        self.refresh_bindings()
 
     @on(PredictFailed)
     def _predict_failed(self, message: PredictFailed) -> None:
