@@ -70,6 +70,8 @@ def project_dir(tmp_path: Path) -> Path:
     folder.mkdir(exist_ok=True)
     (folder / "houses.csv").write_text("rooms,price\n3,100\n4,150\n")
     (folder / "notes.txt").write_text("not a table\n")
+    (folder / "model.pkl").write_bytes(b"not data")  # not offered: not a data file
+    (folder / ".hidden.csv").write_text("a,b\n")  # not offered: hidden
     (folder / "runs").mkdir(exist_ok=True)
     return folder
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -38,6 +39,28 @@ def _fmt_number(value: Any) -> str:
             return ""
         return f"{value:.4g}"
     return str(value)
+
+
+class DataFileTree(DirectoryTree):
+    """The server's folders and the files tuidash can read (hidden entries left out)."""
+
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        """Folders, and files whose extension the core reads."""
+        from tuidash.core.data import FORMATS
+
+        return [
+            path
+            for path in paths
+            if not path.name.startswith(".") and (path.suffix.lower() in FORMATS or _is_dir(path))
+        ]
+
+
+def _is_dir(path: Path) -> bool:
+    """A folder (a broken link or an unreadable entry is not)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 class DataScreen(SectionScreen):
@@ -77,13 +100,13 @@ class DataScreen(SectionScreen):
             with TabPane("Open file", id="tab-open"):
                 with Horizontal(id="path-row"):
                     yield Input(
-                        placeholder="Path of a CSV, TSV, Excel, Parquet or JSON file",
+                        placeholder="Path of a data file",
                         id="path",
-                        tooltip="Type a path and press Enter (or Ctrl+O)",
+                        tooltip="A CSV, TSV, Excel (.xlsx), Parquet or JSON file; Enter opens it",
                     )
                     yield Button("Open", id="open")
                     yield Button("Sample data set", id="sample", variant="primary")
-                yield DirectoryTree(self.tuidash.cwd, id="browser")
+                yield DataFileTree(self.tuidash.cwd, id="browser")
             with TabPane("Preview", id="tab-preview"):
                 yield DataTable(id="preview", zebra_stripes=True)
             with TabPane("Columns", id="tab-columns"):
