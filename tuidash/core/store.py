@@ -439,7 +439,7 @@ def _read_hashed(
 ) -> tuple[bytes | _OpenPickle, str | None]:
     """A regular file's bytes (or, if large, its open handle) and its sha256."""
     fd = os.open(path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY)
-    handle = os.fdopen(fd, "rb", buffering=_READ_CHUNK)
+    handle: Any = os.fdopen(fd, "rb", buffering=_READ_CHUNK)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -554,6 +554,7 @@ def _reject_constant(value: str) -> Any:
     raise ValueError(f"it contains {value}, which is not valid JSON")
 
 
+_fast_loads: Any
 try:  # optional: parses the metadata about 5x faster; the json module is the fallback
     from orjson import loads as _fast_loads
 except ImportError:  # pragma: no cover - depends on the environment
@@ -805,7 +806,11 @@ class ModelPersistence:
         try:
             doc = _parse_json(_read_regular(pending, MAX_JSON_BYTES))
             name = doc.get("model_name") if isinstance(doc, dict) else None
-            if not _disk_name_ok(name) or self._pending(name) != pending:
+            if (
+                not isinstance(name, str)
+                or not _disk_name_ok(name)
+                or self._pending(name) != pending
+            ):
                 raise ValueError("pending file does not belong to its name")
             _check_doc(doc, name)
             payload, digest = _read_hashed(self._pkl(name), True)
@@ -1473,17 +1478,16 @@ class ModelPersistence:
                         raise _Problem("damaged", "its pickle was changed while it was loading")
                 else:
                     model = restricted_loads(payload)
-        except _Problem as problem:
-            self._remember_problem(name, problem)
-            raise ModelDamaged(f"Model '{name}' cannot be loaded: {problem.reason}.") from None
+        except _Problem as changed:
+            self._remember_problem(name, changed)
+            raise ModelDamaged(f"Model '{name}' cannot be loaded: {changed.reason}.") from None
         except UnpickleRefused as exc:
-            problem = _Problem("refused", exc.message)
-            self._remember_problem(name, problem)
+            self._remember_problem(name, _Problem("refused", exc.message))
             raise ModelRefused(f"Model '{name}' was not loaded: {exc.message}.") from None
         except Exception as exc:  # a damaged stream fails in many ways (EOF, ValueError...)
-            problem = _Problem("damaged", f"its pickle could not be read ({_short(exc)})")
-            self._remember_problem(name, problem)
-            raise ModelDamaged(f"Model '{name}' cannot be loaded: {problem.reason}.") from None
+            reason = f"its pickle could not be read ({_short(exc)})"
+            self._remember_problem(name, _Problem("damaged", reason))
+            raise ModelDamaged(f"Model '{name}' cannot be loaded: {reason}.") from None
         finally:
             _close_payload(payload)
             fetched.payload = None
