@@ -589,3 +589,17 @@ async def test_reload_all_reads_every_model_again(store_dir: Path, saved_models:
         again = of_type(messages, msg.ModelsLoadFinished)[1]
         assert (again.loaded, again.failed) == (2, 0)
         assert app.service.loaded["Linear"] is not first  # type: ignore[union-attr]
+
+
+async def test_a_name_the_store_refuses_blocks_training(store_dir: Path) -> None:
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await load_sample(pilot, messages)
+        await open_train(pilot)
+        app.screen.query_one("#name-random_forest", Input).value = "runs/forest"
+        await pilot.press("ctrl+r")
+        await pilot.pause(0.3)
+        line = str(app.screen.query_one("#train-message", Static).render())
+        assert "cannot contain / or \\" in line
+        assert not app.training and not of_type(messages, msg.TrainingProgress)

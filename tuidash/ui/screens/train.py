@@ -89,15 +89,14 @@ class SpecValidator(Validator):
 
 
 class NameValidator(Validator):
-    """A model name must not be empty (the store checks the rest when saving)."""
+    """The store's own name rules, checked while typing (surrounding spaces are dropped)."""
 
     def validate(self, value: str) -> ValidationResult:
-        """Success, or why the name cannot be used."""
-        if not value.strip():
-            return self.failure("The model needs a name.")
-        if "/" in value or "\\" in value or value.strip() in (".", ".."):
-            return self.failure("A model name cannot contain / or \\ or be . or ..")
-        return self.success()
+        """Success, or the store's sentence on why the name cannot be used."""
+        from tuidash.core.store import name_problem
+
+        problem = name_problem(value.strip())
+        return self.failure(problem) if problem else self.success()
 
 
 class ParamField(Vertical):
