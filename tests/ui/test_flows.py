@@ -603,3 +603,31 @@ async def test_a_name_the_store_refuses_blocks_training(store_dir: Path) -> None
         line = str(app.screen.query_one("#train-message", Static).render())
         assert "cannot contain / or \\" in line
         assert not app.training and not of_type(messages, msg.TrainingProgress)
+
+
+async def test_name_taken_meanwhile_asks_before_saving(store_dir: Path) -> None:
+    messages: list[Message] = []
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: app.service is not None, "the store")
+        service: Any = app.service
+        real_save = service.save
+        calls: list[tuple[str, bool]] = []
+
+        async def save(name: str, data: Any, *, replace: bool = False) -> str:
+            from tuidash.core.store import ModelExists
+
+            calls.append((name, replace))
+            if len(calls) == 1:  # another session saved this name a moment ago
+                raise ModelExists(f"A model named '{name}' already exists.")
+            return await real_save(name, data, replace=replace)
+
+        service.save = save
+        await load_sample(pilot, messages)
+        await open_train(pilot, trees="3")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, NameTakenModal), "the name dialog")
+        await pilot.click("#replace")
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the save")
+        assert calls == [("Random Forest", False), ("Random Forest", True)]
+        assert not app.unsaved
