@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
@@ -96,7 +96,6 @@ class ModelsListed(Message):
     """The store's entries, from the JSON files alone."""
 
     entries: list[dict[str, Any]]
-    problems: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
