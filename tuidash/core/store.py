@@ -134,7 +134,7 @@ class _Problem(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LoadEvent:
     """One model loaded (or not) by ``ModelPersistence.iter_load``."""
 
@@ -144,7 +144,7 @@ class LoadEvent:
     reason: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Fetched:
     """A model's JSON and verified pickle bytes, ready to unpickle (or its problem)."""
 
@@ -184,6 +184,13 @@ def current_environment() -> dict[str, str | None]:
             "tuidash": __version__,
         }
     return dict(_ENVIRONMENT)
+
+
+def _sklearn_version() -> str | None:
+    if _ENVIRONMENT is None:
+        current_environment()
+    assert _ENVIRONMENT is not None
+    return _ENVIRONMENT["sklearn"]
 
 
 _ENV_LABELS = {"sklearn": "scikit-learn", "numpy": "numpy", "pandas": "pandas"}
@@ -1469,9 +1476,16 @@ class ModelPersistence:
         doc = fetched.doc
         notes = list(fetched.warnings)
         payload = fetched.payload
+        env = doc.get("environment")
+        # Only a different scikit-learn makes it warn; skip the (global) filter swap else.
+        same_sklearn = isinstance(env, dict) and env.get("sklearn") == _sklearn_version()
+        recorder: Any = (
+            contextlib.nullcontext([]) if same_sklearn else warnings.catch_warnings(record=True)
+        )
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
+            with recorder as caught:
+                if not same_sklearn:
+                    warnings.simplefilter("always")
                 if isinstance(payload, _OpenPickle):
                     model = restricted_load(payload.handle)
                     if not payload.unchanged():
@@ -1491,7 +1505,7 @@ class ModelPersistence:
         finally:
             _close_payload(payload)
             fetched.payload = None
-        mismatch = environment_mismatch(doc.get("environment"))
+        mismatch = environment_mismatch(env)
         notes.extend(mismatch)
         if not mismatch:
             for item in caught:
