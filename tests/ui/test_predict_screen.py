@@ -97,13 +97,13 @@ def is_error(screen: PredictScreen) -> bool:
 
 def column_labels(table: DataTable[Any]) -> list[str]:
     """The table's column headers."""
-    return [str(column.label) for column in table.ordered_columns]
+    return [str(column.label).strip() for column in table.ordered_columns]
 
 
 def column_cells(table: DataTable[Any], label: str) -> list[str]:
-    """Every cell of one column, by its header."""
+    """Every cell of one column, by its header (numbers are padded to line up)."""
     index = column_labels(table).index(label)
-    return [str(table.get_row_at(row)[index]) for row in range(table.row_count)]
+    return [str(table.get_row_at(row)[index]).strip() for row in range(table.row_count)]
 
 
 async def predict(pilot: Pilot[Any], screen: PredictScreen, path: str) -> None:
@@ -322,3 +322,28 @@ async def test_palette_offers_the_screen_keys(store: Path, project: Path) -> Non
             "Predict: Predict",
             "Predict: Export CSV",
         ]
+
+
+def test_wide_files_show_the_prediction_first_and_say_what_is_left_out() -> None:
+    from tuidash.core.predicting import Prediction
+    from tuidash.ui.screens.predict import SHOWN_COLUMNS, table_rows
+
+    frame = pd.DataFrame({f"c{i}": [i, i + 0.5] for i in range(SHOWN_COLUMNS + 5)})
+    frame["name"] = ["a", "b"]
+    frame["prediction"] = [1.25, float("nan")]
+    rows = table_rows(Prediction("M", "wide.csv", frame, "prediction"))
+    assert [c.strip() for c in rows.columns[:3]] == ["#", "prediction", "c0"]
+    assert len(rows.columns) == 2 + SHOWN_COLUMNS and rows.hidden_columns == 6
+    assert [row[1].strip() for row in rows.rows] == ["1.25", ""]  # a missing prediction is blank
+    assert rows.numeric[:3] == [True, True, True]
+
+
+async def test_an_answer_to_an_older_request_is_ignored(store: Path, project: Path) -> None:
+    screen = PredictScreen(store, [MODEL], selected=MODEL, start_dir=project)
+    app = Host(screen)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await predict(pilot, screen, "no_area.csv")
+        text = message_text(screen)
+        screen.post_message(PredictScreen.PredictFailed(0, "An old answer."))
+        await pilot.pause()
+        assert message_text(screen) == text

@@ -117,6 +117,8 @@ class TableRows:
 
     columns: list[str]
     rows: list[list[str]]
+    numeric: list[bool]
+    """Per column: holds numbers (shown right-aligned so magnitudes line up)."""
     hidden_columns: int = 0
     """Input columns left out of the table (still in the export)."""
 
@@ -127,6 +129,8 @@ def table_rows(prediction: Prediction, limit: int = SHOWN_ROWS) -> TableRows:
     The prediction comes first so it is visible at 80 columns without scrolling; the CSV
     keeps the CLI's order (inputs, then prediction).
     """
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
     frame = prediction.frame
     inputs = [c for c in frame.columns if str(c) != prediction.column]
     shown = inputs[:SHOWN_COLUMNS]
@@ -137,9 +141,21 @@ def table_rows(prediction: Prediction, limit: int = SHOWN_ROWS) -> TableRows:
             [str(number), cell_text(record[prediction.column])]
             + [cell_text(record[c]) for c in shown]
         )
-    return TableRows(
-        ["#", prediction.column, *[str(c) for c in shown]], rows, len(inputs) - len(shown)
-    )
+    numeric = [
+        is_numeric_dtype(frame[c]) and not is_bool_dtype(frame[c])
+        for c in [prediction.column, *shown]
+    ]
+    columns = ["#", prediction.column, *[str(c) for c in shown]]
+    numeric = [True, *numeric]
+    # Numbers are padded to the column's width so their magnitudes line up on the right.
+    for index, is_number in enumerate(numeric):
+        if not is_number:
+            continue
+        width = max([len(columns[index]), *(len(row[index]) for row in rows)])
+        columns[index] = columns[index].rjust(width)
+        for row in rows:
+            row[index] = row[index].rjust(width)
+    return TableRows(columns, rows, numeric, len(inputs) - len(shown))
 
 
 class PredictCommands(Provider):
