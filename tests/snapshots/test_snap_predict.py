@@ -9,6 +9,7 @@ and look at every changed picture before committing it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,11 @@ async def predict_on(pilot: Pilot[Any], name: str) -> None:
     await until(pilot, lambda: not screen.running)
 
 
+def exported(screen: PredictScreen, name: str) -> bool:
+    """Whether the last export wrote a file called ``name``."""
+    return screen.last_export is not None and screen.last_export.name == name
+
+
 Before = Callable[[Pilot[Any]], Awaitable[None]]
 
 
@@ -133,15 +139,9 @@ def steps(*files: str, export: int = 0) -> Before:
         for name in files:
             await predict_on(pilot, name)
         for number in range(1, export + 1):
+            name = "predictions.csv" if number == 1 else f"predictions_{number}.csv"
             await pilot.press("f6")
-            await until(
-                pilot,
-                lambda n=number: (
-                    screen.last_export is not None
-                    and screen.last_export.name
-                    == ("predictions.csv" if n == 1 else f"predictions_{n}.csv")
-                ),
-            )
+            await until(pilot, partial(exported, screen, name))
         await settle(pilot)
 
     return run_before

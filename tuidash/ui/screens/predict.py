@@ -129,8 +129,6 @@ def table_rows(prediction: Prediction, limit: int = SHOWN_ROWS) -> TableRows:
     The prediction comes first so it is visible at 80 columns without scrolling; the CSV
     keeps the CLI's order (inputs, then prediction).
     """
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
     frame = prediction.frame
     inputs = [c for c in frame.columns if str(c) != prediction.column]
     shown = inputs[:SHOWN_COLUMNS]
@@ -141,10 +139,8 @@ def table_rows(prediction: Prediction, limit: int = SHOWN_ROWS) -> TableRows:
             [str(number), cell_text(record[prediction.column])]
             + [cell_text(record[c]) for c in shown]
         )
-    numeric = [
-        is_numeric_dtype(frame[c]) and not is_bool_dtype(frame[c])
-        for c in [prediction.column, *shown]
-    ]
+    # Integer, unsigned and float dtypes (numpy and pandas' nullable ones); not booleans.
+    numeric = [getattr(frame[c].dtype, "kind", "O") in "iuf" for c in [prediction.column, *shown]]
     columns = ["#", prediction.column, *[str(c) for c in shown]]
     numeric = [True, *numeric]
     # Numbers are padded to the column's width so their magnitudes line up on the right.
