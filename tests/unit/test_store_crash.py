@@ -219,3 +219,21 @@ def test_a_crash_at_every_step_of_a_save_is_old_or_new(tmp_path, function):
         if not crashed:
             break  # the index ran past the last call of both saves
     assert seen_new_before_restart >= 1
+
+
+def test_start_up_cleanup_never_touches_a_live_writers_temp_file(tmp_path):
+    """Temp files are removed at start only when no writer holds the store's lock."""
+    from filelock import FileLock
+
+    base = tmp_path / "store"
+    ModelPersistence(base).save_model("m", model_data())
+    live = base / "models" / ".tuidash-tmp-0123456789abcdef.pkl"
+    live.write_bytes(b"a save in progress")
+    writer_lock = FileLock(str(base / ".tuidash.lock"))  # another session mid-save
+    with writer_lock:
+        store = ModelPersistence(base)
+        assert live.exists()
+        assert [e["name"] for e in store.list_saved_models()] == ["m"]
+        assert store.load_model("m") is not None  # readers never wait for the lock
+    ModelPersistence(base)  # the writer is gone: now it is a leftover
+    assert not live.exists()
