@@ -347,3 +347,15 @@ async def test_an_answer_to_an_older_request_is_ignored(store: Path, project: Pa
         screen.post_message(PredictScreen.PredictFailed(0, "An old answer."))
         await pilot.pause()
         assert message_text(screen) == text
+
+
+def test_big_integers_are_shown_whole_beside_floats() -> None:
+    from tuidash.core.predicting import Prediction
+    from tuidash.ui.screens.predict import table_rows
+
+    frame = pd.DataFrame({"id": [12345678, 2], "area": [1.5, None], "prediction": [3.0, 4.5]})
+    rows = table_rows(Prediction("M", "ids.csv", frame, "prediction"))
+    assert [[cell.strip() for cell in row] for row in rows.rows] == [
+        ["1", "3", "12345678", "1.5"],
+        ["2", "4.5", "2", ""],
+    ]

@@ -133,24 +133,19 @@ def table_rows(prediction: Prediction, limit: int = SHOWN_ROWS) -> TableRows:
     inputs = [c for c in frame.columns if str(c) != prediction.column]
     shown = inputs[:SHOWN_COLUMNS]
     head = frame.head(limit)
-    rows = []
-    for number, (_, record) in enumerate(head.iterrows(), start=1):
-        rows.append(
-            [str(number), cell_text(record[prediction.column])]
-            + [cell_text(record[c]) for c in shown]
-        )
-    # Integer, unsigned and float dtypes (numpy and pandas' nullable ones); not booleans.
-    numeric = [getattr(frame[c].dtype, "kind", "O") in "iuf" for c in [prediction.column, *shown]]
+    # Column by column: a row of mixed dtypes would turn integers into floats.
+    cells = [[str(n) for n in range(1, len(head) + 1)]]
+    cells += [[cell_text(v) for v in head[c].tolist()] for c in [prediction.column, *shown]]
     columns = ["#", prediction.column, *[str(c) for c in shown]]
-    numeric = [True, *numeric]
-    # Numbers are padded to the column's width so their magnitudes line up on the right.
+    # Integer, unsigned and float dtypes (numpy and pandas' nullable ones); not booleans.
+    kinds = [getattr(frame[c].dtype, "kind", "O") for c in [prediction.column, *shown]]
+    numeric = [True, *[kind in "iuf" for kind in kinds]]
     for index, is_number in enumerate(numeric):
-        if not is_number:
-            continue
-        width = max([len(columns[index]), *(len(row[index]) for row in rows)])
-        columns[index] = columns[index].rjust(width)
-        for row in rows:
-            row[index] = row[index].rjust(width)
+        if is_number:  # padded to the column's width so magnitudes line up on the right
+            width = max([len(columns[index]), *(len(cell) for cell in cells[index])])
+            columns[index] = columns[index].rjust(width)
+            cells[index] = [cell.rjust(width) for cell in cells[index]]
+    rows = [list(row) for row in zip(*cells, strict=True)]
     return TableRows(columns, rows, numeric, len(inputs) - len(shown))
 
 
