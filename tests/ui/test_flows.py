@@ -314,6 +314,7 @@ async def test_every_binding_is_in_the_palette(store_dir: Path) -> None:
 async def test_models_open_analysis_and_comparison(store_dir: Path, saved_models: Any) -> None:
     from tuidash.ui.screens.analysis import AnalysisScreen
     from tuidash.ui.screens.compare import CompareScreen
+    from tuidash.ui.screens.predict import PredictScreen
 
     saved_models(store_dir, [("Linear", "linear_regression", {}), ("Base", "dummy", {})])
     app = new_app(store_dir, autoload=False)
@@ -333,9 +334,14 @@ async def test_models_open_analysis_and_comparison(store_dir: Path, saved_models
             ),
             "back to Models",
         )
-        await pilot.press("p")
+        await pilot.press("v")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "the comparison")
         assert app.screen.names == ["Linear", "Base"]  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CompareScreen), "back to Models")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PredictScreen), "Predict")
+        assert app.screen.selected == "Linear"  # type: ignore[attr-defined]
 
 
 async def test_autoload_switch_is_remembered_by_the_store(

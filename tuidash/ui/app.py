@@ -692,6 +692,23 @@ class TuidashApp(App[None]):
 
         self.push_screen(AnalysisScreen(meta, self.export_dir))
 
+    def open_prediction(self, selected: str | None = None) -> None:
+        """Push the Predict screen, offering every saved model (in memory ones used as is)."""
+        from tuidash.ui.screens.predict import PredictScreen
+
+        loaded = getattr(self.service, "loaded", None)
+        self.push_screen(
+            PredictScreen(
+                self.store_dir,
+                sorted(self.entries, key=str.lower),
+                selected,
+                self.cwd,
+                loaded=loaded,
+                export_dir=self.export_dir,
+                show_paths=self.show_paths,
+            )
+        )
+
     def open_comparison(self, metas: list[dict[str, Any]]) -> None:
         """Push the comparison of several models."""
         from tuidash.ui.screens.compare import CompareScreen

@@ -87,11 +87,18 @@ class ModelsScreen(SectionScreen):
             id="m-analyse",
         ),
         Binding(
-            "p",
+            "v",
             "compare",
             "Compare",
-            tooltip="Compare every saved model side by side",
+            tooltip="Compare every saved model side by side (v as in versus)",
             id="m-compare",
+        ),
+        Binding(
+            "p",
+            "predict",
+            "Predict",
+            tooltip="Predict with the highlighted model on a new data file",
+            id="m-predict",
         ),
         Binding("o", "sort_next", "Sort", tooltip="Sort by the next column", id="m-sort"),
         Binding(
@@ -366,6 +373,10 @@ class ModelsScreen(SectionScreen):
             self.notify("There are no saved models to compare.")
             return
         self.tuidash.open_comparison(entries)
+
+    def action_predict(self) -> None:
+        """Predict with the highlighted model on a data file."""
+        self.tuidash.open_prediction(self.highlighted_name())
 
     def action_load(self) -> None:
         """Load the highlighted model into memory."""
