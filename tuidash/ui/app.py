@@ -241,7 +241,10 @@ class TuidashApp(App[None]):
         self.post_message(finished)
 
     def on_unmount(self) -> None:
-        """Stop the service's threads."""
+        """Stop a running training and the service's threads, so quitting is quick."""
+        # Worker threads are joined when Python exits: without this, Ctrl+Q during a long
+        # training would leave the terminal waiting until the fit was done.
+        self.cancel_event.set()
         if self.service is not None:
             self.service.close()
 
