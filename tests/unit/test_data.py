@@ -440,3 +440,103 @@ def test_any_small_table_round_trips_whatever_the_delimiter(
         assert loaded.frame[column].astype(str).str.strip().tolist() == [
             str(v).strip() for v in frame[column]
         ]
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def _big_csv(path: Path, rows: int = 80_000, *, quoted: bool = False) -> Path:
+    """A CSV of a few MB with numbers, text and (when quoted) commas inside fields."""
+    lines = ["id,x,kind,note,y"]
+    for i in range(rows):
+        note = f'"n {i % 97}, ok"' if quoted else f"n{i % 97}"
+        lines.append(f"{i},{(i * 7919) % 1000 / 7:.6f},{'abcd'[i % 4]},{note},{i % 13 - 6.5}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _read_with_progress(path: Path, **options: object) -> tuple[LoadedData, list[tuple[int, int]]]:
+    calls: list[tuple[int, int]] = []
+    loaded = read_table(path, progress=lambda done, total: calls.append((done, total)), **options)  # type: ignore[arg-type]
+    return loaded, calls
+
+
+def _assert_full_progress(calls: list[tuple[int, int]], size: int) -> None:
+    assert calls[0] == (0, size) and calls[-1] == (size, size)
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and len(set(done)) == len(done), "progress went backwards"
+    assert {t for _, t in calls} == {size}
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_csv_progress_is_monotonic_ends_at_total_and_changes_nothing(
+    tmp_path: Path, quoted: bool
+) -> None:
+    path = _big_csv(tmp_path / "big.csv", quoted=quoted)
+    size = path.stat().st_size
+    assert size > 2_000_000
+    plain = read_table(path)
+    loaded, calls = _read_with_progress(path)
+    _assert_full_progress(calls, size)
+    # Reported along the way, not just at the ends, and not once per pandas buffer.
+    assert 10 <= len(calls) <= 400
+    pd.testing.assert_frame_equal(loaded.frame, plain.frame)
+    assert (loaded.sha256, loaded.notes, loaded.delimiter, loaded.encoding) == (
+        plain.sha256,
+        plain.notes,
+        plain.delimiter,
+        plain.encoding,
+    )
+
+
+def test_progress_keeps_decimal_commas_encodings_and_error_sentences(tmp_path: Path) -> None:
+    loaded, calls = _read_with_progress(FIXTURES / "semicolon_decimal_comma.csv")
+    pd.testing.assert_frame_equal(
+        loaded.frame, read_table(FIXTURES / "semicolon_decimal_comma.csv").frame
+    )
+    assert loaded.notes == read_table(FIXTURES / "semicolon_decimal_comma.csv").notes
+    _assert_full_progress(calls, (FIXTURES / "semicolon_decimal_comma.csv").stat().st_size)
+    # UTF-16 is parsed from a re-encoded copy; progress still counts the file's own bytes.
+    wide = tmp_path / "wide.csv"
+    wide.write_bytes(("a,b\n" + "1,ü\n" * 5000).encode("utf-16"))
+    loaded, calls = _read_with_progress(wide)
+    _assert_full_progress(calls, wide.stat().st_size)
+    assert len(loaded.frame) == 5000
+    latin = read_table(FIXTURES / "latin1.csv", encoding="latin-1", progress=lambda d, t: None)
+    assert latin.frame["city"].tolist() == ["München", "Köln", "Zürich"]
+    for bad in (FIXTURES / "ragged.csv", FIXTURES / "latin1.csv"):
+        with pytest.raises(DataError) as info:
+            read_table(bad, progress=lambda d, t: None)
+        assert str(info.value) == error_of(bad)
+
+
+def test_formats_without_progress_report_start_and_end(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "kind": ["a", "b", "c"]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    frame.to_excel(tmp_path / "t.xlsx", index=False)
+    for path in (tmp_path / "t.parquet", tmp_path / "t.xlsx", FIXTURES / "records.json"):
+        loaded, calls = _read_with_progress(path)
+        size = path.stat().st_size
+        assert calls == [(0, size), (size, size)], path.name
+        assert len(loaded.frame) == 3
+
+
+def test_an_exception_from_progress_stops_the_read(tmp_path: Path) -> None:
+    path = _big_csv(tmp_path / "big.csv")
+
+    class Stop(Exception):
+        pass
+
+    def stop_halfway(done: int, total: int) -> None:
+        if done > total // 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        read_table(path, progress=stop_halfway)
+
+
+def test_sample_dataset_reports_progress() -> None:
+    calls: list[tuple[int, int]] = []
+    loaded = sample_dataset(progress=lambda done, total: calls.append((done, total)))
+    assert len(loaded.frame) == 442
+    _assert_full_progress(calls, calls[-1][1])
