@@ -21,6 +21,23 @@ class DataLoaded(Message):
 
 
 @dataclass
+class DataReadProgress(Message):
+    """How far the read of a data file has got; later ones replace earlier ones."""
+
+    load_id: int
+    """Which load this is (the Data screen ignores reports of a load it has moved past)."""
+    name: str
+    """The file's name, or "the sample data set"."""
+    done: int
+    total: int
+    """Bytes, as reported by the core's ``read_table(progress=...)``."""
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer report of the same load makes a pending older one pointless."""
+        return isinstance(message, DataReadProgress) and message.load_id == self.load_id
+
+
+@dataclass
 class DataLoadFailed(Message):
     """A data file could not be read; ``message`` is the core's sentence."""
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -16,18 +17,34 @@ from textual.widgets import (
     DirectoryTree,
     Input,
     Label,
-    LoadingIndicator,
+    ProgressBar,
     Select,
     SelectionList,
     Static,
     TabbedContent,
     TabPane,
 )
+from textual.worker import get_current_worker
 
+from tuidash.ui import messages as msg
 from tuidash.ui.screens.base import SectionScreen
 
 PREVIEW_ROWS = 50
 """Rows shown in the preview table."""
+
+PROGRESS_INTERVAL = 0.25
+"""Seconds between progress messages from the reading thread (the core reports more often)."""
+
+
+class _Superseded(Exception):
+    """Raised inside the core's progress callback to stop a read nobody waits for any more."""
+
+
+def _megabytes(done: int, total: int) -> str:
+    """Bytes as "12/80 MB"; one decimal under 10 MB so a small file does not read 0/0 MB."""
+    mib = 1024 * 1024
+    digits = 1 if total < 10 * mib else 0
+    return f"{done / mib:.{digits}f}/{total / mib:.{digits}f} MB"
 
 
 def _fmt_number(value: Any) -> str:
@@ -95,7 +112,7 @@ class DataScreen(SectionScreen):
     def compose_body(self) -> ComposeResult:
         """File chooser, status line and the data tabs."""
         yield Static("", id="data-status")
-        yield LoadingIndicator(id="data-loading")
+        yield ProgressBar(id="data-loading", show_eta=False)
         with TabbedContent(id="data-tabs", initial="tab-open"):
             with TabPane("Open file", id="tab-open"):
                 with Horizontal(id="path-row"):
@@ -118,6 +135,11 @@ class DataScreen(SectionScreen):
                 yield SelectionList[str](id="features")
             with TabPane("Problems", id="tab-problems"):
                 yield Static("", id="problems")
+
+    load_id: int = 0
+    """The number of the latest load started here; progress of older loads is ignored."""
+    reading: bool = False
+    """Whether a load started here is still running."""
 
     def on_mount(self) -> None:
         """Register, then fill the tables if data is already loaded."""
@@ -142,7 +164,7 @@ class DataScreen(SectionScreen):
     def action_sample(self) -> None:
         """Load the sample data set."""
         self._begin_loading("Loading the sample data set…")
-        self.tuidash.load_data(None)
+        self.read_data(self.load_id, None)
 
     def action_browse(self) -> None:
         """Show the file browser tab."""
@@ -158,11 +180,71 @@ class DataScreen(SectionScreen):
         if not path.is_absolute():
             path = self.tuidash.cwd / path
         self._begin_loading(f"Reading {path.name}…")
-        self.tuidash.load_data(str(path))
+        self.read_data(self.load_id, str(path))
 
     def _begin_loading(self, text: str) -> None:
+        self.load_id += 1
+        self.reading = True
         self._status(text)
-        self.query_one("#data-loading").display = True
+        bar = self.query_one("#data-loading", ProgressBar)
+        bar.update(total=None, progress=0)  # pulses until the first report gives a size
+        bar.display = True
+        # A load the app started (the file named on the command line) must not win either.
+        self.app.workers.cancel_group(self.app, "data")
+
+    def _end_loading(self) -> None:
+        self.reading = False
+        self.query_one("#data-loading").display = False
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="data", description="Read data")
+    def read_data(self, load_id: int, path: str | None) -> None:
+        """Read a data file (the sample with ``path=None``) and profile it, posting progress."""
+        from tuidash.core import data as core_data
+        from tuidash.ui.app import error_sentence
+
+        worker = get_current_worker()
+        name = "the sample data set" if path is None else Path(path).name
+        last_post = 0.0
+
+        def progress(done: int, total: int) -> None:
+            nonlocal last_post
+            if worker.is_cancelled:
+                raise _Superseded  # a newer load replaced this one: stop reading at once
+            now = time.monotonic()
+            # The first and the last report always go out; in between a few per second.
+            if done in (0, total) or now - last_post >= PROGRESS_INTERVAL:
+                last_post = now
+                self.post_message(msg.DataReadProgress(load_id, name, done, total))
+
+        try:
+            if path is None:
+                loaded = core_data.sample_dataset(progress=progress)
+            else:
+                loaded = core_data.read_table(path, progress=progress)
+            profile = core_data.profile_columns(loaded.frame)
+            problems = core_data.data_problems(loaded.frame)
+        except _Superseded:
+            return
+        except Exception as error:  # DataError carries the sentence; others get theirs
+            if not worker.is_cancelled:
+                self.app.post_message(msg.DataLoadFailed(path or "sample", error_sentence(error)))
+            return
+        # A newer load replaced this one meanwhile: its result must not win.
+        if not worker.is_cancelled:
+            self.app.post_message(msg.DataLoaded(loaded, profile, problems))
+
+    @on(msg.DataReadProgress)
+    def _read_progress(self, message: msg.DataReadProgress) -> None:
+        message.stop()
+        if not self.reading or message.load_id != self.load_id:
+            return  # a late report of a load that has ended or been replaced
+        bar = self.query_one("#data-loading", ProgressBar)
+        bar.update(total=max(message.total, 1), progress=message.done)
+        size = _megabytes(message.done, message.total)
+        if message.done < message.total:
+            self._status(f"Reading {message.name} {size}")
+        else:
+            self._status(f"Read {message.name} ({size}); profiling the columns…")
 
     def _status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#data-status", Static)
@@ -191,7 +273,7 @@ class DataScreen(SectionScreen):
     def on_data_loaded(self) -> None:
         """Fill preview, profile, target/features and problems from the app's data."""
         app = self.tuidash
-        self.query_one("#data-loading").display = False
+        self._end_loading()
         frame = app.data.frame
         notes = list(getattr(app.data, "notes", []) or [])
         text = f"{app.data_label()}: {len(frame):,} rows × {len(frame.columns)} columns."
@@ -212,7 +294,7 @@ class DataScreen(SectionScreen):
 
     def on_data_failed(self, sentence: str) -> None:
         """Show the core's sentence; the previous data stays."""
-        self.query_one("#data-loading").display = False
+        self._end_loading()
         kept = ""
         if self.tuidash.data is not None:
             kept = f" {self.tuidash.data_label()} is still loaded."
