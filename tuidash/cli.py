@@ -402,7 +402,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     app = make_app(args.data, args.store, autoload=not args.no_autoload)
     app.run()
-    return int(app.return_code or 0)
+    code = int(app.return_code or 0)
+    if _busy_threads():
+        # A fit inside scikit-learn cannot be interrupted between its own steps; waiting for
+        # it would keep the terminal hostage after Ctrl+Q. Store writes are atomic (temp file
+        # + rename), so leaving now loses at most the model being trained or saved.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _busy_threads() -> bool:
+    """Whether a non-daemon thread (a training or saving worker) is still running."""
+    import threading
+
+    main = threading.main_thread()
+    return any(t.is_alive() and not t.daemon and t is not main for t in threading.enumerate())
 
 
 def run_command(argv: Sequence[str]) -> int:
