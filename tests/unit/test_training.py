@@ -17,6 +17,7 @@ from tuidash.core.catalog import CATALOG, ParamError, UnknownModelKind
 from tuidash.core.data import read_table, sample_dataset
 from tuidash.core.metrics import METRIC_NAMES
 from tuidash.core.training import (
+    ONE_HOT_MAX_CATEGORIES,
     PREDICTION_CAP,
     SchemaError,
     TrainConfig,
@@ -25,6 +26,7 @@ from tuidash.core.training import (
     TrainingError,
     build_pipeline,
     check_schema,
+    default_features,
     predict,
     train_model,
 )
@@ -203,7 +205,7 @@ def test_date_columns_are_left_out_by_default_and_refused_when_chosen() -> None:
     frame["when"] = pd.date_range("2024-01-01", periods=len(frame), freq="D")
     trained = train(frame)
     assert "when" not in [f["name"] for f in trained.features]
-    assert any("date columns 'when'" in note for note in trained.notes)
+    assert any("'when'" in note and "dates or times" in note for note in trained.notes)
     assert "dates" in error_of(frame, features=["size", "when"])
 
 
@@ -212,7 +214,63 @@ def test_empty_feature_columns_are_left_out() -> None:
     frame["nothing"] = np.nan
     trained = train(frame)
     assert "nothing" not in [f["name"] for f in trained.features]
-    assert any("empty columns 'nothing'" in note for note in trained.notes)
+    assert any("'nothing'" in note and "every value is missing" in note for note in trained.notes)
+
+
+def frame_with_ids(rows: int = 5000) -> pd.DataFrame:
+    """make_frame plus an ID per row, a date written as text per row, and a small category."""
+    frame = make_frame(rows)
+    frame["order_id"] = [f"ORD-{i:07d}" for i in range(rows)]
+    days = pd.date_range("2010-01-01", periods=rows, freq="D")
+    frame["sold_on"] = days.strftime("%Y-%m-%d")
+    frame["region"] = np.where(np.arange(rows) % 2 == 0, "north", "south")
+    return frame
+
+
+def transformed_width(trained: TrainedModel, frame: pd.DataFrame) -> int:
+    names = [f["name"] for f in trained.features]
+    preprocess = trained.pipeline.named_steps["preprocess"]
+    return int(preprocess.transform(frame[names].head(10)).shape[1])
+
+
+def test_default_features_leave_out_ids_and_dates_written_as_text() -> None:
+    frame = frame_with_ids()
+    features, reasons = default_features(frame, "price")
+    assert features == ["size", "age", "colour", "garden", "region"]
+    assert set(reasons) == {"order_id", "sold_on"}
+    assert "identifier" in reasons["order_id"] and "5,000 different values" in reasons["order_id"]
+    assert "dates written as text" in reasons["sold_on"]
+    assert all(reason.endswith(".") for reason in reasons.values())
+
+
+def test_training_without_chosen_features_skips_ids_and_stays_narrow() -> None:
+    frame = frame_with_ids()
+    trained = train(frame, kind="linear_regression")
+    assert [f["name"] for f in trained.features] == ["size", "age", "colour", "garden", "region"]
+    assert any("'order_id'" in note and "identifier" in note for note in trained.notes)
+    assert any("'sold_on'" in note and "dates" in note for note in trained.notes)
+    # 2 numbers + 3 colours + 2 flags + 2 regions, not thousands of one-hot columns.
+    assert transformed_width(trained, frame) == 9
+    assert trained.metrics["R2"] is not None and trained.metrics["R2"] > 0.9
+
+
+def test_an_id_column_chosen_explicitly_is_capped_in_width() -> None:
+    frame = frame_with_ids()
+    trained = train(frame, kind="linear_regression", features=["size", "order_id"])
+    assert transformed_width(trained, frame) == 1 + ONE_HOT_MAX_CATEGORIES
+    assert any("'order_id' has 5,000 different values" in note for note in trained.notes)
+    # An ID never seen in training is predicted on, not refused.
+    new = pd.DataFrame({"size": [60.0], "order_id": ["NEW-1"]})
+    assert np.isfinite(trained.predict(new)).all()
+    importance = trained.feature_importance or {}
+    assert set(importance) == {"size", "order_id"}
+
+
+def test_text_columns_with_few_values_are_default_features() -> None:
+    frame = make_frame(rows=60)
+    frame["code"] = [f"c{i % 40}" for i in range(60)]  # 40 values in 60 rows: not an ID
+    features, reasons = default_features(frame, "price")
+    assert "code" in features and reasons == {}
 
 
 # --------------------------------------------------------------------------- errors

@@ -33,6 +33,27 @@ PERMUTATION_ROWS = 500
 PERMUTATION_REPEATS = 3
 """Shuffles per column for permutation importance: enough for a ranking, cheap to run."""
 
+ONE_HOT_MAX_CATEGORIES = 50
+"""One-hot columns per text feature at most; rarer values share one "infrequent" column.
+
+A column with a different value in nearly every row (an ID) would otherwise become as many
+dense columns as rows: gigabytes and minutes of an uninterruptible fit.
+"""
+
+ID_MIN_DISTINCT = 50
+"""A text column with more distinct values than this ..."""
+
+ID_UNIQUE_RATIO = 0.5
+"""... in more than this share of its rows looks like an identifier and is left out by default."""
+
+TEXT_DISTINCT_CAP = 1000
+"""A text column with more distinct values than this is left out by default (too many to learn)."""
+
+_DATE_TEXT = re.compile(
+    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
+)
+_DATE_SAMPLE = 200
+
 ProgressCallback = Callable[[float, str], None]
 
 
@@ -46,7 +67,8 @@ def build_pipeline(
     """The unfitted sklearn Pipeline that is trained and saved: preprocessing + estimator.
 
     Numeric columns: median imputation (+ standard scaling when the kind needs it).
-    Text/categorical columns: most-frequent imputation + one-hot that ignores unseen values.
+    Text/categorical columns: most-frequent imputation + one-hot of at most
+    ONE_HOT_MAX_CATEGORIES columns each (rare and unseen values share one column).
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -64,7 +86,16 @@ def build_pipeline(
         categorical = Pipeline(
             [
                 ("impute", SimpleImputer(strategy="most_frequent")),
-                ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+                (
+                    "onehot",
+                    # Bounded width whatever the column holds; values never seen in training
+                    # go to the "infrequent" column when there is one, else to all zeros.
+                    OneHotEncoder(
+                        handle_unknown="infrequent_if_exist",
+                        max_categories=ONE_HOT_MAX_CATEGORIES,
+                        sparse_output=False,
+                    ),
+                ),
             ]
         )
         transformers.append(("categorical", categorical, list(categorical_features)))
@@ -448,12 +479,76 @@ def _rows_needed(test_size: float) -> int:
     return rows
 
 
+def default_features(frame: pd.DataFrame, target: str) -> tuple[list[str], dict[str, str]]:
+    """The features used when none are chosen, and a one-sentence reason per left-out column.
+
+    Every column except the target, dates, empty columns, dates written as text, and text
+    columns that look like identifiers or have too many distinct values to learn from.
+    """
+    features: list[str] = []
+    reasons: dict[str, str] = {}
+    rows = len(frame)
+    for position, raw_name in enumerate(frame.columns):
+        name = str(raw_name)
+        if name == target:
+            continue
+        series = frame.iloc[:, position]
+        reason = _left_out_reason(name, series, rows)
+        if reason is None:
+            features.append(name)
+        else:
+            reasons[name] = reason
+    return features, reasons
+
+
+def _left_out_reason(name: str, series: pd.Series, rows: int) -> str | None:
+    """Why a column is not a default feature, or None when it is one."""
+    kind = column_kind(series)
+    present = series.dropna()
+    if present.empty:
+        return f"Left out {name!r}: every value is missing."
+    if kind == "datetime":
+        return f"Left out {name!r}: it holds dates or times, which training cannot use yet."
+    if kind != "text":
+        return None
+    if _looks_like_dates(present):
+        return f"Left out {name!r}: it holds dates written as text, which training cannot use yet."
+    distinct = _distinct(present)
+    if distinct > ID_MIN_DISTINCT and distinct > ID_UNIQUE_RATIO * rows:
+        return (
+            f"Left out {name!r}: it looks like an identifier ({distinct:,} different values in "
+            f"{rows:,} rows), which cannot help predict new rows."
+        )
+    if distinct > TEXT_DISTINCT_CAP:
+        return (
+            f"Left out {name!r}: it has {distinct:,} different text values, more than the "
+            f"{TEXT_DISTINCT_CAP:,} a text feature may have; choose it explicitly to use it."
+        )
+    return None
+
+
+def _distinct(present: pd.Series) -> int:
+    try:
+        return int(present.nunique())
+    except TypeError:  # unhashable values (lists from JSON): count their text
+        return int(present.astype(str).nunique())
+
+
+def _looks_like_dates(present: pd.Series) -> bool:
+    """Whether (nearly) every value of an evenly spaced sample is written like a date."""
+    import numpy as np
+
+    step = max(1, len(present) // _DATE_SAMPLE)
+    sample = present.iloc[np.arange(0, len(present), step)[:_DATE_SAMPLE]]
+    matches = sum(1 for value in sample if isinstance(value, str) and _DATE_TEXT.match(value))
+    return matches >= 0.9 * len(sample)
+
+
 def _choose_features(
     frame: pd.DataFrame, config: TrainConfig, notes: list[str]
 ) -> tuple[list[str], list[str], list[str]]:
     """The feature columns, split into numeric and categorical (text, booleans)."""
     target = config.target
-    explicit = config.features is not None
     if config.features is not None:
         if isinstance(config.features, str):
             raise TrainingError("Features must be a list of column names, not one string.")
@@ -472,30 +567,35 @@ def _choose_features(
         if twice:
             raise TrainingError(f"The feature {_names(twice)} is chosen more than once.")
     else:
-        chosen = [c for c in frame.columns if c != target]
+        chosen, reasons = default_features(frame, target)
+        notes.extend(reasons.values())
     features: list[str] = []
     numeric: list[str] = []
     categorical: list[str] = []
-    skipped_dates: list[str] = []
     skipped_empty: list[str] = []
     for name in chosen:
         series = frame[name]
         kind = column_kind(series)
         if kind == "datetime":
-            if explicit:
-                raise TrainingError(
-                    f"Column {name!r} holds dates or times, which training cannot use yet; "
-                    "leave it out of the features."
-                )
-            skipped_dates.append(name)
-            continue
+            raise TrainingError(
+                f"Column {name!r} holds dates or times, which training cannot use yet; "
+                "leave it out of the features."
+            )
         if series.isna().all():
             skipped_empty.append(name)
             continue
         features.append(name)
-        (numeric if kind == "numeric" else categorical).append(name)
-    if skipped_dates:
-        notes.append(f"Left out date columns {_names(skipped_dates)} (not usable as features yet).")
+        if kind == "numeric":
+            numeric.append(name)
+            continue
+        categorical.append(name)
+        distinct = _distinct(series.dropna())
+        if distinct > ONE_HOT_MAX_CATEGORIES:
+            notes.append(
+                f"{name!r} has {distinct:,} different values; the "
+                f"{ONE_HOT_MAX_CATEGORIES - 1} most frequent are learned one by one and the "
+                "rest as one group."
+            )
     if skipped_empty:
         notes.append(f"Left out empty columns {_names(skipped_empty)} (every value missing).")
     if not features:
@@ -863,8 +963,13 @@ def _output_owners(preprocess: Any) -> list[str] | None:
         kept = list(imputer.get_feature_names_out(columns)) if imputer is not None else columns
         onehot = steps.get("onehot")
         if onehot is not None:
-            for column, categories in zip(kept, onehot.categories_, strict=True):
-                owners.extend([str(column)] * len(categories))
+            infrequent = getattr(onehot, "infrequent_categories_", None)
+            if infrequent is None:
+                infrequent = [None] * len(onehot.categories_)
+            for column, categories, rare in zip(kept, onehot.categories_, infrequent, strict=True):
+                # Infrequent values share one output column.
+                width = len(categories) if rare is None else len(categories) - len(rare) + 1
+                owners.extend([str(column)] * width)
         else:
             owners.extend(str(c) for c in kept)
     return owners
