@@ -113,6 +113,18 @@ def test_free_name_suggests_the_next_number(store):
     assert store.free_name("random forest") == "random forest (3)"
 
 
+def test_free_name_counts_on_from_a_numbered_name(store):
+    store.save_model("Linear Regression", model_data())
+    store.save_model("Linear Regression (2)", model_data())
+    assert store.free_name("Linear Regression (2)") == "Linear Regression (3)"
+    store.save_model("Linear Regression (3)", model_data())
+    assert store.free_name("Linear Regression (2)") == "Linear Regression (4)"
+    # A free numbered name is kept as it is; a name ending in other brackets gets a number.
+    assert store.free_name("Linear Regression (9)") == "Linear Regression (9)"
+    store.save_model("Model (v2)", model_data())
+    assert store.free_name("Model (v2)") == "Model (v2) (2)"
+
+
 def test_delete_removes_the_model_and_reports_unknown_names(store):
     store.save_model("A", model_data())
     store.save_model("B", model_data())

@@ -229,6 +229,10 @@ def _environment_mismatch(saved: Mapping[str, Any]) -> list[str]:
 # --------------------------------------------------------------------------- names
 
 
+_NUMBERED_NAME = re.compile(r"^(.*\S) \((\d{1,6})\)$", re.DOTALL)
+"""A name that already ends in a free_name number: "Random Forest (2)"."""
+
+
 def _fold(name: str) -> str:
     """The key under which two names would share files on a case-insensitive disk."""
     return unicodedata.normalize("NFC", name).casefold()
@@ -870,9 +874,12 @@ class ModelPersistence:
         taken = {_fold(n) for n in self._existing_names()}
         if _fold(name) not in taken:
             return name
-        for number in range(2, 100_000):
+        # "X (2)" taken -> "X (3)", not "X (2) (2)": count on from a number already there.
+        numbered = _NUMBERED_NAME.match(name)
+        stem, first = (numbered.group(1), int(numbered.group(2)) + 1) if numbered else (name, 2)
+        for number in range(first, first + 100_000):
             suffix = f" ({number})"
-            base = name
+            base = stem
             while len((base + suffix).encode("utf-8")) > MAX_NAME_BYTES:
                 base = base[:-1]
             candidate = base.rstrip(" .") + suffix
