@@ -266,7 +266,25 @@ def test_header_only(tmp_path: Path) -> None:
 
 def test_ragged_rows_name_the_line() -> None:
     message = error_of(FIXTURES / "ragged.csv")
-    assert "line 4" in message and "2 fields" in message and "header has 3" in message
+    assert message == f"{FIXTURES / 'ragged.csv'} line 4 has 2 fields but the header has 3."
+
+
+def test_ragged_rows_whose_delimiter_counts_balance_out_are_named(tmp_path: Path) -> None:
+    # One short and one long row add up to the right number of commas: pandas refuses the
+    # file, and the sentence still names the first bad line in plain words.
+    path = write(tmp_path / "houses.csv", "a,b,c\n1,2,3\n4,5\n7,8,9,10\n")
+    assert error_of(path) == f"{path} line 3 has 2 fields but the header has 3."
+    longer = write(tmp_path / "long.csv", "a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n")
+    message = error_of(longer)
+    assert message == f"{longer} line 4 has 4 fields but the header has 3."
+    assert "pandas" not in message and "tokenizing" not in message
+
+
+def test_old_mac_line_endings_are_read(tmp_path: Path) -> None:
+    path = write(tmp_path / "cr.csv", "a,b,c\r1,2,3\r4,5,6\r")
+    assert read_table(path).frame.to_dict("list") == {"a": [1, 4], "b": [2, 5], "c": [3, 6]}
+    ragged = write(tmp_path / "crr.csv", "a,b,c\r1,2,3\r4,5,6,7\r")
+    assert error_of(ragged) == f"{ragged} line 3 has 4 fields but the header has 3."
 
 
 def test_ragged_long_row(tmp_path: Path) -> None:

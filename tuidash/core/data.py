@@ -348,7 +348,8 @@ def _sniff_delimiter(sample: str, fmt: str, truncated: bool) -> str | None:
         if delimiter not in sample:
             continue
         try:
-            rows = [r for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if r]
+            reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+            rows = [r for r in reader if r]
         except csv.Error:
             continue
         # Only a delimiter that splits the header counts: a one-column file whose values
@@ -402,7 +403,7 @@ def _read_delimited(
             low_memory=False,
         )
     except (pd.errors.ParserError, ValueError) as error:
-        raise DataError(f"{shown} could not be parsed: {_first_line(error)}.") from None
+        raise _parse_failure(raw, parse_encoding, sample, sep, shown, error) from None
     del raw
     if len(frame) == 0:
         raise DataError(f"{shown} has a header row but no data rows.")
@@ -429,6 +430,28 @@ def _ascii_compatible(encoding: str) -> bool:
         return False
 
 
+def _parse_failure(
+    raw: bytes, encoding: str, sample: str, sep: str, shown: str, error: BaseException
+) -> DataError:
+    """One sentence for a file pandas refused: the first ragged line, found row by row."""
+    try:
+        _check_rows(raw, encoding, sample, sep, shown, exact=True)
+    except DataError as found:
+        return found
+    pandas_says = _PANDAS_FIELDS.search(str(error))
+    if pandas_says is not None:
+        expected, line, saw = pandas_says.groups()
+        return _ragged(shown, int(line), int(saw), int(expected))
+    return DataError(f"{shown} could not be read as a table ({_first_line(error)}).")
+
+
+_PANDAS_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _ragged(shown: str, line: int, fields: int, width: int) -> DataError:
+    return DataError(f"{shown} line {line} has {fields} fields but the header has {width}.")
+
+
 def _check_rows(
     raw: bytes,
     encoding: str,
@@ -436,14 +459,25 @@ def _check_rows(
     sep: str,
     shown: str,
     report: Callable[[int], None] | None = None,
+    *,
+    exact: bool = False,
 ) -> list[str]:
-    """Return the header; raise on header-only files and rows with the wrong field count."""
-    header = next((r for r in csv.reader(io.StringIO(sample), delimiter=sep) if _has_text(r)), None)
+    """Return the header; raise on header-only files and rows with the wrong field count.
+
+    ``exact`` skips the byte-count shortcut and walks every record.
+    """
+    records = csv.reader(io.StringIO(sample, newline=""), delimiter=sep)
+    try:
+        header = next((r for r in records if _has_text(r)), None)
+    except csv.Error as error:
+        raise DataError(f"{shown} is malformed near line {records.line_num}: {error}.") from None
     if header is None:
         raise DataError(f"{shown} is empty (it has only blank lines).")
     # Fast path (C-speed byte counts): without quotes, and when every line holds exactly
-    # width-1 delimiters, no row can be ragged and there are no blank lines.
-    if b'"' not in raw:
+    # width-1 delimiters, no row can be ragged and there are no blank lines. (Counts that
+    # balance out across lines slip through; pandas then refuses and _parse_failure looks
+    # again with exact=True.)
+    if b'"' not in raw and not exact:
         lines = raw.count(b"\n") + (0 if raw.endswith(b"\n") else 1)
         if raw.count(sep.encode("ascii")) == (len(header) - 1) * lines:
             if lines < 2:
@@ -466,10 +500,7 @@ def _check_rows(
                 continue
             rows += 1
             if len(record) != len(header):
-                raise DataError(
-                    f"{shown} has {len(record)} fields on line {reader.line_num} but the header "
-                    f"has {len(header)}; every row needs the same number of columns."
-                )
+                raise _ragged(shown, reader.line_num, len(record), len(header))
     except csv.Error as error:
         raise DataError(f"{shown} is malformed near line {reader.line_num}: {error}.") from None
     if rows == 0:
