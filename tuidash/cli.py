@@ -32,11 +32,12 @@ JSON documents (every key is always present):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -696,7 +697,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.data in (SAMPLE_SOURCE, "sample"):
         data = sample_dataset()
     else:
-        data = read_table(args.data, encoding=args.encoding)
+        with _encoding_hint():
+            data = read_table(args.data, encoding=args.encoding)
     config = TrainConfig(
         target=args.target,
         features=features,
@@ -768,6 +770,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"{format_number(cv.get('mean'))}{spread}"
         )
     return 0
+
+
+@contextlib.contextmanager
+def _encoding_hint() -> Iterator[None]:
+    """Add the flag to use to a core 'not UTF-8 text' sentence (the core names no flags)."""
+    from tuidash.core.data import DataEncodingError
+
+    try:
+        yield
+    except DataEncodingError as error:
+        if not error.suggestion:
+            raise
+        raise CommandError(f"{error.message} Pass --encoding {error.suggestion}.") from None
 
 
 def _progress_printer() -> Callable[[float, str], None]:
@@ -1091,7 +1106,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from tuidash.core.predicting import load_for_prediction, predict_file, write_csv
 
     entry = load_for_prediction(store, args.name)
-    result = predict_file(entry, args.data, encoding=args.encoding, model_name=args.name)
+    with _encoding_hint():
+        result = predict_file(entry, args.data, encoding=args.encoding, model_name=args.name)
     output = None
     if args.output:
         output = write_csv(result, Path(args.output))

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tuidash.core import data as data_module
 from tuidash.core.data import (
     DEFAULT_MAX_BYTES,
+    DataEncodingError,
     DataError,
     LoadedData,
     data_problems,
@@ -113,14 +114,22 @@ def test_windows_line_endings_and_blank_lines(tmp_path: Path) -> None:
 
 def test_latin1_file_names_the_problem_and_reads_with_an_explicit_encoding() -> None:
     message = error_of(FIXTURES / "latin1.csv")
-    assert "not UTF-8" in message and "latin-1" in message and "line 2" in message
+    assert message == (
+        f"{FIXTURES / 'latin1.csv'} is not UTF-8 text (byte 0xfc on line 2); choose its "
+        "encoding, e.g. latin-1 or cp1252."
+    )
+    assert "encoding=" not in message
+    with pytest.raises(DataEncodingError) as info:
+        read_table(FIXTURES / "latin1.csv")
+    assert info.value.suggestion == "latin-1"
     loaded = read_table(FIXTURES / "latin1.csv", encoding="latin-1")
     assert loaded.frame["city"].tolist() == ["München", "Köln", "Zürich"]
     assert loaded.encoding == "latin-1"
 
 
 def test_unknown_encoding_is_one_sentence() -> None:
-    assert "not a text encoding" in error_of(FIXTURES / "houses.csv", encoding="klingon-8")
+    message = error_of(FIXTURES / "houses.csv", encoding="klingon-8")
+    assert message == "'klingon-8' is not a known text encoding; try utf-8, latin-1 or cp1252."
 
 
 def test_utf16_with_bom_is_read(tmp_path: Path) -> None:

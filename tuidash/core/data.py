@@ -78,6 +78,14 @@ class DataError(ValueError):
         return str(self.args[0]) if self.args else "The data could not be read."
 
 
+class DataEncodingError(DataError):
+    """A text file that is not in the encoding tried; ``suggestion`` is one to try next."""
+
+    def __init__(self, message: str, suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.suggestion = suggestion
+
+
 @dataclass
 class LoadedData:
     """A table read from a file, with where it came from and what was noticed on the way."""
@@ -321,18 +329,23 @@ def _decode(raw: bytes, shown: str, encoding: str | None) -> tuple[str, str]:
             except UnicodeDecodeError as error:
                 line = raw.count(b"\n", 0, error.start) + 1
                 byte = raw[error.start : error.start + 1].hex()
-                raise DataError(
-                    f"{shown} is not UTF-8 text (byte 0x{byte} on line {line}); read it with "
-                    "an explicit encoding such as latin-1 or cp1252 (encoding='latin-1')."
+                # Neutral wording: the UI offers a choice, the CLI appends its --encoding flag.
+                raise DataEncodingError(
+                    f"{shown} is not UTF-8 text (byte 0x{byte} on line {line}); choose its "
+                    "encoding, e.g. latin-1 or cp1252.",
+                    suggestion="latin-1",
                 ) from None
     try:
         text = raw.decode(encoding)
     except LookupError:
-        raise DataError(f"{encoding!r} is not a text encoding Python knows.") from None
+        raise DataEncodingError(
+            f"{encoding!r} is not a known text encoding; try utf-8, latin-1 or cp1252."
+        ) from None
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
-        raise DataError(
-            f"{shown} is not valid {encoding} text (line {line}); try another encoding."
+        raise DataEncodingError(
+            f"{shown} is not valid {encoding} text (line {line}); choose another encoding, "
+            "e.g. latin-1 or cp1252."
         ) from None
     return text.removeprefix("\ufeff"), encoding
 
