@@ -342,14 +342,19 @@ def build_command_parser() -> argparse.ArgumentParser:
         "predict",
         "predict with a saved model on a data file",
         "examples:\n  tuidash predict 'Random Forest' new.csv -o predictions.csv\n"
-        "  tuidash predict 'Random Forest' new.csv > predictions.csv\n\n"
+        "  tuidash predict 'Random Forest' new.csv > predictions.csv\n"
+        "  tuidash predict Ridge sample --json\n\n"
         "DATA must have the model's feature columns (missing ones are named); the output\n"
         "is the input rows plus a `prediction` column, as CSV on stdout or in OUT.csv.\n"
         "With --json, stdout gets one JSON document instead: {model, data, rows, output,\n"
         "column, predictions, notes}.",
     )
     predict.add_argument("name", metavar="NAME")
-    predict.add_argument("data", metavar="DATA")
+    predict.add_argument(
+        "data",
+        metavar="DATA",
+        help="CSV, TSV, Excel, Parquet or JSON file, or `sample` for the diabetes data set",
+    )
     predict.add_argument("-o", "--output", metavar="OUT.csv", help="write the CSV here")
     predict.add_argument(
         "--encoding", metavar="ENC", help="text encoding of a CSV (default: guess)"
@@ -1103,11 +1108,23 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     store = _open_store(args, create=False)
     _find_entry(store, args.name, _store_dir(args))
     assert store is not None
-    from tuidash.core.predicting import load_for_prediction, predict_file, write_csv
+    from tuidash.core.data import SAMPLE_SOURCE, sample_dataset
+    from tuidash.core.predicting import (
+        load_for_prediction,
+        predict_file,
+        predict_frame,
+        write_csv,
+    )
 
     entry = load_for_prediction(store, args.name)
-    with _encoding_hint():
-        result = predict_file(entry, args.data, encoding=args.encoding, model_name=args.name)
+    # `sample` means the bundled diabetes data here too, as it does for `train`.
+    from_sample = args.data in (SAMPLE_SOURCE, "sample")
+    if from_sample:
+        frame = sample_dataset().frame
+        result = predict_frame(entry, frame, model_name=args.name, source=SAMPLE_SOURCE)
+    else:
+        with _encoding_hint():
+            result = predict_file(entry, args.data, encoding=args.encoding, model_name=args.name)
     output = None
     if args.output:
         output = write_csv(result, Path(args.output))
@@ -1120,7 +1137,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         _print_json(
             {
                 "model": args.name,
-                "data": str(Path(args.data).absolute()),
+                "data": SAMPLE_SOURCE if from_sample else str(Path(args.data).absolute()),
                 "rows": result.rows,
                 "output": str(output) if output else None,
                 "column": result.column,

@@ -178,3 +178,19 @@ def test_a_file_that_is_not_utf8_names_the_flag_to_pass(
     assert cli.main(argv) == 0
     header, first = capsys.readouterr().out.splitlines()[:2]
     assert header == "a,b,y,note,prediction" and first.startswith("1,2,3,café,")
+
+
+def test_predict_accepts_sample_like_train(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = str(tmp_path / "store")
+    argv = ["train", "sample", "--target", "target", "--model", "ridge", "--store", store]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    assert cli.main(["predict", "Ridge", "sample", "--json", "--store", store]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["data"] == "sample:diabetes"
+    assert document["rows"] == 442 and len(document["predictions"]) == 442
+    assert cli.main(["predict", "Ridge", "sample", "--store", store]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 443 and lines[0].endswith(",target,prediction")
