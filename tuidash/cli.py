@@ -252,6 +252,13 @@ def build_command_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="test on the last rows instead of a random sample (time-ordered data)",
     )
+    train.add_argument(
+        "--batch-rows",
+        type=_whole,
+        metavar="N",
+        help="aggregate every N consecutive rows into one before training: feature means, text "
+        "and the target from each batch's last row (for noisy high-rate logs; default: off)",
+    )
     train.add_argument("--encoding", metavar="ENC", help="text encoding of a CSV (default: guess)")
 
     models = commands.add_parser(
@@ -711,6 +718,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         random_state=args.random_state,
         keep_order=args.keep_order,
         cv_folds=args.cv,
+        batch_rows=args.batch_rows,
     )
     progress = _progress_printer() if sys.stderr.isatty() else None
     try:

@@ -194,3 +194,18 @@ def test_predict_accepts_sample_like_train(
     assert cli.main(["predict", "Ridge", "sample", "--store", store]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 443 and lines[0].endswith(",target,prediction")
+
+
+def test_train_batch_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = str(tmp_path / "store")
+    base = ["train", "sample", "--target", "target", "--model", "ridge", "--store", store]
+    assert cli.main([*base, "--batch-rows", "4", "--json"]) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["rows"] == 111  # 442 rows in batches of 4 (the last one shorter)
+    assert "Aggregated every 4 rows into one" in captured.err
+    assert cli.main([*base, "--batch-rows", "0", "--name", "Zero"]) == 1
+    assert "Batch rows must be a whole number 1 or more" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--help"])
+    assert "--batch-rows N" in capsys.readouterr().out
