@@ -592,9 +592,9 @@ def _choose_features(
         distinct = _distinct(series.dropna())
         if distinct > ONE_HOT_MAX_CATEGORIES:
             notes.append(
-                f"{name!r} has {distinct:,} different values; the "
-                f"{ONE_HOT_MAX_CATEGORIES - 1} most frequent are learned one by one and the "
-                "rest as one group."
+                f"{name!r} has {distinct:,} different values; only the "
+                f"{ONE_HOT_MAX_CATEGORIES - 1} most common get a column of their own and the "
+                "rest share one."
             )
     if skipped_empty:
         notes.append(f"Left out empty columns {_names(skipped_empty)} (every value missing).")
