@@ -567,3 +567,74 @@ def test_sample_dataset_reports_progress() -> None:
     loaded = sample_dataset(progress=lambda done, total: calls.append((done, total)))
     assert len(loaded.frame) == 442
     _assert_full_progress(calls, calls[-1][1])
+
+
+# --------------------------------------------------------------------------- large frames
+
+
+def _mixed_frame(rows: int = 6000) -> pd.DataFrame:
+    """Every problem data_problems looks for in one frame, with a few copied rows."""
+    frame = pd.DataFrame(
+        {
+            "same": ["x"] * rows,
+            "id": [f"user{i}" for i in range(rows)],
+            # Few distinct values, 5% text: judged on distinct values weighted by count.
+            "code": ["n/a" if i % 20 == 0 else str(i % 50) for i in range(rows)],
+            # Every value distinct, 5% text: judged on a sample when the frame is large.
+            "reading": [f"bad{i}" if i % 20 == 0 else f"{i}.5" for i in range(rows)],
+            "city": [f"town {i % 300}" for i in range(rows)],
+            "half": [None if i % 2 else i for i in range(rows)],
+            "y": [i % 7 for i in range(rows)],
+        }
+    )
+    copies = frame.iloc[[5, 17, 17, rows - 3]].copy()
+    return pd.concat([frame, copies], ignore_index=True)
+
+
+def test_data_problems_uses_a_given_profile_instead_of_profiling_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame = _mixed_frame(300)
+    profile = profile_columns(frame)
+    expected = data_problems(frame)
+
+    def no_profiling(*args: object) -> None:
+        raise AssertionError("data_problems must not profile again")
+
+    monkeypatch.setattr(data_module, "profile_columns", no_profiling)
+    assert data_problems(frame, profile=profile) == expected
+    assert data_problems(frame, profile) == expected
+
+
+def test_large_frame_checks_find_the_same_problems_as_the_exact_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame = _mixed_frame()
+    exact = data_problems(frame)
+    # The same frame treated as "large": bounded conversions and hashed duplicate rows.
+    monkeypatch.setattr(data_module, "SAMPLE_ROWS", 500)
+    large = data_problems(frame)
+    assert large == exact
+    text = " ".join(exact)
+    assert "'same' has the same value in every row" in text
+    assert "'id' has a different value in every row" not in text  # copies repeat four ids
+    assert "'code' is mostly numbers but has some text" in text
+    assert "'reading' is mostly numbers but has some text" in text
+    assert "'city' has 300 different text values" in text
+    assert "'half' is 50% missing" in text
+    assert "4 rows are exact copies of an earlier row." in exact
+
+
+def test_hashed_duplicate_rows_are_confirmed_so_collisions_do_not_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame = pd.DataFrame({"a": [1, 2, 1, 3, 2, 1] * 100, "b": ["x", "y", "x", "z", "q", "x"] * 100})
+    expected = int(frame.duplicated().sum())
+    monkeypatch.setattr(data_module, "SAMPLE_ROWS", 10)
+    # Every row hashing alike (all collide) must still give the exact count.
+    monkeypatch.setattr(
+        pd.util,
+        "hash_pandas_object",
+        lambda obj, index=True: pd.Series([7] * len(obj), dtype="uint64"),
+    )
+    assert data_module._duplicate_rows(frame) == expected == 596
