@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input
 
 from tuidash.cli import make_app
@@ -56,10 +58,27 @@ async def until(pilot: Pilot[Any], condition: Callable[[], Any]) -> None:
     raise AssertionError("condition never held")
 
 
+def quiet(app: TuidashApp) -> bool:
+    """No app or section worker busy and no table redraw scheduled.
+
+    The store watcher runs for ever and the file browser keeps its own loader running.
+    """
+    busy = [
+        w
+        for w in app.workers
+        if not w.is_finished and w.group != "store-watch" and isinstance(w.node, App | Screen)
+    ]
+    models = app.sections.get("models")
+    return not busy and app.load_state is None and not getattr(models, "redraw_pending", False)
+
+
 async def settle(pilot: Pilot[Any]) -> None:
-    """Wait for workers and drop toasts, so the picture shows the screen itself."""
-    app = pilot.app
+    """Wait for workers and redraws, drop toasts, so the picture shows the screen itself."""
+    app: TuidashApp = pilot.app  # type: ignore[assignment]
     await pilot.pause(0.2)
+    # A listing or storage report still on its way would redraw the table mid-picture.
+    await until(pilot, lambda: quiet(app))
+    await pilot.wait_for_scheduled_animations()
     app.clear_notifications()
     await pilot.pause()
 
@@ -122,7 +141,8 @@ class TestModels:
             await until(pilot, lambda: len(app.entries) == 3)
             await settle(pilot)
             await pilot.press("ctrl+d")
-            await pilot.pause(0.2)
+            await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
+            await settle(pilot)
 
         assert snap_compare(app, terminal_size=(80, 24), run_before=before)
 

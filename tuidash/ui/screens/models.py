@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -140,16 +141,20 @@ class ModelsScreen(SectionScreen):
             with VerticalScroll(id="models-detail"):
                 yield Static("", id="detail")
 
-    def _add_columns(self, table: DataTable[Any]) -> None:
-        """The columns, with an arrow on the sorted one."""
+    def _add_columns(self, table: DataTable[Any], rows: list[list[Any]]) -> None:
+        """The columns, with an arrow on the sorted one, each as wide as its widest cell."""
         # Status right after the name: at 80 columns the rightmost columns scroll away.
         labels = {"best": "★", "name": "Name", "status": "Status", "kind": "Kind"}
         labels.update({m: m for m in METRICS})
         labels.update({"size": "Size", "saved_at": "Saved at"})
-        for key, label in labels.items():
+        for index, (key, label) in enumerate(labels.items()):
             if key == self.sort_column:
                 label += " ▼" if self.sort_reverse else " ▲"
-            table.add_column(label, key=key)
+            # Widths are given, not measured by the table when it is next idle: an auto
+            # width starts at the label's width, so a frame drawn before that measurement
+            # (a redraw during loading, a snapshot) showed every cell cut to its label.
+            width = max([cell_len(label), *(_cell_width(row[index]) for row in rows)])
+            table.add_column(label, key=key, width=width)
 
     def sync(self) -> None:
         """Show the app's entries."""
@@ -189,14 +194,13 @@ class ModelsScreen(SectionScreen):
         table = self.query_one("#models-table", DataTable)
         current = self.highlighted_name()
         best = best_by_r2(app.entries)
-        table.clear(columns=True)
-        self._add_columns(table)
+        rows: list[tuple[str, list[Any]]] = []
         for entry in self.ordered():
             name = str(entry["name"])
             metrics = [metric_value(entry, m) for m in METRICS]
             status = app.model_status(name)
             style = {"loaded": "bold", "problem": "red"}.get(status, "")
-            table.add_row(
+            cells: list[Any] = [
                 "★" if name == best else "",
                 Text(name),
                 Text(status, style=style),
@@ -204,21 +208,18 @@ class ModelsScreen(SectionScreen):
                 *[Text("undefined", style="dim") if v is None else f"{v:.4g}" for v in metrics],
                 human_size(entry.get("size_bytes")),
                 str(entry.get("saved_at") or ""),
-                key=name,
-            )
+            ]
+            rows.append((name, cells))
         for name in app.problem_entries():
             if name in app.entries:
                 continue
-            table.add_row(
-                "",
-                Text(name),
-                Text("problem", style="red"),
-                "?",
-                *[Text("—", style="dim") for _ in METRICS],
-                "",
-                "",
-                key=name,
-            )
+            cells = ["", Text(name), Text("problem", style="red"), "?"]
+            cells += [*[Text("—", style="dim") for _ in METRICS], "", ""]
+            rows.append((name, cells))
+        table.clear(columns=True)
+        self._add_columns(table, [cells for _, cells in rows])
+        for name, cells in rows:
+            table.add_row(*cells, key=name)
         if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
         self._summary()
@@ -451,6 +452,11 @@ class ModelsScreen(SectionScreen):
             self._redraw_pending = True
             self.set_timer(0.25, self._redraw_statuses)
 
+    @property
+    def redraw_pending(self) -> bool:
+        """A status redraw is scheduled (the table is about to change)."""
+        return self._redraw_pending
+
     def _redraw_statuses(self) -> None:
         self._redraw_pending = False
         self.on_models_listed()
@@ -463,6 +469,11 @@ class ModelsScreen(SectionScreen):
     def on_store_action(self, message: Any) -> None:
         """Statuses may have changed."""
         self.on_models_listed()
+
+
+def _cell_width(cell: Any) -> int:
+    """The width a table cell needs (str or rich Text, one line)."""
+    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
 
 
 def _short(value: Any) -> str:

@@ -1,0 +1,50 @@
+"""Pilot tests of the QA fixes: table widths, status line, dialogs, Data screen typing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from tuidash.cli import make_app
+from tuidash.ui.app import TuidashApp
+
+GUARD_SECONDS = 120.0
+"""Only a guard against a hang: the conditions below normally hold in a second or two."""
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> None:
+    """Let the app run until ``condition()`` holds."""
+    waited = 0.0
+    while not condition():
+        await pilot.pause(0.05)
+        waited += 0.05
+        if waited > GUARD_SECONDS:
+            raise AssertionError(f"the app never got to: {what}")
+
+
+def new_app(store: Path, **options: Any) -> TuidashApp:
+    """The app as the CLI builds it, on a test store."""
+    options.setdefault("autoload", True)
+    return make_app(None, store, **options)
+
+
+async def test_models_table_columns_fit_their_cells_right_after_a_redraw(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir)
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: len(app.entries) == 3 and app.report, "listed")
+        screen = app.sections["models"]
+        # A redraw (as during auto-load) followed by a picture before the table is idle:
+        # the widths must already fit, not start at the labels' widths.
+        screen.on_models_listed()  # type: ignore[attr-defined]
+        table = screen.query_one("#models-table", DataTable)
+        widths = {str(c.key.value): c.get_render_width(table) - 2 for c in table.ordered_columns}
+        assert widths["kind"] >= len("Linear Regression")
+        assert widths["status"] >= len("on disk")
+        assert widths["name"] >= len("Baseline")
