@@ -8,8 +8,9 @@ gap past 5 ms is how long a UI thread would freeze (the worker holding the GIL).
 baseline is the old approach (``data_problems`` profiling again, ``frame.duplicated()``,
 converting whole text columns to numbers), kept in this script only and measured in the
 same run. ``--csv`` writes the frame to a temporary CSV and reads it with ``read_table``
-first, so the dtypes are exactly what the app gets. Prints a markdown table. Never part
-of the test run.
+first, so the dtypes are exactly what the app gets; ``--object`` turns text columns into
+object dtype, as JSON and Excel files and older pandas give them. Prints a markdown
+table. Never part of the test run.
 """
 
 from __future__ import annotations
@@ -163,6 +164,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_380_000)
     parser.add_argument("--csv", action="store_true", help="round-trip through read_table")
+    parser.add_argument(
+        "--object", action="store_true", help="text columns as object dtype (JSON, Excel)"
+    )
     parser.add_argument("--repeat", type=int, default=2, help="runs of each; best time shown")
     options = parser.parse_args()
     frame = make_frame(options.rows)
@@ -173,6 +177,10 @@ def main() -> None:
             size = path.stat().st_size
             frame = core_data.read_table(path, max_bytes=None).frame
         print(f"CSV of {size / 1e6:.0f} MB read with read_table.\n")
+    if options.object:
+        for column in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[column]):
+                frame[column] = frame[column].astype(object)
     dtypes = ", ".join(f"{c} {t}" for c, t in frame.dtypes.astype(str).items())
     print(f"{len(frame):,} rows; {dtypes}\n")
     rows: dict[str, tuple[float, float, list[str]]] = {}
