@@ -13,6 +13,15 @@ import pytest
 FIXED_NOW = datetime(2026, 1, 15, 9, 30, 0)
 """The time every test sees (snapshots must not change with the day they run)."""
 
+FIXED_ENVIRONMENT: dict[str, str | None] = {
+    "python": "3.11.7",
+    "sklearn": "1.9.1",
+    "numpy": "2.4.0",
+    "pandas": "3.1.1",
+    "tuidash": "0.1.0",
+}
+"""Library versions recorded in fixture models and seen as "this environment" in snapshots."""
+
 
 @pytest.fixture
 def store_dir(tmp_path: Path) -> Path:
@@ -59,6 +68,8 @@ def write_saved_models(
         document = json.loads(path.read_text())
         document["saved_at"] = saved_at
         document["train_seconds"] = 0.5
+        # A new scikit-learn or pandas release must not change the pictures of this JSON.
+        document["environment"] = dict(FIXED_ENVIRONMENT)
         path.write_text(json.dumps(document))
     return names
 
@@ -79,3 +90,13 @@ def saved_models() -> Callable[..., list[str]]:
 def broken_model() -> Callable[[Path, str], None]:
     """``broken_model(store, name)`` damages a saved model's pickle."""
     return break_model_file
+
+
+@pytest.fixture
+def fixed_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
+    """Make the store see FIXED_ENVIRONMENT as the running versions (no mismatch warnings)."""
+    from tuidash.core import store
+
+    monkeypatch.setattr(store, "_ENVIRONMENT", dict(FIXED_ENVIRONMENT))
+    monkeypatch.setattr(store, "_MISMATCH_MEMO", {})
+    return dict(FIXED_ENVIRONMENT)
