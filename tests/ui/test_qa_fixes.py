@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Label
 
 from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
@@ -48,3 +48,26 @@ async def test_models_table_columns_fit_their_cells_right_after_a_redraw(
         assert widths["kind"] >= len("Linear Regression")
         assert widths["status"] >= len("on disk")
         assert widths["name"] >= len("Baseline")
+
+
+def in_memory(app: TuidashApp) -> int:
+    """How many model objects the service holds."""
+    return len(getattr(app.service, "loaded", None) or {})
+
+
+def status_line(app: TuidashApp) -> str:
+    """The text of the load status line of the current section."""
+    return str(app.screen.query_one("#load-text", Label).render())
+
+
+async def test_unload_updates_the_status_line_to_the_models_in_memory(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir)
+    app = new_app(store_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: in_memory(app) == 3, "3 models loaded")
+        await wait_for(pilot, lambda: status_line(app) == "3 models loaded", "the load result")
+        await pilot.press("u")
+        await wait_for(pilot, lambda: in_memory(app) == 2, "one unloaded")
+        await wait_for(pilot, lambda: status_line(app) == "2 models loaded", "the new count")

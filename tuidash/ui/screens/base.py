@@ -77,3 +77,16 @@ class SectionScreen(Screen[None]):
     def on_load_finished(self, message: ModelsLoadFinished) -> None:
         """The bulk load ended."""
         self.query_one(LoadStatus).show_result(message.loaded, message.failed)
+
+    def on_store_action(self, message: object) -> None:
+        """A load, unload, delete or clear changed what is in memory: say what is now."""
+        self.show_memory_status()
+
+    def show_memory_status(self) -> None:
+        """The status line counts the models actually in memory (not those of the last load)."""
+        app = self.tuidash
+        if app.load_state is not None:
+            return  # the bulk load's progress is showing and ends with its own count
+        loaded = len(getattr(app.service, "loaded", None) or {})
+        failed = len(set(app.load_failures) | set(app.problem_entries()))
+        self.query_one(LoadStatus).show_result(loaded, failed)

@@ -468,6 +468,7 @@ class ModelsScreen(SectionScreen):
 
     def on_store_action(self, message: Any) -> None:
         """Statuses may have changed."""
+        super().on_store_action(message)
         self.on_models_listed()
 
 

@@ -222,4 +222,5 @@ class StorageScreen(SectionScreen):
 
     def on_store_action(self, message: Any) -> None:
         """Statuses may have changed."""
+        super().on_store_action(message)
         self.on_storage_report()
