@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Label
 
 from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
+from tuidash.ui.modals.confirm import ConfirmModal
 
 GUARD_SECONDS = 120.0
 """Only a guard against a hang: the conditions below normally hold in a second or two."""
@@ -71,3 +72,18 @@ async def test_unload_updates_the_status_line_to_the_models_in_memory(
         await pilot.press("u")
         await wait_for(pilot, lambda: in_memory(app) == 2, "one unloaded")
         await wait_for(pilot, lambda: status_line(app) == "2 models loaded", "the new count")
+
+
+async def test_delete_all_names_the_damaged_and_orphaned_entries_it_removes(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir)
+    (store_dir / "models" / "Lost.pkl").write_bytes(b"no metadata beside it")  # orphaned
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.entries) == 3 and app.store_problems, "listed")
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the dialog")
+        dialog: ConfirmModal = app.screen  # type: ignore[assignment]
+        assert dialog.title_text == "Delete all 3 saved models and 1 damaged or orphaned entry?"
+        assert "and 1 damaged or orphaned entry are removed" in dialog.body

@@ -423,11 +423,15 @@ class ModelsScreen(SectionScreen):
         """Delete every saved model after a confirmation naming how many and how big."""
         app = self.tuidash
         count = len(app.entries)
-        if count == 0:
+        # Clearing the store also removes damaged and orphaned files: the question says so.
+        extra = len({str(p.get("name")) for p in app.store_problems} - set(app.entries))
+        if count == 0 and extra == 0:
             self.notify("There are no saved models to delete.")
             return
         total = sum(int(e.get("size_bytes") or 0) for e in app.entries.values())
         noun, verb = ("model", "is") if count == 1 else ("models", "are")
+        entries = "entry" if extra == 1 else "entries"
+        also = f" and {extra} damaged or orphaned {entries}" if extra else ""
 
         def confirmed(ok: bool | None) -> None:
             if ok:
@@ -435,10 +439,10 @@ class ModelsScreen(SectionScreen):
 
         app.push_screen(
             ConfirmModal(
-                f"Delete all {count} saved {noun}?",
-                f"{count} {noun} ({_megabytes(total)}) {verb} removed from "
-                f"{app.display_path(app.store_dir)} for good.",
-                confirm_label=f"Delete {count} {noun}",
+                f"Delete all {count} saved {noun}{also}?",
+                f"{count} {noun} ({_megabytes(total)}){also} {verb if not extra else 'are'} "
+                f"removed from {app.display_path(app.store_dir)} for good.",
+                confirm_label=f"Delete {count} {noun}" + (f" + {extra}" if extra else ""),
             ),
             confirmed,
         )
