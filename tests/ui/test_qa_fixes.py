@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Label
+from textual.widgets import DataTable, Input, Label, TabbedContent
 
 from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
@@ -87,3 +87,32 @@ async def test_delete_all_names_the_damaged_and_orphaned_entries_it_removes(
         dialog: ConfirmModal = app.screen  # type: ignore[assignment]
         assert dialog.title_text == "Delete all 3 saved models and 1 damaged or orphaned entry?"
         assert "and 1 damaged or orphaned entry are removed" in dialog.body
+
+
+async def test_typing_a_path_on_a_fresh_start_goes_into_the_path_box(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "houses.csv").write_text("rooms,price\n3,100\n4,150\n")
+    app = new_app(store_dir, start_section="data", cwd=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await pilot.press(*"houses.csv")
+        assert app.current_mode == "data"  # "s" did not jump to Storage
+        assert app.screen.query_one("#path", Input).value == "houses.csv"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.data is not None, "the file loaded")
+        assert list(app.data.frame.columns) == ["rooms", "price"]
+
+
+async def test_ctrl_o_goes_to_the_path_box_from_another_tab(store_dir: Path) -> None:
+    app = new_app(store_dir, start_section="data")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await pilot.press("f2")
+        await wait_for(pilot, lambda: app.data is not None, "the sample loaded")
+        tabs = app.screen.query_one("#data-tabs", TabbedContent)
+        assert tabs.active == "tab-preview"
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        box = app.screen.query_one("#path", Input)
+        assert tabs.active == "tab-open" and box.has_focus

@@ -146,7 +146,9 @@ class DataScreen(SectionScreen):
         self.query_one("#data-loading").display = False
         super().on_mount()
         if self.tuidash.data is None:
-            self.query_one("#browser", DirectoryTree).focus()
+            # The path box, not the file tree: typed letters go into the box, where a tree
+            # would pass "s" of "houses.csv" on to the section keys (Storage).
+            self.query_one("#path", Input).focus()
 
     def sync(self) -> None:
         """Show the loaded data set, if any."""
@@ -158,8 +160,15 @@ class DataScreen(SectionScreen):
     # ----- actions -------------------------------------------------------------------------
 
     def action_open_path(self) -> None:
-        """Open the typed path."""
-        self._open(self.query_one("#path", Input).value)
+        """Go to the path box; open its path when it is already there and filled in."""
+        box = self.query_one("#path", Input)
+        tabs = self.query_one("#data-tabs", TabbedContent)
+        if tabs.active != "tab-open" or not box.has_focus or not box.value.strip():
+            tabs.active = "tab-open"
+            box.focus()
+            self._status("Type the path of a data file and press Enter.")
+            return
+        self._open(box.value)
 
     def action_sample(self) -> None:
         """Load the sample data set."""
@@ -253,7 +262,7 @@ class DataScreen(SectionScreen):
 
     @on(Button.Pressed, "#open")
     def _open_pressed(self) -> None:
-        self.action_open_path()
+        self._open(self.query_one("#path", Input).value)
 
     @on(Button.Pressed, "#sample")
     def _sample_pressed(self) -> None:
