@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Label, TabbedContent
+from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent
 
 from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
@@ -116,3 +116,22 @@ async def test_ctrl_o_goes_to_the_path_box_from_another_tab(store_dir: Path) -> 
         await pilot.pause()
         box = app.screen.query_one("#path", Input)
         assert tabs.active == "tab-open" and box.has_focus
+
+
+async def test_a_latin1_file_fails_with_a_sentence_then_opens_with_latin1(
+    store_dir: Path,
+) -> None:
+    source = Path(__file__).parent.parent / "data" / "latin1.csv"
+    app = new_app(store_dir, start_section="data")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        screen = app.screen
+        status = screen.query_one("#data-status", Static)
+        screen.query_one("#path", Input).value = str(source)
+        await pilot.click("#open")
+        await wait_for(pilot, lambda: status.has_class("-error"), "the read refused")
+        assert "encoding" in str(status.render()) and app.data is None
+        screen.query_one("#encoding", Select).value = "latin-1"
+        await pilot.click("#open")
+        await wait_for(pilot, lambda: app.data is not None, "the file read as latin-1")
+        assert app.data.frame["city"].tolist()[:2] == ["München", "Köln"]

@@ -29,6 +29,9 @@ from textual.worker import get_current_worker
 from tuidash.ui import messages as msg
 from tuidash.ui.screens.base import SectionScreen
 
+ENCODINGS = ("auto", "utf-8", "latin-1", "cp1252", "utf-16")
+"""Text encodings offered beside the path box; "auto" lets the core detect UTF-8/UTF-16."""
+
 PREVIEW_ROWS = 50
 """Rows shown in the preview table."""
 
@@ -121,6 +124,13 @@ class DataScreen(SectionScreen):
                         id="path",
                         tooltip="A CSV, TSV, Excel (.xlsx), Parquet or JSON file; Enter opens it",
                     )
+                    yield Select[str](
+                        [(name, name) for name in ENCODINGS],
+                        value="auto",
+                        allow_blank=False,
+                        id="encoding",
+                        tooltip="Text encoding of CSV, TSV and JSON files (auto: UTF-8 or UTF-16)",
+                    )
                     yield Button("Open", id="open")
                     yield Button("Sample data set", id="sample", variant="primary")
                 yield DataFileTree(self.tuidash.cwd, id="browser")
@@ -188,8 +198,10 @@ class DataScreen(SectionScreen):
         path = Path(raw).expanduser()
         if not path.is_absolute():
             path = self.tuidash.cwd / path
+        chosen = self.query_one("#encoding", Select).value
+        encoding = None if chosen in ("auto", Select.BLANK) else str(chosen)
         self._begin_loading(f"Reading {path.name}…")
-        self.read_data(self.load_id, str(path))
+        self.read_data(self.load_id, str(path), encoding)
 
     def _begin_loading(self, text: str) -> None:
         self.load_id += 1
@@ -206,7 +218,7 @@ class DataScreen(SectionScreen):
         self.query_one("#data-loading").display = False
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data", description="Read data")
-    def read_data(self, load_id: int, path: str | None) -> None:
+    def read_data(self, load_id: int, path: str | None, encoding: str | None = None) -> None:
         """Read a data file (the sample with ``path=None``) and profile it, posting progress."""
         from tuidash.core import data as core_data
         from tuidash.ui.app import error_sentence
@@ -229,7 +241,7 @@ class DataScreen(SectionScreen):
             if path is None:
                 loaded = core_data.sample_dataset(progress=progress)
             else:
-                loaded = core_data.read_table(path, progress=progress)
+                loaded = core_data.read_table(path, encoding=encoding, progress=progress)
             profile = core_data.profile_columns(loaded.frame)
             problems = core_data.data_problems(loaded.frame)
         except _Superseded:
