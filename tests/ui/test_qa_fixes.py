@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Label, Select, Static, TabbedContent
+from textual.widgets import (
+    Button,
+    DataTable,
+    Input,
+    Label,
+    Select,
+    SelectionList,
+    Static,
+    TabbedContent,
+)
 
 from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
@@ -128,10 +137,35 @@ async def test_a_latin1_file_fails_with_a_sentence_then_opens_with_latin1(
         screen = app.screen
         status = screen.query_one("#data-status", Static)
         screen.query_one("#path", Input).value = str(source)
-        await pilot.click("#open")
+        screen.query_one("#open", Button).press()
         await wait_for(pilot, lambda: status.has_class("-error"), "the read refused")
         assert "encoding" in str(status.render()) and app.data is None
         screen.query_one("#encoding", Select).value = "latin-1"
-        await pilot.click("#open")
+        screen.query_one("#open", Button).press()
         await wait_for(pilot, lambda: app.data is not None, "the file read as latin-1")
         assert app.data.frame["city"].tolist()[:2] == ["München", "Köln"]
+
+
+async def test_default_features_leave_out_ids_and_dates_and_say_why(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    lines = ["code,built,rooms,price"]
+    lines += [f"H-{i:04d},2020-01-{i % 28 + 1:02d},{i % 5 + 1},{100 + i}" for i in range(60)]
+    source = tmp_path / "houses.csv"
+    source.write_text("\n".join(lines) + "\n")
+    app = new_app(store_dir, start_section="data", cwd=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await pilot.press(*"houses.csv", "enter")
+        await wait_for(pilot, lambda: app.data is not None, "the file loaded")
+        await pilot.pause()
+        assert app.target == "price" and app.feature_columns == ["rooms"]
+        box = app.screen.query_one("#features", SelectionList)
+        assert list(box.selected) == ["rooms"]
+        shown = str(app.screen.query_one("#left-out", Static).render())
+        assert "'code'" in shown and "'built'" in shown
+        # A new target: the default choice again, for that target.
+        app.screen.query_one("#target", Select).value = "rooms"
+        await pilot.pause()
+        assert app.target == "rooms" and app.feature_columns == ["price"]
+        assert list(box.selected) == ["price"]

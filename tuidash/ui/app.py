@@ -135,6 +135,8 @@ class TuidashApp(App[None]):
         """The column to predict."""
         self.feature_columns: list[str] = []
         """The columns used to predict it."""
+        self.left_out: dict[str, str] = {}
+        """Columns the default feature choice leaves out, each with a one-sentence reason."""
 
         self.entries: dict[str, dict[str, Any]] = {}
         """Saved models by name, from the JSON files (no unpickling)."""
@@ -327,7 +329,7 @@ class TuidashApp(App[None]):
         self.problems = message.problems
         columns = [str(c) for c in message.data.frame.columns]
         self.target = columns[-1] if columns else None
-        self.feature_columns = [c for c in columns if c != self.target]
+        self.choose_default_features()
         self._each_section("on_data_loaded")
         rows = len(message.data.frame)
         self.notify(f"{self.data_label()} loaded: {rows:,} rows, {len(columns)} columns.")
@@ -348,6 +350,16 @@ class TuidashApp(App[None]):
         if source.startswith("sample:"):
             return f"Sample data set ({source.split(':', 1)[1]})"
         return Path(source).name
+
+    def choose_default_features(self) -> None:
+        """Tick the core's default features for the current target (dates, ids, empties out)."""
+        from tuidash.core.training import default_features
+
+        if self.data is None or self.target is None:
+            self.feature_columns, self.left_out = [], {}
+            return
+        features, reasons = default_features(self.data.frame, self.target)
+        self.feature_columns, self.left_out = list(features), dict(reasons)
 
     def set_target(self, target: str | None, features: list[str]) -> None:
         """Record the target and feature choice of the Data section."""

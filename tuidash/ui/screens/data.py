@@ -143,6 +143,7 @@ class DataScreen(SectionScreen):
                 yield Select[str]([], id="target", prompt="Choose the target column")
                 yield Label("Features — the columns used to predict it:")
                 yield SelectionList[str](id="features")
+                yield Static("", id="left-out")
             with TabPane("Problems", id="tab-problems"):
                 yield Static("", id="problems")
 
@@ -363,6 +364,7 @@ class DataScreen(SectionScreen):
             features.add_options(
                 [(c, c, c in app.feature_columns) for c in columns if c != app.target]
             )
+        self._show_left_out()
 
     @on(Select.Changed, "#target")
     def _target_changed(self, event: Select.Changed) -> None:
@@ -371,14 +373,21 @@ class DataScreen(SectionScreen):
             return
         target = str(event.value)
         columns = [str(c) for c in app.data.frame.columns]
-        chosen = set(app.feature_columns) | ({app.target} if app.target else set())
-        chosen.discard(target)
-        features = [c for c in columns if c in chosen and c != target]
+        # A new target gets the default choice again (the old target becomes a candidate).
+        app.target = target
+        app.choose_default_features()
+        features = list(app.feature_columns)
         app.set_target(target, features)
         box = self.query_one("#features", SelectionList)
         with box.prevent(SelectionList.SelectedChanged):
             box.clear_options()
             box.add_options([(c, c, c in features) for c in columns if c != target])
+        self._show_left_out()
+
+    def _show_left_out(self) -> None:
+        """Why the unticked columns were left out of the default choice."""
+        reasons = self.tuidash.left_out
+        self.query_one("#left-out", Static).update("\n".join(reasons.values()))
 
     @on(SelectionList.SelectedChanged, "#features")
     def _features_changed(self, event: SelectionList.SelectedChanged) -> None:
