@@ -20,6 +20,7 @@ from textual.widgets import (
 
 from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
+from tuidash.ui.format import number_text
 from tuidash.ui.modals.confirm import ConfirmModal
 
 GUARD_SECONDS = 120.0
@@ -169,3 +170,23 @@ async def test_default_features_leave_out_ids_and_dates_and_say_why(
         await pilot.pause()
         assert app.target == "rooms" and app.feature_columns == ["price"]
         assert list(box.selected) == ["price"]
+
+
+def test_numbers_read_without_exponents() -> None:
+    assert number_text(32290.1234) == "32,290.1"
+    assert number_text(1.042e9) == "1,042,000,000"
+    assert number_text(0.4526) == "0.4526"
+    assert number_text(-0.01196) == "-0.01196"
+
+
+async def test_models_table_shows_errors_with_thousands_separators(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir)
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.entries) == 3 and app.report, "listed")
+        await pilot.pause()
+        table = app.sections["models"].query_one("#models-table", DataTable)
+        mse = [str(table.get_cell(name, "MSE")) for name in ("Linear", "Forest", "Baseline")]
+        assert all("," in value and "e+" not in value for value in mse), mse

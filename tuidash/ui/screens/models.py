@@ -14,6 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
 from tuidash.core.catalog import CATALOG
+from tuidash.ui.format import number_text
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
 
@@ -205,7 +206,7 @@ class ModelsScreen(SectionScreen):
                 Text(name),
                 Text(status, style=style),
                 kind_label(entry),
-                *[Text("undefined", style="dim") if v is None else f"{v:.4g}" for v in metrics],
+                *[Text("undefined", style="dim") if v is None else number_text(v) for v in metrics],
                 human_size(entry.get("size_bytes")),
                 str(entry.get("saved_at") or ""),
             ]
@@ -320,7 +321,7 @@ class ModelsScreen(SectionScreen):
             if value is None:
                 parts.append(f"{metric} undefined — {reasons.get(metric, 'not recorded')}")
             else:
-                parts.append(f"{metric} {value:.4g}")
+                parts.append(f"{metric} {number_text(value)}")
         text.append("Metrics: " + " · ".join(parts) + "\n")
         params = entry.get("params") or {}
         if params:

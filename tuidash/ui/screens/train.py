@@ -23,6 +23,7 @@ from textual.widgets import (
 )
 
 from tuidash.core.catalog import CATALOG, ParamError, ParamSpec
+from tuidash.ui.format import number_text
 from tuidash.ui.screens.base import SectionScreen
 
 SPLIT_SPECS: dict[str, ParamSpec] = {
@@ -68,7 +69,7 @@ def metric_text(name: str, value: float | None, reasons: dict[str, str]) -> str:
     """One metric as "R2 0.4526" or "MAPE undefined — reason"."""
     if value is None:
         return f"{name} undefined — {reasons.get(name, 'not computable on this data')}"
-    return f"{name} {value:.4g}"
+    return f"{name} {number_text(value)}"
 
 
 class SpecValidator(Validator):
@@ -581,7 +582,7 @@ class TrainScreen(SectionScreen):
             if cv:
                 lines.append(
                     Text(
-                        f"  CV {cv.get('folds')} folds: R2 {cv.get('mean', 0):.4g} "
+                        f"  CV {cv.get('folds')} folds: R2 {number_text(cv.get('mean', 0))} "
                         f"± {cv.get('std', 0):.2g}"
                     )
                 )
