@@ -190,3 +190,14 @@ async def test_models_table_shows_errors_with_thousands_separators(
         table = app.sections["models"].query_one("#models-table", DataTable)
         mse = [str(table.get_cell(name, "MSE")) for name in ("Linear", "Forest", "Baseline")]
         assert all("," in value and "e+" not in value for value in mse), mse
+
+
+async def test_train_form_puts_model_forms_before_the_split_settings(store_dir: Path) -> None:
+    app = new_app(store_dir, start_section="train")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "train" in app.sections, "the Train section")
+        app.screen.query_one("#kinds", SelectionList).select("ridge")
+        await wait_for(pilot, lambda: app.screen.query("#form-ridge"), "the Ridge form")
+        order = [child.id for child in app.screen.query_one("#train-form").children]
+        split = order.index("split-title")
+        assert order.index("form-ridge") < order.index("form-random_forest") < split

@@ -261,7 +261,15 @@ class TrainScreen(SectionScreen):
             with TabbedContent(id="train-tabs", initial="tab-setup"):
                 with TabPane("Setup", id="tab-setup"), VerticalScroll(id="train-form"):
                     yield Static("", id="train-data")
-                    yield Label("Split", classes="kind-title")
+                    # The model's name and parameters first: at 80x24 whatever comes after
+                    # the first screenful is out of view, and the split rarely changes.
+                    # Only ticked kinds get a form: mounting all ten up front froze the first
+                    # switch to this section for a few hundred ms.
+                    for kind_id in DEFAULT_KINDS:
+                        yield KindForm(kind_id)
+                    yield Label(
+                        "Split — shared by every model", classes="kind-title", id="split-title"
+                    )
                     yield ParamField(
                         SPLIT_SPECS["test_size"], "split-test-size", classes="split-field"
                     )
@@ -275,10 +283,6 @@ class TrainScreen(SectionScreen):
                         tooltip="Split without shuffling: the last rows become the test set",
                     )
                     yield ParamField(SPLIT_SPECS["cv_folds"], "split-cv", classes="split-field")
-                    # Only ticked kinds get a form: mounting all ten up front froze the first
-                    # switch to this section for a few hundred ms.
-                    for kind_id in DEFAULT_KINDS:
-                        yield KindForm(kind_id)
                 with TabPane("Results", id="tab-results"), VerticalScroll(id="results-pane"):
                     yield Static("Nothing trained yet in this session.", id="train-results")
                     yield Vertical(id="train-charts")
@@ -322,10 +326,8 @@ class TrainScreen(SectionScreen):
                 later = [f for k, f in forms.items() if order.index(k) > order.index(kind_id)]
                 later.sort(key=lambda f: order.index(f.kind.id))
                 form = KindForm(kind_id)
-                if later:
-                    container.mount(form, before=later[0])
-                else:
-                    container.mount(form)
+                # Forms sit above the split settings, in catalog order.
+                container.mount(form, before=later[0] if later else "#split-title")
                 forms[kind_id] = form
                 # Show the form just opened, wherever the pane was scrolled to.
                 self.call_after_refresh(container.scroll_to_widget, form, animate=False)
