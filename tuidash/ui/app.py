@@ -313,7 +313,7 @@ class TuidashApp(App[None]):
         try:
             loaded = core_data.sample_dataset() if path is None else core_data.read_table(path)
             profile = core_data.profile_columns(loaded.frame)
-            problems = core_data.data_problems(loaded.frame)
+            problems = core_data.data_problems(loaded.frame, profile=profile)
         except Exception as error:  # DataError carries the sentence; others get theirs
             if not get_current_worker().is_cancelled:
                 self.post_message(msg.DataLoadFailed(path or "sample", error_sentence(error)))

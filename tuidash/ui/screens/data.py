@@ -244,7 +244,7 @@ class DataScreen(SectionScreen):
             else:
                 loaded = core_data.read_table(path, encoding=encoding, progress=progress)
             profile = core_data.profile_columns(loaded.frame)
-            problems = core_data.data_problems(loaded.frame)
+            problems = core_data.data_problems(loaded.frame, profile=profile)
         except _Superseded:
             return
         except Exception as error:  # DataError carries the sentence; others get theirs
