@@ -22,7 +22,8 @@ from textual.app import App
 from textual.color import Color
 from textual.widgets import DataTable, Select, Static, TabbedContent
 
-from tuidash.ui.screens.analysis import AnalysisScreen, ScreenCommands
+from tuidash.ui.commands import ScreenCommands
+from tuidash.ui.screens.analysis import AnalysisScreen
 from tuidash.ui.screens.compare import CompareScreen
 from tuidash.ui.widgets.charts import (
     ActualPredictedChart,

@@ -309,13 +309,13 @@ async def test_no_saved_models_says_so(tmp_path: Path, project: Path) -> None:
 
 
 async def test_palette_offers_the_screen_keys(store: Path, project: Path) -> None:
-    from tuidash.ui.screens.predict import PredictCommands
+    from tuidash.ui.commands import ScreenCommands
 
     screen = PredictScreen(store, [MODEL], selected=MODEL, start_dir=project)
     app = Host(screen)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        names = [name for name, _help, _run in PredictCommands(screen).commands()]
+        names = [name for name, _help, _run in ScreenCommands(screen).commands()]
         assert names == [
             "Predict: Back",
             "Predict: Browse",

@@ -22,7 +22,45 @@ def _bindings(owner: Any) -> Iterator[Binding]:
             yield binding
 
 
-class SectionCommands(Provider):
+class CommandsProvider(Provider):
+    """A palette provider built from (name, help, callback) triples; subclasses list them."""
+
+    def commands(self) -> Iterator[tuple[str, str, Any]]:
+        """(name, help, callback) of every command."""
+        return iter(())
+
+    async def discover(self) -> Hits:
+        """Every command, listed when the palette opens."""
+        for name, help_text, callback in self.commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        """Commands whose name matches the query."""
+        matcher = self.matcher(query)
+        for name, help_text, callback in self.commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class ScreenCommands(CommandsProvider):
+    """Offers the active pushed screen's own bindings ("Predict: Export CSV")."""
+
+    def commands(self) -> Iterator[tuple[str, str, Any]]:
+        """(name, help, callback) for each binding of the screen."""
+        screen = self.screen
+        label = getattr(screen, "COMMAND_LABEL", type(screen).__name__)
+        for binding in _bindings(screen):
+            keys = binding.key_display or binding.key
+            help_text = f"{binding.tooltip or binding.description} (key {keys})"
+            yield (
+                f"{label}: {binding.description}",
+                help_text,
+                partial(screen.run_action, binding.action),
+            )
+
+
+class SectionCommands(CommandsProvider):
     """Offers each section's actions ("Models: Delete all") and the app's own."""
 
     def commands(self) -> Iterator[tuple[str, str, Any]]:
@@ -45,16 +83,3 @@ class SectionCommands(Provider):
                 help_text = f"{binding.tooltip or binding.description} (key {keys} in {label})"
                 callback = partial(app.run_section_action, mode, binding.action)
                 yield f"{label}: {binding.description}", help_text, callback
-
-    async def discover(self) -> Hits:
-        """Every command, listed when the palette opens."""
-        for name, help_text, callback in self.commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        """Commands whose name matches the query."""
-        matcher = self.matcher(query)
-        for name, help_text, callback in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)

@@ -7,8 +7,7 @@ is not loaded in memory can be analysed. Pushed on top of the Models section:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from functools import partial
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,12 +16,12 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from tuidash.core import analysis as an
+from tuidash.ui.commands import ScreenCommands
 from tuidash.ui.widgets.charts import (
     ActualPredictedChart,
     FeatureChart,
@@ -30,38 +29,6 @@ from tuidash.ui.widgets.charts import (
     ResidualChart,
     ScatterChart,
 )
-
-
-class ScreenCommands(Provider):
-    """Offers the active screen's own bindings in the command palette."""
-
-    def commands(self) -> Iterator[tuple[str, str, Any]]:
-        """(name, help, callback) for each binding of the screen."""
-        screen = self.screen
-        label = getattr(screen, "COMMAND_LABEL", type(screen).__name__)
-        for binding in getattr(screen, "BINDINGS", []):
-            if not isinstance(binding, Binding):
-                continue
-            keys = binding.key_display or binding.key
-            help_text = f"{binding.tooltip or binding.description} (key {keys})"
-            yield (
-                f"{label}: {binding.description}",
-                help_text,
-                partial(screen.run_action, binding.action),
-            )
-
-    async def discover(self) -> Hits:
-        """Every command, listed when the palette opens."""
-        for name, help_text, callback in self.commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        """Commands whose name matches the query."""
-        matcher = self.matcher(query)
-        for name, help_text, callback in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
 
 
 def next_choice(choices: tuple[Any, ...], current: Any) -> Any:

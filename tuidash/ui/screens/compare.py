@@ -19,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Select, Static, TabbedContent, TabPane
 
 from tuidash.core import analysis as an
-from tuidash.ui.screens.analysis import ScreenCommands, choice_text, next_choice
+from tuidash.ui.commands import ScreenCommands
+from tuidash.ui.screens.analysis import choice_text, next_choice
 from tuidash.ui.widgets.charts import GroupedBarChart, OverlayChart
 
 BEST_MARK = "*"

@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
@@ -39,6 +37,8 @@ from textual.widgets import (
     TabPane,
 )
 from textual.worker import get_current_worker
+
+from tuidash.ui.commands import ScreenCommands
 
 if TYPE_CHECKING:
     from tuidash.core.predicting import Prediction
@@ -149,35 +149,6 @@ def table_rows(prediction: Prediction, limit: int = SHOWN_ROWS) -> TableRows:
     return TableRows(columns, rows, numeric, len(inputs) - len(shown))
 
 
-class PredictCommands(Provider):
-    """Offers the Predict screen's keys in the command palette."""
-
-    def commands(self) -> Iterator[tuple[str, str, Any]]:
-        """(name, help, callback) for each binding of the screen."""
-        screen = self.screen
-        for binding in getattr(screen, "BINDINGS", []):
-            if isinstance(binding, Binding):
-                keys = binding.key_display or binding.key
-                yield (
-                    f"Predict: {binding.description}",
-                    f"{binding.tooltip or binding.description} (key {keys})",
-                    partial(screen.run_action, binding.action),
-                )
-
-    async def discover(self) -> Hits:
-        """Every command, listed when the palette opens."""
-        for name, help_text, callback in self.commands():
-            yield DiscoveryHit(name, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        """Commands whose name matches the query."""
-        matcher = self.matcher(query)
-        for name, help_text, callback in self.commands():
-            score = matcher.match(name)
-            if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
-
-
 class PredictScreen(Screen[None]):
     """Choose a saved model and a data file, see the predictions, export them to CSV."""
 
@@ -222,7 +193,9 @@ class PredictScreen(Screen[None]):
     }
     """
 
-    COMMANDS: ClassVar = {PredictCommands}
+    COMMANDS: ClassVar = {ScreenCommands}
+    COMMAND_LABEL: ClassVar[str] = "Predict"
+    """Prefix of this screen's commands in the palette."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", tooltip="Close Predict", id="predict.back"),
         Binding(
