@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuidash import __version__
+from tuidash.core.jsonsafe import plain_json
 
 if TYPE_CHECKING:
     from tuidash.core.store import ModelPersistence
@@ -506,32 +507,8 @@ def _silence_stdout() -> None:
 
 
 def _print_json(document: Any) -> None:
-    sys.stdout.write(json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(plain_json(document), indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
-
-
-def _json_safe(value: Any) -> Any:
-    """Strict JSON: NaN/inf -> null, numpy scalars -> Python numbers, tuples -> lists."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    item = getattr(value, "item", None)
-    if callable(item):
-        try:
-            return _json_safe(item())
-        except (TypeError, ValueError):
-            pass
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return _json_safe(tolist())
-    return str(value)
 
 
 # --------------------------------------------------------------------------- formatting

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuidash.core.catalog import get_kind
 from tuidash.core.data import LoadedData, column_kind
+from tuidash.core.jsonsafe import plain_json
 from tuidash.core.metrics import MetricsResult, regression_metrics
 
 if TYPE_CHECKING:
@@ -234,7 +235,7 @@ class TrainedModel:
             "model": self.pipeline,
             "metrics": dict(self.metrics.values),
             "metric_reasons": dict(self.metrics.reasons),
-            "params": _json_params(self.params),
+            "params": plain_json(self.params),
             "predictions": {
                 "y_pred": [_json_float(v) for v in y_pred],
                 "y_test": [_json_float(v) for v in y_test],
@@ -242,14 +243,14 @@ class TrainedModel:
             },
             "model_type": self.kind_id,
             "task": "regression",
-            "data": _json_params(self.data_info),
+            "data": plain_json(self.data_info),
             "train_seconds": round(float(self.train_seconds), 4),
             "feature_importance_method": self.importance_method,
         }
         if len(self.y_test) > len(y_test):
             data["predictions_total"] = len(self.y_test)
         if self.cv is not None:
-            data["cv"] = _json_params(self.cv)
+            data["cv"] = plain_json(self.cv)
         return data
 
 
@@ -268,24 +269,6 @@ def _cap_predictions(y_test: Any, y_pred: Any, cap: int) -> tuple[list[Any], lis
 def _json_float(value: Any) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
-
-
-def _json_params(value: Any) -> Any:
-    """Plain JSON values: tuples become lists, numpy scalars Python numbers, NaN null."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_params(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_params(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    item = getattr(value, "item", None)
-    if callable(item):
-        return _json_params(item())
-    return str(value)
 
 
 # --------------------------------------------------------------------------- progress
