@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -796,7 +797,8 @@ class ModelPersistence:
                 names = os.listdir(folder)
             except OSError:
                 continue
-            if any(n.startswith((TMP_PREFIX, PENDING_PREFIX)) for n in names):
+            # str.startswith mapped in C: a per-name generator costs ~0.5 ms per 1,000.
+            if any(map(str.startswith, names, itertools.repeat((TMP_PREFIX, PENDING_PREFIX)))):
                 return True
         return False
 
@@ -1140,16 +1142,28 @@ class ModelPersistence:
         changed = False
         entries: list[dict[str, Any]] = []
         problems: list[dict[str, Any]] = []
-        for name in sorted(set(jsons) | set(pkls), key=lambda n: (_fold(n), n)):
+        load_problems = self._load_problems
+        for name in sorted(jsons.keys() | pkls.keys(), key=lambda n: (_fold(n), n)):
             json_entry, pkl_entry = jsons.get(name), pkls.get(name)
-            files = _FilesOf(json_entry, pkl_entry)
             if json_entry is None:
                 problems.append(
-                    self._problem_row(name, files, "orphaned", "its pickle has no metadata file")
+                    self._problem_row(
+                        name,
+                        _FilesOf(json_entry, pkl_entry),
+                        "orphaned",
+                        "its pickle has no metadata file",
+                    )
                 )
                 continue
             try:
-                key = self._stat_key(json_entry, pkl_entry)
+                # _stat_key inlined: one lstat of the JSON, the pickle's inode from scandir.
+                info = json_entry.stat(follow_symlinks=False)
+                key = (
+                    info.st_ino,
+                    info.st_size,
+                    info.st_mtime_ns,
+                    pkl_entry.inode() if pkl_entry is not None else 0,
+                )
                 cached = index.get(name)
                 if cached is not None and cached[0] == key:
                     new_index[name] = cached
@@ -1163,21 +1177,33 @@ class ModelPersistence:
                         changed = True
             except _Problem as problem:
                 if use_index and problem.kind == "damaged" and name not in new_index:
-                    new_index[name] = (self._stat_key(json_entry, pkl_entry), problem)
+                    new_index[name] = (key, problem)  # the stat taken above; no second lstat
                     changed = True
-                problems.append(self._problem_row(name, files, problem.kind, problem.reason))
+                problems.append(
+                    self._problem_row(
+                        name, _FilesOf(json_entry, pkl_entry), problem.kind, problem.reason
+                    )
+                )
                 continue
             except OSError as exc:
                 problems.append(
                     self._problem_row(
-                        name, files, "damaged", f"it could not be read ({exc.strerror})"
+                        name,
+                        _FilesOf(json_entry, pkl_entry),
+                        "damaged",
+                        f"it could not be read ({exc.strerror})",
                     )
                 )
                 continue
-            remembered = self._load_problems.get(name)
+            remembered = load_problems.get(name) if load_problems else None
             if remembered is not None and remembered[0] == key:
                 problems.append(
-                    self._problem_row(name, files, remembered[1].kind, remembered[1].reason)
+                    self._problem_row(
+                        name,
+                        _FilesOf(json_entry, pkl_entry),
+                        remembered[1].kind,
+                        remembered[1].reason,
+                    )
                 )
                 continue
             entries.append(entry)
@@ -1704,6 +1730,7 @@ class ModelPersistence:
 
 
 _METRIC_TYPES = (int, float, type(None))
+_METRIC_TYPE_SET = frozenset(_METRIC_TYPES)
 _INDEX_VERSION = 2
 _INDEX_FIELDS = (
     "saved_at",
@@ -1725,19 +1752,29 @@ _INDEX_FIELDS = (
 
 
 def _row_ok(row: dict[str, Any]) -> bool:
-    """A cached listing row has the shapes a fresh one would (the cache is a plain file)."""
+    """A cached listing row has the shapes a fresh one would (the cache is a plain file).
+
+    ``row`` has every ``_INDEX_FIELDS`` key (KeyError otherwise); this runs once per
+    cached row on every listing, so it subscripts instead of calling ``get``.
+    """
+    metrics, env, data, importance = (
+        row["metrics"],
+        row["environment"],
+        row["data"],
+        row["feature_importance"],
+    )
     return (
-        isinstance(row.get("name"), str)
-        and isinstance(row.get("saved_at"), str)
-        and isinstance(row.get("metrics"), dict)
-        and all(type(v) in _METRIC_TYPES for v in row["metrics"].values())
-        and isinstance(row.get("metric_reasons"), dict)
-        and isinstance(row.get("params"), dict)
-        and isinstance(row.get("size_bytes"), int)
-        and isinstance(row.get("pkl_bytes"), int)
-        and (row.get("environment") is None or isinstance(row.get("environment"), dict))
-        and (row.get("data") is None or isinstance(row.get("data"), dict))
-        and (row.get("feature_importance") is None or isinstance(row["feature_importance"], dict))
+        isinstance(row["name"], str)
+        and isinstance(row["saved_at"], str)
+        and isinstance(metrics, dict)
+        and _METRIC_TYPE_SET.issuperset(map(type, metrics.values()))
+        and isinstance(row["metric_reasons"], dict)
+        and isinstance(row["params"], dict)
+        and isinstance(row["size_bytes"], int)
+        and isinstance(row["pkl_bytes"], int)
+        and (env is None or isinstance(env, dict))
+        and (data is None or isinstance(data, dict))
+        and (importance is None or isinstance(importance, dict))
     )
 
 
