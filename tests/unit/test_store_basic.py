@@ -296,6 +296,21 @@ def test_fast_listing_matches_the_full_listing_and_notices_changes(store):
     assert [p["name"] for p in store.get_storage_info()["problems"]] == ["b"]
 
 
+def test_fast_listing_ignores_cache_rows_of_the_wrong_shape(store):
+    store.save_model("a", model_data())
+    store.save_model("b", model_data())
+    expected = store.list_saved_models(predictions=False)
+    index_path = store.base_dir / ".tuidash-index.json"
+    index = json.loads(index_path.read_text())
+    fields = list(index["rows"]["b"][1])
+    # A hand-edited cache: a metric that is text for "a", a size that is text for "b".
+    index["rows"]["a"][1][1] = {**index["rows"]["a"][1][1], "MAE": "tiny"}
+    fields[6] = "big"
+    index["rows"]["b"][1] = fields
+    index_path.write_text(json.dumps(index))
+    assert store.list_saved_models(predictions=False) == expected
+
+
 def test_damaged_result_raises_typed_errors(store):
     store.save_model("a", model_data())
     (store.base_dir / "models" / "a.pkl").write_bytes(b"\x80\x05garbage")
