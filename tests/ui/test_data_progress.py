@@ -158,3 +158,34 @@ async def test_progress_messages_are_throttled(
         # First and last always, plus at most one per interval in between.
         assert len(reports) <= 2 + elapsed[0] / PROGRESS_INTERVAL + 1
         assert reports[-1].done == 5000  # pending older reports may be replaced by newer
+
+
+async def test_a_file_named_on_the_command_line_is_read_with_progress(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    path = big_csv(tmp_path / "start.csv")
+    messages: list[Message] = []
+    app = make_app(path, store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.DataLoaded), "the file loaded")
+        await pilot.pause()
+        assert app.current_mode == "data"
+        reports = of_type(messages, msg.DataReadProgress)
+        assert reports and reports[-1].done == reports[-1].total == path.stat().st_size
+        assert app.data is not None and app.data.source == str(path.absolute())
+        assert len(app.data.frame) == 120_000
+
+
+async def test_a_bad_file_named_on_the_command_line_shows_the_sentence(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("", encoding="utf-8")
+    messages: list[Message] = []
+    app = make_app(path, store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.DataLoadFailed), "the failure")
+        await pilot.pause()
+        assert app.data is None
+        status = str(app.screen.query_one("#data-status", Static).render())
+        assert "empty" in status

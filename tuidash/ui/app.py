@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.worker import get_current_worker
 
 from tuidash.ui import messages as msg
 from tuidash.ui.commands import SectionCommands
@@ -104,8 +103,8 @@ class TuidashApp(App[None]):
         """Blink the cursor of text inputs (off for snapshots)."""
         if not animations:
             self.animation_level = "none"
-        self.data_path: Path | None = Path(data_path) if data_path is not None else None
-        """A data file to open at start (from the command line)."""
+        self.data_path: Path | None = Path(data_path).absolute() if data_path is not None else None
+        """A data file to open at start (from the command line); the Data section reads it."""
         self.store_dir: Path = Path(store_dir).absolute()
         """The model store folder."""
         self.autoload: bool = autoload
@@ -162,8 +161,6 @@ class TuidashApp(App[None]):
         """Show the first section at once, then list the store and (maybe) load models."""
         self.switch_mode(self.start_section)
         self.call_after_refresh(self._start_store)
-        if self.data_path is not None:
-            self.load_data(str(self.data_path))
 
     def _start_store(self) -> None:
         self.start_store()
@@ -304,23 +301,6 @@ class TuidashApp(App[None]):
                 handler(*args)
 
     # ----- data ------------------------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="data", description="Read data")
-    def load_data(self, path: str | None) -> None:
-        """Read a data file (or the sample with ``path=None``) and profile it."""
-        from tuidash.core import data as core_data
-
-        try:
-            loaded = core_data.sample_dataset() if path is None else core_data.read_table(path)
-            profile = core_data.profile_columns(loaded.frame)
-            problems = core_data.data_problems(loaded.frame, profile=profile)
-        except Exception as error:  # DataError carries the sentence; others get theirs
-            if not get_current_worker().is_cancelled:
-                self.post_message(msg.DataLoadFailed(path or "sample", error_sentence(error)))
-            return
-        # A newer load replaced this one meanwhile: its result must not win.
-        if not get_current_worker().is_cancelled:
-            self.post_message(msg.DataLoaded(loaded, profile, problems))
 
     @on(msg.DataLoaded)
     def _data_loaded(self, message: msg.DataLoaded) -> None:

@@ -160,6 +160,9 @@ class DataScreen(SectionScreen):
             # The path box, not the file tree: typed letters go into the box, where a tree
             # would pass "s" of "houses.csv" on to the section keys (Storage).
             self.query_one("#path", Input).focus()
+            if self.tuidash.data_path is not None:
+                # The file named on the command line is read like any other: with progress.
+                self._open(str(self.tuidash.data_path))
 
     def sync(self) -> None:
         """Show the loaded data set, if any."""
@@ -211,8 +214,6 @@ class DataScreen(SectionScreen):
         bar = self.query_one("#data-loading", ProgressBar)
         bar.update(total=None, progress=0)  # pulses until the first report gives a size
         bar.display = True
-        # A load the app started (the file named on the command line) must not win either.
-        self.app.workers.cancel_group(self.app, "data")
 
     def _end_loading(self) -> None:
         self.reading = False
