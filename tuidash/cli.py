@@ -494,13 +494,15 @@ def _unknown_command(word: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tuidash`` command; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if _wants_command(args_list):
+    word = _first_word(args_list)
+    if word in COMMANDS:
         return run_command(args_list)
     parser = build_parser()
+    if word is not None and not Path(word).exists() and not looks_like_a_file(word):
+        # Before parsing: `tuidash modles list` is a mistyped command, not a stray "list".
+        parser.error(_unknown_command(word))
     args = parser.parse_args(args_list)
     if args.data is not None and not Path(args.data).exists():
-        if not looks_like_a_file(args.data):
-            parser.error(_unknown_command(args.data))
         print(f"tuidash: {args.data}: no such file.", file=sys.stderr)
         return 1
     start_logging(args.log_level)

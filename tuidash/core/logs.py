@@ -12,6 +12,7 @@ tuidash: the setup says why in ``LogSetup.problem`` and logging goes nowhere.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -161,7 +162,9 @@ def reset_logging() -> None:
     for handler in list(logger.handlers):
         if getattr(handler, "_tuidash_log", False):
             logger.removeHandler(handler)
-            handler.close()
+            # A file that failed (disk gone, closed under us) may fail to flush again.
+            with contextlib.suppress(OSError, ValueError):
+                handler.close()
     _current = None
 
 
