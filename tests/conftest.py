@@ -31,9 +31,15 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("TUIDASH_LOG_DIR", str(folder))
         yield folder
+
+
+@pytest.fixture(autouse=True)
+def _log_handler_off() -> Iterator[None]:
+    """An in-process ``cli.main`` turns the log file on; the next test starts without it."""
+    yield
     from tuidash.core import logs
 
-    logs.reset_logging()  # in-process ``cli.main`` calls attached the file handler
+    logs.reset_logging()
 
 
 @pytest.fixture
