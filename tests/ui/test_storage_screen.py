@@ -72,6 +72,7 @@ async def test_storage_shows_where_the_log_is(store_dir: Path, tmp_path: Path) -
         async with app.run_test(size=(200, 30)) as pilot:
             await until(pilot, lambda: app.report is not None)
             await pilot.pause()
-            assert f"Log       {setup.path} (not written: The log file" in summary_text(app)
+            reason = f"{blocked} is a file, not a folder"
+            assert f"Log       {setup.path} (not written: {reason})\n" in summary_text(app)
     finally:
         logs.reset_logging()

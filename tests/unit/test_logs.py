@@ -158,7 +158,7 @@ def test_a_write_that_fails_later_stays_off_the_terminal(
     assert capsys.readouterr().err == ""
     current = logs.current()
     assert current is not None and not current.active
-    assert "failed" in (current.problem or "")
+    assert current.reason is not None and current.reason.startswith("a write failed")
 
 
 def test_help_names_the_log_file(log_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:

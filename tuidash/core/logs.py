@@ -7,7 +7,7 @@ the five files before it are kept (``tuidash.log.1`` ... ``tuidash.log.5``).
 Modules log through ``logging.getLogger(__name__)`` (everything under the ``tuidash``
 logger); nothing here runs at import, so importing tuidash never creates a file.
 ``setup_logging`` attaches the file handler; a folder that cannot be written does not stop
-tuidash: the setup says why in ``LogSetup.problem`` and logging goes nowhere.
+tuidash: the setup says why in ``LogSetup.reason`` and logging goes nowhere.
 """
 
 from __future__ import annotations
@@ -56,13 +56,23 @@ class LogSetup:
     """The log file (written to, or where it would be)."""
     level: str
     """The level name (debug, info, warning, error)."""
-    problem: str | None = None
-    """One sentence saying why the file is not written, or None when it is."""
+    reason: str | None = None
+    """Why the file is not written (a few words), or None when it is."""
 
     @property
     def active(self) -> bool:
         """Whether records reach the file."""
-        return self.problem is None
+        return self.reason is None
+
+    @property
+    def problem(self) -> str | None:
+        """One sentence for stderr saying that the log is not written and why, or None."""
+        if self.reason is None:
+            return None
+        return (
+            f"The log file {self.path} cannot be written ({self.reason}); "
+            "tuidash runs without a log."
+        )
 
 
 class _LogFileHandler(RotatingFileHandler):
@@ -85,7 +95,7 @@ class _LogFileHandler(RotatingFileHandler):
         """Remember why the write failed and stop writing (nothing on stderr)."""
         error = sys.exc_info()[1]
         text = getattr(error, "strerror", None) or str(error) or type(error).__name__
-        self.failure = f"writing {self.baseFilename} failed ({text})"
+        self.failure = f"a write failed: {text}"
 
 
 _current: LogSetup | None = None
@@ -116,8 +126,8 @@ def current() -> LogSetup | None:
         return None
     handler = _our_handler()
     failure = handler.failure if isinstance(handler, _LogFileHandler) else None
-    if failure is not None and setup.problem is None:
-        return LogSetup(setup.path, setup.level, f"{failure[0].upper()}{failure[1:]}.")
+    if failure is not None and setup.reason is None:
+        return LogSetup(setup.path, setup.level, failure)
     return setup
 
 
@@ -125,7 +135,7 @@ def setup_logging(level: str = DEFAULT_LEVEL, environ: Mapping[str, str] | None 
     """Send tuidash's records at ``level`` or above to the rotating log file.
 
     Calling it again replaces the handler it added before (nothing else is touched). When
-    the folder or the file cannot be written, records go nowhere and ``problem`` says why.
+    the folder or the file cannot be written, records go nowhere and ``reason`` says why.
     """
     global _current
     if level not in LEVELS:
@@ -135,7 +145,7 @@ def setup_logging(level: str = DEFAULT_LEVEL, environ: Mapping[str, str] | None 
     logger.setLevel(LEVELS[level])
     path = log_file(environ)
     handler: logging.Handler
-    problem = None
+    reason = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = _LogFileHandler(
@@ -145,13 +155,12 @@ def setup_logging(level: str = DEFAULT_LEVEL, environ: Mapping[str, str] | None 
         reason = error.strerror or str(error)
         if isinstance(error, NotADirectoryError | FileExistsError):
             reason = f"{_blocking_file(path.parent) or path.parent} is a file, not a folder"
-        problem = f"The log file {path} cannot be written ({reason}); tuidash runs without a log."
         # Records must not fall through to logging's last resort, which prints on stderr.
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
     handler._tuidash_log = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
-    _current = LogSetup(path, level, problem)
+    _current = LogSetup(path, level, reason)
     return _current
 
 

@@ -138,8 +138,8 @@ class StorageScreen(SectionScreen):
         setup = logs.current()
         path = setup.path if setup is not None else logs.log_file()
         shown = self.tuidash.display_path(path)
-        if setup is not None and setup.problem is not None:
-            return f"{shown} (not written: {setup.problem})"
+        if setup is not None and setup.reason is not None:
+            return f"{shown} (not written: {setup.reason})"
         return shown
 
     def _problems(self) -> list[dict[str, Any]]:
