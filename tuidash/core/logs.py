@@ -99,6 +99,7 @@ class _LogFileHandler(RotatingFileHandler):
 
 
 _current: LogSetup | None = None
+_handler: logging.Handler | None = None
 
 
 def log_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -124,7 +125,7 @@ def current() -> LogSetup | None:
     setup = _current
     if setup is None:
         return None
-    handler = _our_handler()
+    handler = _handler
     failure = handler.failure if isinstance(handler, _LogFileHandler) else None
     if failure is not None and setup.reason is None:
         return LogSetup(setup.path, setup.level, failure)
@@ -137,7 +138,7 @@ def setup_logging(level: str = DEFAULT_LEVEL, environ: Mapping[str, str] | None 
     Calling it again replaces the handler it added before (nothing else is touched). When
     the folder or the file cannot be written, records go nowhere and ``reason`` says why.
     """
-    global _current
+    global _current, _handler
     if level not in LEVELS:
         raise ValueError(f"unknown log level {level!r}; choose one of {', '.join(LEVELS)}")
     logger = logging.getLogger(LOGGER_NAME)
@@ -158,30 +159,21 @@ def setup_logging(level: str = DEFAULT_LEVEL, environ: Mapping[str, str] | None 
         # Records must not fall through to logging's last resort, which prints on stderr.
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
-    handler._tuidash_log = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
+    _handler = handler
     _current = LogSetup(path, level, reason)
     return _current
 
 
 def reset_logging() -> None:
     """Remove (and close) the handler ``setup_logging`` added, if any."""
-    global _current
-    logger = logging.getLogger(LOGGER_NAME)
-    for handler in list(logger.handlers):
-        if getattr(handler, "_tuidash_log", False):
-            logger.removeHandler(handler)
-            # A file that failed (disk gone, closed under us) may fail to flush again.
-            with contextlib.suppress(OSError, ValueError):
-                handler.close()
-    _current = None
-
-
-def _our_handler() -> logging.Handler | None:
-    for handler in logging.getLogger(LOGGER_NAME).handlers:
-        if getattr(handler, "_tuidash_log", False):
-            return handler
-    return None
+    global _current, _handler
+    handler, _handler, _current = _handler, None, None
+    if handler is not None:
+        logging.getLogger(LOGGER_NAME).removeHandler(handler)
+        # A file that failed (disk gone, closed under us) may fail to flush again.
+        with contextlib.suppress(OSError, ValueError):
+            handler.close()
 
 
 def _blocking_file(folder: Path) -> Path | None:
