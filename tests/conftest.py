@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,25 @@ FIXED_ENVIRONMENT: dict[str, str | None] = {
     "tuidash": "0.1.0",
 }
 """Library versions recorded in fixture models and seen as "this environment" in snapshots."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test, and every tuidash process a test starts, logs into a temp folder, never
+    into the user's own state folder (``TUIDASH_LOG_DIR`` wins over ``XDG_STATE_HOME``)."""
+    folder = tmp_path_factory.mktemp("logs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TUIDASH_LOG_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture(autouse=True)
+def _log_handler_off() -> Iterator[None]:
+    """An in-process ``cli.main`` turns the log file on; the next test starts without it."""
+    yield
+    from tuidash.core import logs
+
+    logs.reset_logging()
 
 
 @pytest.fixture

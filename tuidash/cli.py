@@ -4,9 +4,22 @@
 headless on the same store. Only argparse and the standard library are imported here so
 that ``--help`` and ``models list`` start fast; each subcommand imports what it needs.
 
+The first word: a command name runs that command; any other word is a data file to open
+when it exists or looks like a path (it has an extension or a path separator), and an
+unknown command (usage error) otherwise.
+
+The store: the dashboard, ``train`` and ``import`` create it if needed and refuse, before
+anything else, one that is a file or cannot be created or written. The other commands only
+read: a ``--store`` folder that does not exist is an error for them; the default store
+(``./saved_models`` or ``$TUIDASH_STORE``) that does not exist yet reads as empty.
+
 Exit codes: 0 success, 2 usage error (argparse), 1 any other failure with exactly one line
 on stderr. With ``--json`` a command prints exactly one JSON document on stdout (nothing on
 stdout when it fails). Set ``TUIDASH_DEBUG=1`` to see a traceback for an unexpected error.
+
+Logs: ``main`` (and only it) turns on the rotating log file of ``tuidash.core.logs`` at
+``--log-level`` (default info); saves, loads, deletions, trainings and failures (with their
+tracebacks) are recorded there. A log that cannot be written costs one warning on stderr.
 
 JSON documents (every key is always present):
 
@@ -21,8 +34,8 @@ JSON documents (every key is always present):
   feature_importance, predictions_stored, predictions_total, schema_version, files.
 - ``models delete`` / ``models clear``: store, deleted [names], message.
 - ``models export``: name, files [absolute paths written].
-- ``models import`` (report flag ``--json-report``; its ``--json`` names a metadata file):
-  name, model_type, store, metrics, metric_reasons, features, source.
+- ``models import``: name, model_type, store, metrics, metric_reasons, features, source,
+  metadata (the metadata file used: ``--metadata FILE`` or the JSON beside the pickle; null).
 - ``predict``: model, data, rows, output (path or null), column, predictions [numbers],
   notes [str].
 - ``storage``: the store's report: base_dir, model_count, total_size_bytes, total_size_mb,
@@ -33,15 +46,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
+import hashlib
+import itertools
 import json
+import logging
 import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuidash import __version__
+from tuidash.core import logs
 from tuidash.core.jsonsafe import plain_json
 
 if TYPE_CHECKING:
@@ -52,7 +71,9 @@ DEFAULT_STORE = "saved_models"
 """The store folder used when neither ``--store`` nor ``TUIDASH_STORE`` is given."""
 
 COMMANDS = ("train", "models", "predict", "storage")
-"""Subcommand names; any other first word is taken as a data file for the TUI."""
+"""Subcommand names; another first word is a data file if it exists or looks like a path."""
+
+_log = logging.getLogger(__name__)
 
 METRIC_ORDER = ("MAE", "MSE", "RMSE", "MAPE", "R2")
 
@@ -89,19 +110,34 @@ commands (run headless, same store; `tuidash COMMAND --help` for details):
   tuidash predict NAME DATA [-o OUT.csv]         predict with a saved model
   tuidash storage                                store location, sizes, problems
 
+A first word that is not a command is the data file to open when it exists or looks
+like a path (has an extension or a /, e.g. data.csv, ./runs/today); any other word is
+an unknown command (exit 2).
+
 examples:
   tuidash data.csv --store /data/models
   tuidash models list --json
 """
 
 
+def _epilog() -> str:
+    """The commands, the first-word rule and examples, then where the log file is."""
+    return (
+        f"{_TUI_EPILOG}\nlog file: {logs.log_file()}\n"
+        f"  rotated at {logs.MAX_BYTES // (1024 * 1024)} MB, {logs.BACKUP_COUNT} old files kept; "
+        "$TUIDASH_LOG_DIR moves it (default\n"
+        "  $XDG_STATE_HOME/tuidash or ~/.local/state/tuidash); --log-level sets what it records\n"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``tuidash`` command that opens the dashboard."""
     parser = argparse.ArgumentParser(
         prog="tuidash",
-        usage="tuidash [DATA] [--store DIR] [--no-autoload]\n       tuidash COMMAND ...",
+        usage="tuidash [DATA] [--store DIR] [--no-autoload] [--log-level LEVEL]\n"
+        "       tuidash COMMAND ...",
         description="A terminal ML dashboard: open a data file, train, compare and keep models.",
-        epilog=_TUI_EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tuidash {__version__}")
@@ -109,9 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
         "data",
         nargs="?",
         metavar="DATA",
-        help="a data file to open (CSV, TSV, Excel, Parquet, JSON)",
+        help="a data file to open (CSV, TSV, Excel, Parquet, JSON); it must exist",
     )
     _add_store(parser, default=None)
+    _add_log_level(parser, default=None)
     parser.add_argument(
         "--no-autoload",
         action="store_true",
@@ -126,6 +163,16 @@ def _add_store(parser: argparse.ArgumentParser, default: Any) -> None:
         metavar="DIR",
         default=default,
         help="the model store folder (default: $TUIDASH_STORE, then ./saved_models)",
+    )
+
+
+def _add_log_level(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--log-level",
+        choices=tuple(logs.LEVELS),
+        default=default,
+        metavar="LEVEL",
+        help=f"what the log file records: {'|'.join(logs.LEVELS)} (default {logs.DEFAULT_LEVEL})",
     )
 
 
@@ -147,6 +194,7 @@ def _sub(
     )
     # SUPPRESS so that `tuidash --store X models list` keeps the top-level value.
     _add_store(parser, default=argparse.SUPPRESS)
+    _add_log_level(parser, default=argparse.SUPPRESS)
     if json_flag:
         _add_json(parser)
     return parser
@@ -188,11 +236,12 @@ def build_command_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tuidash",
         description="Headless tuidash commands on the model store.",
-        epilog=_TUI_EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tuidash {__version__}")
     _add_store(parser, default=None)
+    _add_log_level(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     train = _sub(
@@ -268,11 +317,11 @@ def build_command_parser() -> argparse.ArgumentParser:
         description="Work with the saved models of the store.",
         epilog="examples:\n  tuidash models list\n  tuidash models show 'Random Forest' --json\n"
         "  tuidash models export 'Random Forest' /tmp/out\n"
-        "  tuidash models import '/tmp/out/Random Forest.pkl' \\\n"
-        "      --json '/tmp/out/Random Forest.json' --name 'RF from Bob'",
+        "  tuidash models import '/tmp/out/Random Forest.pkl' --name 'RF from Bob'",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_store(models, default=argparse.SUPPRESS)
+    _add_log_level(models, default=argparse.SUPPRESS)
     actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     _sub(
@@ -299,6 +348,8 @@ def build_command_parser() -> argparse.ArgumentParser:
         "delete one saved model (its .pkl and .json)",
         "example:\n  tuidash models delete 'Random Forest' --yes\n\n"
         "Without --yes it asks on a terminal and refuses when stdin is not one.\n"
+        "NAME may also be an entry that cannot be used (see `tuidash storage`): the\n"
+        "question and the message name every file of it that is deleted.\n"
         "JSON: {store, deleted: [names], message}",
     )
     delete.add_argument("name", metavar="NAME")
@@ -327,21 +378,29 @@ def build_command_parser() -> argparse.ArgumentParser:
         actions,
         "import",
         "check a .pkl from elsewhere and add it to the store",
-        "example:\n  tuidash models import model.pkl --json model.json --name 'From Bob'\n\n"
+        "examples:\n  tuidash models import '/tmp/out/Random Forest.pkl'\n"
+        "  tuidash models import model.pkl --metadata notes/model.json --name 'From Bob'\n\n"
         "The pickle is read with the store's restricted unpickler: a file that would run\n"
-        "code is refused, naming what it refused. Metrics come from --json (a tuidash or\n"
-        "original-app metadata file) or are recorded as unknown.\n"
-        "JSON: {name, model_type, store, metrics, metric_reasons, features, source}",
-        json_flag=False,
+        "code is refused, naming what it refused. Its metrics, parameters, predictions,\n"
+        "data description and name come from its metadata JSON (a tuidash or original-app\n"
+        "metadata file): --metadata FILE, else the .json beside the pickle with the same\n"
+        "name (what `models export` writes), else they are recorded as unknown. The JSON\n"
+        "is checked as the store checks its own and must describe this pickle (sha256);\n"
+        "one that does not is refused, naming why (--no-metadata imports without it).\n"
+        "JSON: {name, model_type, store, metrics, metric_reasons, features, source, metadata}",
     )
     imp.add_argument("pkl", metavar="PKL", help="the pickle file to check and import")
-    # --json takes a file here, so the JSON report flag is spelled --json-report.
-    imp.add_argument(
-        "--json", "--metadata", dest="metadata", metavar="JSON", help="its metadata JSON file"
+    beside = imp.add_mutually_exclusive_group()
+    beside.add_argument(
+        "--metadata", metavar="FILE", help="its metadata JSON (default: PKL's name with .json)"
     )
-    imp.add_argument(
-        "--json-report", dest="json", action="store_true", help="print one JSON document"
+    beside.add_argument(
+        "--no-metadata",
+        action="store_true",
+        help="ignore any metadata JSON: metrics and parameters are recorded as unknown",
     )
+    # The report flag's earlier spelling, kept working (it clashes with nothing).
+    imp.add_argument("--json-report", dest="json", action="store_true", help=argparse.SUPPRESS)
     imp.add_argument("--name", help="the name to save it under (default: from JSON or file)")
     imp.add_argument("--replace", action="store_true", help="overwrite a model of that name")
 
@@ -384,22 +443,49 @@ def build_command_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _wants_command(argv: Sequence[str]) -> bool:
-    """True when the first positional word is a subcommand name."""
+_VALUE_OPTIONS = ("--store", "--log-level")
+"""Top-level options that take the next word as their value."""
+
+
+def _first_word(argv: Sequence[str]) -> str | None:
+    """The first positional word (a command or a data file), or None."""
     skip = False
     for token in argv:
         if skip:
             skip = False
             continue
-        if token == "--store":
+        if token in _VALUE_OPTIONS:
             skip = True
             continue
         if token == "--":
-            return False
+            return None
         if token.startswith("-"):
             continue
-        return token in COMMANDS
-    return False
+        return token
+    return None
+
+
+def _wants_command(argv: Sequence[str]) -> bool:
+    """True when the first positional word is a subcommand name."""
+    return _first_word(argv) in COMMANDS
+
+
+def looks_like_a_file(word: str) -> bool:
+    """Whether a word that names nothing on disk was meant as a file: it has an extension
+    (``data.csv``) or a path separator (``runs/today``, ``./data``) or starts with ``~``."""
+    if word.startswith("~") or "/" in word or os.sep in word:
+        return True
+    return bool(Path(word).suffix)
+
+
+def _unknown_command(word: str) -> str:
+    """The usage error for a first word that is neither a command nor a data file."""
+    close = difflib.get_close_matches(word, COMMANDS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (
+        f"unknown command {word!r}{hint}; the commands are {', '.join(COMMANDS)}. "
+        "A data file to open must exist, or have an extension or a / in its name."
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -408,23 +494,88 @@ def _wants_command(argv: Sequence[str]) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``tuidash`` command; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if _wants_command(args_list):
+    word = _first_word(args_list)
+    if word in COMMANDS:
         return run_command(args_list)
-    args = build_parser().parse_args(args_list)
+    parser = build_parser()
+    if word is not None and not Path(word).exists() and not looks_like_a_file(word):
+        # Before parsing: `tuidash modles list` is a mistyped command, not a stray "list".
+        parser.error(_unknown_command(word))
+    args = parser.parse_args(args_list)
     if args.data is not None and not Path(args.data).exists():
         print(f"tuidash: {args.data}: no such file.", file=sys.stderr)
         return 1
-    app = make_app(args.data, args.store, autoload=not args.no_autoload)
+    start_logging(args.log_level)
+    try:
+        store = usable_store(_store_dir(args))
+    except CommandError as error:
+        _log.warning("refused to start: %s", error)
+        _fail(str(error))
+        return 1
+    _log.info(
+        "dashboard started (tuidash %s, store %s%s)",
+        __version__,
+        store.absolute(),
+        f", data {Path(args.data).absolute()}" if args.data else "",
+    )
+    app = make_app(args.data, store, autoload=not args.no_autoload)
     app.run()
     code = int(app.return_code or 0)
+    # Textual keeps the first unhandled exception that ended the app (it prints it too).
+    crash = getattr(app, "_exception", None)
+    if isinstance(crash, BaseException):
+        _log.error("the dashboard stopped on an unexpected error", exc_info=crash)
+    _log.info("dashboard closed (exit code %d)", code)
     if _busy_threads():
         # A fit inside scikit-learn cannot be interrupted between its own steps; waiting for
         # it would keep the terminal hostage after Ctrl+Q. Store writes are atomic (temp file
         # + rename), so leaving now loses at most the model being trained or saved.
         sys.stdout.flush()
         sys.stderr.flush()
+        logging.shutdown()
         os._exit(code)
     return code
+
+
+def start_logging(level: str | None) -> logs.LogSetup:
+    """Turn on the log file; when it cannot be written, say so once on stderr and go on."""
+    setup = logs.setup_logging(level or logs.DEFAULT_LEVEL)
+    if setup.problem is not None:
+        print(f"tuidash: warning: {setup.problem}", file=sys.stderr)
+    return setup
+
+
+def usable_store(base: Path) -> Path:
+    """The store folder, created if needed; CommandError when it cannot hold models.
+
+    Refused: a file, a folder that cannot be created (a parent is a file, no permission)
+    and one where no file can be written (read-only file system or permissions).
+    """
+    if base.exists() and not base.is_dir():
+        raise CommandError(f"{base}: the store must be a folder, but it is a file.")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((p for p in base.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker is not None else _os_reason(error)
+        raise CommandError(
+            f"Cannot create the store folder {base}: {reason}; choose another with --store."
+        ) from None
+    try:
+        # The store writes through temp files in its folders: try exactly that.
+        handle, probe = tempfile.mkstemp(prefix=".tuidash-probe-", dir=base)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise CommandError(
+            f"The store folder {base} cannot be written ({_os_reason(error)}); "
+            "choose another with --store."
+        ) from None
+    return base
+
+
+def _os_reason(error: OSError) -> str:
+    return (error.strerror or str(error)).lower()
 
 
 def _busy_threads() -> bool:
@@ -437,11 +588,21 @@ def _busy_threads() -> bool:
 
 def run_command(argv: Sequence[str]) -> int:
     """Parse and run one headless subcommand; every failure becomes one line on stderr."""
-    args = build_command_parser().parse_args(argv)
-    handler = _HANDLERS[args.command if args.command != "models" else f"models {args.action}"]
+    parser = build_command_parser()
+    if _old_import_spelling(argv):
+        parser.error(
+            "`models import --json` now asks for JSON output; name the metadata file with "
+            "--metadata FILE."
+        )
+    args = parser.parse_args(argv)
+    command = args.command if args.command != "models" else f"models {args.action}"
+    handler = _HANDLERS[command]
+    start_logging(getattr(args, "log_level", None))
+    _log.debug("command: tuidash %s", " ".join(argv))
     try:
         return handler(args)
     except KeyboardInterrupt:
+        _log.warning("tuidash %s: interrupted", command)
         _fail("interrupted.")
         return 130
     except BrokenPipeError:
@@ -449,10 +610,32 @@ def run_command(argv: Sequence[str]) -> int:
         _silence_stdout()
         return 1
     except Exception as error:
+        text = _error_text(error)
+        if _is_expected(error):
+            # A sentence for a person; its traceback only when asked for (debug).
+            debug = _log.isEnabledFor(logging.DEBUG)
+            _log.warning("tuidash %s failed: %s", command, text, exc_info=error if debug else None)
+        else:
+            _log.error("tuidash %s failed: %s", command, text, exc_info=error)
         if os.environ.get("TUIDASH_DEBUG"):
             raise
-        _fail(_error_text(error))
+        _fail(text)
         return 1
+
+
+def _old_import_spelling(argv: Sequence[str]) -> bool:
+    """``models import X.pkl --json X.json``: the metadata flag's spelling before --metadata."""
+    if "import" not in argv:
+        return False
+    return any(
+        token == "--json" and following.lower().endswith(".json")
+        for token, following in itertools.pairwise(argv)
+    )
+
+
+def _is_expected(error: BaseException) -> bool:
+    """A failure phrased for a person (bad input, missing file), not a bug."""
+    return isinstance(error, (CommandError, OSError, *_typed_error_classes()))
 
 
 def _error_text(error: BaseException) -> str:
@@ -589,11 +772,17 @@ def _store_dir(args: argparse.Namespace) -> Path:
 
 
 def _open_store(args: argparse.Namespace, *, create: bool) -> ModelPersistence | None:
-    """The store; None when it does not exist and the command only reads (nothing created)."""
+    """The store (created when the command writes); None for a reading command on the default
+    store that does not exist yet. A ``--store`` folder that does not exist is an error for
+    a reading command: it is more likely a typo than a store nobody has saved to yet."""
     base = _store_dir(args)
-    if not create and not base.exists():
+    if create:
+        usable_store(base)
+    elif not base.exists():
+        if getattr(args, "store", None):
+            raise CommandError(f"The store folder {base.absolute()} does not exist; check --store.")
         return None
-    if base.exists() and not base.is_dir():
+    elif not base.is_dir():
         raise CommandError(f"{base}: the store must be a folder, but it is a file.")
     from tuidash.core.store import ModelPersistence
 
@@ -709,7 +898,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model_data = trained.to_model_data()
     ok, message = store.save_model(name, model_data, replace=args.replace)
     if not ok:
+        _log.warning("could not save model %r in %s: %s", name, store.base_dir, message)
         raise CommandError(message)
+    _log.info("saved model %r in %s: %s", name, store.base_dir, message)
 
     metrics = dict(trained.metrics.values)
     reasons = dict(trained.metrics.reasons)
@@ -826,7 +1017,8 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     if not entries:
-        print(f"No saved models in {base}.")
+        missing = " (the folder does not exist yet)" if store is None else ""
+        print(f"No saved models in {base}{missing}.")
         return 0
     rows = []
     for e in entries:
@@ -979,8 +1171,17 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
         if problem is None:
             raise CommandError(_not_found_text(store, args.name, base))
     assert store is not None
+    if problem is not None:
+        # A damaged entry may still have a good pickle: say which files go, both of them.
+        files = _entry_files_text(problem.get("files") or [], store.base_dir)
+        question = (
+            f"{args.name!r} cannot be used ({problem.get('reason')}). "
+            f"Delete {files} from {store.base_dir}?"
+        )
+    else:
+        question = f"Delete model {args.name!r} from {store.base_dir}?"
     if not _confirm(
-        f"Delete model {args.name!r} from {store.base_dir}?",
+        question,
         f"Refusing to delete {args.name!r} without confirmation; pass --yes "
         "(stdin is not a terminal).",
         args.yes,
@@ -989,11 +1190,31 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
         return 1
     if problem is not None:
         ok, message = store.remove_entry(args.name)
+        if ok:
+            message = f"Removed {args.name!r}: deleted {files}."
     else:
         ok, message = store.delete_model(args.name)
     if not ok:
+        _log.warning("could not delete %r from %s: %s", args.name, store.base_dir, message)
         raise CommandError(message)
+    _log.info("%s (store %s)", message.rstrip("."), store.base_dir)
     return _report_deleted(args, store, [args.name], message)
+
+
+def _entry_files_text(files: Iterable[Any], base: Path) -> str:
+    """The files of a store entry for a question: relative to the store, joined with 'and'."""
+    shown = []
+    for file in files:
+        path = Path(str(file))
+        try:
+            shown.append(str(path.relative_to(base)))
+        except ValueError:
+            shown.append(str(path))
+    if not shown:
+        return "its files"
+    if len(shown) == 1:
+        return shown[0]
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
 
 
 def _cmd_models_clear(args: argparse.Namespace) -> int:
@@ -1020,7 +1241,9 @@ def _cmd_models_clear(args: argparse.Namespace) -> int:
         return 1
     ok, message = store.clear_all_saved_models()
     if not ok:
+        _log.warning("could not clear %s: %s", store.base_dir, message)
         raise CommandError(message)
+    _log.info("%s (store %s: cleared)", message.rstrip("."), store.base_dir)
     remaining = {e.get("name") for e in _list_entries(store)}
     remaining |= {p.get("name") for p in _problems(store)}
     deleted = [n for n in names if n not in remaining]
@@ -1044,6 +1267,7 @@ def _cmd_models_export(args: argparse.Namespace) -> int:
     _find_entry(store, args.name, _store_dir(args))
     assert store is not None
     files = export_model(store, args.name, Path(args.dest), replace=args.replace)
+    _log.info("exported model %r from %s to %s", args.name, store.base_dir, files[0].parent)
     if args.json:
         _print_json({"name": args.name, "files": [str(f) for f in files]})
         return 0
@@ -1058,12 +1282,15 @@ def _cmd_models_import(args: argparse.Namespace) -> int:
 
     store = _open_store(args, create=True)
     assert store is not None
-    result = import_model(
-        store,
-        Path(args.pkl),
-        metadata_path=Path(args.metadata) if args.metadata else None,
-        name=args.name,
-        replace=args.replace,
+    pkl = Path(args.pkl).expanduser()
+    metadata = _import_metadata(args, pkl)
+    result = import_model(store, pkl, metadata_path=metadata, name=args.name, replace=args.replace)
+    _log.info(
+        "imported %s as %r into %s%s",
+        pkl.absolute(),
+        result.name,
+        store.base_dir,
+        f" with the metadata of {metadata.absolute()}" if metadata else " without metadata",
     )
     document = {
         "name": result.name,
@@ -1072,18 +1299,89 @@ def _cmd_models_import(args: argparse.Namespace) -> int:
         "metrics": {m: result.metrics.get(m) for m in METRIC_ORDER},
         "metric_reasons": result.metric_reasons,
         "features": result.features,
-        "source": str(Path(args.pkl).absolute()),
+        "source": str(pkl.absolute()),
+        "metadata": str(metadata.absolute()) if metadata else None,
     }
     if args.json:
         _print_json(document)
         return 0
     print(f"Imported {args.pkl} as {result.name!r} into {store.base_dir}.")
+    if metadata is not None:
+        print(f"Metrics, parameters and data description from {metadata}.")
     print(f"Kind: {result.model_type or 'unknown'}; features: {len(result.features)}.")
     print()
     print(_metrics_table(result.metrics, result.metric_reasons))
     for note in result.notes:
         print(f"Note: {note}", file=sys.stderr)
     return 0
+
+
+def _import_metadata(args: argparse.Namespace, pkl: Path) -> Path | None:
+    """The metadata JSON to import with ``pkl``, checked; None when there is none to use.
+
+    ``--metadata FILE`` if given, else ``PKL`` with ``.json`` (what ``models export`` wrote
+    beside it) if it exists, unless ``--no-metadata``.
+    """
+    if args.no_metadata or not pkl.is_file():
+        return None  # a missing pickle is reported by the import itself
+    if args.metadata:
+        path = Path(args.metadata).expanduser()
+        _check_import_metadata(path, pkl, shown=str(path), hint="")
+        return path
+    beside = pkl.with_suffix(".json")
+    if not beside.is_file():
+        return None
+    _check_import_metadata(
+        beside,
+        pkl,
+        shown=f"{beside} (the metadata beside the pickle)",
+        hint="; fix or move it, or pass --no-metadata to import without it",
+    )
+    return beside
+
+
+def _check_import_metadata(path: Path, pkl: Path, *, shown: str, hint: str) -> None:
+    """Check a metadata JSON as the store checks its own, and that it describes ``pkl``."""
+    from tuidash.core import store as store_checks
+
+    try:
+        if path.stat().st_size > store_checks.MAX_JSON_BYTES:
+            raise CommandError(f"{shown} is too large for a metadata file{hint}.")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CommandError(f"{shown}: no such file.") from None
+    except OSError as error:
+        raise CommandError(f"Cannot read {shown}: {_os_reason(error)}{hint}.") from None
+    try:
+        document = store_checks._parse_json(raw)
+    except ValueError as error:
+        reason = " ".join(str(error).split())[:160]
+        raise CommandError(f"{shown} is not valid JSON ({reason}){hint}.") from None
+    name = document.get("model_name") if isinstance(document, dict) else None
+    checked = document
+    if isinstance(document, dict) and isinstance(document.get("model_file"), dict):
+        # In the store a JSON must name its own pickle; beside an exported or renamed file
+        # the pickle is identified by its sha256 (checked below), not by its file name.
+        own_file = {**document["model_file"], "name": f"{name}.pkl"}
+        checked = {**document, "model_file": own_file}
+    try:
+        store_checks._check_doc(checked, name if isinstance(name, str) else "")
+    except store_checks._Problem as problem:
+        raise CommandError(f"{shown} cannot be used: {problem.reason}{hint}.") from None
+    model_file = document.get("model_file") if isinstance(document, dict) else None
+    recorded = model_file.get("sha256") if isinstance(model_file, dict) else None
+    if recorded is not None and recorded != _sha256_of(pkl):
+        raise CommandError(
+            f"{shown} describes another pickle than {pkl} (the sha256 differs){hint}."
+        )
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- predict / storage
@@ -1102,6 +1400,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     )
 
     entry = load_for_prediction(store, args.name)
+    _log.info("loaded model %r from %s to predict", args.name, store.base_dir)
     # `sample` means the bundled diabetes data here too, as it does for `train`.
     from_sample = args.data in (SAMPLE_SOURCE, "sample")
     if from_sample:
@@ -1132,6 +1431,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         )
     elif output is not None:
         print(f"Wrote {result.rows} predictions to {output}.")
+    _log.info(
+        "predicted %d rows with %r%s", result.rows, args.name, f" into {output}" if output else ""
+    )
     return 0
 
 

@@ -269,11 +269,11 @@ def test_export_import_round_trip(trained: dict[str, Path]) -> None:
         "models",
         "import",
         str(pkl),
-        "--json",
+        "--metadata",
         str(meta),
         "--name",
         "RF copy",
-        "--json-report",
+        "--json",
         cwd=root,
         store=other,
     )
@@ -285,7 +285,15 @@ def test_export_import_round_trip(trained: dict[str, Path]) -> None:
     assert sorted(doc["features"]) == ["city", "x1", "x2"]
 
     bare = run(
-        "models", "import", str(pkl), "--name", "Bare", "--json-report", cwd=root, store=other
+        "models",
+        "import",
+        str(pkl),
+        "--no-metadata",
+        "--name",
+        "Bare",
+        "--json-report",  # the report flag's earlier spelling still works
+        cwd=root,
+        store=other,
     )
     assert bare.returncode == 0, bare.stderr
     bare_doc = json.loads(bare.stdout)
@@ -461,3 +469,107 @@ def test_version_and_store_default(tmp_path: Path) -> None:
         "problems": [],
     }
     assert not (tmp_path / "saved_models").exists()
+
+
+def test_dashboard_refuses_an_unusable_store_before_it_starts(tmp_path: Path) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a store")
+    # Both would otherwise open the dashboard (no terminal here: the run would hang).
+    assert_failed(run("--store", str(a_file), cwd=tmp_path), 1, "must be a folder", "notes.txt")
+    inside = run("--store", str(a_file / "models"), cwd=tmp_path)
+    assert_failed(inside, 1, "cannot create the store folder", f"{a_file} is a file")
+    assert result_is_quiet(inside)
+    # train creates its store, and refuses the same stores the same way.
+    data = write_data(tmp_path / "d.csv", rows=20)
+    trained = run(
+        "train", str(data), "--target", "y", "--model", "dummy", cwd=tmp_path, store=a_file / "s"
+    )
+    assert_failed(trained, 1, "cannot create the store folder")
+
+
+def result_is_quiet(result: subprocess.CompletedProcess) -> bool:
+    """Nothing on stdout: no dashboard was drawn."""
+    return result.stdout == ""
+
+
+def test_first_word_is_a_command_or_a_data_file(tmp_path: Path) -> None:
+    unknown = run("frobnicate", cwd=tmp_path)
+    assert_failed(unknown, 2, "unknown command 'frobnicate'")
+    for command in ("train", "models", "predict", "storage"):
+        assert command in unknown.stderr
+    assert "no such file" not in unknown.stderr
+    assert_failed(run("modles", "list", cwd=tmp_path), 2, "did you mean 'models'")
+    # A word that looks like a file is still one: it is missing, not unknown.
+    assert_failed(run("missing.csv", cwd=tmp_path), 1, "missing.csv: no such file")
+    assert_failed(run("runs/today", cwd=tmp_path), 1, "runs/today: no such file")
+    helped = run("--help", cwd=tmp_path)
+    assert helped.returncode == 0
+    assert "is the data file to open when it exists or looks" in helped.stdout
+    assert "an unknown command (exit 2)" in helped.stdout
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("models", "list"),
+        ("models", "list", "--json"),
+        ("models", "show", "RF"),
+        ("models", "delete", "RF", "--yes"),
+        ("models", "clear", "--yes"),
+        ("models", "export", "RF", "out"),
+        ("predict", "RF", "sample"),
+        ("storage",),
+        ("storage", "--json"),
+    ],
+)
+def test_reading_commands_say_the_store_does_not_exist(tmp_path: Path, argv: tuple) -> None:
+    missing = tmp_path / "no" / "such" / "dir"
+    result = run(*argv, cwd=tmp_path, store=missing)
+    assert_failed(result, 1, f"The store folder {missing} does not exist", "--store")
+    assert result.stdout == ""
+    assert not missing.exists()
+
+
+def test_import_picks_up_the_metadata_beside_the_pickle(trained: dict[str, Path]) -> None:
+    root, store = trained["root"], trained["store"]
+    dest = root / "shared"
+    assert run("models", "export", "RF", str(dest), cwd=root, store=store).returncode == 0
+    pkl, meta = dest / "RF.pkl", dest / "RF.json"
+    other = root / "beside_store"
+    imported = run("models", "import", str(pkl), "--json", cwd=root, store=other)
+    assert imported.returncode == 0, imported.stderr
+    report = json.loads(imported.stdout)
+    assert report["metadata"] == str(meta)
+    original = json.loads(run("models", "show", "RF", "--json", cwd=root, store=store).stdout)
+    copy = json.loads(run("models", "show", "RF", "--json", cwd=root, store=other).stdout)
+    # Name, metrics, parameters, predictions and the data block all came with it.
+    assert copy["name"] == "RF"
+    assert copy["metrics"] == pytest.approx(original["metrics"])
+    assert copy["params"] == original["params"]
+    assert copy["predictions_stored"] == original["predictions_stored"] == 12
+    assert copy["data"]["target"] == "y" and copy["data"]["rows"] == original["data"]["rows"]
+    human = run("models", "import", str(pkl), "--name", "RF 2", cwd=root, store=other)
+    assert human.returncode == 0, human.stderr
+    assert f"from {meta}" in human.stdout and "undefined" not in human.stdout
+
+    # A damaged JSON beside the pickle is refused, naming it and the way round it.
+    document = json.loads(meta.read_text())
+    document["metrics"] = {"R2": "high"}
+    meta.write_text(json.dumps(document))
+    damaged = run("models", "import", str(pkl), "--name", "RF 3", cwd=root, store=other)
+    assert_failed(damaged, 1, str(meta), "metrics are not a mapping", "--no-metadata")
+    # One that describes another pickle too.
+    document = json.loads((store / "metadata" / "Dummy.json").read_text())
+    document["model_name"] = "RF"
+    meta.write_text(json.dumps(document))
+    wrong = run("models", "import", str(pkl), "--name", "RF 3", cwd=root, store=other)
+    assert_failed(wrong, 1, str(meta), "sha256")
+    bare = run(
+        "models", "import", str(pkl), "--name", "RF 3", "--no-metadata", cwd=root, store=other
+    )
+    assert bare.returncode == 0, bare.stderr
+    assert "imported without metrics" in bare.stdout
+
+    # --json asks for JSON output everywhere; the earlier spelling gets a usage error.
+    old = run("models", "import", str(pkl), "--json", str(meta), cwd=root, store=other)
+    assert_failed(old, 2, "--metadata FILE")

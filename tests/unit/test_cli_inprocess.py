@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -209,3 +210,81 @@ def test_train_batch_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         cli.main(["train", "--help"])
     assert "--batch-rows N" in capsys.readouterr().out
+
+
+class FakeApp:
+    """Stands in for the dashboard: records how it was built and that it ran."""
+
+    built: ClassVar[list[tuple[object, object]]] = []
+
+    def __init__(self, data: object, store: object, **options: object) -> None:
+        FakeApp.built.append((data, store))
+        self.return_code = 0
+
+    def run(self) -> None:
+        """The dashboard would run here."""
+
+
+def test_an_existing_file_opens_the_dashboard_on_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "make_app", FakeApp)
+    monkeypatch.chdir(tmp_path)
+    FakeApp.built = []
+    (tmp_path / "data.csv").write_text("a,y\n1,2\n")
+    (tmp_path / "houses").write_text("a,y\n1,2\n")  # no extension, but it exists
+    store = str(tmp_path / "store")
+    assert cli.main(["data.csv", "--store", store]) == 0
+    assert cli.main(["houses", "--store", store]) == 0
+    assert [data for data, _ in FakeApp.built] == ["data.csv", "houses"]
+    assert capsys.readouterr().err == ""
+
+
+def test_the_dashboard_is_not_built_on_an_unwritable_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(cli, "make_app", FakeApp)
+    FakeApp.built = []
+    store = tmp_path / "read_only"
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    # Root ignores file modes, so a read-only folder is simulated where the store writes.
+    monkeypatch.setattr(cli.tempfile, "mkstemp", refuse)
+    assert cli.main(["--store", str(store)]) == 1
+    assert capsys.readouterr().err == (
+        f"tuidash: The store folder {store} cannot be written (permission denied); "
+        "choose another with --store.\n"
+    )
+    assert FakeApp.built == []
+
+
+def test_the_default_store_that_does_not_exist_yet_reads_as_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TUIDASH_STORE", raising=False)
+    assert cli.main(["models", "list"]) == 0
+    assert capsys.readouterr().out == (
+        f"No saved models in {tmp_path / 'saved_models'} (the folder does not exist yet).\n"
+    )
+    assert not (tmp_path / "saved_models").exists()
+
+
+def test_removing_a_damaged_entry_names_both_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = make_store(tmp_path, capsys)
+    (store / "metadata" / "Dummy.json").write_text("{broken")
+    monkeypatch.setattr("sys.stdin", FakeTTY("n\n"))
+    assert cli.main(["models", "delete", "Dummy", "--store", str(store)]) == 1
+    err = capsys.readouterr().err
+    assert "'Dummy' cannot be used (its metadata is not valid JSON" in err
+    assert "Delete metadata/Dummy.json and models/Dummy.pkl from" in err
+    assert (store / "models" / "Dummy.pkl").exists()
+
+    assert cli.main(["models", "delete", "Dummy", "--yes", "--store", str(store)]) == 0
+    out = capsys.readouterr().out
+    assert out == "Removed 'Dummy': deleted metadata/Dummy.json and models/Dummy.pkl.\n"
+    assert not (store / "models" / "Dummy.pkl").exists()

@@ -568,3 +568,76 @@ async def test_a_deleted_store_folder_reports_every_model_removed(store_dir: Pat
     change = await service.poll_changes()
     assert sorted(change.removed) == sorted(NAMES)
     service.close()
+
+
+# --- the log ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """The tuidash log turned on into this test's folder, and off again afterwards."""
+    from tuidash.core import logs
+
+    setup = logs.setup_logging("debug", {"TUIDASH_LOG_DIR": str(tmp_path / "logs")})
+    yield setup.path
+    logs.reset_logging()
+
+
+async def test_saves_loads_deletions_and_failures_are_logged(
+    tmp_path: Path, model_data: dict[str, Any], log_file: Path
+) -> None:
+    service = PersistenceService(tmp_path / "s")
+    base = service.base_dir
+    await service.save("first", model_data)
+    with pytest.raises(ModelExists):
+        await service.save("first", model_data)
+    await service.load("first", reload=True)
+    await service.delete("first")
+    await service.save("second", model_data)
+    _corrupt(base, "second")
+    events = await _collect(service)
+    assert [e.ok for e in events if isinstance(e, LoadProgress)] == [False]
+    await service.clear_all()
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the disk caught fire")
+
+    service.store.save = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        await service.save("third", model_data)
+    service.close()
+
+    lines = log_file.read_text().splitlines()
+
+    def line_with(*words: str) -> str:
+        found = [line for line in lines if all(word in line for word in words)]
+        assert found, (words, lines)
+        return found[0]
+
+    assert " INFO " in line_with(f"saved model 'first' in {base} in ", " s: ")
+    assert " WARNING " in line_with("saving model 'first'", "failed", "already exists")
+    assert " INFO " in line_with(f"loaded model 'first' from {base} in ")
+    assert " INFO " in line_with(f"deleted model 'first' from {base}")
+    assert " WARNING " in line_with("could not load model 'second'")
+    assert " INFO " in line_with(f"loading models from {base} took ")
+    assert " INFO " in line_with(f"cleared {base}")
+    # Something that is not a sentence for a person comes with its traceback.
+    failed = lines.index(line_with("saving model 'third'", "failed: the disk caught fire"))
+    assert " ERROR " in lines[failed]
+    assert lines[failed + 1] == "Traceback (most recent call last):"
+    assert lines[-1] == "RuntimeError: the disk caught fire"
+
+
+async def test_removing_a_problem_entry_is_logged(
+    store_dir: Path, model_data: dict[str, Any], log_file: Path
+) -> None:
+    (store_dir / "metadata" / "alpha.json").write_text("{broken")
+    service = PersistenceService(store_dir)
+    listing = await service.listing()
+    row = next(p for p in listing.problems if p["name"] == "alpha")
+    # The problem row names every file of the entry, so a question can name them too.
+    assert sorted(row["files"]) == ["metadata/alpha.json", "models/alpha.pkl"]
+    await service.remove_entry("alpha")
+    service.close()
+    assert not (store_dir / "models" / "alpha.pkl").exists()
+    assert f"removed entry 'alpha' (its files) from {store_dir}" in log_file.read_text()

@@ -7,6 +7,7 @@ between chunks of estimators, boosting rounds, epochs and cross-validation folds
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -20,6 +21,8 @@ from tuidash.core.catalog import get_kind
 from tuidash.core.data import LoadedData, column_kind
 from tuidash.core.jsonsafe import plain_json
 from tuidash.core.metrics import MetricsResult, regression_metrics
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -433,6 +436,17 @@ def train_model(
         "train_rows": int(n_train),
         "test_rows": int(n_test),
     }
+    seconds = time.perf_counter() - started
+    _log.info(
+        "trained %s on %s (target %r, %d training rows, %d test rows) in %.2f s; R2 %s",
+        kind.display_name,
+        source,
+        target,
+        n_train,
+        n_test,
+        seconds,
+        "undefined" if metrics.values.get("R2") is None else f"{metrics.values['R2']:.4f}",
+    )
     return TrainedModel(
         kind_id=kind.id,
         display_name=kind.display_name,
@@ -443,7 +457,7 @@ def train_model(
         y_pred=y_pred,
         feature_importance=importance,
         cv=cv,
-        train_seconds=time.perf_counter() - started,
+        train_seconds=seconds,
         data_info=data_info,
         importance_method=method,
         notes=notes,

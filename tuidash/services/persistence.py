@@ -51,6 +51,11 @@ Event-loop stalls: ``load_all`` calls ``gc.freeze()`` before and after loading
 (``freeze_gc=True``), because full garbage collections, not unpickling, were what stalled the
 loop (60-120 ms with sklearn, pandas and textual imported); see ``_settle_gc``.
 
+Logging: every save, load, deletion and clear is one line of the ``tuidash`` log (see
+``tuidash.core.logs``; nothing is written unless the entry point turned the log on); a
+failure a person can act on is a warning with its sentence, any other failure an error with
+its traceback.
+
 Errors a person caused arrive as ``StoreError`` subclasses from the store (``ModelNotFound``,
 ``ModelExists``, ``InvalidModelName``, ``ModelDamaged``, ``ModelRefused``, ``StoreWriteError``)
 or as ``ServiceError``; both carry ``.message``, one sentence to show as it is.
@@ -62,7 +67,9 @@ import asyncio
 import contextlib
 import gc
 import json
+import logging
 import os
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -100,6 +107,8 @@ FALLBACK_MEMORY_BUDGET = 2 * 1024**3
 
 SETTINGS_NAME = ".tuidash-settings.json"
 """The store's own settings file (the store lists, deletes and clears only model files)."""
+
+_log = logging.getLogger(__name__)
 
 
 class ServiceError(Exception):
@@ -233,6 +242,15 @@ def _next_or_done(iterator: Iterator[Any]) -> Any:
 def _unexpected(name: str, exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return f"Model '{name}' could not be loaded: {text[:160]}."
+
+
+def _log_failure(what: str, error: BaseException) -> None:
+    """One log record for a failed store call: a warning for a sentence meant for a person
+    (name taken, damaged file, disk full), an error with the traceback for anything else."""
+    if isinstance(error, StoreError | ServiceError):
+        _log.warning("%s failed: %s", what, getattr(error, "message", error))
+    else:
+        _log.error("%s failed: %s", what, error, exc_info=error)
 
 
 def _close_quietly(generator: Any) -> None:
@@ -383,7 +401,19 @@ class PersistenceService:
 
     async def save(self, name: str, model_data: Mapping[str, Any], *, replace: bool = False) -> str:
         """Save a model; returns the store's sentence, raises ``StoreError`` when it cannot."""
-        message = await self._write(self._save_blocking, name, dict(model_data), replace)
+        started = time.perf_counter()
+        try:
+            message = await self._write(self._save_blocking, name, dict(model_data), replace)
+        except Exception as error:
+            _log_failure(f"saving model {name!r} in {self.base_dir}", error)
+            raise
+        _log.info(
+            "saved model %r in %s in %.2f s: %s",
+            name,
+            self.base_dir,
+            time.perf_counter() - started,
+            message,
+        )
         # A model saved under a loaded name replaces it: the object in memory is the old one.
         self._forget(name)
         return message
@@ -403,20 +433,42 @@ class PersistenceService:
 
     async def delete(self, name: str) -> str:
         """Delete a model (and free it from memory); returns a sentence or raises."""
-        message = await self._write(self._delete_blocking, name)
+        try:
+            message = await self._write(self._delete_blocking, name)
+        except Exception as error:
+            _log_failure(f"deleting model {name!r} from {self.base_dir}", error)
+            raise
+        _log.info("deleted model %r from %s", name, self.base_dir)
         self._forget(name)
         return message
 
     async def clear_all(self) -> str:
         """Delete every model in the store and empty ``loaded``; returns a sentence or raises."""
-        message = await self._write(self._tuple_blocking, self.store.clear_all_saved_models, None)
+        try:
+            message = await self._write(
+                self._tuple_blocking, self.store.clear_all_saved_models, None
+            )
+        except Exception as error:
+            _log_failure(f"clearing {self.base_dir}", error)
+            raise
+        _log.info("cleared %s: %s", self.base_dir, message)
         self.loaded.clear()
         self._estimates.clear()
         return message
 
     async def remove_entry(self, name: str) -> str:
-        """Remove a problem entry's files (damaged, refused, orphaned); sentence or raises."""
-        return await self._write(self._tuple_blocking, self.store.remove_entry, name)
+        """Remove a problem entry's files (damaged, refused, orphaned); sentence or raises.
+
+        The store removes every file of the entry (the JSON and the pickle, whichever is
+        there), as listed in its problem row's ``files``.
+        """
+        try:
+            message = await self._write(self._tuple_blocking, self.store.remove_entry, name)
+        except Exception as error:
+            _log_failure(f"removing entry {name!r} from {self.base_dir}", error)
+            raise
+        _log.info("removed entry %r (its files) from %s", name, self.base_dir)
+        return message
 
     def _delete_blocking(self, name: str) -> str:
         typed_delete = getattr(self.store, "delete", None)
@@ -440,7 +492,18 @@ class PersistenceService:
         """The loaded model ``name`` (from memory, else from disk); raises with a message."""
         if not reload and name in self.loaded:
             return self.loaded[name]
-        result = await self._run(self._loader, self._load_blocking, name)
+        started = time.perf_counter()
+        try:
+            result = await self._run(self._loader, self._load_blocking, name)
+        except Exception as error:
+            _log_failure(f"loading model {name!r} from {self.base_dir}", error)
+            raise
+        _log.info(
+            "loaded model %r from %s in %.2f s",
+            name,
+            self.base_dir,
+            time.perf_counter() - started,
+        )
         self.loaded[name] = result
         self._estimates.setdefault(name, self._estimate_from_result(result))
         return result
@@ -476,11 +539,23 @@ class PersistenceService:
         before the model that would pass ``memory_budget_bytes``; the rest stay listed and
         ``load(name)`` still loads them.
         """
+        started = time.perf_counter()
         async with (
             self._load_all_lock,  # a second run waits, then skips what is already loaded
             contextlib.aclosing(self._load_all(names)) as updates,
         ):
             async for update in updates:
+                if isinstance(update, LoadProgress) and update.ok:
+                    _log.debug("loaded model %r from %s", update.name, self.base_dir)
+                elif isinstance(update, LoadProgress):
+                    _log.warning("could not load model %r: %s", update.name, update.problem)
+                else:
+                    _log.info(
+                        "loading models from %s took %.2f s: %s",
+                        self.base_dir,
+                        time.perf_counter() - started,
+                        update.message,
+                    )
                 yield update
 
     async def _load_all(self, names: Sequence[str] | None) -> AsyncIterator[LoadUpdate]:
@@ -517,6 +592,7 @@ class PersistenceService:
                     except Exception as exc:  # the store promises events; never lose the rest
                         if self._closed:
                             raise
+                        _log.error("loading model %r failed unexpectedly", expected, exc_info=exc)
                         event = LoadEvent(expected, False, None, _unexpected(expected, exc))
                         restart = True
                     else:

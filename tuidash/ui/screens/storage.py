@@ -1,4 +1,5 @@
-"""Storage section: where the store is, its size, free space, problems and the auto-load setting."""
+"""Storage section: where the store is, its size, free space, problems, the auto-load setting
+and where the log file is."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Static, Switch
 
+from tuidash.core import logs
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.screens.models import human_size
@@ -100,6 +102,8 @@ class StorageScreen(SectionScreen):
         summary.append("Free      ", style="bold")
         free_text = human_size(free) if app.show_free_space else "(hidden)"
         summary.append(f"{free_text} free on this disk\n")
+        summary.append("Log       ", style="bold")
+        summary.append(f"{self._log_text()}\n")
         summary.append("Checked   ", style="bold")
         checked = app.report_time.strftime("%H:%M:%S") if app.report_time else "?"
         summary.append(f"{checked} (u measures again)")
@@ -128,6 +132,15 @@ class StorageScreen(SectionScreen):
             sizes.add_row(
                 Text(name), human_size(model.get("size_bytes")), app.model_status(name), key=name
             )
+
+    def _log_text(self) -> str:
+        """Where this session's log goes, or why it is not written."""
+        setup = logs.current()
+        path = setup.path if setup is not None else logs.log_file()
+        shown = self.tuidash.display_path(path)
+        if setup is not None and setup.reason is not None:
+            return f"{shown} (not written: {setup.reason})"
+        return shown
 
     def _problems(self) -> list[dict[str, Any]]:
         """The store's problems plus models that failed to load this session."""
@@ -170,6 +183,7 @@ class StorageScreen(SectionScreen):
         if name is None:
             self.notify("There is no problem entry to remove.")
             return
+        problem = next((p for p in self._problems() if str(p["name"]) == name), {})
 
         def confirmed(ok: bool | None) -> None:
             if ok:
@@ -177,8 +191,8 @@ class StorageScreen(SectionScreen):
 
         self.app.push_screen(
             ConfirmModal(
-                f"Remove the files of {name!r}?",
-                "The damaged or refused entry's files are deleted from the store.",
+                f"Remove {name!r} from the store?",
+                removal_text([str(f) for f in problem.get("files") or []]),
                 confirm_label="Remove",
             ),
             confirmed,
@@ -224,3 +238,17 @@ class StorageScreen(SectionScreen):
         """Statuses may have changed."""
         super().on_store_action(message)
         self.on_storage_report()
+
+
+def removal_text(files: list[str]) -> str:
+    """What removing a problem entry deletes: each file by name (a damaged JSON takes its
+    pickle with it, which may be intact)."""
+    if not files:
+        return "Its metadata (.json) and model (.pkl) files are deleted from the store."
+    if len(files) == 1:
+        return f"This file is deleted from the store:\n  {files[0]}"
+    listed = "\n".join(f"  {f}" for f in files)
+    text = f"These {len(files)} files are deleted from the store:\n{listed}"
+    if any(f.endswith(".pkl") for f in files):
+        text += "\nThe pickle goes too, even if it is intact: copy it elsewhere first to keep it."
+    return text
