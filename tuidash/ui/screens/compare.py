@@ -224,9 +224,9 @@ class CompareScreen(Screen[None]):
         parts = []
         if len(self.groups) > 1:
             parts.append(
-                f"These {len(self.all_models)} models predict different targets or use "
-                f"different data ({len(self.groups)} groups): a model is only ranked against "
-                f"models of the same target and data. Shown: {group.label}."
+                f"{len(self.groups)} groups: these models predict different targets or use "
+                "different data, and a model is only ranked against models of the same "
+                "target and data."
             )
         if not group.known:
             refused = an.comparable(group.models)
