@@ -503,7 +503,10 @@ async def test_compare_never_recommends_across_targets_and_shows_one_group(
         rows = row_texts(app.screen.query_one("#compare-table", DataTable))
         assert [row[0] for row in rows] == ["Longley LR"]
         summary = " ".join(text_of(app.screen.query_one("#compare-summary", Static)).split())
-        assert "Recommended" not in summary and "'Employed' of longley.csv" in summary
+        assert "Recommended" not in summary and "Only one model (Longley LR" in summary
+        picker = app.screen.query_one("#compare-group", Select)
+        shown = str(picker.query_one("SelectCurrent #label", Static).render())
+        assert picker.value == 1 and "'Employed' of longley.csv · 1 model" in shown
 
 
 async def test_compare_of_unknown_data_shows_metrics_but_ranks_nothing(tmp_path: Path) -> None:
