@@ -757,10 +757,11 @@ def provenance(meta: Mapping[str, Any]) -> Provenance:
         identity = None
     split: tuple[Any, ...] | None = None
     test_size, state, keep = data.get("test_size"), data.get("random_state"), data.get("keep_order")
-    if _finite(test_size) is not None and (keep is True or isinstance(state, int)):
+    size = _finite(test_size)
+    if size is not None and (keep is True or isinstance(state, int)):
         batch = data.get("batch_rows")
         batch = batch if isinstance(batch, int) and batch > 1 else None
-        split = (float(test_size), None if keep is True else state, keep is True, batch)
+        split = (size, None if keep is True else state, keep is True, batch)
     return Provenance(identity, source, target, split)
 
 

@@ -12,8 +12,8 @@ import math
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
-from rich.console import RenderableType
 from rich.text import Text
+from textual.app import RenderResult
 from textual.color import Color
 from textual.events import Resize
 from textual_plotext import PlotextPlot
@@ -300,7 +300,7 @@ class FeatureChart(ChartPlot):
         self._placeholders[stand_in] = label
         return stand_in
 
-    def render(self) -> RenderableType:
+    def render(self) -> RenderResult:
         """The plot, with real labels in place of their stand-ins."""
         rendered = super().render()
         if not self._placeholders or not isinstance(rendered, Text):
