@@ -48,6 +48,18 @@ IMPORTANCE = {
 """Feature importances of the forest (12 features, one name too long for 80 columns)."""
 
 
+DATA: dict[str, Any] = {
+    "source": "/srv/data/diabetes.csv",
+    "sha256": "d1" * 32,
+    "target": "progression",
+    "test_size": 0.2,
+    "random_state": 42,
+    "keep_order": False,
+    "batch_rows": None,
+}
+"""The data block of the models trained on the same file and target (forest, ridge, dummy)."""
+
+
 def forest(name: str = "Random Forest", **changes: Any) -> dict[str, Any]:
     """A random forest with every metric but MAPE defined (the target has a zero)."""
     actual = actual_values()
@@ -55,6 +67,7 @@ def forest(name: str = "Random Forest", **changes: Any) -> dict[str, Any]:
         "name": name,
         "model_type": "random_forest",
         "task": "regression",
+        "data": dict(DATA),
         "saved_at": "2026-01-15 09:00:00",
         "metrics": {"MAE": 14.62, "MSE": 341.8, "RMSE": 18.49, "MAPE": None, "R2": 0.8123},
         "metric_reasons": {"MAPE": "The target has values of 0, so percentage errors divide by 0."},
@@ -75,6 +88,7 @@ def ridge(name: str = "Ridge") -> dict[str, Any]:
     return {
         "name": name,
         "model_type": "ridge",
+        "data": dict(DATA),
         "metrics": {"MAE": 22.4, "MSE": 702.3, "RMSE": 26.5, "MAPE": None, "R2": 0.6141},
         "metric_reasons": {"MAPE": "The target has values of 0, so percentage errors divide by 0."},
         "params": {"alpha": 1.0, "fit_intercept": True},
@@ -93,6 +107,7 @@ def dummy(name: str = "Baseline") -> dict[str, Any]:
     return {
         "name": name,
         "model_type": "dummy",
+        "data": dict(DATA),
         "metrics": {"MAE": 44.9, "MSE": 2811.0, "RMSE": 53.02, "MAPE": None, "R2": 0.0},
         "metric_reasons": {"MAPE": "The target has values of 0, so percentage errors divide by 0."},
         "params": {"strategy": "mean"},
@@ -105,11 +120,12 @@ def dummy(name: str = "Baseline") -> dict[str, Any]:
 
 
 def other_rows(name: str = "Other data") -> dict[str, Any]:
-    """A model tested on different rows (another data set)."""
+    """A model tested on different rows: the same file and target, another random state."""
     actual = [float(v) for v in range(40)]
     return {
         "name": name,
         "model_type": "knn",
+        "data": {**DATA, "random_state": 7},
         "metrics": {"MAE": 1.0, "MSE": 2.0, "RMSE": 1.41, "MAPE": 0.1, "R2": 0.9},
         "params": {"n_neighbors": 5},
         "predictions": {
@@ -121,7 +137,7 @@ def other_rows(name: str = "Other data") -> dict[str, Any]:
 
 
 def no_predictions(name: str = "Old model") -> dict[str, Any]:
-    """A model from an old store: metrics only, everything undefined but R2."""
+    """A model from an old store: metrics only, everything undefined but R2, no data block."""
     return {
         "name": name,
         "model_type": "linear_regression",
@@ -152,3 +168,13 @@ class HostApp(App[None]):
 def export_dir(tmp_path: Path) -> Path:
     """Where a test's exports go (not created: the export creates it)."""
     return tmp_path / "exports"
+
+
+def other_data(name: str = "Longley LR", r2: float = 0.9854) -> dict[str, Any]:
+    """A model of another file and target: never ranked with the diabetes models."""
+    meta = other_rows(name)
+    meta["model_type"] = "linear_regression"
+    meta["metrics"] = {**meta["metrics"], "R2": r2}
+    meta["data"] = {**DATA, "source": "/srv/data/longley.csv", "sha256": "1f" * 32}
+    meta["data"]["target"] = "Employed"
+    return meta

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from analysis_fixtures import HostApp, dummy, forest, no_predictions, other_rows, ridge
+from analysis_fixtures import (
+    HostApp,
+    dummy,
+    forest,
+    no_predictions,
+    other_data,
+    other_rows,
+    ridge,
+)
 from textual.pilot import Pilot
 from textual.screen import Screen
 
@@ -70,6 +78,27 @@ class TestAnalysisScreen:
         app = host(AnalysisScreen(no_predictions(), tmp_path))
         assert snap_compare(app, terminal_size=(80, 24), run_before=open_tab("metrics"))
 
+    def test_wide_feature_names_and_permutation_importance(
+        self, snap_compare: Any, tmp_path: Path
+    ) -> None:
+        knn = forest("KNN", model_type="knn", feature_importance_method="permutation")
+        knn["predictions"]["feature_importance"] = {
+            "日本語": 0.41,
+            "bmi": 0.3,
+            "年齢の列の長い名前です": 0.12,
+            "s5": -0.02,
+        }
+        app = host(AnalysisScreen(knn, tmp_path))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=open_tab("features"))
+
+    def test_errors_by_data_row(self, snap_compare: Any, tmp_path: Path) -> None:
+        model = forest()
+        model["predictions"]["rows"] = [
+            7 + 3 * i for i in range(len(model["predictions"]["y_test"]))
+        ]
+        app = host(AnalysisScreen(model, tmp_path))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=open_tab("errors"))
+
 
 class TestCompareScreen:
     """Several models: table (and transposed), grouped bars, overlay, pair."""
@@ -104,4 +133,16 @@ class TestCompareScreen:
 
     def test_one_model(self, snap_compare: Any, tmp_path: Path) -> None:
         app = host(CompareScreen([forest()], tmp_path))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=open_tab("table"))
+
+    def test_models_of_different_targets_are_grouped(
+        self, snap_compare: Any, tmp_path: Path
+    ) -> None:
+        app = host(CompareScreen([forest(), other_data(), ridge()], tmp_path))
+        assert snap_compare(app, terminal_size=(80, 24), run_before=open_tab("table"))
+
+    def test_unknown_data_is_not_ranked(self, snap_compare: Any, tmp_path: Path) -> None:
+        old_a, old_b = forest("Old A"), ridge("Old B")
+        del old_a["data"], old_b["data"]
+        app = host(CompareScreen([old_a, old_b], tmp_path))
         assert snap_compare(app, terminal_size=(80, 24), run_before=open_tab("table"))

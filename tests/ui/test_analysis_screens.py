@@ -14,6 +14,7 @@ from analysis_fixtures import (
     export_dir,
     forest,
     no_predictions,
+    other_data,
     other_rows,
     ridge,
 )
@@ -477,3 +478,129 @@ async def test_palette_commands_run_the_screen_actions(tmp_path: Path) -> None:
         await commands["Compare: Transpose"]()
         await pilot.pause()
         assert app.screen.query_one("#compare-table", DataTable).row_count == 5
+
+
+# ---------------------------------------------------------------- issue 10
+
+
+async def test_compare_never_recommends_across_targets_and_shows_one_group(
+    tmp_path: Path,
+) -> None:
+    app = HostApp(CompareScreen([forest(), other_data(), ridge()], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        summary = " ".join(text_of(screen.query_one("#compare-summary", Static)).split())
+        assert "Longley" not in summary and "different targets or use different data" in summary
+        assert "Recommended: Random Forest" in summary  # within its own group only
+        rows = row_texts(screen.query_one("#compare-table", DataTable))
+        assert [row[0] for row in rows] == ["Random Forest", "Ridge"]
+        picker = screen.query_one("#compare-group", Select)
+        picker.value = 1
+        await pilot.pause()
+        await pilot.pause()
+        rows = row_texts(app.screen.query_one("#compare-table", DataTable))
+        assert [row[0] for row in rows] == ["Longley LR"]
+        summary = " ".join(text_of(app.screen.query_one("#compare-summary", Static)).split())
+        assert "Recommended" not in summary and "Only one model (Longley LR" in summary
+        picker = app.screen.query_one("#compare-group", Select)
+        shown = str(picker.query_one("SelectCurrent #label", Static).render())
+        assert picker.value == 1 and "'Employed' of longley.csv · 1 model" in shown
+
+
+async def test_compare_of_unknown_data_shows_metrics_but_ranks_nothing(tmp_path: Path) -> None:
+    old_a, old_b = forest("Old A"), ridge("Old B")
+    del old_a["data"], old_b["data"]
+    app = HostApp(CompareScreen([old_a, old_b], export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        summary = " ".join(text_of(app.screen.query_one("#compare-summary", Static)).split())
+        assert "The data of Old A and Old B are unknown" in summary
+        rows = row_texts(app.screen.query_one("#compare-table", DataTable))
+        assert not any(cell.endswith("*") for row in rows for cell in row)
+        best = text_of(app.screen.query_one("#best-per-metric", Static))
+        assert "Not ranked" in best
+
+
+async def test_compare_says_when_test_rows_differ(tmp_path: Path) -> None:
+    app = HostApp(CompareScreen([forest(), other_rows()], export_dir(tmp_path)))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        summary = " ".join(text_of(app.screen.query_one("#compare-summary", Static)).split())
+        assert "Recommended: Other data" in summary
+        assert "Their test rows differ" in summary and "random state 7" in summary
+
+
+async def test_features_tab_names_permutation_importance_even_with_negative_values(
+    tmp_path: Path,
+) -> None:
+    knn = forest("KNN", model_type="knn", feature_importance_method="permutation")
+    knn["predictions"]["feature_importance"] = {"bmi": 0.4, "s5": 0.2, "age": -0.03}
+    app = HostApp(AnalysisScreen(knn, export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "features")
+        chart = app.screen.query_one(FeatureChart)
+        assert chart.kind == "permutation"
+        plot = chart.plt.build()
+        assert "Permutation importance" in plot and "Coefficients" not in plot
+        note = text_of(app.screen.query_one("#features-note", Static))
+        assert "shuffled" in note
+
+
+async def test_errors_table_numbers_rows_by_data_row_when_stored(tmp_path: Path) -> None:
+    model = forest()
+    model["predictions"]["rows"] = [10 + 3 * i for i in range(ROWS)]
+    app = HostApp(AnalysisScreen(model, export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "errors")
+        table = app.screen.query_one("#errors-table", DataTable)
+        labels = [str(column.label).strip() for column in table.columns.values()]
+        assert labels[0] == "Data row"
+        assert row_texts(table)[3][0] == "19"
+        status = text_of(app.screen.query_one("#errors-status", Static))
+        assert "row in the data file" in status
+        await pilot.press("e")
+        await app.workers.wait_for_complete()
+    with (export_dir(tmp_path) / "Random_Forest_errors.csv").open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "data_row" and rows[4][0] == "19"
+
+
+async def test_errors_table_of_an_old_model_says_the_rows_are_positions(tmp_path: Path) -> None:
+    app = HostApp(AnalysisScreen(forest(), export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "errors")
+        table = app.screen.query_one("#errors-table", DataTable)
+        labels = [str(column.label).strip() for column in table.columns.values()]
+        assert labels[0] == "Test row"
+        status = text_of(app.screen.query_one("#errors-status", Static))
+        assert "position in the test sample" in status
+
+
+def bar_starts(chart: FeatureChart) -> list[int]:
+    """The terminal column where each bar of the rendered chart starts."""
+    from rich.cells import cell_len
+
+    starts = []
+    for line in chart.render().plain.splitlines():  # type: ignore[union-attr]
+        if "█" in line:
+            starts.append(cell_len(line[: line.index("█")]))
+    return starts
+
+
+async def test_wide_character_feature_names_keep_the_bars_aligned(tmp_path: Path) -> None:
+    model = forest()
+    model["predictions"]["feature_importance"] = {"日本語": 0.5, "bmi": 0.3, "年齢の列名前": 0.2}
+    app = HostApp(AnalysisScreen(model, export_dir(tmp_path)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await show_tab(app, pilot, "features")
+        chart = app.screen.query_one(FeatureChart)
+        starts = bar_starts(chart)
+        assert len(starts) == 3 and len(set(starts)) == 1
+        text = chart.render().plain  # type: ignore[union-attr]
+        assert "日本語" in text and "bmi" in text

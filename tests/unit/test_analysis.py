@@ -15,6 +15,17 @@ from hypothesis import strategies as st
 
 from tuidash.core import analysis as an
 
+DATA: dict[str, Any] = {
+    "source": "/home/ana/houses.csv",
+    "sha256": "a" * 64,
+    "target": "price",
+    "test_size": 0.2,
+    "random_state": 42,
+    "keep_order": False,
+    "batch_rows": None,
+}
+"""The data block of a tuidash entry: which file, which target, which test split."""
+
 
 def meta(
     name: str,
@@ -25,10 +36,15 @@ def meta(
     importance: dict[str, float] | None = None,
     params: dict[str, Any] | None = None,
     model_type: str = "ridge",
+    data: dict[str, Any] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """A metadata dict shaped like ModelPersistence.list_saved_models() entries."""
+    """A metadata dict shaped like ModelPersistence.list_saved_models() entries.
+
+    Every model is trained on the same data (``DATA``) unless ``data`` says otherwise.
+    """
     return {
+        "data": dict(DATA) if data is None else data,
         "name": name,
         "model_type": model_type,
         "metrics": metrics if metrics is not None else {},
@@ -166,8 +182,9 @@ def test_long_feature_names_are_shortened_to_distinct_labels() -> None:
 @given(st.text(min_size=0, max_size=60), st.integers(1, 40))
 def test_shorten_label_never_exceeds_width(name: str, width: int) -> None:
     short = an.shorten_label(name, width)
-    assert len(short) <= width
-    if len(name) <= width:
+    # Widths are terminal cells: a wide character takes two.
+    assert an.text_cells(short) <= width
+    if an.text_cells(name) <= width:
         assert short == name
 
 
@@ -199,7 +216,7 @@ def test_export_errors_never_overwrites_and_returns_each_path(tmp_path: Path) ->
     assert first.is_absolute() and first != second
     with first.open(newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == ["row", "actual", "predicted", "error", "percent_error"]
+    assert rows[0] == ["test_row", "actual", "predicted", "error", "percent_error"]
     assert rows[1] == ["1", "0.0", "1.0", "-1.0", ""]
     assert rows[2][:4] == ["2", "2.5", "2.0", "0.5"]
     assert float(rows[2][4]) == pytest.approx(20.0)
@@ -429,3 +446,150 @@ def test_analysis_core_imports_without_textual_numpy_or_pandas() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+# ---------------------------------------------------------------- comparability (issue 10)
+
+
+def other_target(name: str, r2: float) -> dict[str, Any]:
+    """A model of the same file predicting another column."""
+    return meta(name, metrics={"R2": r2}, data={**DATA, "target": "rooms"})
+
+
+def other_file(name: str, r2: float) -> dict[str, Any]:
+    """A model of another file with the same target name."""
+    return meta(
+        name, metrics={"R2": r2}, data={**DATA, "source": "/data/longley.csv", "sha256": "b" * 64}
+    )
+
+
+def test_models_of_different_targets_or_files_are_not_ranked_together() -> None:
+    models = [meta("Forest", metrics={"R2": 0.7}), other_target("Rooms LR", 0.95)]
+    rec = an.recommend(models)
+    assert rec.name is None and "Recommended" not in rec.text
+    assert rec.text == (
+        "These models predict different targets or use different data ('price' of "
+        "houses.csv (1) and 'rooms' of houses.csv (1)), so none is recommended across them."
+    )
+    files = an.recommend([meta("Forest", metrics={"R2": 0.7}), other_file("Longley LR", 0.98)])
+    assert files.name is None and "longley.csv" in files.text
+
+
+def test_groups_follow_fingerprint_then_source_and_target() -> None:
+    a = meta("A", metrics={"R2": 0.5})
+    moved = meta("B", metrics={"R2": 0.6}, data={**DATA, "source": "/elsewhere/copy.csv"})
+    changed = meta("C", metrics={"R2": 0.9}, data={**DATA, "sha256": "c" * 64})
+    no_hash = {**DATA, "sha256": None, "source": "/data/x.csv"}
+    d = meta("D", metrics={"R2": 0.1}, data=no_hash)
+    e = meta("E", metrics={"R2": 0.2}, data=dict(no_hash))
+    groups = an.comparison_groups([a, moved, changed, d, e])
+    assert [g.names for g in groups] == [["A", "B"], ["C"], ["D", "E"]]
+    assert groups[0].label == "'price' of houses.csv"
+    assert an.best_per_group([a, moved, changed, d, e]) == {"B", "C", "E"}
+
+
+def test_unknown_data_is_said_and_never_recommended_or_starred() -> None:
+    old = [meta("Old A", metrics={"R2": 0.9}, data={}), meta("Old B", metrics={"R2": 0.2})]
+    old[1].pop("data")
+    rec = an.recommend(old)
+    assert rec.name is None
+    assert rec.text.startswith("The data of Old A and Old B are unknown")
+    groups = an.comparison_groups([*old, meta("New", metrics={"R2": 0.1})])
+    assert [g.label for g in groups] == ["'price' of houses.csv", "data unknown"]
+    assert an.best_per_group([*old, meta("New", metrics={"R2": 0.1})]) == {"New"}
+    frame = meta("Frame", metrics={"R2": 0.3}, data={**DATA, "sha256": None, "source": "frame"})
+    assert not an.provenance(frame).known
+
+
+def test_same_data_but_different_test_rows_are_ranked_with_a_warning() -> None:
+    a = meta("A", metrics={"R2": 0.7})
+    b = meta("B", metrics={"R2": 0.5}, data={**DATA, "random_state": 7})
+    assert an.recommend([a, b]).name == "A"
+    (group,) = an.comparison_groups([a, b])
+    assert group.test_rows_note() == (
+        "Their test rows differ (A: test size 0.2, random state 42; B: test size 0.2, "
+        "random state 7), so the metrics are measured on different rows of the same data."
+    )
+    kept = meta("C", metrics={"R2": 0.5}, data={**DATA, "keep_order": True, "random_state": 1})
+    kept2 = meta("D", metrics={"R2": 0.4}, data={**DATA, "keep_order": True, "random_state": 9})
+    assert an.comparison_groups([kept, kept2])[0].test_rows_note() is None
+    assert an.comparison_groups([a, meta("E", metrics={"R2": 0.1})])[0].test_rows_note() is None
+
+
+def test_export_comparison_marks_best_only_among_comparable_models(tmp_path: Path) -> None:
+    models = [meta("A", metrics={"R2": 0.5}), other_target("B", 0.9)]
+    with an.export_comparison_csv(models, tmp_path).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0]["best_at"] == "R2" and rows[1]["best_at"] == "R2"
+
+
+# ---------------------------------------------------------------- importance kind (issue 10)
+
+
+def test_permutation_importance_with_negative_values_is_not_called_coefficients() -> None:
+    stored = meta(
+        "KNN",
+        model_type="knn",
+        importance={"bmi": 0.4, "age": -0.01},
+        feature_importance_method="permutation",
+    )
+    assert an.importance_kind(stored) == "permutation"
+    assert an.importance_title("permutation") == "Permutation importance (MAE increase)"
+    in_block = meta("KNN", model_type="knn", importance={"bmi": 0.4})
+    in_block["predictions"]["feature_importance_method"] = "impurity"
+    assert an.importance_kind(in_block) == "impurity"
+
+
+def test_importance_kind_of_old_entries_is_inferred_never_coefficients_for_negatives() -> None:
+    assert an.importance_kind(meta("m", model_type="knn", importance={"a": -0.1})) == "permutation"
+    assert an.importance_kind(meta("m", model_type="random_forest", importance={"a": 1})) == (
+        "impurity"
+    )
+    assert an.importance_kind(meta("m", model_type="ridge", importance={"a": 1.0})) == (
+        "coefficient"
+    )
+    # Signed values from a model kind that stores |coef| or impurity: not what it says.
+    assert an.importance_kind(meta("m", model_type="ridge", importance={"a": -1.0})) == "unknown"
+    original = {"model_name": "old", "predictions": {"feature_importance": {"a": -2.0}}}
+    assert an.importance_kind(original) == "unknown"
+    assert "Coefficient" not in an.importance_title("unknown")
+    svr = meta("s", model_type="svr", params={"kernel": "linear"}, importance={"a": 1.0})
+    assert an.importance_kind(svr) == "coefficient"
+
+
+# ---------------------------------------------------------------- data rows (issue 10)
+
+
+def test_error_rows_are_numbered_by_data_row_when_stored() -> None:
+    m = meta("m", y_test=[1.0, float("nan"), 3.0], y_pred=[1.5, 2.0, 2.0])
+    m["predictions"]["rows"] = [17, 4, 250]
+    sample = an.prediction_sample(m)
+    assert sample.data_rows == [17, 250]
+    assert [r.row for r in an.error_rows(sample)] == [17, 250]
+    assert an.row_label(sample) == "Data row"
+    old = an.prediction_sample(meta("m", y_test=[1.0, 3.0], y_pred=[1.5, 2.0]))
+    assert [r.row for r in an.error_rows(old)] == [1, 2]
+    assert an.row_label(old) == "Test row" and "position" in an.row_note(old)
+    junk = meta("m", y_test=[1.0], y_pred=[1.0])
+    junk["predictions"]["rows"] = ["x"]
+    assert an.prediction_sample(junk).data_rows is None
+
+
+def test_export_errors_uses_the_data_rows(tmp_path: Path) -> None:
+    m = meta("m", y_test=[1.0, 3.0], y_pred=[1.5, 2.0])
+    m["predictions"]["rows"] = [9, 2]
+    with an.export_errors_csv(m, tmp_path).open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][0] == "data_row" and [r[0] for r in rows[1:]] == ["9", "2"]
+
+
+# ---------------------------------------------------------------- wide labels (issue 10)
+
+
+def test_wide_characters_count_two_cells_in_labels() -> None:
+    assert an.text_cells("日本語") == 6 and an.text_cells("bmi") == 3
+    assert an.shorten_label("日本語", 6) == "日本語"
+    short = an.shorten_label("日本語の列の名前", 7)
+    assert an.text_cells(short) <= 7 and short.startswith("日本") and "…" in short
+    bars = an.top_features({"日本語の長い列の名前": 1.0, "bmi": 0.5}, label_width=8)
+    assert all(an.text_cells(b.label) <= 8 for b in bars)

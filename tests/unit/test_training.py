@@ -130,7 +130,13 @@ def test_model_data_has_the_store_shape() -> None:
     assert data["model"] is trained.pipeline
     assert set(data["metrics"]) == set(METRIC_NAMES)
     assert data["params"] == {"n_estimators": 12, "max_depth": 6, "min_samples_split": 2}
-    assert set(data["predictions"]) == {"y_pred", "y_test", "feature_importance"}
+    assert set(data["predictions"]) == {
+        "y_pred",
+        "y_test",
+        "feature_importance",
+        "feature_importance_method",
+        "rows",
+    }
     assert all(isinstance(v, float) for v in data["predictions"]["y_pred"])
     assert data["model_type"] == "random_forest" and data["task"] == "regression"
     assert "predictions_total" not in data

@@ -12,7 +12,8 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,6 +175,8 @@ class PredictionSample:
     """Rows in the full test set (more than ``len(actual)`` when the store kept a sample)."""
     problem: str | None = None
     """A sentence about pairs that could not be used, if any."""
+    data_rows: list[int] | None = None
+    """1-based data-file row of each pair (None when the model was saved without them)."""
 
     @property
     def stored(self) -> int:
@@ -201,24 +204,41 @@ def prediction_sample(meta: Mapping[str, Any]) -> PredictionSample:
             f"{len(raw_actual)} actual values but {len(raw_predicted)} predictions are "
             f"stored; the first {min(len(raw_actual), len(raw_predicted))} pairs are used."
         )
+    raw_rows = _stored_rows(predictions.get("rows"), len(raw_actual), len(raw_predicted))
     actual: list[float] = []
     predicted: list[float] = []
+    data_rows: list[int] = []
     skipped = 0
-    for a, p in zip(raw_actual, raw_predicted, strict=False):
+    for index, (a, p) in enumerate(zip(raw_actual, raw_predicted, strict=False)):
         fa, fp = _finite(a), _finite(p)
         if fa is None or fp is None:
             skipped += 1
             continue
         actual.append(fa)
         predicted.append(fp)
+        if raw_rows is not None:
+            data_rows.append(raw_rows[index])
     if skipped:
         problems.append(f"{skipped} pairs are not finite numbers and are left out.")
     if not actual and not problems:
         problems.append("No predictions are stored for this model.")
     total = _stored_total(meta)
     return PredictionSample(
-        actual, predicted, max(total or 0, len(actual)), " ".join(problems) or None
+        actual,
+        predicted,
+        max(total or 0, len(actual)),
+        " ".join(problems) or None,
+        data_rows if raw_rows is not None else None,
     )
+
+
+def _stored_rows(raw: Any, *lengths: int) -> list[int] | None:
+    """``predictions.rows`` when it has a positive whole number for every stored pair."""
+    if not isinstance(raw, Sequence) or isinstance(raw, str) or len(raw) < min(lengths):
+        return None
+    if not all(isinstance(r, int) and not isinstance(r, bool) and r > 0 for r in raw):
+        return None
+    return list(raw)
 
 
 def _stored_total(meta: Mapping[str, Any]) -> int | None:
@@ -383,15 +403,57 @@ def readable_feature_name(name: str) -> str:
     return name
 
 
-def shorten_label(name: str, width: int) -> str:
-    """``name`` cut to ``width`` characters with an ellipsis in the middle, keeping both ends."""
-    if len(name) <= width:
+def text_cells(text: str) -> int:
+    """Terminal cells ``text`` takes: wide (CJK) characters count 2, combining marks 0.
+
+    The UI measures with ``rich.cells.cell_len`` (passed as ``measure``); this is the
+    plain-Python fallback so the core needs no rendering library.
+    """
+    cells = 0
+    for char in text:
+        if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+            continue
+        cells += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return cells
+
+
+Measure = Callable[[str], int]
+"""How many terminal cells a text takes."""
+
+
+def _head(text: str, cells: int, measure: Measure) -> str:
+    """The longest start of ``text`` that fits in ``cells``."""
+    out = ""
+    for char in text:
+        if measure(out + char) > cells:
+            break
+        out += char
+    return out
+
+
+def _tail(text: str, cells: int, measure: Measure) -> str:
+    """The longest end of ``text`` that fits in ``cells``."""
+    out = ""
+    for char in reversed(text):
+        if measure(char + out) > cells:
+            break
+        out = char + out
+    return out
+
+
+def shorten_label(name: str, width: int, measure: Measure = text_cells) -> str:
+    """``name`` cut to ``width`` cells with an ellipsis in the middle, keeping both ends.
+
+    Widths are terminal cells, not characters: "日本語" takes 6 cells.
+    """
+    if measure(name) <= width:
         return name
     if width <= 1:
-        return name[:width]
+        return _head(name, width, measure)
     head = (width - 1) * 2 // 3 or 1
-    tail = width - 1 - head
-    return name[:head] + "…" + (name[-tail:] if tail else "")
+    start = _head(name, head, measure)
+    tail = width - 1 - measure(start)
+    return start + "…" + (_tail(name[len(start) :], tail, measure) if tail > 0 else "")
 
 
 @dataclass(frozen=True)
@@ -407,9 +469,15 @@ class FeatureBar:
 
 
 def top_features(
-    importance: Mapping[str, float] | None, n: int | None = 10, label_width: int = 18
+    importance: Mapping[str, float] | None,
+    n: int | None = 10,
+    label_width: int = 18,
+    measure: Measure = text_cells,
 ) -> list[FeatureBar]:
-    """The ``n`` largest features by absolute value (None: all), largest first."""
+    """The ``n`` largest features by absolute value (None: all), largest first.
+
+    Labels fit in ``label_width`` terminal cells as counted by ``measure``.
+    """
     if not importance:
         return []
     ranked = sorted(importance.items(), key=lambda item: (-abs(item[1]), item[0]))
@@ -418,16 +486,80 @@ def top_features(
     bars: list[FeatureBar] = []
     used: set[str] = set()
     for name, value in ranked:
-        label = shorten_label(readable_feature_name(name), label_width)
+        label = shorten_label(readable_feature_name(name), label_width, measure)
         counter = 2
         while label in used:
             # Two names shortened to the same text: keep them apart with a number.
             suffix = f"~{counter}"
-            label = shorten_label(readable_feature_name(name), label_width - len(suffix)) + suffix
+            room = label_width - len(suffix)
+            label = shorten_label(readable_feature_name(name), room, measure) + suffix
             counter += 1
         used.add(label)
         bars.append(FeatureBar(label, name, value))
     return bars
+
+
+IMPORTANCE_KINDS: dict[str, str] = {
+    "impurity": "Feature importance (impurity decrease)",
+    "coefficient": "Coefficient size (|coef| on scaled inputs)",
+    "permutation": "Permutation importance (MAE increase)",
+    "none": "No importance (a constant baseline)",
+    "unknown": "Feature importance",
+}
+"""Chart titles per kind of stored importance (``feature_importance_method``)."""
+
+_KIND_BY_MODEL = {
+    "dummy": "none",
+    "linear_regression": "coefficient",
+    "ridge": "coefficient",
+    "lasso": "coefficient",
+    "decision_tree": "impurity",
+    "random_forest": "impurity",
+    "gradient_boosting": "permutation",
+    "knn": "permutation",
+    "mlp": "permutation",
+}
+"""What training measures for each model kind, for entries saved without the method."""
+
+
+def importance_kind(meta: Mapping[str, Any]) -> str:
+    """How the stored importances were measured: impurity, coefficient, permutation, none.
+
+    Read from ``feature_importance_method`` (in the predictions block, at the top, or in
+    the loaded document); older entries get it from their model kind, and "unknown" when
+    neither tells. Negative values never come from impurity or |coef|, so an inferred kind
+    that contradicts them is "unknown": permutation values are never called coefficients.
+    """
+    for source in (meta.get("predictions"), meta, meta.get("metadata")):
+        if isinstance(source, Mapping):
+            stored = source.get("feature_importance_method")
+            if isinstance(stored, str) and stored in IMPORTANCE_KINDS:
+                return stored
+    kind = _KIND_BY_MODEL.get(model_kind(meta), "unknown")
+    if model_kind(meta) == "svr":
+        params = meta.get("params")
+        linear = isinstance(params, Mapping) and params.get("kernel") == "linear"
+        kind = "coefficient" if linear else "permutation"
+    values = feature_importance(meta) or {}
+    if kind in ("impurity", "coefficient") and any(v < 0 for v in values.values()):
+        return "unknown"
+    return kind
+
+
+def importance_title(kind: str) -> str:
+    """The chart title for a kind of importance."""
+    return IMPORTANCE_KINDS.get(kind, IMPORTANCE_KINDS["unknown"])
+
+
+def importance_note(kind: str) -> str:
+    """One sentence on how to read the importance chart."""
+    return {
+        "impurity": "How much the trees' splits on a column reduce the error; never negative.",
+        "coefficient": "Size of the linear coefficient on the scaled column (sign not kept).",
+        "permutation": "How much the MAE grows when a column is shuffled; below 0, "
+        "shuffling it helped (the column adds noise).",
+        "none": "A baseline ignores every column.",
+    }.get(kind, "How the importances were measured was not recorded with this model.")
 
 
 # --------------------------------------------------------------------------- errors table
@@ -438,7 +570,8 @@ class ErrorRow:
     """One row of the errors table."""
 
     row: int
-    """1-based position in the stored test sample."""
+    """The data-file row (1-based, as a person counts data rows) when the model stores it,
+    else the 1-based position in the stored test sample."""
     actual: float
     """Actual target value."""
     predicted: float
@@ -450,15 +583,29 @@ class ErrorRow:
 
 
 def error_rows(sample: PredictionSample) -> list[ErrorRow]:
-    """The errors table: one row per stored pair."""
+    """The errors table: one row per stored pair, numbered as :func:`row_label` says."""
     rows = []
-    for index, (actual, predicted) in enumerate(
-        zip(sample.actual, sample.predicted, strict=True), start=1
-    ):
+    numbers = sample.data_rows or range(1, sample.stored + 1)
+    for number, actual, predicted in zip(numbers, sample.actual, sample.predicted, strict=True):
         error = actual - predicted
         percent = None if actual == 0 else error / abs(actual) * 100
-        rows.append(ErrorRow(index, actual, predicted, error, percent))
+        rows.append(ErrorRow(number, actual, predicted, error, percent))
     return rows
+
+
+def row_label(sample: PredictionSample) -> str:
+    """What the errors table's row numbers are: "Data row" or "Test row" (position)."""
+    return "Data row" if sample.data_rows is not None else "Test row"
+
+
+def row_note(sample: PredictionSample) -> str:
+    """A sentence saying what the row numbers of the errors table count."""
+    if sample.data_rows is not None:
+        return "Data row: the row in the data file (1 = the first row after the header)."
+    return (
+        "Test row: the position in the test sample; this model was saved without "
+        "the data file's row numbers."
+    )
 
 
 # --------------------------------------------------------------------------- CSV export
@@ -519,7 +666,13 @@ def export_errors_csv(meta: Mapping[str, Any], directory: str | Path) -> Path:
         ]
         for r in error_rows(sample)
     ]
-    header = ["row", "actual", "predicted", "error", "percent_error"]
+    header = [
+        "data_row" if sample.data_rows is not None else "test_row",
+        "actual",
+        "predicted",
+        "error",
+        "percent_error",
+    ]
     return write_new_csv(directory, f"{_file_stem(model_name(meta))}_errors", header, rows)
 
 
@@ -528,12 +681,18 @@ def export_comparison_csv(models: Sequence[Mapping[str, Any]], directory: str | 
     if not models:
         raise AnalysisError("There are no models to export.")
     names = metric_names(models)
-    best = best_models(models)
+    # Best values only among comparable models (same target of the same data).
+    best: dict[int, dict[str, list[str]]] = {}
+    for group in comparison_groups(models):
+        if group.known:
+            winners = best_models(group.models)
+            best.update({id(meta): winners for meta in group.models})
     header = ["model", "kind", *names, "best_at"]
     rows = []
     for meta in models:
         name = model_name(meta)
-        wins = [metric for metric in names if name in best.get(metric, [])]
+        own = best.get(id(meta), {})
+        wins = [metric for metric in names if name in own.get(metric, [])]
         rows.append(
             [
                 name,
@@ -546,6 +705,177 @@ def export_comparison_csv(models: Sequence[Mapping[str, Any]], directory: str | 
 
 
 # --------------------------------------------------------------------------- comparison
+
+
+UNKNOWN_DATA = "data unknown"
+"""The label of models saved without a data fingerprint (e.g. by the original app)."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What a model was trained on, from its ``data`` block: enough to tell comparability."""
+
+    data: str | None
+    """Identity of the data: ``sha256:…`` when fingerprinted, else ``source:…``; None unknown."""
+    source: str | None
+    """Where the data came from (a path or ``sample:…``), for display."""
+    target: str | None
+    """The column the model predicts."""
+    split: tuple[Any, ...] | None
+    """How the test rows were chosen (test size, random state, kept order, batching);
+    None when not recorded."""
+
+    @property
+    def known(self) -> bool:
+        """True when both the data and the target are recorded."""
+        return self.data is not None and self.target is not None
+
+
+def _data_block(meta: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for source in (meta, meta.get("metadata")):
+        if isinstance(source, Mapping) and isinstance(source.get("data"), Mapping):
+            return source["data"]  # type: ignore[no-any-return]
+    return None
+
+
+def provenance(meta: Mapping[str, Any]) -> Provenance:
+    """The model's data identity, target and test split, as far as its metadata records them."""
+    data = _data_block(meta)
+    if data is None:
+        return Provenance(None, None, None, None)
+
+    def text(key: str) -> str | None:
+        value = data.get(key)
+        return value if isinstance(value, str) and value else None
+
+    sha, source, target = text("sha256"), text("source"), text("target")
+    if sha:
+        identity: str | None = f"sha256:{sha}"
+    elif source and source != "frame":  # a DataFrame handed in directly has no identity
+        identity = f"source:{source}"
+    else:
+        identity = None
+    split: tuple[Any, ...] | None = None
+    test_size, state, keep = data.get("test_size"), data.get("random_state"), data.get("keep_order")
+    size = _finite(test_size)
+    if size is not None and (keep is True or isinstance(state, int)):
+        batch = data.get("batch_rows")
+        batch = batch if isinstance(batch, int) and batch > 1 else None
+        split = (size, None if keep is True else state, keep is True, batch)
+    return Provenance(identity, source, target, split)
+
+
+def _split_text(split: tuple[Any, ...] | None) -> str:
+    if split is None:
+        return "split not recorded"
+    test_size, state, keep, batch = split
+    text = f"test size {format_value(test_size)}, " + (
+        "last rows (order kept)" if keep else f"random state {state}"
+    )
+    return text + (f", batches of {batch}" if batch else "")
+
+
+def _source_name(source: str | None) -> str:
+    if not source:
+        return "unnamed data"
+    return re.split(r"[\\/]", source)[-1] or source
+
+
+@dataclass(frozen=True)
+class ModelGroup:
+    """Models that can be ranked against each other: same target of the same data."""
+
+    models: list[Mapping[str, Any]]
+    """The models' metadata dicts, in the order given."""
+    provenance: Provenance
+    """What they were trained on (of the first model; the rest share data and target)."""
+
+    @property
+    def known(self) -> bool:
+        """False for the models whose data is unknown (never ranked)."""
+        return self.provenance.known
+
+    @property
+    def names(self) -> list[str]:
+        """Model names, in order."""
+        return [model_name(m) for m in self.models]
+
+    @property
+    def label(self) -> str:
+        """ "'price' of houses.csv", or "data unknown"."""
+        if not self.known:
+            return UNKNOWN_DATA
+        return f"{self.provenance.target!r} of {_source_name(self.provenance.source)}"
+
+    def test_rows_note(self) -> str | None:
+        """A sentence when the models were not all tested on the same rows, else None."""
+        if not self.known or len(self.models) < 2:
+            return None
+        splits: dict[str, list[str]] = {}
+        for meta in self.models:
+            splits.setdefault(_split_text(provenance(meta).split), []).append(model_name(meta))
+        if len(splits) == 1 and "split not recorded" not in splits:
+            return None
+        if len(splits) == 1:
+            return "Their test splits are not recorded, so their test rows may differ."
+        parts = "; ".join(f"{_join(names)}: {text}" for text, names in splits.items())
+        return (
+            f"Their test rows differ ({parts}), so the metrics are measured on different "
+            "rows of the same data."
+        )
+
+
+def comparison_groups(models: Sequence[Mapping[str, Any]]) -> list[ModelGroup]:
+    """Models grouped by what they predict: the same target of the same data.
+
+    Data are the same when the fingerprints (``data.sha256``) match, or, for models saved
+    without one, when the sources match. Groups come in the order of their first model;
+    models whose data or target is unknown form one last group that is never ranked.
+    """
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    unknown: list[Mapping[str, Any]] = []
+    for meta in models:
+        origin = provenance(meta)
+        if origin.data is None or origin.target is None:
+            unknown.append(meta)
+        else:
+            groups.setdefault((origin.data, origin.target), []).append(meta)
+    out = [ModelGroup(members, provenance(members[0])) for members in groups.values()]
+    if unknown:
+        out.append(ModelGroup(unknown, Provenance(None, None, None, None)))
+    return out
+
+
+def comparable(models: Sequence[Mapping[str, Any]]) -> str | None:
+    """None when ``models`` can be ranked together; otherwise one sentence saying why not."""
+    groups = comparison_groups(models)
+    if len(models) < 2 or (len(groups) == 1 and groups[0].known):
+        return None
+    unknown = [g for g in groups if not g.known]
+    if unknown:
+        names = unknown[0].names
+        whose = f"{names[0]} is" if len(names) == 1 else f"{_join(names)} are"
+        return (
+            f"The data of {whose} unknown (saved without a data fingerprint), so no model "
+            "is recommended: metrics of different data or targets cannot be ranked."
+        )
+    labels = _join([f"{g.label} ({len(g.models)})" for g in groups])
+    return (
+        f"These models predict different targets or use different data ({labels}), "
+        "so none is recommended across them."
+    )
+
+
+def best_per_group(models: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Names of the models with the best R2 among the models comparable with them.
+
+    Ties go to every model holding the best value; models of unknown data are never best.
+    """
+    best: set[str] = set()
+    for group in comparison_groups(models):
+        if group.known:
+            best.update(best_models(group.models).get("R2", []))
+    return best
 
 
 @dataclass(frozen=True)
@@ -628,6 +958,9 @@ def recommend(models: Sequence[Mapping[str, Any]]) -> Recommendation:
     """Recommend the model with the highest R2 and say its margin over the runner-up."""
     if not models:
         return Recommendation(None, None, None, None, None, "No models to compare.")
+    refused = comparable(models)
+    if refused is not None:
+        return Recommendation(None, None, None, None, None, refused)
     scored = [(model_name(m), metric_value(m, "R2")) for m in models]
     ranked = sorted(
         ((name, r2) for name, r2 in scored if r2 is not None), key=lambda item: -item[1]

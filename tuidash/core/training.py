@@ -213,6 +213,8 @@ class TrainedModel:
     """impurity (trees), coefficient (|coef| on scaled inputs), permutation, or none."""
     notes: list[str] = field(default_factory=list)
     """What a person should know: dropped rows, skipped columns, non-convergence."""
+    test_data_rows: np.ndarray | None = None
+    """The data-file row (1-based data row) of each test row, in ``y_test`` order."""
 
     @property
     def features(self) -> list[dict[str, Any]]:
@@ -230,7 +232,9 @@ class TrainedModel:
 
     def to_model_data(self) -> dict[str, Any]:
         """The dict ModelPersistence.save_model takes (predictions capped to PREDICTION_CAP)."""
-        y_test, y_pred = _cap_predictions(self.y_test, self.y_pred, PREDICTION_CAP)
+        y_test, y_pred, rows = _cap_predictions(
+            self.y_test, self.y_pred, PREDICTION_CAP, self.test_data_rows
+        )
         importance = None
         if self.feature_importance is not None:
             importance = {k: _json_float(v) for k, v in self.feature_importance.items()}
@@ -243,6 +247,10 @@ class TrainedModel:
                 "y_pred": [_json_float(v) for v in y_pred],
                 "y_test": [_json_float(v) for v in y_test],
                 "feature_importance": importance,
+                # How the importances were measured, next to them (the listing keeps this
+                # block), and the data-file row of each stored pair (same cap as y_pred).
+                "feature_importance_method": self.importance_method,
+                "rows": rows,
             },
             "model_type": self.kind_id,
             "task": "regression",
@@ -257,16 +265,41 @@ class TrainedModel:
         return data
 
 
-def _cap_predictions(y_test: Any, y_pred: Any, cap: int) -> tuple[list[Any], list[Any]]:
-    """An evenly spaced sample (order kept) of at most ``cap`` points."""
+def _cap_predictions(
+    y_test: Any, y_pred: Any, cap: int, rows: Any = None
+) -> tuple[list[Any], list[Any], list[int] | None]:
+    """An evenly spaced sample (order kept) of at most ``cap`` points, with their data rows."""
     import numpy as np
 
     test = np.asarray(y_test, dtype=np.float64).ravel()
     pred = np.asarray(y_pred, dtype=np.float64).ravel()
+    numbers = None if rows is None else np.asarray(rows, dtype=np.int64).ravel()
+    if numbers is not None and numbers.size != test.size:
+        numbers = None
     if test.size <= cap:
-        return test.tolist(), pred.tolist()
-    index = np.unique(np.linspace(0, test.size - 1, cap).round().astype(np.int64))
-    return test[index].tolist(), pred[index].tolist()
+        index = np.arange(test.size)
+    else:
+        index = np.unique(np.linspace(0, test.size - 1, cap).round().astype(np.int64))
+    kept_rows = None if numbers is None else [int(r) for r in numbers[index]]
+    return test[index].tolist(), pred[index].tolist(), kept_rows
+
+
+def _test_data_rows(keep: Any, batch_rows: int | None, test_index: Any) -> Any:
+    """The 1-based data-file row of each test row.
+
+    ``keep`` marks the data rows with a target value (the others were dropped); a batch of
+    rows is numbered by its last row, the row its target comes from.
+    """
+    import numpy as np
+
+    rows = np.flatnonzero(np.asarray(keep, dtype=bool)) + 1
+    if batch_rows is not None and batch_rows > 1:
+        rows = rows[
+            np.minimum(
+                np.arange(batch_rows - 1, rows.size + batch_rows - 1, batch_rows), rows.size - 1
+            )
+        ]
+    return rows[np.asarray(test_index, dtype=np.int64)]
 
 
 def _json_float(value: Any) -> float | None:
@@ -461,6 +494,7 @@ def train_model(
         data_info=data_info,
         importance_method=method,
         notes=notes,
+        test_data_rows=_test_data_rows(keep, config.batch_rows, test_index),
     )
 
 

@@ -70,6 +70,11 @@ class AnalysisScreen(Screen[None]):
     AnalysisScreen #errors-table {
         height: 1fr;
     }
+    AnalysisScreen .note {
+        height: auto;
+        padding: 0 1;
+        color: $text-muted;
+    }
     AnalysisScreen #metrics-pane {
         padding: 0 1;
     }
@@ -170,7 +175,9 @@ class AnalysisScreen(Screen[None]):
             with TabPane("Features", id="features"):
                 importance = an.feature_importance(self.model_meta)
                 if importance:
-                    yield FeatureChart(importance, self.top_n, id="feature-chart")
+                    kind = an.importance_kind(self.model_meta)
+                    yield FeatureChart(importance, self.top_n, kind, id="feature-chart")
+                    yield Static(an.importance_note(kind), id="features-note", classes="note")
                 else:
                     yield Static(
                         "This model stores no feature importances or coefficients "
@@ -187,18 +194,23 @@ class AnalysisScreen(Screen[None]):
     def on_mount(self) -> None:
         """Fill the errors table."""
         table = self.query_one("#errors-table", DataTable)
-        widths = {"Row": 5, "Actual": 10, "Predicted": 10, "Error": 10, "% error": 10}
-        for label, width in widths.items():
-            table.add_column(label.rjust(width), key=label, width=width)
+        # The first column is the data file's row when the model stores it (else the
+        # position in the test sample), and its header says which.
+        row_label = an.row_label(self.sample)
+        widths = {row_label: 8, "Actual": 10, "Predicted": 10, "Error": 10, "% error": 10}
+        for key, (label, width) in zip(
+            ("row", "actual", "predicted", "error", "percent"), widths.items(), strict=True
+        ):
+            table.add_column(label.rjust(width), key=key, width=width)
         w = list(widths.values())
-        for row in an.error_rows(self.sample):
+        for index, row in enumerate(an.error_rows(self.sample)):
             table.add_row(
                 str(row.row).rjust(w[0]),
                 an.format_value(row.actual).rjust(w[1]),
                 an.format_value(row.predicted).rjust(w[2]),
                 an.format_value(row.error).rjust(w[3]),
                 an.format_percent(row.percent_error).rjust(w[4]),
-                key=str(row.row),
+                key=str(index),
             )
 
     def _summary(self) -> str:
@@ -247,7 +259,7 @@ class AnalysisScreen(Screen[None]):
         text = f"{self.sample.stored} rows · error = actual - predicted · e: export to CSV"
         if self.last_export is not None:
             text = f"Exported to {self.last_export}"
-        return text
+        return f"{text}\n{an.row_note(self.sample)}"
 
     def _line(self) -> an.LineSeries:
         return an.actual_vs_predicted(self.sample, self.max_points, by_actual=self.by_actual)

@@ -35,6 +35,10 @@ class CompareScreen(Screen[None]):
         height: auto;
         padding: 0 1;
     }
+    CompareScreen #compare-group {
+        width: 1fr;
+        margin: 0 1;
+    }
     CompareScreen TabbedContent, CompareScreen ContentSwitcher {
         height: 1fr;
     }
@@ -108,12 +112,17 @@ class CompareScreen(Screen[None]):
 
     def __init__(self, models: Sequence[Mapping[str, Any]], export_dir: Path | str) -> None:
         super().__init__()
-        self.models = list(models)
-        """The models' metadata dicts, in the order given."""
+        self.all_models = list(models)
+        """Every model given, in the order given."""
+        self.groups = an.comparison_groups(self.all_models)
+        """The models split by what they predict (same target of the same data)."""
+        first = an.model_name(self.all_models[0]) if self.all_models else None
+        self.group_index = next(
+            (i for i, group in enumerate(self.groups) if first in group.names), 0
+        )
+        """The group shown: at first the one of the first model given."""
         self.export_dir = Path(export_dir)
         """Where exported CSV files are written (created when needed)."""
-        self.names = [an.model_name(m) for m in self.models]
-        """Model names, in order."""
         self.transposed = False
         """True when models are columns instead of rows."""
         self.max_points: int | None = 100
@@ -122,16 +131,50 @@ class CompareScreen(Screen[None]):
         """Overlay rows ordered by actual value (shuffled test rows zig-zag otherwise)."""
         self.last_export: Path | None = None
         """The CSV written by the last export, if any."""
-        count = len(self.models)
+        self.initial_tab = "table"
+        """The tab shown when the screen is (re)composed."""
+        count = len(self.all_models)
         self.sub_title = f"Compare {count} model{'' if count == 1 else 's'}"
+
+    @property
+    def group(self) -> an.ModelGroup | None:
+        """The group of models shown (None when there are no models)."""
+        return self.groups[self.group_index] if self.groups else None
+
+    @property
+    def models(self) -> list[Mapping[str, Any]]:
+        """The models shown: only models comparable with each other."""
+        return list(self.group.models) if self.group else []
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the models shown, in order."""
+        return [an.model_name(m) for m in self.models]
+
+    @property
+    def ranked(self) -> bool:
+        """True when the models shown may be ranked (two or more, of known data)."""
+        return self.group is not None and self.group.known and len(self.models) > 1
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         """Summary, the tabs and the footer."""
         yield Header(icon="▤")
+        if len(self.groups) > 1:
+            options = [
+                (f"{group.label} · {_count(len(group.models))}", index)
+                for index, group in enumerate(self.groups)
+            ]
+            yield Select(
+                options,
+                value=self.group_index,
+                allow_blank=False,
+                compact=True,
+                id="compare-group",
+            )
         yield Static(self._summary(), id="compare-summary")
-        with TabbedContent(initial="table"):
+        with TabbedContent(initial=self.initial_tab):
             with TabPane("Table", id="table"), VerticalScroll():
                 # No cursor: a highlighted row would hide the colour of the best values.
                 yield DataTable(id="compare-table", cursor_type="none", zebra_stripes=True)
@@ -150,7 +193,9 @@ class CompareScreen(Screen[None]):
             with TabPane("Pair", id="pair"), VerticalScroll():
                 if len(self.models) < 2:
                     yield Static(
-                        "Pick at least two models on the Models screen to compare a pair.",
+                        "This group has one model: nothing to pair."
+                        if len(self.groups) > 1
+                        else "Pick at least two models on the Models screen to compare a pair.",
                         classes="note",
                     )
                 else:
@@ -173,14 +218,36 @@ class CompareScreen(Screen[None]):
             self._fill_pair(0, 1)
 
     def _summary(self) -> str:
-        if not self.models:
+        group = self.group
+        if group is None:
             return "No models to compare: pick models on the Models screen."
-        text = an.recommend(self.models).text
-        if len(self.models) == 1:
-            return f"{text} Pick two or more models on the Models screen to compare them."
-        return text
+        parts = []
+        if len(self.groups) > 1:
+            parts.append(
+                f"{len(self.groups)} groups: these models predict different targets or use "
+                "different data, and a model is only ranked against models of the same "
+                "target and data."
+            )
+        if not group.known:
+            refused = an.comparable(group.models)
+            if refused is None:
+                refused = (
+                    f"The data of {group.names[0]} is unknown (saved without a data "
+                    "fingerprint), so it is not ranked."
+                )
+            parts.append(refused)
+        else:
+            parts.append(an.recommend(group.models).text)
+            if len(self.all_models) == 1:
+                parts.append("Pick two or more models on the Models screen to compare them.")
+            note = group.test_rows_note()
+            if note:
+                parts.append(note)
+        return " ".join(parts)
 
     def _best_text(self) -> str:
+        if self.group is not None and not self.group.known:
+            return "Not ranked: the data of these models is unknown."
         if len(self.models) < 2:
             return "One model: nothing to rank."
         winners = an.best_models(self.models)
@@ -211,7 +278,7 @@ class CompareScreen(Screen[None]):
         """A right-aligned value; the best value of its metric is bold, coloured and starred."""
         if value is None:
             return Text((an.UNDEFINED + " ").rjust(width), style="dim")
-        if an.is_best(value, best.get(metric)) and len(self.models) > 1:
+        if an.is_best(value, best.get(metric)) and self.ranked:
             colour = self.app.theme_variables.get("success", "green")
             return Text((an.format_value(value) + BEST_MARK).rjust(width), style=f"bold {colour}")
         return Text((an.format_value(value) + " ").rjust(width))
@@ -303,8 +370,17 @@ class CompareScreen(Screen[None]):
 
     # ------------------------------------------------------------------ actions
 
-    def on_select_changed(self, event: Select.Changed) -> None:
-        """Show the newly picked pair."""
+    async def on_select_changed(self, event: Select.Changed) -> None:
+        """Show the newly picked group, or pair."""
+        if event.select.id == "compare-group":
+            if isinstance(event.value, int) and event.value != self.group_index:
+                self.group_index = event.value
+                # Another group: the same tab, with that group's table, charts and pair.
+                self.initial_tab = self.query_one(TabbedContent).active or "table"
+                await self.recompose()
+                self.on_mount()
+                self.refresh_bindings()
+            return
         a, b = self.query_one("#pair-a", Select).value, self.query_one("#pair-b", Select).value
         if isinstance(a, int) and isinstance(b, int):
             self._fill_pair(a, b)
@@ -374,3 +450,8 @@ class CompareScreen(Screen[None]):
         self.last_export = path
         self.query_one("#export-status", Static).update(f"Exported to {path}")
         self.notify(f"Comparison exported to {path}", title="Export")
+
+
+def _count(models: int) -> str:
+    """ "1 model", "3 models"."""
+    return f"{models} model{'' if models == 1 else 's'}"

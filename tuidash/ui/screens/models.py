@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, ClassVar
 
@@ -9,10 +10,11 @@ from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
+from tuidash.core import analysis as an
 from tuidash.core.catalog import CATALOG
 from tuidash.ui.format import number_text
 from tuidash.ui.modals.confirm import ConfirmModal
@@ -51,16 +53,25 @@ def metric_value(entry: dict[str, Any], metric: str) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def best_by_r2(entries: dict[str, dict[str, Any]]) -> str | None:
-    """The name of the model with the highest R2, if any has one."""
-    scored = [
-        (value, name) for name, e in entries.items() if (value := metric_value(e, "R2")) is not None
-    ]
-    if not scored:
-        return None
-    top = max(value for value, _ in scored)
-    # Ties go to the name that sorts first, the row shown first among equals.
-    return min((name for value, name in scored if value == top), key=str.lower)
+def best_by_r2(entries: dict[str, dict[str, Any]]) -> set[str]:
+    """The models with the highest R2 among the models comparable with them.
+
+    Models are comparable when they predict the same target of the same data; a model
+    whose data is unknown is never marked (see ``core.analysis.comparison_groups``).
+    """
+    entries_named = [{**entry, "name": name} for name, entry in entries.items()]
+    best: set[str] = set()
+    for group in an.comparison_groups(entries_named):
+        winners = an.best_per_group(group.models)
+        if winners:
+            # Ties go to the name that sorts first, the row shown first among equals.
+            best.add(min(winners, key=str.lower))
+    return best
+
+
+SECTIONS = Binding.Group("Sections", compact=True)
+"""The section keys share one footer label on this screen: at 80 columns there is no
+room for each key's own description after the Models keys."""
 
 
 class ModelsScreen(SectionScreen):
@@ -68,19 +79,10 @@ class ModelsScreen(SectionScreen):
 
     SECTION = "models"
     TITLE_TEXT = "Models"
+    # The footer shows keys in binding order and cuts what does not fit at 80 columns:
+    # the keys used most come first, the rare ones are only in the command palette and
+    # the keys list (show=False), and the section keys come last (see _merge_bindings).
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l", "load", "Load", tooltip="Load the highlighted model into memory", id="m-load"),
-        Binding(
-            "u", "unload", "Unload", tooltip="Free the highlighted model's memory", id="m-unload"
-        ),
-        Binding(
-            "delete",
-            "delete",
-            "Delete",
-            key_display="Del",
-            tooltip="Delete the highlighted model from disk (asks first)",
-            id="m-delete",
-        ),
         Binding(
             "a",
             "analyse",
@@ -92,7 +94,7 @@ class ModelsScreen(SectionScreen):
             "v",
             "compare",
             "Compare",
-            tooltip="Compare every saved model side by side (v as in versus)",
+            tooltip="Compare the saved models side by side, by data and target (v as in versus)",
             id="m-compare",
         ),
         Binding(
@@ -103,12 +105,30 @@ class ModelsScreen(SectionScreen):
             id="m-predict",
         ),
         Binding("o", "sort_next", "Sort", tooltip="Sort by the next column", id="m-sort"),
+        Binding("l", "load", "Load", tooltip="Load the highlighted model into memory", id="m-load"),
+        Binding(
+            "delete",
+            "delete",
+            "Delete",
+            key_display="Del",
+            tooltip="Delete the highlighted model from disk (asks first)",
+            id="m-delete",
+        ),
+        Binding(
+            "u",
+            "unload",
+            "Unload",
+            tooltip="Free the highlighted model's memory",
+            id="m-unload",
+            show=False,
+        ),
         Binding(
             "r",
             "reload_all",
             "Reload all",
             tooltip="Load every model from disk again",
             id="m-reload",
+            show=False,
         ),
         Binding(
             "c",
@@ -116,6 +136,7 @@ class ModelsScreen(SectionScreen):
             "Clear memory",
             tooltip="Free every loaded model; files stay on disk",
             id="m-clear-memory",
+            show=False,
         ),
         Binding(
             "ctrl+d",
@@ -123,8 +144,30 @@ class ModelsScreen(SectionScreen):
             "Delete all",
             tooltip="Delete every saved model from disk (asks first)",
             id="m-delete-all",
+            show=False,
         ),
     ]
+
+    @classmethod
+    def _merge_bindings(cls) -> BindingsMap:
+        """This screen's keys first, then the section keys under one label, ``m`` hidden.
+
+        Textual orders the footer as the bindings were merged, base classes first, so the
+        inherited section keys would take the room the Models keys need at 80 columns.
+        """
+        merged = super()._merge_bindings().key_to_bindings
+        sections = [b.key for b in SectionScreen.BINDINGS if isinstance(b, Binding)]
+
+        def placed(binding: Binding) -> Binding:
+            if binding.id == "section-models":
+                return dataclasses.replace(binding, show=False)
+            return dataclasses.replace(binding, group=SECTIONS)
+
+        ordered = {key: found for key, found in merged.items() if key not in sections}
+        for key in sections:  # d, t, m, s: the order of every other section
+            if key in merged:
+                ordered[key] = [placed(b) for b in merged[key]]
+        return BindingsMap.from_keys(ordered)
 
     def __init__(self) -> None:
         super().__init__()
@@ -202,7 +245,7 @@ class ModelsScreen(SectionScreen):
             status = app.model_status(name)
             style = {"loaded": "bold", "problem": "red"}.get(status, "")
             cells: list[Any] = [
-                "★" if name == best else "",
+                "★" if name in best else "",
                 Text(name),
                 Text(status, style=style),
                 kind_label(entry),
@@ -239,9 +282,16 @@ class ModelsScreen(SectionScreen):
             text = "No saved models yet. Press d to open data, then t to train one."
         else:
             noun = "model" if count == 1 else "models"
+            entries = [{**e, "name": n} for n, e in app.entries.items()]
+            groups = an.comparison_groups(entries)
+            known = sum(1 for g in groups if g.known)
+            star = "★ = best R2" if known <= 1 else "★ = best R2 per data and target"
+            unknown = sum(len(g.models) for g in groups if not g.known)
+            if unknown:
+                star += f" ({unknown} with data unknown: not ranked)"
             text = (
                 f"{count} saved {noun} ({human_size(total)}), {loaded} loaded in memory. "
-                f"Sorted by {self.sort_column}; ★ = best R2."
+                f"Sorted by {self.sort_column}; {star}."
             )
         self.query_one("#models-summary", Static).update(text)
 
@@ -339,6 +389,12 @@ class ModelsScreen(SectionScreen):
                 f"{len(features)} features, test size {data.get('test_size', '?')}, "
                 f"random state {data.get('random_state', '?')}\n"
             )
+        if not an.provenance({"data": data}).known:
+            text.append(
+                "Data unknown: saved without a data fingerprint and target, so it is not "
+                "ranked against other models.\n",
+                style="dim",
+            )
         env = entry.get("environment") or {}
         if env:
             text.append("Saved with: " + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
@@ -369,11 +425,21 @@ class ModelsScreen(SectionScreen):
         self.tuidash.open_analysis(entry)
 
     def action_compare(self) -> None:
-        """Compare the saved models, in the table's order."""
+        """Compare the saved models in the table's order, the highlighted one's group first.
+
+        Compare shows one group of comparable models at a time (same target of the same
+        data) and opens on the group of the first model it is given.
+        """
         entries = self.ordered()
         if not entries:
             self.notify("There are no saved models to compare.")
             return
+        name = self.highlighted_name()
+        for group in an.comparison_groups(entries):
+            if name in group.names:
+                chosen = {id(e) for e in group.models}
+                entries = sorted(entries, key=lambda e: id(e) not in chosen)  # stable
+                break
         self.tuidash.open_comparison(entries)
 
     def action_predict(self) -> None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
+from rich.text import Text
+from textual.app import RenderResult
 from textual.color import Color
 from textual.events import Resize
 from textual_plotext import PlotextPlot
@@ -24,6 +27,7 @@ from tuidash.core.analysis import (
     ResidualData,
     ScatterData,
     format_value,
+    importance_title,
     shorten_label,
     top_features,
 )
@@ -245,21 +249,33 @@ class HistogramChart(ChartPlot):
         plt.xticks(*_ticks(h.edges[0], h.edges[-1], max(2, min(len(h.edges), 7, width // 12))))
 
 
+_PLACEHOLDER_BASE = 0xE000
+"""First private-use character used for label placeholders (one character, one cell)."""
+
+
 class FeatureChart(ChartPlot):
     """The top features by importance (or coefficient) as horizontal bars, largest on top."""
 
     EMPTY_TEXT = "This model stores no feature importances or coefficients."
 
     def __init__(
-        self, importance: dict[str, float] | None = None, top_n: int | None = 10, **kwargs: Any
+        self,
+        importance: dict[str, float] | None = None,
+        top_n: int | None = 10,
+        kind: str = "unknown",
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.importance = importance
         """Every feature's value, as stored."""
         self.top_n = top_n
         """How many features to show (None: all)."""
+        self.kind = kind
+        """How the values were measured (``core.analysis.importance_kind``); sets the title."""
         self.bars: list[FeatureBar] = []
         """The bars drawn at the current width (labels shortened to fit)."""
+        self._placeholders: dict[str, str] = {}
+        """Label stand-ins given to plotext -> the real label (see :meth:`_tick_label`)."""
 
     def update(self, top_n: int | None) -> None:
         """Show another number of features."""
@@ -270,6 +286,32 @@ class FeatureChart(ChartPlot):
         """True when importances are stored."""
         return bool(self.importance)
 
+    def _tick_label(self, label: str) -> str:
+        """What plotext is given for ``label``: itself, or a stand-in as wide in cells.
+
+        plotext lays out tick labels one character per cell, so a wide character ("日")
+        would push its row's bar one cell right. Such a label is drawn as private-use
+        characters, one per cell, and swapped back for the real text when rendered.
+        """
+        if cell_len(label) == len(label):
+            return label
+        start = _PLACEHOLDER_BASE + 64 * len(self._placeholders)
+        stand_in = "".join(chr(start + i) for i in range(cell_len(label)))
+        self._placeholders[stand_in] = label
+        return stand_in
+
+    def render(self) -> RenderResult:
+        """The plot, with real labels in place of their stand-ins."""
+        rendered = super().render()
+        if not self._placeholders or not isinstance(rendered, Text):
+            return rendered
+        for stand_in, label in self._placeholders.items():
+            at = rendered.plain.find(stand_in)
+            if at >= 0:
+                style = rendered.get_style_at_offset(self.app.console, at)
+                rendered = rendered[:at] + Text(label, style=style) + rendered[at + len(stand_in) :]
+        return rendered
+
     def draw(self, width: int, height: int) -> None:
         """One-row bars with a blank row between them; labels take at most a quarter width."""
         label_width = max(8, min(24, width // 4))
@@ -279,7 +321,7 @@ class FeatureChart(ChartPlot):
         rows = max(height - 4, 1)
         fit = max(1, (rows + 1) // 2)
         limit = fit if self.top_n is None else min(self.top_n, fit)
-        self.bars = top_features(self.importance, limit, label_width)
+        self.bars = top_features(self.importance, limit, label_width, measure=cell_len)
         plt = self.plt
         count = len(self.bars)
         positions = [float(count - i) for i in range(count)]
@@ -289,12 +331,12 @@ class FeatureChart(ChartPlot):
         low, high = min(*values, 0.0), max(*values, 0.0)
         if low < 0:
             plt.vline(0, color=self.reference_colour())
-        plt.yticks(positions, [b.label for b in self.bars])
+        self._placeholders = {}
+        plt.yticks(positions, [self._tick_label(b.label) for b in self.bars])
         plt.ylim(count - (rows - 1) / 2, count)
         total = len(self.importance or {})
-        # Trees store importances (never negative); linear models store signed coefficients.
-        what = "Coefficients" if low < 0 else "Feature importance"
-        plt.title(f"{what}: top {count} of {total}")
+        # The title names what was measured (stored with the model), never guessed from signs.
+        plt.title(f"{importance_title(self.kind)}: top {count} of {total}")
         plt.xticks(*_ticks(low, high, max(2, min(5, width // 16))))
 
 
