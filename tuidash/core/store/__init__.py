@@ -35,6 +35,7 @@ The modules, from the bottom up (each imports only those above it in this list):
 - ``documents``: the metadata JSON: built, checked, turned into listing rows;
 - ``index``: the listing cache ``.tuidash-index.json``, checked against stat signatures;
 - ``commit``: the save sequence above, its roll-back and crash recovery;
+- ``listing``: rows and problem rows from two folder scans and the cache;
 - ``loading``: read, verify the digest, unpickle (restricted), hash ahead;
 - ``store``: ``ModelStore``, the store with one API that raises ``StoreError``s;
 - ``legacy``: ``ModelPersistence``, the original app's tuple API over ``ModelStore``.

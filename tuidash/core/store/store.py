@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
+from collections.abc import Collection, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,24 +24,9 @@ from tuidash.core.errors import (
     StoreWriteError,
 )
 from tuidash.core.store.backend import Entry, LocalBackend, LockTimeout, StoreBackend
-from tuidash.core.store.commit import (
-    clean_leftovers,
-    has_leftovers,
-    read_pending,
-    write_entry,
-    write_failure,
-)
-from tuidash.core.store.documents import (
-    MAX_JSON_BYTES,
-    Problem,
-    build_doc,
-    check_doc,
-    listing_row,
-    parse_json,
-    short,
-)
-from tuidash.core.store.durable import TooLarge
-from tuidash.core.store.index import Index, Signature, read_index, write_index
+from tuidash.core.store.commit import clean_leftovers, has_leftovers, write_entry, write_failure
+from tuidash.core.store.documents import Problem, build_doc
+from tuidash.core.store.listing import LoadProblems, scan, signature, survey
 from tuidash.core.store.loading import Fetched, PreHasher, fetch, unpickle
 from tuidash.core.store.names import (
     INDEX_NAME,
@@ -71,40 +56,6 @@ class LoadEvent:
     reason: str | None
 
 
-class _FilesOf:
-    """An entry's files relative to the store, built only when a problem needs them."""
-
-    __slots__ = ("_json", "_pkl")
-
-    def __init__(self, json_entry: Entry | None, pkl_entry: Entry | None) -> None:
-        self._json, self._pkl = json_entry, pkl_entry
-
-    def __iter__(self) -> Iterator[str]:
-        if self._json is not None:
-            yield f"{METADATA_DIR}/{self._json.name}"
-        if self._pkl is not None:
-            yield f"{MODELS_DIR}/{self._pkl.name}"
-
-
-def _problem_row(name: str, files: Iterable[str], kind: str, reason: str) -> dict[str, Any]:
-    return {"name": name, "files": list(files), "reason": reason, "kind": kind}
-
-
-def _entries_by_name(entries: Iterable[Entry], suffix: str) -> dict[str, Entry]:
-    """The model entries of one folder's listing by name: NAME + ``suffix``, no folders."""
-    found: dict[str, Entry] = {}
-    for entry in entries:
-        if not entry.name.endswith(suffix) or entry.name.startswith(".tuidash-"):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            continue  # a user's folder, not an entry
-        name = entry.name[: -len(suffix)]
-        # A folder listing has no NUL or '/'; only these can be wrong.
-        if name and name not in (".", "..") and "\\" not in name:
-            found[name] = entry
-    return found
-
-
 class ModelStore:
     """The pkl + JSON model store; every operation succeeds or raises a StoreError."""
 
@@ -119,7 +70,7 @@ class ModelStore:
         """Where the files live (a folder on the local disk unless given)."""
         self.base_dir = self.backend.root
         """The store's location."""
-        self._load_problems: dict[str, tuple[Signature, Problem]] = {}
+        self._load_problems: LoadProblems = {}
         self._folds: tuple[tuple[int, ...], dict[str, set[str]]] | None = None
         try:
             self.backend.make_folders()
@@ -151,15 +102,8 @@ class ModelStore:
         """``name`` if unused, else the first free "name (2)", "name (3)", ..."""
         return free_name(name, self._existing_names())
 
-    def _scan(self) -> tuple[dict[str, Entry], dict[str, Entry]]:
-        """Entries of metadata/*.json and models/*.pkl by name (no following links)."""
-        return (
-            _entries_by_name(self.backend.scan(METADATA_DIR), ".json"),
-            _entries_by_name(self.backend.scan(MODELS_DIR), ".pkl"),
-        )
-
     def _existing_names(self) -> set[str]:
-        jsons, pkls = self._scan()
+        jsons, pkls = scan(self.backend)
         return set(jsons) | set(pkls)
 
     # ------------------------------------------------------------------------ save
@@ -254,119 +198,7 @@ class ModelStore:
         return entries
 
     def _survey(self, *, predictions: bool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """Listing entries and problems of everything in the store's folders."""
-        jsons, pkls = self._scan()
-        use_index = not predictions
-        index = read_index(self.backend) if use_index else {}
-        new_index: Index = {}
-        changed = False
-        entries: list[dict[str, Any]] = []
-        problems: list[dict[str, Any]] = []
-        load_problems = self._load_problems
-        for name in sorted(jsons.keys() | pkls.keys(), key=lambda n: (fold(n), n)):
-            json_entry, pkl_entry = jsons.get(name), pkls.get(name)
-            if json_entry is None:
-                problems.append(
-                    _problem_row(
-                        name,
-                        _FilesOf(json_entry, pkl_entry),
-                        "orphaned",
-                        "its pickle has no metadata file",
-                    )
-                )
-                continue
-            try:
-                # The signature: one lstat of the JSON, the pickle's inode from the listing.
-                info = json_entry.stat(follow_symlinks=False)
-                key = (
-                    info.st_ino,
-                    info.st_size,
-                    info.st_mtime_ns,
-                    pkl_entry.inode() if pkl_entry is not None else 0,
-                )
-                cached = index.get(name)
-                if cached is not None and cached[0] == key:
-                    new_index[name] = cached
-                    if isinstance(cached[1], Problem):
-                        raise cached[1]
-                    entry = cached[1]
-                else:
-                    entry = self._list_entry(name, json_entry, pkl_entry, predictions)
-                    if use_index:
-                        new_index[name] = (key, entry)
-                        changed = True
-            except Problem as problem:
-                if use_index and problem.kind == "damaged" and name not in new_index:
-                    new_index[name] = (key, problem)  # the stat taken above; no second lstat
-                    changed = True
-                problems.append(
-                    _problem_row(
-                        name, _FilesOf(json_entry, pkl_entry), problem.kind, problem.reason
-                    )
-                )
-                continue
-            except OSError as exc:
-                problems.append(
-                    _problem_row(
-                        name,
-                        _FilesOf(json_entry, pkl_entry),
-                        "damaged",
-                        f"it could not be read ({exc.strerror})",
-                    )
-                )
-                continue
-            remembered = load_problems.get(name) if load_problems else None
-            if remembered is not None and remembered[0] == key:
-                problems.append(
-                    _problem_row(
-                        name,
-                        _FilesOf(json_entry, pkl_entry),
-                        remembered[1].kind,
-                        remembered[1].reason,
-                    )
-                )
-                continue
-            entries.append(entry)
-        if use_index and (changed or len(new_index) != len(index)):
-            write_index(self.backend, new_index)
-        return entries, problems
-
-    def _list_entry(
-        self, name: str, json_entry: Entry, pkl_entry: Entry | None, predictions: bool
-    ) -> dict[str, Any]:
-        """One listing row from the JSON; raise Problem for a bad entry."""
-        if json_entry.is_symlink():
-            raise Problem(
-                "damaged", "its metadata file is a symbolic link, which tuidash does not follow"
-            )
-        try:
-            raw = self.backend.read(key_in(METADATA_DIR, json_entry.name), MAX_JSON_BYTES)
-        except IsADirectoryError:
-            raise Problem("damaged", "its metadata is not a regular file") from None
-        except TooLarge as exc:
-            raise Problem("damaged", exc.reason) from None
-        try:
-            doc = check_doc(parse_json(raw), name)
-        except ValueError as exc:
-            raise Problem("damaged", f"its metadata is not valid JSON ({short(exc)})") from None
-        if pkl_entry is None:
-            raise Problem("damaged", "its pickle file is missing")
-        if pkl_entry.is_symlink():
-            raise Problem("damaged", "its pickle is a symbolic link, which tuidash does not follow")
-        if not pkl_entry.is_file(follow_symlinks=False):
-            raise Problem("damaged", "its pickle is not a regular file")
-        pkl_bytes = pkl_entry.stat(follow_symlinks=False).st_size
-        model_file = doc.get("model_file")
-        if model_file is not None and model_file["bytes"] != pkl_bytes:
-            pending = read_pending(self.backend, name)
-            if pending is None or pending["model_file"]["bytes"] != pkl_bytes:
-                raise Problem(
-                    "damaged",
-                    f"its pickle is {pkl_bytes} bytes but {model_file['bytes']} were saved "
-                    "(a torn or replaced file)",
-                )
-            doc = pending
-        return listing_row(name, doc, len(raw) + pkl_bytes, pkl_bytes, predictions)
+        return survey(self.backend, self._load_problems, predictions=predictions)
 
     # --------------------------------------------------------------------- loading
 
@@ -397,15 +229,9 @@ class ModelStore:
 
     def _remember_problem(self, name: str, problem: Problem) -> None:
         """Keep a load failure so listings show the entry under problems."""
-        info = self.backend.stat(json_key(name))
-        if info is None:
-            return
-        pkl = self.backend.stat(pkl_key(name))
-        pkl_ino = pkl.st_ino if pkl is not None else 0
-        self._load_problems[name] = (
-            (info.st_ino, info.st_size, info.st_mtime_ns, pkl_ino),
-            problem,
-        )
+        key = signature(self.backend, name)
+        if key is not None:
+            self._load_problems[name] = (key, problem)
 
     def iter_load(self, names: Iterable[str] | None = None) -> Generator[LoadEvent, None, None]:
         """Load models one by one; a thread hashes the next large pickles while this one
@@ -454,7 +280,7 @@ class ModelStore:
             raise ModelNotFound(f"There is no model named '{name}'.")
         try:
             with self.backend.lock(LOCK_TIMEOUT):
-                jsons, pkls = self._scan()
+                jsons, pkls = scan(self.backend)
                 if name not in jsons and name not in pkls:
                     raise ModelNotFound(f"There is no model named '{name}'.")
                 self._remove_files(name, jsons.get(name), pkls.get(name))
@@ -489,7 +315,7 @@ class ModelStore:
         try:
             with self.backend.lock(LOCK_TIMEOUT):
                 clean_leftovers(self.backend)
-                jsons, pkls = self._scan()
+                jsons, pkls = scan(self.backend)
                 names = set(jsons) | set(pkls)
                 for name in names:
                     self._remove_files(name, jsons.get(name), pkls.get(name))
