@@ -34,6 +34,45 @@ class LockTimeout(Exception):
     """Another process held the store's writer lock for the whole timeout."""
 
 
+class Stat(Protocol):
+    """A file's signature: what ``os.stat`` gives on disk (an object store: from its row)."""
+
+    @property
+    def st_mode(self) -> int:
+        """File type (regular, folder, link) and permissions."""
+
+    @property
+    def st_ino(self) -> int:
+        """Changes when the file is replaced (an object store: a number from its ETag)."""
+
+    @property
+    def st_size(self) -> int:
+        """Size in bytes."""
+
+    @property
+    def st_mtime_ns(self) -> int:
+        """Last modification, in nanoseconds."""
+
+
+class NewFile(Protocol):
+    """A file being written (``pickle.dump``'s file) that hashes what it is given."""
+
+    size: int
+    """Bytes written so far."""
+
+    def write(self, data: Any) -> int:
+        """Write all of ``data`` (any buffer)."""
+
+    def sync(self) -> None:
+        """Make what was written durable."""
+
+    def digest(self) -> str:
+        """The sha256 of everything written."""
+
+    def close(self) -> None:
+        """Release the file (idempotent); it stays where it was written."""
+
+
 class Entry(Protocol):
     """One listed file: an ``os.DirEntry`` on disk (an object store offers the same)."""
 
@@ -51,10 +90,10 @@ class Entry(Protocol):
         """True for a symbolic link (never followed by the store)."""
 
     def inode(self) -> int:
-        """Changes when the file is replaced (an object store: a number from its ETag)."""
+        """``stat().st_ino``, known without a second request."""
 
-    def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
-        """st_mode, st_ino, st_size and st_mtime_ns: the entry's signature."""
+    def stat(self, *, follow_symlinks: bool = True) -> Stat:
+        """The entry's signature."""
 
 
 class StoreBackend(Protocol):
@@ -75,7 +114,7 @@ class StoreBackend(Protocol):
     def names(self, folder: str) -> list[str]:
         """The names in ``folder`` (OSError if unreadable); cheaper than ``scan``."""
 
-    def stat(self, key: str, *, follow_symlinks: bool = False) -> os.stat_result | None:
+    def stat(self, key: str, *, follow_symlinks: bool = False) -> Stat | None:
         """The signature of ``key``, or None if there is nothing there."""
 
     def read(self, key: str, limit: int | None = None) -> bytes:
@@ -86,7 +125,7 @@ class StoreBackend(Protocol):
     ) -> tuple[Payload, str | None]:
         """A file's bytes (a large one: its open file) and its sha256, read once."""
 
-    def create(self, key: str) -> HashingWriter:
+    def create(self, key: str) -> NewFile:
         """A new file at ``key`` (never an existing one) that hashes what is written."""
 
     def write_new(self, key: str, data: bytes | memoryview) -> None:
