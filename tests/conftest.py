@@ -114,7 +114,7 @@ def broken_model() -> Callable[[Path, str], None]:
 @pytest.fixture
 def fixed_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str | None]:
     """Make the store see FIXED_ENVIRONMENT as the running versions (no mismatch warnings)."""
-    from tuidash.core import store
+    from tuidash.core.store import documents as store
 
     monkeypatch.setattr(store, "_ENVIRONMENT", dict(FIXED_ENVIRONMENT))
     monkeypatch.setattr(store, "_MISMATCH_MEMO", {})

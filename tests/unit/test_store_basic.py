@@ -349,7 +349,7 @@ def test_iter_load_hashes_the_next_large_pickle_while_unpickling_this_one(store,
 
     from sklearn.dummy import DummyRegressor
 
-    import tuidash.core.store as store_module
+    import tuidash.core.store.backend as backend_module
     import tuidash.core.unpickle as unpickle_module
 
     frame, target = frame_and_target()
@@ -359,7 +359,7 @@ def test_iter_load_hashes_the_next_large_pickle_while_unpickling_this_one(store,
         store.save_model(f"fat {index}", model_data(model))
 
     log: list[tuple[str, str, float]] = []
-    real_hash, real_load = store_module._read_hashed, unpickle_module.restricted_load
+    real_hash, real_load = backend_module.read_hashed, unpickle_module.restricted_load
 
     def hashing(path, want, *chunk):
         log.append(("hash start", threading.current_thread().name, time.perf_counter()))
@@ -372,7 +372,7 @@ def test_iter_load_hashes_the_next_large_pickle_while_unpickling_this_one(store,
         log.append(("load end", threading.current_thread().name, time.perf_counter()))
         return result
 
-    monkeypatch.setattr(store_module, "_read_hashed", hashing)
+    monkeypatch.setattr(backend_module, "read_hashed", hashing)
     monkeypatch.setattr(unpickle_module, "restricted_load", unpickling)
     events = list(ModelPersistence(store.base_dir).iter_load(["fat 0", "fat 1", "fat 2"]))
     assert [e.ok for e in events] == [True, True, True]

@@ -168,7 +168,7 @@ def test_a_reader_during_saves_never_sees_a_torn_model(tmp_path):
 
 def _crash_at(function: str, index: int, base: Path, version: int) -> None:
     """In a child: save 'shared' (replace) and die abruptly at the index-th os.<function>."""
-    import tuidash.core.store as store_module
+    import tuidash.core.store.durable as store_module
 
     real = getattr(os, function)
     calls = [0]

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from store_helpers import files_under, model_data
 
-from tuidash.core import store as store_module
 from tuidash.core.store import ModelPersistence, StoreWriteError
+from tuidash.core.store import durable as store_module
 
 
 class _FailNth:

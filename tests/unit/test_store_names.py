@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_helpers import files_under, fitted, model_data
 
-from tuidash.core.store import InvalidModelName, ModelPersistence, name_problem
+from tuidash.core.store import InvalidModelName, ModelPersistence, free_name, name_problem
 
 BAD_NAMES = {
     "../../x": "/",
@@ -120,3 +120,12 @@ def test_any_accepted_name_stays_inside_the_store_and_round_trips(name):
         assert result is not None and result["metadata"]["model_name"] == name
         assert store.delete_model(name)[0]
         assert store.list_saved_models() == []
+
+
+def test_free_name_without_a_store_follows_the_stores_case_rule():
+    """The rule the app's name dialog can use: "Random Forest" is taken by "random forest"."""
+    assert free_name("Random Forest", ["random forest"]) == "Random Forest (2)"
+    assert free_name("Random Forest (2)", ["Random Forest", "RANDOM FOREST (2)"]) == (
+        "Random Forest (3)"
+    )
+    assert free_name("Ridge", ["Random Forest"]) == "Ridge"

@@ -1,0 +1,52 @@
+"""The one error hierarchy of tuidash: what went wrong, as a sentence a person can act on.
+
+Every error that a person caused or can fix derives from ``TuidashError`` and carries
+``message``: one sentence saying what happened and what to do. The CLI prints it on stderr
+with a non-zero exit, the UI shows it in a notification; both map errors by class.
+"""
+
+from __future__ import annotations
+
+
+class TuidashError(Exception):
+    """An error a person can act on; ``message`` is one sentence saying what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+        """One sentence a person can act on."""
+
+
+# ----------------------------------------------------------- the model store (core.store)
+
+
+class StoreError(TuidashError):
+    """A store operation failed; ``message`` is one sentence a person can act on."""
+
+
+class InvalidModelName(StoreError):
+    """The name cannot be used as a model name."""
+
+
+class ModelNotFound(StoreError):
+    """No model of that name is in the store."""
+
+
+class ModelExists(StoreError):
+    """A model of that name (or one that would share its files) already exists."""
+
+
+class ModelDamaged(StoreError):
+    """The model's files are missing, torn, unreadable or do not match their checksum."""
+
+
+class ModelRefused(StoreError):
+    """The model's pickle asks for code tuidash will not run, so it was not loaded."""
+
+
+class StoreWriteError(StoreError):
+    """Writing to the store failed; the store is as it was before."""
+
+
+class InvalidModelData(StoreError):
+    """The model_data given to save is missing something or has the wrong shape."""

@@ -1,0 +1,109 @@
+"""The crash-safe pkl + JSON model store (``saved_models/``).
+
+Layout (the original Streamlit app's, so either app opens the other's store)::
+
+    BASE/models/NAME.pkl        the fitted estimator, pickle protocol 5
+    BASE/metadata/NAME.json     commit marker + everything shown without unpickling
+    BASE/.tuidash.lock          writer lock (filelock)
+
+How a save stays old-or-new after a crash at any instant (power loss included):
+
+1. the pickle is streamed to ``models/.tuidash-tmp-*`` (sha256 computed by a thread as
+   it is written) and the new JSON to the name's *pending* file
+   ``models/.tuidash-pending-<hash of name>.json``; both are fsynced;
+2. ``os.replace`` puts the pickle in place and the models folder is fsynced, which makes
+   the new pickle and the pending file durable together;
+3. ``os.replace`` moves the pending file to ``metadata/NAME.json`` (the commit) and the
+   metadata folder is fsynced.
+
+A reader that finds a pickle whose sha256 does not match ``NAME.json`` looks at the
+name's pending file: if that matches the pickle, the save got past step 2 and the new
+version is what it reads. The next writer or start-up rolls such a pending file forward
+(or deletes it when it does not match), under the writer lock, and removes leftover
+temp files. Readers take no lock and never see a torn file: every file they read was
+complete before it got its final name, and the bytes they unpickle are the bytes they
+hashed.
+
+Loading never runs code from a file: see ``tuidash.core.unpickle``. Listing reads JSON
+only; it never unpickles and never imports sklearn.
+
+The modules, from the bottom up (each imports only those above it in this list):
+
+- ``names``: which names are allowed, which share files, free names, each file's key;
+- ``durable``: new files written whole and fsynced, folder fsyncs, hashed reads;
+- ``backend``: the one file-system interface (``StoreBackend``) and ``LocalBackend``;
+- ``documents``: the metadata JSON: built, checked, turned into listing rows;
+- ``index``: the listing cache ``.tuidash-index.json``, checked against stat signatures;
+- ``commit``: the save sequence above, its roll-back and crash recovery;
+- ``listing``: rows and problem rows from two folder scans and the cache;
+- ``loading``: read, verify the digest, unpickle (restricted), hash ahead;
+- ``store``: ``ModelStore``, the store with one API that raises ``StoreError``s;
+- ``legacy``: ``ModelPersistence``, the original app's tuple API over ``ModelStore``.
+
+Errors are ``tuidash.core.errors.StoreError`` and its subclasses.
+"""
+
+from tuidash.core.errors import (
+    InvalidModelData,
+    InvalidModelName,
+    ModelDamaged,
+    ModelExists,
+    ModelNotFound,
+    ModelRefused,
+    StoreError,
+    StoreWriteError,
+)
+from tuidash.core.store.backend import LocalBackend, StoreBackend
+from tuidash.core.store.documents import (
+    MAX_JSON_BYTES,
+    METRIC_NAMES,
+    ORIGINAL_KEYS,
+    SCHEMA_VERSION,
+    current_environment,
+    environment_mismatch,
+)
+from tuidash.core.store.legacy import ModelPersistence
+from tuidash.core.store.names import (
+    INDEX_NAME,
+    LOCK_NAME,
+    MAX_NAME_BYTES,
+    METADATA_DIR,
+    MODELS_DIR,
+    PENDING_PREFIX,
+    TMP_PREFIX,
+    free_name,
+    name_problem,
+)
+from tuidash.core.store.store import LOCK_TIMEOUT, LoadEvent, ModelStore
+
+__all__ = [
+    "INDEX_NAME",
+    "LOCK_NAME",
+    "LOCK_TIMEOUT",
+    "MAX_JSON_BYTES",
+    "MAX_NAME_BYTES",
+    "METADATA_DIR",
+    "METRIC_NAMES",
+    "MODELS_DIR",
+    "ORIGINAL_KEYS",
+    "PENDING_PREFIX",
+    "SCHEMA_VERSION",
+    "TMP_PREFIX",
+    "InvalidModelData",
+    "InvalidModelName",
+    "LoadEvent",
+    "LocalBackend",
+    "ModelDamaged",
+    "ModelExists",
+    "ModelNotFound",
+    "ModelPersistence",
+    "ModelRefused",
+    "ModelStore",
+    "StoreBackend",
+    "StoreError",
+    "StoreWriteError",
+    "current_environment",
+    "environment_mismatch",
+    "free_name",
+    "name_problem",
+]

@@ -1,0 +1,234 @@
+"""Durable local files: new files written whole and fsynced, folder fsyncs, hashed reads.
+
+The primitives of the local-disk backend. Nothing here follows a symbolic link, writes into
+an existing file, or returns bytes other than the ones it hashed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import queue
+import stat
+import threading
+from pathlib import Path
+from typing import Any, BinaryIO
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_BINARY = getattr(os, "O_BINARY", 0)
+NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY
+"""A new file only (never an existing one, never through a link)."""
+READ_FLAGS = os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC | _O_BINARY
+HASH_IN_THREAD_BYTES = 4 * 1024 * 1024
+"""Files at least this large are hashed by a thread (smaller: handing over costs more)."""
+READ_CHUNK = 1024 * 1024
+HASH_CHUNK = 32 * 1024 * 1024
+"""Large reads between GIL hand-overs: a hashing thread waits up to the interpreter's
+switch interval (5 ms) for the GIL after each chunk while another thread unpickles."""
+
+
+class TooLarge(ValueError):
+    """A file is larger than the reader's limit; ``reason`` says so as a clause."""
+
+    def __init__(self, size: int) -> None:
+        self.reason = f"its file is {size} bytes, larger than expected"
+        super().__init__(self.reason)
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Make renames in a folder durable (no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some file systems cannot fsync a folder; anything else is a real failure.
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def sync_file(fd: int) -> None:
+    """Flush a new file's data and size to disk (fdatasync where the OS has it)."""
+    sync = getattr(os, "fdatasync", None)
+    if sync is None:  # macOS, Windows
+        os.fsync(fd)
+    else:
+        sync(fd)
+
+
+def write_new_file(path: str | Path, data: bytes | memoryview) -> None:
+    """Create ``path`` (must not exist), write all of ``data``, fsync, close."""
+    fd = os.open(path, NEW_FILE_FLAGS, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+        sync_file(fd)
+    finally:
+        os.close(fd)
+
+
+def write_new_unsynced(path: str | Path, data: bytes) -> None:
+    """Create ``path`` (must not exist) with ``data``; no fsync (a cache file)."""
+    fd = os.open(path, NEW_FILE_FLAGS, 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def unlink_quiet(path: str | Path) -> None:
+    """Remove a file if it can be removed; never raises."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def unlink_all(paths: list[str]) -> None:
+    """Remove each file that can be removed (run by a thread: freeing blocks is slow)."""
+    for path in paths:
+        unlink_quiet(path)
+
+
+def sha256(data: bytes | memoryview) -> str:
+    """The hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class HashingWriter:
+    """A new file for pickle.dump: written to ``fd`` while a thread computes its sha256 behind."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd: int | None = fd
+        self._hash = hashlib.sha256()
+        self._queue: queue.SimpleQueue[Any] | None = None
+        self._thread: threading.Thread | None = None
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        """Write all of ``data`` (any buffer) and hash it."""
+        assert self._fd is not None
+        view = memoryview(data).cast("B")
+        total = view.nbytes
+        done = 0
+        while done < total:
+            done += os.write(self._fd, view[done:])
+        self.size += total
+        if self._thread is None and self.size < HASH_IN_THREAD_BYTES:
+            self._hash.update(view)
+        else:
+            if self._thread is None:
+                self._queue = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                self._thread.start()
+            assert self._queue is not None
+            self._queue.put(view)
+        return total
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while (item := self._queue.get()) is not None:
+            self._hash.update(item)
+
+    def sync(self) -> None:
+        """Flush the file to disk; the hashing thread catches up meanwhile."""
+        assert self._fd is not None
+        sync_file(self._fd)
+
+    def _stop(self) -> None:
+        if self._thread is not None:
+            assert self._queue is not None
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def digest(self) -> str:
+        """The sha256 of everything written."""
+        self._stop()
+        return self._hash.hexdigest()
+
+    def close(self) -> None:
+        """Stop the hashing thread and close the file (idempotent)."""
+        self._stop()
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+
+def read_regular(path: str | Path, limit: int | None = None) -> bytes:
+    """Read a whole regular file without following a link; OSError if missing."""
+    fd = os.open(path, READ_FLAGS)
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        if limit is not None and info.st_size > limit:
+            raise TooLarge(info.st_size)
+        return handle.readall()
+
+
+class OpenPickle:
+    """A large pickle hashed in place: unpickled later from the same open file.
+
+    Large files are not copied into memory: they are hashed by streaming through a
+    small buffer, then unpickled from the same file descriptor. tuidash never writes
+    into an existing file (every save is a new file + rename), and the file's size and
+    modification time are checked again after unpickling, so the bytes unpickled are
+    the bytes that were hashed.
+    """
+
+    def __init__(self, handle: BinaryIO, info: os.stat_result) -> None:
+        self.handle = handle
+        self.info = info
+
+    def unchanged(self) -> bool:
+        """True if nothing wrote to the file since it was hashed."""
+        # Not st_ctime: renames and hard links of the same inode (a save's backup) change it.
+        now = os.fstat(self.handle.fileno())
+        return (now.st_size, now.st_mtime_ns) == (self.info.st_size, self.info.st_mtime_ns)
+
+    def close(self) -> None:
+        """Close the file."""
+        self.handle.close()
+
+
+Payload = bytes | OpenPickle
+"""A pickle's verified bytes, or its open file when it is large."""
+
+
+def close_payload(payload: Any) -> None:
+    """Close ``payload`` if it is an open file."""
+    if isinstance(payload, OpenPickle):
+        payload.close()
+
+
+def read_hashed(
+    path: str | Path, want_hash: bool, chunk_size: int = READ_CHUNK
+) -> tuple[Payload, str | None]:
+    """A regular file's bytes (or, if large, its open handle) and its sha256."""
+    fd = os.open(path, READ_FLAGS)
+    handle: Any = os.fdopen(fd, "rb", buffering=READ_CHUNK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "not a regular file", str(path))
+        if not want_hash or info.st_size < HASH_IN_THREAD_BYTES:
+            data = handle.raw.readall()
+            handle.close()
+            return data, (sha256(data) if want_hash else None)
+        hasher = hashlib.sha256()
+        chunk = bytearray(min(info.st_size, chunk_size))
+        view = memoryview(chunk)
+        raw = handle.raw
+        while count := raw.readinto(view):
+            hasher.update(view[:count])
+        raw.seek(0)
+        return OpenPickle(handle, info), hasher.hexdigest()
+    except BaseException:
+        handle.close()
+        raise

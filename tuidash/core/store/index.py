@@ -1,0 +1,137 @@
+"""The listing cache ``.tuidash-index.json``: listing rows by name, keyed by stat signatures.
+
+A cache that is safe to delete. A row is used only while the signature of its files is the
+one it was stored with (the JSON's inode, size and mtime, the pickle's inode), and only if
+its values have the shapes a fresh row would have: the file is plain text that anyone can
+edit, so nothing in it is trusted beyond what a listing shows. Loading always reads the
+model's own JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tuidash.core.store.backend import StoreBackend
+from tuidash.core.store.documents import MAX_JSON_BYTES, Problem, environment_mismatch, parse_json
+from tuidash.core.store.names import INDEX_NAME
+
+Signature = tuple[int, ...]
+"""What changes whenever an entry's JSON is replaced or edited, or its pickle replaced."""
+Index = dict[str, tuple[Signature, Any]]
+"""Name -> (signature, listing row or the Problem of a damaged entry)."""
+
+_INDEX_VERSION = 2
+_INDEX_FIELDS = (
+    "saved_at",
+    "metrics",
+    "metric_reasons",
+    "params",
+    "model_type",
+    "task",
+    "size_bytes",
+    "pkl_bytes",
+    "data",
+    "environment",
+    "train_seconds",
+    "schema_version",
+    "predictions_total",
+    "feature_importance",
+    "verified",
+)
+_METRIC_TYPE_SET = frozenset((int, float, type(None)))
+
+
+def read_index(backend: StoreBackend) -> Index:
+    """The listing cache; empty if it is missing, unreadable or of another version."""
+    try:
+        index = parse_json(backend.read(INDEX_NAME, MAX_JSON_BYTES))
+    except (OSError, ValueError):  # TooLarge is a ValueError
+        return {}
+    if not isinstance(index, dict) or index.get("version") != _INDEX_VERSION:
+        return {}
+    rows, envs = index.get("rows"), index.get("envs")
+    if not isinstance(rows, dict) or not isinstance(envs, list):
+        return {}
+    mismatch = [environment_mismatch(env) if isinstance(env, dict) else [] for env in envs]
+    width = len(_INDEX_FIELDS)
+    out: Index = {}
+    for name, item in rows.items():
+        try:
+            key = tuple(item[0])
+            if item[1] == "problem":
+                kind, reason = item[2], item[3]
+                if kind == "damaged" and isinstance(reason, str):
+                    out[name] = (key, Problem(kind, reason))
+                continue
+            values = item[1]
+            if len(values) != width:
+                continue
+            row = dict(zip(_INDEX_FIELDS, values, strict=True))
+            env_at = row["environment"]
+            row["environment"] = dict(envs[env_at]) if env_at is not None else None
+            row["environment_mismatch"] = list(mismatch[env_at]) if env_at is not None else []
+            row["name"] = name
+            row["predictions"] = None
+            if _row_ok(row):
+                out[name] = (key, row)
+        except (TypeError, IndexError, KeyError):
+            continue
+    return out
+
+
+def write_index(backend: StoreBackend, rows: Index) -> None:
+    """Replace the listing cache at once; failures only cost speed next time."""
+    envs: list[Any] = []
+    env_ids: dict[str, int] = {}
+    encoded: dict[str, Any] = {}
+    try:
+        for name, (key, row) in rows.items():
+            if isinstance(row, Problem):
+                encoded[name] = [list(key), "problem", row.kind, row.reason]
+                continue
+            env = row.get("environment")
+            env_at = None
+            if env is not None:
+                env_key = json.dumps(env, sort_keys=True)
+                env_at = env_ids.get(env_key)
+                if env_at is None:
+                    env_at = env_ids[env_key] = len(envs)
+                    envs.append(env)
+            values = [env_at if f == "environment" else row.get(f) for f in _INDEX_FIELDS]
+            encoded[name] = [list(key), values]
+        data = json.dumps(
+            {"version": _INDEX_VERSION, "envs": envs, "rows": encoded},
+            allow_nan=False,
+            separators=(",", ":"),
+        ).encode()
+        backend.write_atomic(INDEX_NAME, data)
+    except (OSError, ValueError, TypeError):
+        pass
+
+
+def _row_ok(row: dict[str, Any]) -> bool:
+    """A cached listing row has the shapes a fresh one would (the cache is a plain file).
+
+    ``row`` has every ``_INDEX_FIELDS`` key (KeyError otherwise); this runs once per
+    cached row on every listing, so it subscripts instead of calling ``get``.
+    """
+    metrics, env, data, importance = (
+        row["metrics"],
+        row["environment"],
+        row["data"],
+        row["feature_importance"],
+    )
+    return (
+        isinstance(row["name"], str)
+        and isinstance(row["saved_at"], str)
+        and isinstance(metrics, dict)
+        and _METRIC_TYPE_SET.issuperset(map(type, metrics.values()))
+        and isinstance(row["metric_reasons"], dict)
+        and isinstance(row["params"], dict)
+        and isinstance(row["size_bytes"], int)
+        and isinstance(row["pkl_bytes"], int)
+        and (env is None or isinstance(env, dict))
+        and (data is None or isinstance(data, dict))
+        and (importance is None or isinstance(importance, dict))
+    )

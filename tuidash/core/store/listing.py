@@ -1,0 +1,203 @@
+"""The listing: a row for every good model, a problem row for every other entry.
+
+Two folder scans, then per entry either the cached row (its signature unchanged) or the
+JSON read and checked; never a pickle opened, never sklearn imported. An entry whose load
+failed since its files last changed is listed under problems, not as good.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from tuidash.core.store.backend import Entry, StoreBackend
+from tuidash.core.store.commit import read_pending
+from tuidash.core.store.documents import (
+    MAX_JSON_BYTES,
+    Problem,
+    check_doc,
+    listing_row,
+    parse_json,
+    short,
+)
+from tuidash.core.store.durable import TooLarge
+from tuidash.core.store.index import Index, Signature, read_index, write_index
+from tuidash.core.store.names import METADATA_DIR, MODELS_DIR, fold, json_key, key_in, pkl_key
+
+Rows = list[dict[str, Any]]
+LoadProblems = dict[str, tuple[Signature, Problem]]
+"""Name -> (signature of its files, why loading failed) for loads that failed."""
+
+
+def scan(backend: StoreBackend) -> tuple[dict[str, Entry], dict[str, Entry]]:
+    """Entries of metadata/*.json and models/*.pkl by name (no following links)."""
+    return (
+        _entries_by_name(backend.scan(METADATA_DIR), ".json"),
+        _entries_by_name(backend.scan(MODELS_DIR), ".pkl"),
+    )
+
+
+def _entries_by_name(entries: Iterable[Entry], suffix: str) -> dict[str, Entry]:
+    found: dict[str, Entry] = {}
+    for entry in entries:
+        if not entry.name.endswith(suffix) or entry.name.startswith(".tuidash-"):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            continue  # a user's folder, not an entry
+        name = entry.name[: -len(suffix)]
+        # A folder listing has no NUL or '/'; only these can be wrong.
+        if name and name not in (".", "..") and "\\" not in name:
+            found[name] = entry
+    return found
+
+
+def signature(backend: StoreBackend, name: str) -> Signature | None:
+    """Changes whenever the JSON is replaced or edited, or the pickle is replaced."""
+    info = backend.stat(json_key(name))
+    if info is None:
+        return None
+    pkl = backend.stat(pkl_key(name))
+    return (info.st_ino, info.st_size, info.st_mtime_ns, pkl.st_ino if pkl is not None else 0)
+
+
+class _FilesOf:
+    """An entry's files relative to the store, built only when a problem needs them."""
+
+    __slots__ = ("_json", "_pkl")
+
+    def __init__(self, json_entry: Entry | None, pkl_entry: Entry | None) -> None:
+        self._json, self._pkl = json_entry, pkl_entry
+
+    def __iter__(self) -> Iterator[str]:
+        if self._json is not None:
+            yield f"{METADATA_DIR}/{self._json.name}"
+        if self._pkl is not None:
+            yield f"{MODELS_DIR}/{self._pkl.name}"
+
+
+def _problem_row(name: str, files: Iterable[str], kind: str, reason: str) -> dict[str, Any]:
+    return {"name": name, "files": list(files), "reason": reason, "kind": kind}
+
+
+def survey(
+    backend: StoreBackend, load_problems: LoadProblems, *, predictions: bool
+) -> tuple[Rows, Rows]:
+    """Listing rows and problem rows of everything in the store's folders.
+
+    Without ``predictions`` the rows come from the listing cache where the files have
+    not changed, and the cache is brought up to date.
+    """
+    jsons, pkls = scan(backend)
+    use_index = not predictions
+    index = read_index(backend) if use_index else {}
+    new_index: Index = {}
+    changed = False
+    entries: Rows = []
+    problems: Rows = []
+    for name in sorted(jsons.keys() | pkls.keys(), key=lambda n: (fold(n), n)):
+        json_entry, pkl_entry = jsons.get(name), pkls.get(name)
+        if json_entry is None:
+            problems.append(
+                _problem_row(
+                    name,
+                    _FilesOf(json_entry, pkl_entry),
+                    "orphaned",
+                    "its pickle has no metadata file",
+                )
+            )
+            continue
+        try:
+            # signature() inlined: one lstat of the JSON, the pickle's inode from the scan.
+            info = json_entry.stat(follow_symlinks=False)
+            key = (
+                info.st_ino,
+                info.st_size,
+                info.st_mtime_ns,
+                pkl_entry.inode() if pkl_entry is not None else 0,
+            )
+            cached = index.get(name)
+            if cached is not None and cached[0] == key:
+                new_index[name] = cached
+                if isinstance(cached[1], Problem):
+                    raise cached[1]
+                entry = cached[1]
+            else:
+                entry = _list_entry(backend, name, json_entry, pkl_entry, predictions)
+                if use_index:
+                    new_index[name] = (key, entry)
+                    changed = True
+        except Problem as problem:
+            if use_index and problem.kind == "damaged" and name not in new_index:
+                new_index[name] = (key, problem)  # the stat taken above; no second lstat
+                changed = True
+            problems.append(
+                _problem_row(name, _FilesOf(json_entry, pkl_entry), problem.kind, problem.reason)
+            )
+            continue
+        except OSError as exc:
+            problems.append(
+                _problem_row(
+                    name,
+                    _FilesOf(json_entry, pkl_entry),
+                    "damaged",
+                    f"it could not be read ({exc.strerror})",
+                )
+            )
+            continue
+        remembered = load_problems.get(name) if load_problems else None
+        if remembered is not None and remembered[0] == key:
+            problems.append(
+                _problem_row(
+                    name,
+                    _FilesOf(json_entry, pkl_entry),
+                    remembered[1].kind,
+                    remembered[1].reason,
+                )
+            )
+            continue
+        entries.append(entry)
+    if use_index and (changed or len(new_index) != len(index)):
+        write_index(backend, new_index)
+    return entries, problems
+
+
+def _list_entry(
+    backend: StoreBackend,
+    name: str,
+    json_entry: Entry,
+    pkl_entry: Entry | None,
+    predictions: bool,
+) -> dict[str, Any]:
+    """One listing row from the JSON; raise Problem for a bad entry."""
+    if json_entry.is_symlink():
+        raise Problem(
+            "damaged", "its metadata file is a symbolic link, which tuidash does not follow"
+        )
+    try:
+        raw = backend.read(key_in(METADATA_DIR, json_entry.name), MAX_JSON_BYTES)
+    except IsADirectoryError:
+        raise Problem("damaged", "its metadata is not a regular file") from None
+    except TooLarge as exc:
+        raise Problem("damaged", exc.reason) from None
+    try:
+        doc = check_doc(parse_json(raw), name)
+    except ValueError as exc:
+        raise Problem("damaged", f"its metadata is not valid JSON ({short(exc)})") from None
+    if pkl_entry is None:
+        raise Problem("damaged", "its pickle file is missing")
+    if pkl_entry.is_symlink():
+        raise Problem("damaged", "its pickle is a symbolic link, which tuidash does not follow")
+    if not pkl_entry.is_file(follow_symlinks=False):
+        raise Problem("damaged", "its pickle is not a regular file")
+    pkl_bytes = pkl_entry.stat(follow_symlinks=False).st_size
+    model_file = doc.get("model_file")
+    if model_file is not None and model_file["bytes"] != pkl_bytes:
+        pending = read_pending(backend, name)
+        if pending is None or pending["model_file"]["bytes"] != pkl_bytes:
+            raise Problem(
+                "damaged",
+                f"its pickle is {pkl_bytes} bytes but {model_file['bytes']} were saved "
+                "(a torn or replaced file)",
+            )
+        doc = pending
+    return listing_row(name, doc, len(raw) + pkl_bytes, pkl_bytes, predictions)

@@ -1,0 +1,276 @@
+"""Loading one model: read its JSON, verify its pickle's digest, then unpickle (restricted).
+
+Nothing is unpickled before its bytes matched the digest saved with them (or, for the
+original app's files, which have none, a note says so), and the bytes unpickled are the
+bytes hashed. ``PreHasher`` hashes the next large pickles on another thread while this one
+unpickles (hashlib releases the GIL, so the two overlap on two cores).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import stat
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuidash.core.store.backend import StoreBackend
+from tuidash.core.store.commit import read_pending
+from tuidash.core.store.documents import (
+    MAX_JSON_BYTES,
+    Problem,
+    check_doc,
+    environment_mismatch,
+    parse_json,
+    short,
+    sklearn_version,
+)
+from tuidash.core.store.durable import (
+    HASH_CHUNK,
+    HASH_IN_THREAD_BYTES,
+    OpenPickle,
+    Payload,
+    TooLarge,
+    close_payload,
+)
+from tuidash.core.store.names import fold, json_key, pkl_key
+
+Prehashed = tuple[Payload, str | None]
+"""A pickle's payload and digest, read ahead by a PreHasher."""
+
+
+@dataclass(slots=True)
+class Fetched:
+    """A model's JSON and verified pickle bytes, ready to unpickle (or its problem)."""
+
+    name: str
+    doc: dict[str, Any] | None = None
+    payload: Payload | None = None
+    warnings: list[str] = field(default_factory=list)
+    problem: Problem | None = None
+    not_found: bool = False
+
+
+def fetch(backend: StoreBackend, name: str, prehashed: Prehashed | None = None) -> Fetched:
+    """Read and verify one model's files (no unpickling).
+
+    ``prehashed`` is (payload, digest) of the pickle from a PreHasher; it is used
+    on the first attempt only (a retry reads the files again).
+    """
+    out = Fetched(name)
+    for attempt in range(3):
+        try:
+            out.doc, out.payload, out.warnings = _fetch_once(backend, name, prehashed)
+            prehashed = None
+            out.problem = None
+            return out
+        except FileNotFoundError:
+            out.not_found = True
+            out.problem = Problem("damaged", "its files are missing")
+            return out
+        except Problem as problem:
+            out.problem = problem
+            if problem.kind != "retry":
+                return out
+        except OSError as exc:
+            out.problem = Problem("damaged", f"it could not be read ({exc.strerror})")
+            return out
+        finally:
+            if prehashed is not None:
+                close_payload(prehashed[0])
+                prehashed = None
+        # A save of this name may be committing right now; give it a moment.
+        time.sleep(0.01 * (attempt + 1))
+    assert out.problem is not None
+    out.problem = Problem("damaged", out.problem.reason)
+    return out
+
+
+def _fetch_once(
+    backend: StoreBackend, name: str, prehashed: Prehashed | None
+) -> tuple[dict[str, Any], Payload, list[str]]:
+    meta_key = json_key(name)
+    try:
+        raw = backend.read(meta_key, MAX_JSON_BYTES)
+    except FileNotFoundError:
+        if backend.stat(pkl_key(name)) is not None:
+            raise Problem("orphaned", "its pickle has no metadata file") from None
+        raise
+    except IsADirectoryError:
+        raise Problem("damaged", "its metadata is not a regular file") from None
+    except TooLarge as exc:
+        raise Problem("damaged", exc.reason) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Problem(
+                "damaged",
+                "its metadata file is a symbolic link, which tuidash does not follow",
+            ) from None
+        raise
+    try:
+        parsed = parse_json(raw)
+    except ValueError as exc:
+        raise Problem("damaged", f"its metadata is not valid JSON ({short(exc)})") from None
+    if isinstance(parsed, dict):
+        other = parsed.get("model_name")
+        if isinstance(other, str) and other != name and fold(other) == fold(name):
+            # A case-insensitive disk opened another model's file for this spelling.
+            raise FileNotFoundError(errno.ENOENT, "no such model", meta_key)
+    doc = check_doc(parsed, name)
+    try:
+        if prehashed is not None:
+            payload, digest = prehashed
+        else:
+            payload, digest = backend.read_hashed(pkl_key(name), doc.get("model_file") is not None)
+    except FileNotFoundError:
+        raise Problem("damaged", "its pickle file is missing") from None
+    except IsADirectoryError:
+        raise Problem("damaged", "its pickle is not a regular file") from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise Problem(
+                "damaged", "its pickle is a symbolic link, which tuidash does not follow"
+            ) from None
+        raise
+    notes: list[str] = []
+    model_file = doc.get("model_file")
+    if model_file is None:
+        notes.append(
+            "This model was saved without a checksum (by the original app), so its "
+            "file could not be verified."
+        )
+        return doc, payload, notes
+    if digest != model_file["sha256"]:
+        pending = read_pending(backend, name)
+        if pending is not None and pending["model_file"]["sha256"] == digest:
+            return pending, payload, notes
+        close_payload(payload)
+        raise Problem(
+            "retry",
+            "its pickle does not match the checksum saved with it (the file is damaged "
+            "or was changed outside tuidash)",
+        )
+    return doc, payload, notes
+
+
+def unpickle(fetched: Fetched) -> dict[str, Any]:
+    """Unpickle verified bytes (restricted) into a load result; raise Problem if it fails."""
+    assert fetched.doc is not None and fetched.payload is not None
+    from tuidash.core.unpickle import UnpickleRefused, restricted_load, restricted_loads
+
+    doc = fetched.doc
+    notes = list(fetched.warnings)
+    payload = fetched.payload
+    env = doc.get("environment")
+    # Only a different scikit-learn makes it warn; skip the (global) filter swap else.
+    same_sklearn = isinstance(env, dict) and env.get("sklearn") == sklearn_version()
+    recorder: Any = (
+        contextlib.nullcontext([]) if same_sklearn else warnings.catch_warnings(record=True)
+    )
+    try:
+        with recorder as caught:
+            if not same_sklearn:
+                warnings.simplefilter("always")
+            if isinstance(payload, OpenPickle):
+                model = restricted_load(payload.handle)
+                if not payload.unchanged():
+                    raise Problem("damaged", "its pickle was changed while it was loading")
+            else:
+                model = restricted_loads(payload)
+    except Problem:
+        raise
+    except UnpickleRefused as exc:
+        raise Problem("refused", exc.message) from None
+    except Exception as exc:  # a damaged stream fails in many ways (EOF, ValueError...)
+        raise Problem("damaged", f"its pickle could not be read ({short(exc)})") from None
+    finally:
+        close_payload(payload)
+        fetched.payload = None
+    mismatch = environment_mismatch(env)
+    notes.extend(mismatch)
+    if not mismatch:
+        for item in caught:
+            if item.category.__name__ == "InconsistentVersionWarning":
+                notes.append(f"scikit-learn warned while loading: {short(item.message)}")
+                break
+    preds = doc.get("predictions") or {}
+    return {
+        "name": fetched.name,
+        "model": model,
+        "metrics": doc["metrics"],
+        "metric_reasons": doc.get("metric_reasons") or {},
+        "params": doc["params"],
+        "predictions": preds,
+        "metadata": doc,
+        "warnings": notes,
+    }
+
+
+class PreHasher:
+    """Hashes the large pickles of a load list ahead of the thread that unpickles them.
+
+    Small pickles are left to the consumer (handing them over costs more than hashing
+    them); at most ``depth`` hashed files wait, open, for the consumer.
+    """
+
+    def __init__(self, backend: StoreBackend, keys: list[str | None], depth: int = 2) -> None:
+        self._backend = backend
+        # Sizes first (cheap): only large regular files go to the thread.
+        self._large: list[tuple[int, str]] = []
+        for position, key in enumerate(keys):
+            if key is None:
+                continue
+            info = backend.stat(key)
+            if info is None:
+                continue
+            if stat.S_ISREG(info.st_mode) and info.st_size >= HASH_IN_THREAD_BYTES:
+                self._large.append((position, key))
+        self._wanted = {position for position, _ in self._large}
+        self._results: dict[int, Prehashed | None] = {}
+        self._stop = False
+        self._cond = threading.Condition()
+        self._slots = threading.Semaphore(depth)
+        self._thread: threading.Thread | None = None
+        if self._large:
+            self._thread = threading.Thread(target=self._run, name="tuidash-prehash", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        for position, key in self._large:
+            while not self._slots.acquire(timeout=0.1):
+                if self._stop:
+                    return
+            if self._stop:
+                return
+            try:
+                result: Prehashed | None = self._backend.read_hashed(key, True, HASH_CHUNK)
+            except OSError:
+                result = None  # the consumer reads it again and reports
+            with self._cond:
+                self._results[position] = result
+                self._cond.notify_all()
+
+    def take(self, position: int) -> Prehashed | None:
+        """(payload, digest) of the pickle at ``position`` if hashed ahead, else None."""
+        if position not in self._wanted or self._thread is None:
+            return None
+        self._wanted.discard(position)
+        with self._cond:
+            while position not in self._results and self._thread.is_alive():
+                self._cond.wait(0.1)
+            result = self._results.pop(position, None)
+        self._slots.release()
+        return result
+
+    def close(self) -> None:
+        """Stop the thread and close files it hashed that nobody took."""
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join()
+        for result in self._results.values():
+            if result is not None:
+                close_payload(result[0])
+        self._results.clear()
