@@ -1342,7 +1342,7 @@ def _import_metadata(args: argparse.Namespace, pkl: Path) -> Path | None:
 
 def _check_import_metadata(path: Path, pkl: Path, *, shown: str, hint: str) -> None:
     """Check a metadata JSON as the store checks its own, and that it describes ``pkl``."""
-    from tuidash.core import store as store_checks
+    from tuidash.core.store import documents as store_checks
 
     try:
         if path.stat().st_size > store_checks.MAX_JSON_BYTES:
@@ -1353,7 +1353,7 @@ def _check_import_metadata(path: Path, pkl: Path, *, shown: str, hint: str) -> N
     except OSError as error:
         raise CommandError(f"Cannot read {shown}: {_os_reason(error)}{hint}.") from None
     try:
-        document = store_checks._parse_json(raw)
+        document = store_checks.parse_json(raw)
     except ValueError as error:
         reason = " ".join(str(error).split())[:160]
         raise CommandError(f"{shown} is not valid JSON ({reason}){hint}.") from None
@@ -1365,8 +1365,8 @@ def _check_import_metadata(path: Path, pkl: Path, *, shown: str, hint: str) -> N
         own_file = {**document["model_file"], "name": f"{name}.pkl"}
         checked = {**document, "model_file": own_file}
     try:
-        store_checks._check_doc(checked, name if isinstance(name, str) else "")
-    except store_checks._Problem as problem:
+        store_checks.check_doc(checked, name if isinstance(name, str) else "")
+    except store_checks.Problem as problem:
         raise CommandError(f"{shown} cannot be used: {problem.reason}{hint}.") from None
     model_file = document.get("model_file") if isinstance(document, dict) else None
     recorded = model_file.get("sha256") if isinstance(model_file, dict) else None

@@ -64,11 +64,6 @@ def test_the_kind_of_importance_is_stored_with_the_values(kind: str, method: str
     assert an.importance_kind(data) == method
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/store.py _build_doc keeps only y_pred, y_test and feature_importance of "
-    "the predictions block; it must keep the new keys (owned by the store split)",
-)
 def test_rows_and_importance_kind_survive_a_save_and_the_listing(tmp_path: Path) -> None:
     from tuidash.core.store import ModelPersistence
 

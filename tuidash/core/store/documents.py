@@ -288,11 +288,14 @@ def build_doc(name: str, data: Mapping[str, Any]) -> dict[str, Any]:
         "model_name": name,
         "metrics": metrics,
         "params": to_jsonable(params),
+        # The original app's three keys always, then whatever else the sample carries
+        # (data-file row numbers, the kind of importance).
         "predictions": to_jsonable(
             {
                 "y_pred": (predictions or {}).get("y_pred"),
                 "y_test": (predictions or {}).get("y_test"),
                 "feature_importance": (predictions or {}).get("feature_importance"),
+                **{k: v for k, v in (predictions or {}).items() if isinstance(k, str)},
             }
         ),
         "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
