@@ -255,9 +255,11 @@ def test_a_saved_model_with_dates_predicts_on_raw_rows_after_restricted_loading(
     assert ok, message
     loaded = store.load_model(kind_id)  # through the restricted unpickler
     assert loaded is not None
-    # Raw text rows of a "new file", one with a missing date.
+    kinds = {f["name"]: f["kind"] for f in loaded["metadata"]["data"]["features"]}
+    assert kinds == {"sold_on": "date", "size": "numeric"}
+    # Raw text rows of a "new file" (dates after the training rows), one with no date.
     new = pd.DataFrame(
-        {"sold_on": ["2021-06-15", "2021-12-01", None], "size": [100.0, 100.0, 80.0]}
+        {"sold_on": ["2023-06-15", "2023-12-01", None], "size": [100.0, 100.0, 80.0]}
     )
     expected = trained.predict(new)
     assert np.all(np.isfinite(expected))

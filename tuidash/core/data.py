@@ -1068,7 +1068,8 @@ def default_target(frame: pd.DataFrame) -> str | None:
     """The column predicted by default: the last numeric column that is not an identifier.
 
     A numeric identifier is a column of whole numbers, a different one in every row, that is
-    named like one ("id", "customer_id", "row", "index", "No.") or counts up one by one.
+    named like one ("id", "customer_id", "row", "index", "No.", pandas' "Unnamed: 0") or
+    numbers the rows (0, 1, 2, ... or 1, 2, 3, ...).
     Without such a column the last numeric one is chosen, and without any the last column
     (which ``target_problems`` then reports).
     """
@@ -1092,14 +1093,15 @@ def default_target(frame: pd.DataFrame) -> str | None:
 
 
 _ID_NAME = re.compile(
-    r"^(id|ids|index|idx|row|rows|row_?id|row_?number|no\.?|nr\.?|number|key|uuid|.*[_ .-]id"
-    r"|.*[a-z]Id|.*ID)$",
+    r"^(id|ids|index|idx|row|rows|row_?id|row_?number|no\.?|nr\.?|number|key|uuid|unnamed: \d+"
+    r"|.*[_ .-]id)$",
     re.IGNORECASE,
 )
+_CAMEL_ID = re.compile(r"^.*([a-z]Id|[a-z]ID)$")  # customerId, CustomerID (not "valid", "paid")
 
 
 def _numeric_identifier(name: str, series: pd.Series) -> bool:
-    """Whole numbers, all different, named like an id or counting up by one."""
+    """Whole numbers, all different, named like an id or numbering the rows from 0 or 1."""
     import numpy as np
 
     present = series.dropna()
@@ -1110,10 +1112,10 @@ def _numeric_identifier(name: str, series: pd.Series) -> bool:
         return False
     if len(np.unique(values)) != len(values):
         return False
-    if _ID_NAME.match(name.strip()):
+    if _ID_NAME.match(name.strip()) or _CAMEL_ID.match(name.strip()):
         return True
     steps = np.diff(values)
-    return bool(len(values) > 20 and ((steps == 1).all() or (steps == -1).all()))
+    return bool(len(values) > 20 and values[0] in (0, 1) and (steps == 1).all())
 
 
 def _numeric_share(series: pd.Series, unique: int | None = None) -> float:
