@@ -101,6 +101,8 @@ async def test_typing_a_folder_opens_the_browser_there_and_backspace_goes_up(
         await pilot.press("backspace")
         await pilot.pause()
         assert Path(tree.path) == tmp_path / "elsewhere"
+        status = str(screen.query_one("#data-status", Static).render())
+        assert status.startswith(f"Showing the folder {tmp_path / 'elsewhere'}:")
         await pilot.press("backspace", "backspace")
         await pilot.pause()
         assert Path(tree.path) == tmp_path.parent

@@ -74,6 +74,12 @@ class DataFileTree(DirectoryTree):
         ),
     ]
 
+    def process_label(self, label: Any) -> Any:
+        """Labels as DirectoryTree makes them; the file system's root (no name) shows as "/"."""
+        if isinstance(label, str) and not label:
+            label = "/"
+        return super().process_label(label)
+
     def action_up(self) -> None:
         """Show the parent folder (the root of the file system has none)."""
         folder = Path(self.path).expanduser().absolute()
@@ -173,6 +179,8 @@ class DataScreen(SectionScreen):
     def on_mount(self) -> None:
         """Register, then fill the tables if data is already loaded."""
         self.query_one("#data-loading").display = False
+        browser = self.query_one("#browser", DataFileTree)
+        self.watch(browser, "path", self._browser_moved, init=False)
         super().on_mount()
         if self.tuidash.data is None:
             # The path box, not the file tree: typed letters go into the box, where a tree
@@ -231,11 +239,16 @@ class DataScreen(SectionScreen):
     def _browse(self, folder: Path) -> None:
         """Show ``folder`` in the file browser (a folder typed into the path box)."""
         tree = self.query_one("#browser", DataFileTree)
-        tree.path = folder.resolve()
         self.query_one("#data-tabs", TabbedContent).active = "tab-open"
         tree.focus()
+        if Path(tree.path) == folder.resolve():
+            self._browser_moved(tree.path)
+        tree.path = folder.resolve()
+
+    def _browser_moved(self, path: str | Path) -> None:
+        """Say which folder the browser shows (typed into the path box, or gone up)."""
         self._status(
-            f"Showing the folder {folder}: choose a file, or press backspace to go up a folder."
+            f"Showing the folder {path}: choose a file, or press backspace to go up a folder."
         )
 
     def _begin_loading(self, text: str) -> None:
