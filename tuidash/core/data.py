@@ -1101,21 +1101,31 @@ _CAMEL_ID = re.compile(r"^.*([a-z]Id|[a-z]ID)$")  # customerId, CustomerID (not 
 
 
 def _numeric_identifier(name: str, series: pd.Series) -> bool:
-    """Whole numbers, all different, named like an id or numbering the rows from 0 or 1."""
+    """Whole numbers, all different, named like an id or numbering the rows from 0 or 1.
+
+    Cheap checks first (this runs on the UI thread when a file is loaded): the name, then
+    whole numbers, then increasing values (which are all different); a column named like an
+    id in another order is judged on a fixed sample of ``SAMPLE_ROWS`` values.
+    """
     import numpy as np
 
     present = series.dropna()
     if len(present) < 2:
         return False
+    named = bool(_ID_NAME.match(name.strip()) or _CAMEL_ID.match(name.strip()))
     values = present.to_numpy(dtype=np.float64)
+    if not named and (len(values) <= 20 or values[0] not in (0, 1)):
+        return False
     if not np.isfinite(values).all() or not (values == np.round(values)).all():
         return False
-    if len(np.unique(values)) != len(values):
-        return False
-    if _ID_NAME.match(name.strip()) or _CAMEL_ID.match(name.strip()):
-        return True
     steps = np.diff(values)
-    return bool(len(values) > 20 and values[0] in (0, 1) and (steps == 1).all())
+    if not named:
+        return bool((steps == 1).all())
+    if (steps > 0).all():
+        return True
+    if len(values) > SAMPLE_ROWS:
+        values = np.random.default_rng(_SAMPLE_SEED).choice(values, SAMPLE_ROWS, replace=False)
+    return bool(len(np.unique(values)) == len(values))
 
 
 def _numeric_share(series: pd.Series, unique: int | None = None) -> float:
