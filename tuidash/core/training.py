@@ -426,7 +426,6 @@ def train_model(
         "features": schema,
         "numeric_features": list(numeric),
         "categorical_features": list(categorical),
-        "date_features": list(dates),
         "test_size": float(config.test_size),
         "random_state": int(config.random_state),
         "keep_order": bool(config.keep_order),
@@ -436,6 +435,8 @@ def train_model(
         "train_rows": int(n_train),
         "test_rows": int(n_test),
     }
+    if dates:  # only then: the metadata of models without dates stays as it was
+        data_info["date_features"] = list(dates)
     return TrainedModel(
         kind_id=kind.id,
         display_name=kind.display_name,
