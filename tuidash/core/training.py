@@ -53,11 +53,6 @@ ID_UNIQUE_RATIO = 0.5
 TEXT_DISTINCT_CAP = 1000
 """A text column with more distinct values than this is left out by default (too many to learn)."""
 
-_DATE_TEXT = re.compile(
-    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
-)
-_DATE_SAMPLE = 200
-
 ProgressCallback = Callable[[float, str], None]
 
 
@@ -67,12 +62,15 @@ def build_pipeline(
     numeric_features: Sequence[str],
     categorical_features: Sequence[str],
     random_state: int | None = 42,
+    date_features: Sequence[str] = (),
 ) -> Any:
     """The unfitted sklearn Pipeline that is trained and saved: preprocessing + estimator.
 
     Numeric columns: median imputation (+ standard scaling when the kind needs it).
     Text/categorical columns: most-frequent imputation + one-hot of at most
     ONE_HOT_MAX_CATEGORIES columns each (rare and unseen values share one column).
+    Date columns (real, or dates written as text): year, month, day of week and ordinal day
+    (``tuidash.core.dates.DateFeatures``), then like numbers.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -103,6 +101,17 @@ def build_pipeline(
             ]
         )
         transformers.append(("categorical", categorical, list(categorical_features)))
+    if date_features:
+        from tuidash.core.dates import DateFeatures
+
+        # keep_empty_features: always four outputs per column, so importance adds up per column.
+        date_steps: list[tuple[str, Any]] = [
+            ("dates", DateFeatures()),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ]
+        if kind.needs_scaling:
+            date_steps.append(("scale", StandardScaler()))
+        transformers.append(("dates", Pipeline(date_steps), list(date_features)))
     preprocess = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
     return Pipeline([("preprocess", preprocess), ("model", kind.build(params, random_state))])
 
@@ -367,7 +376,7 @@ def train_model(
     target = config.target
     if target not in frame.columns:
         raise TrainingError(f"There is no column {target!r}; the columns are {_names(columns)}.")
-    features, numeric, categorical = _choose_features(frame, config, notes)
+    features, numeric, categorical, dates = _choose_features(frame, config, notes)
 
     y_all = _numeric_target(frame[target], target)
     keep = np.isfinite(y_all.to_numpy(dtype=np.float64, na_value=np.nan))
@@ -383,7 +392,7 @@ def train_model(
     batches_from = None
     if config.batch_rows is not None and config.batch_rows > 1:
         batches_from = len(X)
-        X, y = _batch(X, y, config.batch_rows, numeric, categorical)
+        X, y = _batch(X, y, config.batch_rows, numeric, categorical, dates)
         notes.append(
             f"Aggregated every {config.batch_rows} rows into one: {batches_from} rows became "
             f"{len(X)} (feature means; text features and the target from each batch's last row)."
@@ -419,7 +428,7 @@ def train_model(
     y_train, y_test = y.iloc[train_index], y.iloc[test_index]
     _check_neighbours(kind_id, values, n_train, config.cv_folds, config.keep_order)
 
-    pipeline = build_pipeline(kind_id, values, numeric, categorical, config.random_state)
+    pipeline = build_pipeline(kind_id, values, numeric, categorical, config.random_state, dates)
     # On small data, OpenMP threads (gradient boosting) cost far more than they save,
     # especially on a busy shared server, so they are limited to one there.
     with _thread_limit(n_train):
@@ -442,14 +451,7 @@ def train_model(
         )
     report(1.0, "Done")
 
-    schema = [
-        {
-            "name": name,
-            "dtype": str(frame[name].dtype),
-            "kind": "numeric" if name in numeric else "categorical",
-        }
-        for name in features
-    ]
+    schema = [_schema_entry(frame, name, numeric, dates, pipeline) for name in features]
     data_info: dict[str, Any] = {
         "source": source,
         "sha256": sha256,
@@ -480,6 +482,8 @@ def train_model(
         seconds,
         "undefined" if metrics.values.get("R2") is None else f"{metrics.values['R2']:.4f}",
     )
+    if dates:  # only then: the metadata of models without dates stays as it was
+        data_info["date_features"] = list(dates)
     return TrainedModel(
         kind_id=kind.id,
         display_name=kind.display_name,
@@ -513,8 +517,9 @@ def _rows_needed(test_size: float) -> int:
 def default_features(frame: pd.DataFrame, target: str) -> tuple[list[str], dict[str, str]]:
     """The features used when none are chosen, and a one-sentence reason per left-out column.
 
-    Every column except the target, dates, empty columns, dates written as text, and text
-    columns that look like identifiers or have too many distinct values to learn from.
+    Every column except the target, empty columns, durations, and text columns that look
+    like identifiers or have too many distinct values to learn from. Dates (real, or
+    written as text) are features: ``feature_notes`` says what is derived from them.
     """
     features: list[str] = []
     reasons: dict[str, str] = {}
@@ -539,11 +544,13 @@ def _left_out_reason(name: str, series: pd.Series, rows: int) -> str | None:
     if present.empty:
         return f"Left out {name!r}: every value is missing."
     if kind == "datetime":
-        return f"Left out {name!r}: it holds dates or times, which training cannot use yet."
+        if _is_date(series):
+            return None
+        return f"Left out {name!r}: it holds durations, which training cannot use yet."
     if kind != "text":
         return None
-    if _looks_like_dates(present):
-        return f"Left out {name!r}: it holds dates written as text, which training cannot use yet."
+    if _is_date(series):
+        return None
     distinct = _distinct(present)
     if distinct > ID_MIN_DISTINCT and distinct > ID_UNIQUE_RATIO * rows:
         return (
@@ -565,20 +572,32 @@ def _distinct(present: pd.Series) -> int:
         return int(present.astype(str).nunique())
 
 
-def _looks_like_dates(present: pd.Series) -> bool:
-    """Whether (nearly) every value of an evenly spaced sample is written like a date."""
-    import numpy as np
+def _is_date(series: pd.Series) -> bool:
+    """Dates or times (not durations), real or written as text in one format."""
+    from tuidash.core.dates import is_date_column
 
-    step = max(1, len(present) // _DATE_SAMPLE)
-    sample = present.iloc[np.arange(0, len(present), step)[:_DATE_SAMPLE]]
-    matches = sum(1 for value in sample if isinstance(value, str) and _DATE_TEXT.match(value))
-    return matches >= 0.9 * len(sample)
+    return is_date_column(series)
+
+
+def feature_notes(frame: pd.DataFrame, features: Sequence[str]) -> dict[str, str]:
+    """What training derives from the chosen features that are not used as they are.
+
+    Today: dates, which become year, month, day of week and ordinal day (one sentence each).
+    """
+    from tuidash.core.dates import date_note
+
+    notes: dict[str, str] = {}
+    columns = [str(c) for c in frame.columns]
+    for name in features:
+        if name in columns and _is_date(frame.iloc[:, columns.index(name)]):
+            notes[name] = date_note(name)
+    return notes
 
 
 def _choose_features(
     frame: pd.DataFrame, config: TrainConfig, notes: list[str]
-) -> tuple[list[str], list[str], list[str]]:
-    """The feature columns, split into numeric and categorical (text, booleans)."""
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The feature columns, split into numeric, categorical (text, booleans) and dates."""
     target = config.target
     if config.features is not None:
         if isinstance(config.features, str):
@@ -600,21 +619,29 @@ def _choose_features(
     else:
         chosen, reasons = default_features(frame, target)
         notes.extend(reasons.values())
+    from tuidash.core.dates import date_note
+
     features: list[str] = []
     numeric: list[str] = []
     categorical: list[str] = []
+    dates: list[str] = []
     skipped_empty: list[str] = []
     for name in chosen:
         series = frame[name]
         kind = column_kind(series)
-        if kind == "datetime":
-            raise TrainingError(
-                f"Column {name!r} holds dates or times, which training cannot use yet; "
-                "leave it out of the features."
-            )
         if series.isna().all():
             skipped_empty.append(name)
             continue
+        if kind in ("datetime", "text") and _is_date(series):
+            features.append(name)
+            dates.append(name)
+            notes.append(date_note(name))
+            continue
+        if kind == "datetime":
+            raise TrainingError(
+                f"Column {name!r} holds durations, which training cannot use yet; "
+                "leave it out of the features."
+            )
         features.append(name)
         if kind == "numeric":
             numeric.append(name)
@@ -631,7 +658,30 @@ def _choose_features(
         notes.append(f"Left out empty columns {_names(skipped_empty)} (every value missing).")
     if not features:
         raise TrainingError("There are no usable feature columns; choose at least one.")
-    return features, numeric, categorical
+    return features, numeric, categorical, dates
+
+
+def _schema_entry(
+    frame: pd.DataFrame, name: str, numeric: Sequence[str], dates: Sequence[str], pipeline: Any
+) -> dict[str, Any]:
+    """One entry of the feature schema; a date column records the format it was read with."""
+    entry: dict[str, Any] = {"name": name, "dtype": str(frame[name].dtype)}
+    if name in dates:
+        entry["kind"] = "date"
+        step = _date_step(pipeline)
+        entry["format"] = None if step is None else step.formats_.get(name)
+    else:
+        entry["kind"] = "numeric" if name in numeric else "categorical"
+    return entry
+
+
+def _date_step(pipeline: Any) -> Any:
+    """The fitted DateFeatures step of a pipeline built by build_pipeline, or None."""
+    preprocess = getattr(pipeline, "named_steps", {}).get("preprocess")
+    for name, transformer, _columns in getattr(preprocess, "transformers_", []) or []:
+        if name == "dates":
+            return dict(getattr(transformer, "named_steps", {})).get("dates")
+    return None
 
 
 def _numeric_target(series: pd.Series, name: str) -> pd.Series:
@@ -715,12 +765,17 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def _batch(
-    X: pd.DataFrame, y: pd.Series, size: int, numeric: Sequence[str], categorical: Sequence[str]
+    X: pd.DataFrame,
+    y: pd.Series,
+    size: int,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    dates: Sequence[str] = (),
 ) -> tuple[Any, Any]:
     """Aggregate every ``size`` consecutive rows: feature means, target of the last row.
 
-    Text features take the batch's last non-missing value (a mean of text does not exist).
-    A final, shorter batch is kept.
+    Text and date features take the batch's last non-missing value (a mean of text does not
+    exist). A final, shorter batch is kept.
     """
     import numpy as np
     import pandas as pd
@@ -731,6 +786,8 @@ def _batch(
         parts.append(X[list(numeric)].groupby(group).mean())
     if categorical:
         parts.append(X[list(categorical)].groupby(group).last())
+    if dates:
+        parts.append(X[list(dates)].groupby(group).last())
     batched = pd.concat(parts, axis=1)[list(X.columns)]
     for name in categorical:
         batched[name] = batched[name].astype(object)
@@ -990,6 +1047,12 @@ def _output_owners(preprocess: Any) -> list[str] | None:
             owners.extend(columns)
             continue
         steps = dict(getattr(transformer, "named_steps", {}))
+        if "dates" in steps:  # DATE_PARTS outputs per column (the imputer keeps empty ones)
+            from tuidash.core.dates import DATE_PARTS
+
+            for column in columns:
+                owners.extend([column] * len(DATE_PARTS))
+            continue
         imputer = steps.get("impute")
         kept = list(imputer.get_feature_names_out(columns)) if imputer is not None else columns
         onehot = steps.get("onehot")
@@ -1047,9 +1110,9 @@ _NUMERIC_DTYPE = re.compile(r"^(u?int|float|Int|UInt|Float|number|numeric|comple
 
 
 def _expected_kind(feature: Mapping[str, Any]) -> str | None:
-    """numeric, categorical or None (unknown) for one entry of a feature schema."""
+    """numeric, categorical, date or None (unknown) for one entry of a feature schema."""
     kind = feature.get("kind")
-    if kind in ("numeric", "categorical"):
+    if kind in ("numeric", "categorical", "date"):
         return str(kind)
     dtype = feature.get("dtype")
     if not isinstance(dtype, str) or not dtype:
@@ -1070,8 +1133,8 @@ def _schema_names(features: Sequence[Mapping[str, Any] | str]) -> list[dict[str,
 def check_schema(frame: pd.DataFrame, features: Sequence[Mapping[str, Any] | str]) -> list[str]:
     """Problems that stop ``frame`` from being predicted on; empty when it fits.
 
-    Missing columns are named; extra columns are ignored; a column that was numbers in
-    training but holds text now is reported with an example value and its row.
+    Missing columns are named; extra columns are ignored; a column that was numbers (or
+    dates) in training but holds text now is reported with an example value and its row.
     """
     import pandas as pd
 
@@ -1092,6 +1155,11 @@ def check_schema(frame: pd.DataFrame, features: Sequence[Mapping[str, Any] | str
     renamed = frame.set_axis(columns, axis=1)
     for feature in schema:
         name = feature["name"]
+        if name in columns and _expected_kind(feature) == "date":
+            problem = _date_problem(renamed, name, feature.get("format"))
+            if problem is not None:
+                problems.append(problem)
+            continue
         if name not in columns or _expected_kind(feature) != "numeric":
             continue
         series = renamed[name]
@@ -1113,6 +1181,28 @@ def check_schema(frame: pd.DataFrame, features: Sequence[Mapping[str, Any] | str
     return problems
 
 
+def _date_problem(frame: pd.DataFrame, name: str, fmt: Any) -> str | None:
+    """A sentence naming the first value of a date column that cannot be read as a date."""
+    import pandas as pd
+
+    from tuidash.core.dates import parse_dates
+
+    series = frame[name]
+    present = series.dropna()
+    if present.empty:
+        return None
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return f"Column {name!r} should hold dates (as in training) but holds numbers."
+    parsed = parse_dates(present, fmt if isinstance(fmt, str) else None)
+    bad = present[parsed.isna().to_numpy()]
+    if len(bad) == 0:
+        return None
+    row = list(frame.index).index(bad.index[0]) + 1
+    return (
+        f"Column {name!r} should hold dates (as in training) but has {bad.iloc[0]!r} (row {row})."
+    )
+
+
 def features_from_pipeline(pipeline: Any) -> list[dict[str, Any]] | None:
     """The feature schema of a pipeline built by build_pipeline, read from its fitted parts."""
     preprocess = getattr(pipeline, "named_steps", {}).get("preprocess")
@@ -1124,7 +1214,7 @@ def features_from_pipeline(pipeline: Any) -> list[dict[str, Any]] | None:
     for name, _transformer, columns in transformers:
         if name == "remainder":
             continue
-        kind = "numeric" if name == "numeric" else "categorical"
+        kind = {"numeric": "numeric", "dates": "date"}.get(name, "categorical")
         for column in columns:
             schema[str(column)] = {"name": str(column), "dtype": None, "kind": kind}
     order = getattr(preprocess, "feature_names_in_", None)

@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from tuidash.core.data import default_target
 from tuidash.ui import messages as msg
 from tuidash.ui.commands import SectionCommands
 from tuidash.ui.screens.data import DataScreen
@@ -308,7 +309,7 @@ class TuidashApp(App[None]):
         self.profile = message.profile
         self.problems = message.problems
         columns = [str(c) for c in message.data.frame.columns]
-        self.target = columns[-1] if columns else None
+        self.target = default_target(message.data.frame)
         self.choose_default_features()
         self._each_section("on_data_loaded")
         rows = len(message.data.frame)
