@@ -782,14 +782,14 @@ class TuidashApp(App[None]):
                 self.post_message(msg.SavedElsewhere(path, saved, error_sentence(error)))
                 return
             self.unsaved.pop(name, None)
-            saved.append(name if used == name else f"{name} (as {used})")
+            saved.append(f"{name!r}" if used == name else f"{name!r} (as {used!r})")
         self.post_message(msg.SavedElsewhere(path, saved))
 
     @on(msg.SavedElsewhere)
     def _saved_elsewhere(self, message: msg.SavedElsewhere) -> None:
-        where = (
-            f"{listed(message.saved, limit=5)} saved in {message.folder}" if message.saved else ""
-        )
+        where = ""
+        if message.saved:
+            where = f"{listed(message.saved, limit=5)} saved in {message.folder}"
         if message.failed or self.unsaved:
             reason = message.failed or "Some models are still not saved."
             error = f"{where}. {reason}" if where else reason
@@ -797,8 +797,9 @@ class TuidashApp(App[None]):
             return
         self.exit(
             message=(
-                f"tuidash: {where} (models/ and metadata/); "
-                f"open them with: tuidash --store {_shell_quote(message.folder)}"
+                f"tuidash: {where} (models/ and metadata/); open "
+                f"{'it' if len(message.saved) == 1 else 'them'} with: "
+                f"tuidash --store {_shell_quote(message.folder)}"
             )
         )
 
