@@ -318,13 +318,39 @@ def _json_float(value: Any) -> float | None:
 
 # --------------------------------------------------------------------------- progress
 
+PREDICT_CHUNK_ROWS = 2000
+"""Test rows predicted per call, so evaluation reports progress and honours cancel.
+
+k-Nearest Neighbours on a large training set predicts about 2,000 rows a second; a chunk
+this size keeps every pause between cancel checks near a second.
+"""
+
+CHUNK_SECONDS = 1.0
+"""Ensembles are grown in chunks of about this many seconds (see ``_fit_grown``)."""
+
+ESTIMATE_AFTER_SECONDS = 2.0
+"""A step must have run this long before its pace is trusted to estimate the time left."""
+
+_NUMBERS = re.compile(r"\d[\d,.]*")
+
 
 class _Progress:
-    """Reports progress and raises TrainingCancelled when the cancel event is set."""
+    """Reports progress and raises TrainingCancelled when the cancel event is set.
 
-    def __init__(self, callback: ProgressCallback | None, cancel: threading.Event | None) -> None:
+    ``scaled`` gives a child that maps its own 0..1 into a part of this one's range and
+    puts a prefix before its texts (a cross-validation fold reports inside its share).
+    """
+
+    def __init__(
+        self,
+        callback: ProgressCallback | None,
+        cancel: threading.Event | None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.callback = callback
         self.cancel = cancel
+        self.clock = clock
+        """Seconds for sizing chunks of work (tests pass a fake one)."""
 
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -334,6 +360,93 @@ class _Progress:
         self.check()
         if self.callback is not None:
             self.callback(max(0.0, min(1.0, fraction)), text)
+
+    def scaled(self, start: float, end: float, prefix: str = "") -> _Progress:
+        """A child reporting into ``start``..``end`` of this range, texts after ``prefix``."""
+        parent = self
+
+        def forward(fraction: float, text: str) -> None:
+            parent(start + (end - start) * fraction, f"{prefix}{text}")
+
+        return _Progress(forward if self.callback is not None else None, self.cancel, self.clock)
+
+    def silent(self) -> _Progress:
+        """The same cancel checks without progress reports."""
+        return _Progress(None, self.cancel, self.clock)
+
+
+def duration_text(seconds: float) -> str:
+    """A stopwatch reading: 0:07, 12:05, 1:02:03."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_left_text(seconds: float) -> str:
+    """A rough estimate in words: "a few seconds left", "about 40 s left", "about 7 min left"."""
+    if seconds < 10:
+        return "a few seconds left"
+    if seconds < 60:
+        return f"about {round(seconds / 10) * 10} s left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes} min left" if minutes else f"about {hours} h left"
+
+
+class ProgressTimer:
+    """Elapsed time and an estimate of the time left of one training, from its reports.
+
+    Reports whose texts differ only in their numbers ("Fitted 10 of 100 trees", "Fitted 20
+    of 100 trees") belong to one step. Once a step has moved the fraction for at least
+    ESTIMATE_AFTER_SECONDS, its pace estimates the rest; a single long fit that reports only
+    when it starts gives no estimate, only the elapsed time. ``clock`` returns seconds.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        """Seconds (monotonic); tests pass a fake clock."""
+        self.started = clock()
+        """When the training started."""
+        self.fraction = 0.0
+        """The last reported fraction."""
+        self._step: str | None = None
+        self._first: tuple[float, float] | None = None
+        self._last: tuple[float, float] | None = None
+
+    def report(self, fraction: float, text: str) -> None:
+        """Record one progress report (call it when the report arrives)."""
+        now = self.clock()
+        step = _NUMBERS.sub("#", text)
+        if step != self._step or self._first is None:
+            self._step = step
+            self._first = (now, fraction)
+        self._last = (now, fraction)
+        self.fraction = fraction
+
+    def elapsed(self) -> float:
+        """Seconds since the training started."""
+        return max(0.0, self.clock() - self.started)
+
+    def remaining(self) -> float | None:
+        """Estimated seconds left, or None while there is no pace to go by."""
+        if self._first is None or self._last is None:
+            return None
+        (first_at, first_fraction), (last_at, last_fraction) = self._first, self._last
+        took = last_at - first_at
+        moved = last_fraction - first_fraction
+        if took < ESTIMATE_AFTER_SECONDS or moved <= 0:
+            return None
+        pace = moved / took
+        return max(0.0, (1.0 - last_fraction) / pace - (self.clock() - last_at))
+
+    def text(self) -> str:
+        """ "1:05 elapsed" or "1:05 elapsed, about 7 min left"."""
+        shown = f"{duration_text(self.elapsed())} elapsed"
+        left = self.remaining()
+        return shown if left is None else f"{shown}, {time_left_text(left)}"
 
 
 # --------------------------------------------------------------------------- training
@@ -443,11 +556,15 @@ def train_model(
         notes.extend(fit_notes)
 
         report(0.9, "Evaluating on the test rows")
-        y_pred = np.asarray(pipeline.predict(X_test), dtype=np.float64).ravel()
+        # Evaluation's share of the bar is split by the rows each part predicts.
+        predicted_rows = len(X_test)
+        shuffled_rows = _permutation_rows(pipeline, kind_id, features, len(X_test))
+        split = 0.9 + 0.1 * predicted_rows / max(1, predicted_rows + shuffled_rows)
+        y_pred = _predict_in_chunks(pipeline, X_test, report.scaled(0.9, split))
         metrics = regression_metrics(y_test.to_numpy(), y_pred)
-        report(0.92, "Measuring feature importance")
+        importance_report = report.scaled(split, 1.0)
         importance, method = _feature_importance(
-            pipeline, kind_id, features, X_test, y_test, config.random_state, report
+            pipeline, kind_id, features, X_test, y_test, config.random_state, importance_report
         )
     report(1.0, "Done")
 
@@ -901,22 +1018,49 @@ def _fit_grown(
     span: float,
     unit: str,
 ) -> None:
-    """Grow an ensemble with warm_start in about ten chunks; same result as one fit."""
+    """Grow an ensemble with warm_start in chunks; same result as one fit.
+
+    At most ten chunks; when one tree or round takes long (large data) the chunks shrink to
+    about CHUNK_SECONDS each (never below one unit per parallel job), so progress moves and
+    cancel is honoured between them.
+    """
     total = int(getattr(model, param))
-    step = max(1, math.ceil(total / 10))
+    largest = max(1, math.ceil(total / 10))
+    smallest = min(largest, _parallel_jobs(model))
+    step = smallest  # the first chunk measures how long one unit takes
     done = 0
     model.set_params(warm_start=True)
+    report(start, f"Fitted 0 of {total} {unit}")
     try:
         while done < total:
+            before = done
             done = min(total, done + step)
+            began = report.clock()
             model.set_params(**{param: done})
             model.fit(Xt, y)
+            took = report.clock() - began
             report(start + span * done / total, f"Fitted {done} of {total} {unit}")
             # Gradient boosting may stop early (early stopping on large data).
             if param == "max_iter" and getattr(model, "n_iter_", done) < done:
                 break
+            per_unit = took / max(1, done - before)
+            fits = int(CHUNK_SECONDS / per_unit) if per_unit > 0 else largest
+            step = max(smallest, min(largest, fits))
     finally:
         model.set_params(warm_start=False, **{param: total})
+
+
+def _parallel_jobs(model: Any) -> int:
+    """How many units one fit call builds at once (trees of a forest grow in parallel)."""
+    n_jobs = getattr(model, "n_jobs", None)
+    if n_jobs is None:
+        return 1
+    try:
+        from joblib import effective_n_jobs
+
+        return max(1, int(effective_n_jobs(n_jobs)))
+    except Exception:  # pragma: no cover - joblib comes with sklearn
+        return 1
 
 
 def _fit_epochs(model: Any, Xt: Any, y: Any, report: _Progress, start: float, span: float) -> bool:
@@ -930,6 +1074,7 @@ def _fit_epochs(model: Any, Xt: Any, y: Any, report: _Progress, start: float, sp
     done = 0
     converged = False
     model.set_params(warm_start=True)
+    report(start, f"Trained 0 of {total} epochs")
     try:
         while done < total:
             chunk = min(step, total - done)
@@ -970,19 +1115,24 @@ def _cross_validate(
     scores: list[float | None] = []
     width = (end - start) / folds
     for number, (train_index, valid_index) in enumerate(splitter.split(X), start=1):
-        report(start + width * (number - 1), f"Cross-validation fold {number} of {folds}")
+        # The fold's fit reports inside the fold's share ("... fold 2 of 5: Fitted 10 of ...").
+        fold_report = report.scaled(
+            start + width * (number - 1),
+            start + width * number,
+            f"Cross-validation fold {number} of {folds}: ",
+        )
         fold = clone(pipeline)
         _fit(
             fold,
             kind_id,
-            f"Fold {number}",
+            get_kind(kind_id).display_name,
             X.iloc[train_index],
             y.iloc[train_index],
-            _Progress(None, report.cancel),
+            fold_report,
             0.0,
             1.0,
         )
-        predicted = fold.predict(X.iloc[valid_index])
+        predicted = _predict_in_chunks(fold, X.iloc[valid_index], fold_report.silent())
         scores.append(regression_metrics(y.iloc[valid_index].to_numpy(), predicted)["R2"])
     defined = [s for s in scores if s is not None]
     return {
@@ -1077,27 +1227,70 @@ def _permutation_importance(
     random_state: int,
     report: _Progress,
 ) -> tuple[dict[str, float] | None, str | None]:
-    """Mean drop in (negative) MAE when one column is shuffled, on a capped test sample."""
+    """Mean drop in (negative) MAE when one column is shuffled, on a capped test sample.
+
+    The same shuffles and scores as sklearn's ``permutation_importance``, one column at a
+    time, so progress is reported and cancel is honoured between predictions.
+    """
     import numpy as np
-    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import mean_absolute_error
 
     if len(X_test) < 2:
         return dict.fromkeys(features, 0.0), "permutation"
     index = np.arange(len(X_test))
     if len(index) > PERMUTATION_ROWS:
         index = np.unique(np.linspace(0, len(index) - 1, PERMUTATION_ROWS).round().astype(int))
-    report.check()
-    result = permutation_importance(
-        pipeline,
-        X_test.iloc[index],
-        y_test.iloc[index],
-        scoring="neg_mean_absolute_error",
-        n_repeats=PERMUTATION_REPEATS,
-        random_state=random_state,
-    )
-    report.check()
-    values = [float(v) if math.isfinite(float(v)) else 0.0 for v in result.importances_mean]
-    return _ranked(dict(zip(X_test.columns, values, strict=True))), "permutation"
+    X = X_test.iloc[index]
+    y = y_test.iloc[index]
+    columns = list(X.columns)
+    report(0.0, f"Feature importance: 0 of {len(columns)} columns")
+    # As sklearn: one seed drawn from random_state, the same shuffles for every column.
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
+    baseline = -mean_absolute_error(y, pipeline.predict(X))
+    values = []
+    for position, column in enumerate(columns):
+        shuffler = np.random.RandomState(seed)
+        shuffled = X.copy()
+        order = np.arange(len(shuffled))
+        scores = []
+        for _ in range(PERMUTATION_REPEATS):
+            report.check()
+            shuffler.shuffle(order)
+            moved = shuffled.iloc[order, position]
+            moved.index = shuffled.index
+            shuffled[column] = moved
+            scores.append(-mean_absolute_error(y, pipeline.predict(shuffled)))
+        value = float(baseline - np.mean(scores))
+        values.append(value if math.isfinite(value) else 0.0)
+        done = position + 1
+        report(done / len(columns), f"Feature importance: {done} of {len(columns)} columns")
+    return _ranked(dict(zip(columns, values, strict=True))), "permutation"
+
+
+def _permutation_rows(pipeline: Any, kind_id: str, features: Sequence[str], test_rows: int) -> int:
+    """Rows that permutation importance will predict (0 when the model measures its own)."""
+    model = pipeline.named_steps["model"]
+    if kind_id == "dummy" or hasattr(model, "feature_importances_"):
+        return 0
+    if getattr(model, "coef_", None) is not None:
+        return 0
+    return min(test_rows, PERMUTATION_ROWS) * (1 + len(features) * PERMUTATION_REPEATS)
+
+
+def _predict_in_chunks(
+    pipeline: Any, X: pd.DataFrame, report: _Progress, chunk_rows: int = PREDICT_CHUNK_ROWS
+) -> np.ndarray:
+    """Predict ``X`` a chunk of rows at a time: progress after each, cancel between them."""
+    import numpy as np
+
+    total = len(X)
+    report(0.0, f"Predicting the test rows: 0 of {total:,}")
+    parts = []
+    for begin in range(0, total, chunk_rows):
+        end = min(total, begin + chunk_rows)
+        parts.append(np.asarray(pipeline.predict(X.iloc[begin:end]), dtype=np.float64).ravel())
+        report(end / total, f"Predicting the test rows: {end:,} of {total:,}")
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
 
 
 def _ranked(values: Mapping[str, float]) -> dict[str, float]:
