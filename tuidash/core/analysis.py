@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuidash.core.errors import TuidashError
+
 METRIC_NAMES: tuple[str, ...] = ("MAE", "MSE", "RMSE", "MAPE", "R2")
 """The regression metrics, in the order they are shown."""
 
@@ -45,12 +47,8 @@ _FALLBACK_HELP = {
 }
 
 
-class AnalysisError(Exception):
+class AnalysisError(TuidashError):
     """An analysis request that cannot be done; ``message`` is one sentence for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 # --------------------------------------------------------------------------- basics

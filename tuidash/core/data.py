@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuidash.core.errors import TuidashError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -69,13 +71,8 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?$")
 _ONE_COLUMN_SEP = "\x1f"  # ASCII unit separator: never in real text, so nothing is split
 
 
-class DataError(ValueError):
+class DataError(TuidashError, ValueError):
     """A data file that cannot be read; the message is one sentence for a person."""
-
-    @property
-    def message(self) -> str:
-        """The sentence to show."""
-        return str(self.args[0]) if self.args else "The data could not be read."
 
 
 class DataEncodingError(DataError):
