@@ -19,7 +19,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
-from tuidash.cli import make_app
+from tuidash.ui.factory import make_app
 from tuidash.ui.app import TuidashApp
 
 FIXED_NOW = datetime(2026, 1, 15, 9, 30)

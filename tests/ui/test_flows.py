@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
-from tuidash.cli import make_app
+from tuidash.ui.factory import make_app
 from tuidash.ui import messages as msg
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.modals.confirm import ConfirmModal

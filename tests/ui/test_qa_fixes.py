@@ -18,7 +18,7 @@ from textual.widgets import (
     TabbedContent,
 )
 
-from tuidash.cli import make_app
+from tuidash.ui.factory import make_app
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.format import number_text
 from tuidash.ui.modals.confirm import ConfirmModal

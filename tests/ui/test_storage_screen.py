@@ -9,7 +9,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from tuidash.cli import make_app
+from tuidash.ui.factory import make_app
 from tuidash.core import logs
 from tuidash.ui.modals.confirm import ConfirmModal
 
