@@ -139,7 +139,7 @@ def steps(*files: str, export: int = 0) -> Before:
         for name in files:
             await predict_on(pilot, name)
         for number in range(1, export + 1):
-            name = "predictions.csv" if number == 1 else f"predictions_{number}.csv"
+            name = "predictions-Houses.csv" if number == 1 else f"predictions-Houses_{number}.csv"
             await pilot.press("f6")
             await until(pilot, partial(exported, screen, name))
         await settle(pilot)

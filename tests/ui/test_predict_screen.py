@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -236,7 +238,7 @@ async def test_export_writes_csv_and_never_overwrites(store: Path, project: Path
         await predict(pilot, screen, "new_houses.csv")
         await pilot.press("f6")
         await until(pilot, lambda: screen.last_export is not None)
-        first = project / "exports" / "predictions.csv"
+        first = project / "exports" / "predictions-Houses.csv"
         assert screen.last_export == first
         assert str(first) in message_text(screen) and not is_error(screen)
         written = pd.read_csv(first)
@@ -248,27 +250,45 @@ async def test_export_writes_csv_and_never_overwrites(store: Path, project: Path
 
         await pilot.press("f6")
         await until(pilot, lambda: screen.last_export != first)
-        second = project / "exports" / "predictions_2.csv"
+        second = project / "exports" / "predictions-Houses_2.csv"
         assert screen.last_export == second and second.read_bytes() == original
         assert first.read_bytes() == original
         assert str(second) in message_text(screen)
 
 
+async def test_export_is_named_after_the_model_and_follows_the_umask(
+    store: Path, project: Path
+) -> None:
+    screen = PredictScreen(store, [MODEL], selected=MODEL, start_dir=project)
+    app = Host(screen)
+    old = os.umask(0o022)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await predict(pilot, screen, "new_houses.csv")
+            await pilot.press("f6")
+            await until(pilot, lambda: screen.last_export is not None)
+    finally:
+        os.umask(old)
+    assert screen.last_export == project / "exports" / "predictions-Houses.csv"
+    assert stat.S_IMODE(screen.last_export.stat().st_mode) == 0o644  # not 0600
+    assert [p.name for p in (project / "exports").iterdir()] == ["predictions-Houses.csv"]
+
+
 async def test_export_skips_a_file_someone_else_wrote(store: Path, project: Path) -> None:
     exports = project / "exports"
     exports.mkdir()
-    (exports / "predictions.csv").write_text("mine\n")
+    (exports / "predictions-Houses.csv").write_text("mine\n")
     screen = PredictScreen(store, [MODEL], selected=MODEL, start_dir=project)
     app = Host(screen)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f6")  # nothing to export yet: it says so and writes nothing
         assert is_error(screen) and "Predict first" in message_text(screen)
-        assert sorted(p.name for p in exports.iterdir()) == ["predictions.csv"]
+        assert sorted(p.name for p in exports.iterdir()) == ["predictions-Houses.csv"]
         await predict(pilot, screen, "new_houses.csv")
         await pilot.press("f6")
         await until(pilot, lambda: screen.last_export is not None)
-        assert screen.last_export == exports / "predictions_2.csv"
-        assert (exports / "predictions.csv").read_text() == "mine\n"
+        assert screen.last_export == exports / "predictions-Houses_2.csv"
+        assert (exports / "predictions-Houses.csv").read_text() == "mine\n"
 
 
 async def test_export_to_a_folder_that_cannot_be_made_is_a_sentence(

@@ -128,7 +128,7 @@ async def test_ctrl_o_goes_to_the_path_box_from_another_tab(store_dir: Path) -> 
         assert tabs.active == "tab-open" and box.has_focus
 
 
-async def test_a_latin1_file_fails_with_a_sentence_then_opens_with_latin1(
+async def test_a_latin1_file_opens_with_auto_and_says_which_encoding_then_with_latin1(
     store_dir: Path,
 ) -> None:
     source = Path(__file__).parent.parent / "data" / "latin1.csv"
@@ -139,15 +139,19 @@ async def test_a_latin1_file_fails_with_a_sentence_then_opens_with_latin1(
         status = screen.query_one("#data-status", Static)
         screen.query_one("#path", Input).value = str(source)
         screen.query_one("#open", Button).press()
-        await wait_for(pilot, lambda: status.has_class("-error"), "the read refused")
-        assert "encoding" in str(status.render()) and app.data is None
-        screen.query_one("#encoding", Select).value = "latin-1"
-        screen.query_one("#open", Button).press()
-        await wait_for(pilot, lambda: app.data is not None, "the file read as latin-1")
+        await wait_for(pilot, lambda: app.data is not None, "the file read (detected)")
         assert app.data.frame["city"].tolist()[:2] == ["München", "Köln"]
+        assert app.data.encoding == "cp1252" and not status.has_class("-error")
+        assert "Read as cp1252 text" in str(status.render())
+        screen.query_one("#encoding", Select).value = "latin-1"
+        first = app.data
+        screen.query_one("#open", Button).press()
+        await wait_for(pilot, lambda: app.data is not first, "the file read as latin-1")
+        assert app.data.frame["city"].tolist()[:2] == ["München", "Köln"]
+        assert app.data.encoding == "latin-1"
 
 
-async def test_default_features_leave_out_ids_and_dates_and_say_why(
+async def test_default_features_leave_out_ids_use_dates_and_say_why(
     store_dir: Path, tmp_path: Path
 ) -> None:
     lines = ["code,built,rooms,price"]
@@ -160,16 +164,17 @@ async def test_default_features_leave_out_ids_and_dates_and_say_why(
         await pilot.press(*"houses.csv", "enter")
         await wait_for(pilot, lambda: app.data is not None, "the file loaded")
         await pilot.pause()
-        assert app.target == "price" and app.feature_columns == ["rooms"]
+        assert app.target == "price" and app.feature_columns == ["built", "rooms"]
         box = app.screen.query_one("#features", SelectionList)
-        assert list(box.selected) == ["rooms"]
+        assert list(box.selected) == ["built", "rooms"]
         shown = str(app.screen.query_one("#left-out", Static).render())
-        assert "'code'" in shown and "'built'" in shown
+        assert "'code'" in shown
+        assert "Using 'built' as a date: year, month, day of week, ordinal." in shown
         # A new target: the default choice again, for that target.
         app.screen.query_one("#target", Select).value = "rooms"
         await pilot.pause()
-        assert app.target == "rooms" and app.feature_columns == ["price"]
-        assert list(box.selected) == ["price"]
+        assert app.target == "rooms" and app.feature_columns == ["built", "price"]
+        assert list(box.selected) == ["built", "price"]
 
 
 def test_numbers_read_without_exponents() -> None:

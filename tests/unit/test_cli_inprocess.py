@@ -163,12 +163,20 @@ def test_store_from_environment(
     assert json.loads(capsys.readouterr().out)["base_dir"] == str(tmp_path / "env_store")
 
 
-def test_a_file_that_is_not_utf8_names_the_flag_to_pass(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+def test_a_latin1_file_is_detected_and_an_undetectable_one_names_the_flag_to_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = make_store(tmp_path, capsys)
     latin = tmp_path / "latin.csv"
     latin.write_bytes("a,b,y,note\n1,2,3,caf\xe9\n2,3,5,th\xe9\n".encode("latin-1"))
+    assert cli.main(["predict", "Dummy", str(latin), "--store", str(store)]) == 0
+    captured = capsys.readouterr()
+    header, first = captured.out.splitlines()[:2]
+    assert header == "a,b,y,note,prediction" and first.startswith("1,2,3,café,")
+    assert "Read as cp1252 text" in captured.err
+    from tuidash.core import data as core_data
+
+    monkeypatch.setattr(core_data, "_detect_encoding", lambda raw, start: None)
     for argv in (
         ["train", str(latin), "--target", "y", "--model", "dummy", "--name", "L"],
         ["predict", "Dummy", str(latin)],
@@ -176,8 +184,9 @@ def test_a_file_that_is_not_utf8_names_the_flag_to_pass(
         assert cli.main([*argv, "--store", str(store)]) == 1
         err = capsys.readouterr().err
         assert err == (
-            f"tuidash: {latin} is not UTF-8 text (byte 0xe9 on line 2); choose its encoding, "
-            "e.g. latin-1 or cp1252. Pass --encoding latin-1.\n"
+            f"tuidash: {latin} is not UTF-8 text (byte 0xe9 on line 2) and its encoding could "
+            "not be recognised; choose its encoding, e.g. latin-1 or cp1252. "
+            "Pass --encoding latin-1.\n"
         )
     argv = ["predict", "Dummy", str(latin), "--encoding", "latin-1", "--store", str(store)]
     assert cli.main(argv) == 0

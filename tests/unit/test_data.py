@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +101,48 @@ def test_decimal_commas_in_semicolon_file_become_numbers() -> None:
     assert any("decimal commas" in note for note in loaded.notes)
 
 
+def test_decimal_commas_in_scientific_notation_are_numbers() -> None:
+    loaded = read_table(FIXTURES / "semicolon_scientific.csv")
+    frame = loaded.frame
+    for column in ("concentration", "signal", "temperature", "yield"):
+        assert pd.api.types.is_float_dtype(frame[column]), column
+    assert frame["concentration"].iloc[0] == pytest.approx(2.90e-05)
+    assert frame["signal"].iloc[2] == pytest.approx(-1.2e02)
+    assert frame["yield"].iloc[0] == pytest.approx(3.732)
+    assert "'concentration', 'signal'" in " ".join(loaded.notes)
+
+
+@pytest.mark.parametrize(
+    ("cells", "numbers"),
+    [
+        (["7,91e-05", "-1,2E+03", "1,5"], [7.91e-05, -1200.0, 1.5]),
+        (["+2,5e3", ",5", "5,"], [2500.0, 0.5, 5.0]),
+        (["1.234,5e-1", "2", "-inf"], [123.45, 2.0, float("-inf")]),
+        (["1,0E6", " 3,25 ", "nan"], [1e6, 3.25, None]),
+    ],
+)
+def test_every_notation_pandas_reads_with_a_point_reads_with_a_decimal_comma(
+    tmp_path: Path, cells: list[str], numbers: list[float | None]
+) -> None:
+    text = "x;label\n" + "".join(f"{cell};k{i}\n" for i, cell in enumerate(cells))
+    column = read_table(write(tmp_path / "n.csv", text)).frame["x"]
+    assert pd.api.types.is_float_dtype(column)
+    got = [None if pd.isna(v) else float(v) for v in column]
+    assert got == [pytest.approx(n) if n is not None else None for n in numbers]
+
+
+def test_a_column_of_decimal_commas_with_a_few_odd_cells_is_a_problem_with_examples() -> None:
+    loaded = read_table(FIXTURES / "semicolon_scientific.csv")
+    assert not pd.api.types.is_numeric_dtype(loaded.frame["reading"])
+    problems = data_problems(loaded.frame)
+    odd = [p for p in problems if "'reading'" in p]
+    assert odd == [
+        "Column 'reading' is mostly numbers but has some text (such as 'n.a.', "
+        "'12,5 (est)'), so it is treated as text; fix the odd values to use it as a number."
+    ]
+    assert not any("'sample'" in p and "mostly numbers" in p for p in problems)
+
+
 def test_quoted_comma_numbers_in_comma_file_are_reported_not_guessed(tmp_path: Path) -> None:
     path = write(tmp_path / "t.csv", 'a,b\n"1,500",x\n"2,250",y\n')
     loaded = read_table(path)
@@ -112,19 +156,97 @@ def test_windows_line_endings_and_blank_lines(tmp_path: Path) -> None:
     assert read_table(path).frame.to_dict("list") == {"a": [1, 3], "b": [2, 4]}
 
 
-def test_latin1_file_names_the_problem_and_reads_with_an_explicit_encoding() -> None:
+def test_latin1_file_is_detected_and_the_encoding_is_named() -> None:
+    loaded = read_table(FIXTURES / "latin1.csv")
+    assert loaded.frame["city"].tolist() == ["München", "Köln", "Zürich"]
+    # cp1252 is latin-1 plus letters in 0x80-0x9f: the same text for this file.
+    assert loaded.encoding == "cp1252"
+    assert any("Read as cp1252 text" in note and "not UTF-8" in note for note in loaded.notes)
+    explicit = read_table(FIXTURES / "latin1.csv", encoding="latin-1")
+    assert explicit.frame["city"].tolist() == ["München", "Köln", "Zürich"]
+    assert explicit.encoding == "latin-1"
+    assert explicit.notes == ["Read as latin-1 text."]
+
+
+def test_cp1252_letters_and_other_encodings_are_detected(tmp_path: Path) -> None:
+    western = write(
+        tmp_path / "w.csv",
+        "name;price\ncafé – spécial;3,5\n“quoted” thing;4,25\nœuvre;5\n",
+        encoding="cp1252",
+    )
+    loaded = read_table(western)
+    assert loaded.frame["name"].tolist() == ["café – spécial", "“quoted” thing", "œuvre"]
+    assert loaded.frame["price"].tolist() == [3.5, 4.25, 5.0]
+    assert loaded.encoding == "cp1252"
+    russian = write(
+        tmp_path / "r.csv", "город,значение\n" + "Москва,1\nПривет мир,2\n" * 5, "cp1251"
+    )
+    assert read_table(russian).frame["город"].tolist()[:2] == ["Москва", "Привет мир"]
+    japanese = write(tmp_path / "j.csv", "名前,値\n" + "東京都,1\n大阪府,2\n" * 3, "shift_jis")
+    loaded = read_table(japanese)
+    assert loaded.frame["名前"].tolist()[:2] == ["東京都", "大阪府"]
+    assert loaded.encoding == "cp932"
+
+
+def test_utf8_stays_the_first_choice_and_needs_no_note(tmp_path: Path) -> None:
+    loaded = read_table(write(tmp_path / "u.csv", "city,n\nMünchen,1\nKöln,2\n"))
+    assert loaded.encoding == "utf-8" and loaded.notes == []
+    assert loaded.frame["city"].tolist() == ["München", "Köln"]
+
+
+def test_a_large_latin1_file_is_detected_from_a_bounded_sample(tmp_path: Path) -> None:
+    # The only non-UTF-8 byte is far past the first 512 KB the detector reads first.
+    lines = ["city,n"] + [f"Berlin,{i}" for i in range(100_000)] + ["Zürich,7"]
+    path = write(tmp_path / "big.csv", "\n".join(lines) + "\n", encoding="latin-1")
+    loaded = read_table(path)
+    assert loaded.frame["city"].iloc[-1] == "Zürich" and loaded.encoding == "cp1252"
+
+
+def test_undetectable_text_names_the_problem_and_reads_with_an_explicit_encoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(data_module, "_detect_encoding", lambda raw, start: None)
     message = error_of(FIXTURES / "latin1.csv")
     assert message == (
-        f"{FIXTURES / 'latin1.csv'} is not UTF-8 text (byte 0xfc on line 2); choose its "
-        "encoding, e.g. latin-1 or cp1252."
+        f"{FIXTURES / 'latin1.csv'} is not UTF-8 text (byte 0xfc on line 2) and its encoding "
+        "could not be recognised; choose its encoding, e.g. latin-1 or cp1252."
     )
-    assert "encoding=" not in message
     with pytest.raises(DataEncodingError) as info:
         read_table(FIXTURES / "latin1.csv")
     assert info.value.suggestion == "latin-1"
-    loaded = read_table(FIXTURES / "latin1.csv", encoding="latin-1")
-    assert loaded.frame["city"].tolist() == ["München", "Köln", "Zürich"]
-    assert loaded.encoding == "latin-1"
+    assert read_table(FIXTURES / "latin1.csv", encoding="latin-1").encoding == "latin-1"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pickle.dumps({"weights": [1.5, 2.5] * 50}),
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4,
+        gzip.compress(b"a,b\n1,2\n" * 100),
+    ],
+    ids=["pickle", "png", "gzip"],
+)
+def test_a_binary_file_is_called_binary_not_a_text_encoding_problem(
+    tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    message = error_of(path)
+    assert message.startswith(f"{path} is not a text file (it looks binary")
+    assert "UTF-8" not in message and "latin-1" not in message
+    # Also with an explicit single-byte encoding (which would decode any bytes).
+    assert "not a text file" in error_of(path, encoding="latin-1")
+    json_path = tmp_path / "x.json"
+    json_path.write_bytes(content)
+    assert "not a text file" in error_of(json_path)
+
+
+def test_utf16_without_a_bom_is_recognised(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes("a,b\n1,ü\n3,x\n".encode("utf-16-le"))
+    loaded = read_table(path)
+    assert loaded.frame.to_dict("list") == {"a": [1, 3], "b": ["ü", "x"]}
+    assert loaded.encoding == "utf-16-le"
 
 
 def test_unknown_encoding_is_one_sentence() -> None:
@@ -531,7 +653,9 @@ def test_progress_keeps_decimal_commas_encodings_and_error_sentences(tmp_path: P
     assert len(loaded.frame) == 5000
     latin = read_table(FIXTURES / "latin1.csv", encoding="latin-1", progress=lambda d, t: None)
     assert latin.frame["city"].tolist() == ["München", "Köln", "Zürich"]
-    for bad in (FIXTURES / "ragged.csv", FIXTURES / "latin1.csv"):
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(pickle.dumps(list(range(1000))))
+    for bad in (FIXTURES / "ragged.csv", binary):
         with pytest.raises(DataError) as info:
             read_table(bad, progress=lambda d, t: None)
         assert str(info.value) == error_of(bad)
@@ -638,3 +762,53 @@ def test_hashed_duplicate_rows_are_confirmed_so_collisions_do_not_count(
         lambda obj, index=True: pd.Series([7] * len(obj), dtype="uint64"),
     )
     assert data_module._duplicate_rows(frame) == expected == 596
+
+
+# --------------------------------------------------------------------------- default target
+
+
+def test_default_target_is_the_last_numeric_column_that_is_not_an_identifier() -> None:
+    rows = 30
+    frame = pd.DataFrame(
+        {
+            "rooms": [i % 5 + 1 for i in range(rows)],
+            "price": [100.0 + 3 * i for i in range(rows)],
+            "customer_id": [1000 + 7 * i for i in range(rows)],  # named like an id
+            "row": list(range(1, rows + 1)),  # counts up one by one
+            "city": ["Paris" if i % 2 else "Lyon" for i in range(rows)],  # text, last
+        }
+    )
+    assert data_module.default_target(frame) == "price"
+    # A plain number column after it wins (the last numeric, non-identifier column).
+    frame["score"] = [i % 7 for i in range(rows)]
+    assert data_module.default_target(frame) == "score"
+
+
+def test_default_target_falls_back_to_a_numeric_id_then_to_the_last_column() -> None:
+    only_id = pd.DataFrame({"id": [1, 2, 3], "name": ["a", "b", "c"]})
+    assert data_module.default_target(only_id) == "id"
+    no_numbers = pd.DataFrame({"name": ["a", "b"], "city": ["x", "y"]})
+    assert data_module.default_target(no_numbers) == "city"
+    assert data_module.default_target(pd.DataFrame()) is None
+    flags = pd.DataFrame({"y": [1.5, 2.5], "done": [True, False]})
+    assert data_module.default_target(flags) == "y"
+
+
+def test_a_text_target_is_a_data_problem_with_examples() -> None:
+    frame = pd.DataFrame({"x": [float(i) for i in range(30)], "label": ["a", "b", "c"] * 10})
+    expected = (
+        "The target 'label' holds text (such as 'a', 'b', 'c'); tuidash predicts numbers, so "
+        "choose a column of numbers as the target."
+    )
+    assert data_module.target_problems(frame, "label") == [expected]
+    assert data_problems(frame, target="label")[-1] == expected
+    assert data_module.target_problems(frame, "x") == []
+    assert data_problems(frame, target="x") == data_problems(frame)
+    frame["mostly"] = [str(i) for i in range(29)] + ["n/a"]
+    assert "holds mostly numbers but also text (such as 'n/a')" in " ".join(
+        data_module.target_problems(frame, "mostly")
+    )
+    frame["numbers_as_text"] = [str(i) for i in range(30)]  # training reads these as numbers
+    assert data_module.target_problems(frame, "numbers_as_text") == []
+    frame["when"] = pd.date_range("2024-01-01", periods=30)
+    assert "holds dates" in data_module.target_problems(frame, "when")[0]

@@ -169,3 +169,31 @@ def test_import_refuses_code_and_non_models(tmp_path: Path) -> None:
     meta.write_text(json.dumps(["not", "an", "object"]))
     with pytest.raises(transfer.TransferError, match="not a model metadata file"):
         transfer.read_import_metadata(meta, "0" * 64)
+
+
+def test_a_model_trained_on_a_file_with_text_dates_predicts_on_a_new_file(
+    tmp_path: Path,
+) -> None:
+    from tuidash.core.data import read_table
+
+    days = pd.date_range("2022-01-01", periods=90, freq="4D")
+    lines = ["sold_on;size;price"]
+    for i, day in enumerate(days):
+        size = 50 + i % 30
+        price = 2 * size + 10 * day.month
+        lines.append(f"{day:%Y-%m-%d};{size};{price}")
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    loaded = read_table(tmp_path / "train.csv")
+    trained = train_model(loaded, "linear_regression", {}, TrainConfig(target="price"))
+    store = ModelPersistence(tmp_path / "store")
+    ok, message = store.save_model("Dated", trained.to_model_data())
+    assert ok, message
+    (tmp_path / "new.csv").write_text("sold_on;size\n2023-03-10;60\n2023-11-10;60\n")
+    entry = predicting.load_for_prediction(ModelPersistence(tmp_path / "store"), "Dated")
+    result = predicting.predict_file(entry, tmp_path / "new.csv", model_name="Dated")
+    low, high = result.values()
+    assert high > low  # November after March: the month came from the date text
+    assert list(result.frame["sold_on"]) == ["2023-03-10", "2023-11-10"]
+    (tmp_path / "bad.csv").write_text("sold_on;size\nnext week;60\n")
+    with pytest.raises(predicting.PredictionError, match="should hold dates"):
+        predicting.predict_file(entry, tmp_path / "bad.csv", model_name="Dated")

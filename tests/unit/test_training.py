@@ -27,6 +27,7 @@ from tuidash.core.training import (
     build_pipeline,
     check_schema,
     default_features,
+    feature_notes,
     predict,
     train_model,
 )
@@ -206,13 +207,100 @@ def test_target_written_as_numeric_text_is_accepted() -> None:
     assert train(frame).metrics["R2"] is not None
 
 
-def test_date_columns_are_left_out_by_default_and_refused_when_chosen() -> None:
+def test_durations_are_left_out_by_default_and_refused_when_chosen() -> None:
     frame = make_frame()
-    frame["when"] = pd.date_range("2024-01-01", periods=len(frame), freq="D")
+    frame["took"] = pd.to_timedelta(np.arange(len(frame)), unit="h")
     trained = train(frame)
-    assert "when" not in [f["name"] for f in trained.features]
-    assert any("'when'" in note and "dates or times" in note for note in trained.notes)
-    assert "dates" in error_of(frame, features=["size", "when"])
+    assert "took" not in [f["name"] for f in trained.features]
+    assert any("'took'" in note and "durations" in note for note in trained.notes)
+    assert "durations" in error_of(frame, features=["size", "took"])
+
+
+def date_frame(rows: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A price that depends on the month and the year of a sale date, written as text."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2019-01-01", periods=rows, freq="3D")
+    frame = pd.DataFrame({"sold_on": days.strftime("%Y-%m-%d"), "size": rng.uniform(50, 150, rows)})
+    frame["price"] = (
+        2 * frame["size"]
+        + 15 * days.month.to_numpy()
+        + 30 * (days.year.to_numpy() - 2019)
+        + rng.normal(0, 2, rows)
+    )
+    return frame
+
+
+def test_dates_written_as_text_are_default_features_with_stated_parts() -> None:
+    frame = date_frame()
+    features, reasons = default_features(frame, "price")
+    assert features == ["sold_on", "size"] and reasons == {}
+    assert feature_notes(frame, features) == {
+        "sold_on": "Using 'sold_on' as a date: year, month, day of week, ordinal."
+    }
+    trained = train(frame, "random_forest")
+    assert "Using 'sold_on' as a date: year, month, day of week, ordinal." in trained.notes
+    schema = {f["name"]: f for f in trained.features}
+    assert schema["sold_on"]["kind"] == "date" and schema["sold_on"]["format"] == "%Y-%m-%d"
+    assert trained.data_info["date_features"] == ["sold_on"]
+    # The month matters, and the model learnt it from the date.
+    assert trained.metrics["R2"] > 0.95
+    importance = trained.feature_importance or {}
+    assert set(importance) == {"sold_on", "size"} and importance["sold_on"] > 0.1
+    assert transformed_width(trained, frame) == 4 + 1
+
+
+@pytest.mark.parametrize("kind_id", sorted(CATALOG))
+def test_a_saved_model_with_dates_predicts_on_raw_rows_after_restricted_loading(
+    kind_id: str, tmp_path: Path
+) -> None:
+    store_module = pytest.importorskip("tuidash.core.store")
+    frame = date_frame()
+    trained = train(frame, kind_id, features=["sold_on", "size"])
+    store = store_module.ModelPersistence(tmp_path / "store")
+    ok, message = store.save_model(kind_id, trained.to_model_data())
+    assert ok, message
+    loaded = store.load_model(kind_id)  # through the restricted unpickler
+    assert loaded is not None
+    kinds = {f["name"]: f["kind"] for f in loaded["metadata"]["data"]["features"]}
+    assert kinds == {"sold_on": "date", "size": "numeric"}
+    # Raw text rows of a "new file" (dates after the training rows), one with no date.
+    new = pd.DataFrame(
+        {"sold_on": ["2023-06-15", "2023-12-01", None], "size": [100.0, 100.0, 80.0]}
+    )
+    expected = trained.predict(new)
+    assert np.all(np.isfinite(expected))
+    assert np.allclose(predict(loaded, new), expected)
+    if kind_id in ("linear_regression", "random_forest", "gradient_boosting"):
+        assert expected[1] > expected[0]  # December after June: the month is used
+
+
+def test_real_datetime_columns_are_date_features_too() -> None:
+    frame = date_frame()
+    frame["sold_on"] = pd.to_datetime(frame["sold_on"])
+    features, _ = default_features(frame, "price")
+    assert "sold_on" in features
+    trained = train(frame, "linear_regression")
+    assert {f["name"]: f["kind"] for f in trained.features}["sold_on"] == "date"
+    new = pd.DataFrame({"sold_on": pd.to_datetime(["2021-06-15"]), "size": [100.0]})
+    assert np.isfinite(trained.predict(new)).all()
+
+
+def test_day_first_dates_are_read_day_first() -> None:
+    frame = date_frame()
+    frame["sold_on"] = pd.to_datetime(frame["sold_on"]).dt.strftime("%d/%m/%Y")
+    trained = train(frame, "linear_regression")
+    assert {f["name"]: f for f in trained.features}["sold_on"]["format"] == "%d/%m/%Y"
+    assert trained.metrics["R2"] > 0.95
+
+
+def test_a_date_column_with_text_in_new_rows_is_named() -> None:
+    trained = train(date_frame(), "ridge")
+    new = pd.DataFrame({"sold_on": ["2021-06-15", "soon"], "size": [100.0, 90.0]})
+    with pytest.raises(SchemaError) as info:
+        trained.predict(new)
+    assert info.value.problems == [
+        "Column 'sold_on' should hold dates (as in training) but has 'soon' (row 2)."
+    ]
 
 
 def test_empty_feature_columns_are_left_out() -> None:
@@ -239,24 +327,24 @@ def transformed_width(trained: TrainedModel, frame: pd.DataFrame) -> int:
     return int(preprocess.transform(frame[names].head(10)).shape[1])
 
 
-def test_default_features_leave_out_ids_and_dates_written_as_text() -> None:
+def test_default_features_leave_out_ids_and_use_dates_written_as_text() -> None:
     frame = frame_with_ids()
     features, reasons = default_features(frame, "price")
-    assert features == ["size", "age", "colour", "garden", "region"]
-    assert set(reasons) == {"order_id", "sold_on"}
+    assert features == ["size", "age", "colour", "garden", "sold_on", "region"]
+    assert set(reasons) == {"order_id"}
     assert "identifier" in reasons["order_id"] and "5,000 different values" in reasons["order_id"]
-    assert "dates written as text" in reasons["sold_on"]
     assert all(reason.endswith(".") for reason in reasons.values())
 
 
 def test_training_without_chosen_features_skips_ids_and_stays_narrow() -> None:
     frame = frame_with_ids()
     trained = train(frame, kind="linear_regression")
-    assert [f["name"] for f in trained.features] == ["size", "age", "colour", "garden", "region"]
+    names = [f["name"] for f in trained.features]
+    assert names == ["size", "age", "colour", "garden", "sold_on", "region"]
     assert any("'order_id'" in note and "identifier" in note for note in trained.notes)
-    assert any("'sold_on'" in note and "dates" in note for note in trained.notes)
-    # 2 numbers + 3 colours + 2 flags + 2 regions, not thousands of one-hot columns.
-    assert transformed_width(trained, frame) == 9
+    assert any("'sold_on' as a date" in note for note in trained.notes)
+    # 2 numbers + 3 colours + 2 flags + 4 date parts + 2 regions, not thousands of columns.
+    assert transformed_width(trained, frame) == 13
     assert trained.metrics["R2"] is not None and trained.metrics["R2"] > 0.9
 
 

@@ -117,7 +117,17 @@ def hostile_pickles(marker: Path) -> dict[str, bytes]:
         + b"\x8c\x10sklearn.pipeline\x94\x8c\x19Pipeline.__init__.__doc__\x94\x93\x94.",
         # An allowed estimator wrapping a hostile callable inside its state.
         "nested-in-pipeline": pickle.dumps({"model": fitted(), "hook": _Evil(marker)}, protocol=5),
+        # The allowlisted tuidash date step carrying a hostile callable in its state.
+        "nested-in-date-step": pickle.dumps(_date_step_with(_Evil(marker)), protocol=5),
     }
+
+
+def _date_step_with(hook: Any) -> Any:
+    from tuidash.core.dates import DateFeatures
+
+    step = DateFeatures()
+    step.columns_, step.formats_, step.n_features_in_ = ["d"], {"d": hook}, 1
+    return step
 
 
 HOSTILE_KINDS = (
@@ -130,6 +140,7 @@ HOSTILE_KINDS = (
     "getattr-chain",
     "dotted-name",
     "nested-in-pipeline",
+    "nested-in-date-step",
 )
 
 
@@ -238,3 +249,56 @@ def test_opcodes_of_a_saved_model_use_only_protocol_5(tmp_path):
     data = (tmp_path / "store" / "models" / "m.pkl").read_bytes()
     first = next(pickletools.genops(data))
     assert first[0].name == "PROTO" and first[1] == 5
+
+
+# ------------------------------------------------------------------ date features
+
+
+def _date_pipeline() -> tuple[Any, Any]:
+    import pandas as pd
+
+    from tuidash.core.training import TrainConfig, train_model
+
+    days = pd.date_range("2020-01-01", periods=120, freq="5D")
+    frame = pd.DataFrame(
+        {
+            "sold_on": days.strftime("%Y-%m-%d"),
+            "stamp": days,
+            "size": np.linspace(50, 150, 120),
+        }
+    )
+    frame["price"] = 2 * frame["size"] + 10 * days.month.to_numpy()
+    trained = train_model(frame, "ridge", None, TrainConfig(target="price"))
+    return trained, frame.drop(columns="price").head(7)
+
+
+def test_a_pipeline_with_date_features_names_only_the_exact_date_step(tmp_path):
+    trained, rows = _date_pipeline()
+    recorder = _Recorder(pickle.dumps(trained.pipeline, protocol=5))
+    recorder.load()
+    assert recorder.seen <= ALLOWED_GLOBALS, recorder.seen - ALLOWED_GLOBALS
+    ours = {key for key in recorder.seen if key[0].startswith("tuidash")}
+    assert ours == {("tuidash.core.dates", "DateFeatures")}
+    store = ModelPersistence(tmp_path / "store")
+    ok, message = store.save_model("dated", trained.to_model_data())
+    assert ok, message
+    loaded = ModelPersistence(tmp_path / "store").load_model("dated")
+    assert loaded is not None
+    np.testing.assert_array_equal(loaded["model"].predict(rows), trained.pipeline.predict(rows))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        ("tuidash.core.dates", "parse_dates"),
+        ("tuidash.core.dates", "pd"),
+        ("tuidash.core.dates", "BaseEstimator"),
+        ("tuidash.core.dates", "DateFeatures.fit"),
+        ("tuidash.core.training", "train_model"),
+        ("tuidash.core", "dates"),
+    ],
+)
+def test_nothing_else_of_tuidash_is_allowed(name):
+    with pytest.raises(UnpickleRefused):
+        restricted_loads(_reduce_pickle(*name, ()))
+    assert sum(1 for module, _ in ALLOWED_GLOBALS if module.startswith("tuidash")) == 1

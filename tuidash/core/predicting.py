@@ -6,8 +6,6 @@ imported inside the functions that need them.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,15 +155,10 @@ def write_csv(prediction: Prediction, path: Path) -> Path:
         raise PredictionError(f"Cannot write {path}: the folder {folder} does not exist.")
     if target.is_dir():
         raise PredictionError(f"Cannot write {path}: it is a folder.")
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            prediction.frame.to_csv(stream, index=False)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return target
+    from tuidash.core.transfer import write_file_atomic
+
+    # Permissions follow the umask like any file the user writes (mkstemp's were 0600).
+    return write_file_atomic(target, lambda stream: prediction.frame.to_csv(stream, index=False))
 
 
 def _free_column(columns: Any) -> str:

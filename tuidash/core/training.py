@@ -54,11 +54,6 @@ ID_UNIQUE_RATIO = 0.5
 TEXT_DISTINCT_CAP = 1000
 """A text column with more distinct values than this is left out by default (too many to learn)."""
 
-_DATE_TEXT = re.compile(
-    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
-)
-_DATE_SAMPLE = 200
-
 ProgressCallback = Callable[[float, str], None]
 
 
@@ -68,12 +63,15 @@ def build_pipeline(
     numeric_features: Sequence[str],
     categorical_features: Sequence[str],
     random_state: int | None = 42,
+    date_features: Sequence[str] = (),
 ) -> Any:
     """The unfitted sklearn Pipeline that is trained and saved: preprocessing + estimator.
 
     Numeric columns: median imputation (+ standard scaling when the kind needs it).
     Text/categorical columns: most-frequent imputation + one-hot of at most
     ONE_HOT_MAX_CATEGORIES columns each (rare and unseen values share one column).
+    Date columns (real, or dates written as text): year, month, day of week and ordinal day
+    (``tuidash.core.dates.DateFeatures``), then like numbers.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -104,6 +102,17 @@ def build_pipeline(
             ]
         )
         transformers.append(("categorical", categorical, list(categorical_features)))
+    if date_features:
+        from tuidash.core.dates import DateFeatures
+
+        # keep_empty_features: always four outputs per column, so importance adds up per column.
+        date_steps: list[tuple[str, Any]] = [
+            ("dates", DateFeatures()),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+        ]
+        if kind.needs_scaling:
+            date_steps.append(("scale", StandardScaler()))
+        transformers.append(("dates", Pipeline(date_steps), list(date_features)))
     preprocess = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False)
     return Pipeline([("preprocess", preprocess), ("model", kind.build(params, random_state))])
 
@@ -306,13 +315,39 @@ def _json_float(value: Any) -> float | None:
 
 # --------------------------------------------------------------------------- progress
 
+PREDICT_CHUNK_ROWS = 2000
+"""Test rows predicted per call, so evaluation reports progress and honours cancel.
+
+k-Nearest Neighbours on a large training set predicts about 2,000 rows a second; a chunk
+this size keeps every pause between cancel checks near a second.
+"""
+
+CHUNK_SECONDS = 1.0
+"""Ensembles are grown in chunks of about this many seconds (see ``_fit_grown``)."""
+
+ESTIMATE_AFTER_SECONDS = 2.0
+"""A step must have run this long before its pace is trusted to estimate the time left."""
+
+_NUMBERS = re.compile(r"\d[\d,.]*")
+
 
 class _Progress:
-    """Reports progress and raises TrainingCancelled when the cancel event is set."""
+    """Reports progress and raises TrainingCancelled when the cancel event is set.
 
-    def __init__(self, callback: ProgressCallback | None, cancel: threading.Event | None) -> None:
+    ``scaled`` gives a child that maps its own 0..1 into a part of this one's range and
+    puts a prefix before its texts (a cross-validation fold reports inside its share).
+    """
+
+    def __init__(
+        self,
+        callback: ProgressCallback | None,
+        cancel: threading.Event | None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.callback = callback
         self.cancel = cancel
+        self.clock = clock
+        """Seconds for sizing chunks of work (tests pass a fake one)."""
 
     def check(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -322,6 +357,93 @@ class _Progress:
         self.check()
         if self.callback is not None:
             self.callback(max(0.0, min(1.0, fraction)), text)
+
+    def scaled(self, start: float, end: float, prefix: str = "") -> _Progress:
+        """A child reporting into ``start``..``end`` of this range, texts after ``prefix``."""
+        parent = self
+
+        def forward(fraction: float, text: str) -> None:
+            parent(start + (end - start) * fraction, f"{prefix}{text}")
+
+        return _Progress(forward if self.callback is not None else None, self.cancel, self.clock)
+
+    def silent(self) -> _Progress:
+        """The same cancel checks without progress reports."""
+        return _Progress(None, self.cancel, self.clock)
+
+
+def duration_text(seconds: float) -> str:
+    """A stopwatch reading: 0:07, 12:05, 1:02:03."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_left_text(seconds: float) -> str:
+    """A rough estimate in words: "a few seconds left", "about 40 s left", "about 7 min left"."""
+    if seconds < 10:
+        return "a few seconds left"
+    if seconds < 60:
+        return f"about {round(seconds / 10) * 10} s left"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min left"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes} min left" if minutes else f"about {hours} h left"
+
+
+class ProgressTimer:
+    """Elapsed time and an estimate of the time left of one training, from its reports.
+
+    Reports whose texts differ only in their numbers ("Fitted 10 of 100 trees", "Fitted 20
+    of 100 trees") belong to one step. Once a step has moved the fraction for at least
+    ESTIMATE_AFTER_SECONDS, its pace estimates the rest; a single long fit that reports only
+    when it starts gives no estimate, only the elapsed time. ``clock`` returns seconds.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        """Seconds (monotonic); tests pass a fake clock."""
+        self.started = clock()
+        """When the training started."""
+        self.fraction = 0.0
+        """The last reported fraction."""
+        self._step: str | None = None
+        self._first: tuple[float, float] | None = None
+        self._last: tuple[float, float] | None = None
+
+    def report(self, fraction: float, text: str) -> None:
+        """Record one progress report (call it when the report arrives)."""
+        now = self.clock()
+        step = _NUMBERS.sub("#", text)
+        if step != self._step or self._first is None:
+            self._step = step
+            self._first = (now, fraction)
+        self._last = (now, fraction)
+        self.fraction = fraction
+
+    def elapsed(self) -> float:
+        """Seconds since the training started."""
+        return max(0.0, self.clock() - self.started)
+
+    def remaining(self) -> float | None:
+        """Estimated seconds left, or None while there is no pace to go by."""
+        if self._first is None or self._last is None:
+            return None
+        (first_at, first_fraction), (last_at, last_fraction) = self._first, self._last
+        took = last_at - first_at
+        moved = last_fraction - first_fraction
+        if took < ESTIMATE_AFTER_SECONDS or moved <= 0:
+            return None
+        pace = moved / took
+        return max(0.0, (1.0 - last_fraction) / pace - (self.clock() - last_at))
+
+    def text(self) -> str:
+        """ "1:05 elapsed" or "1:05 elapsed, about 7 min left"."""
+        shown = f"{duration_text(self.elapsed())} elapsed"
+        left = self.remaining()
+        return shown if left is None else f"{shown}, {time_left_text(left)}"
 
 
 # --------------------------------------------------------------------------- training
@@ -364,7 +486,7 @@ def train_model(
     target = config.target
     if target not in frame.columns:
         raise TrainingError(f"There is no column {target!r}; the columns are {_names(columns)}.")
-    features, numeric, categorical = _choose_features(frame, config, notes)
+    features, numeric, categorical, dates = _choose_features(frame, config, notes)
 
     y_all = _numeric_target(frame[target], target)
     keep = np.isfinite(y_all.to_numpy(dtype=np.float64, na_value=np.nan))
@@ -380,7 +502,7 @@ def train_model(
     batches_from = None
     if config.batch_rows is not None and config.batch_rows > 1:
         batches_from = len(X)
-        X, y = _batch(X, y, config.batch_rows, numeric, categorical)
+        X, y = _batch(X, y, config.batch_rows, numeric, categorical, dates)
         notes.append(
             f"Aggregated every {config.batch_rows} rows into one: {batches_from} rows became "
             f"{len(X)} (feature means; text features and the target from each batch's last row)."
@@ -416,7 +538,7 @@ def train_model(
     y_train, y_test = y.iloc[train_index], y.iloc[test_index]
     _check_neighbours(kind_id, values, n_train, config.cv_folds, config.keep_order)
 
-    pipeline = build_pipeline(kind_id, values, numeric, categorical, config.random_state)
+    pipeline = build_pipeline(kind_id, values, numeric, categorical, config.random_state, dates)
     # On small data, OpenMP threads (gradient boosting) cost far more than they save,
     # especially on a busy shared server, so they are limited to one there.
     with _thread_limit(n_train):
@@ -431,22 +553,19 @@ def train_model(
         notes.extend(fit_notes)
 
         report(0.9, "Evaluating on the test rows")
-        y_pred = np.asarray(pipeline.predict(X_test), dtype=np.float64).ravel()
+        # Evaluation's share of the bar is split by the rows each part predicts.
+        predicted_rows = len(X_test)
+        shuffled_rows = _permutation_rows(pipeline, kind_id, features, len(X_test))
+        split = 0.9 + 0.1 * predicted_rows / max(1, predicted_rows + shuffled_rows)
+        y_pred = _predict_in_chunks(pipeline, X_test, report.scaled(0.9, split))
         metrics = regression_metrics(y_test.to_numpy(), y_pred)
-        report(0.92, "Measuring feature importance")
+        importance_report = report.scaled(split, 1.0)
         importance, method = _feature_importance(
-            pipeline, kind_id, features, X_test, y_test, config.random_state, report
+            pipeline, kind_id, features, X_test, y_test, config.random_state, importance_report
         )
     report(1.0, "Done")
 
-    schema = [
-        {
-            "name": name,
-            "dtype": str(frame[name].dtype),
-            "kind": "numeric" if name in numeric else "categorical",
-        }
-        for name in features
-    ]
+    schema = [_schema_entry(frame, name, numeric, dates, pipeline) for name in features]
     data_info: dict[str, Any] = {
         "source": source,
         "sha256": sha256,
@@ -477,6 +596,8 @@ def train_model(
         seconds,
         "undefined" if metrics.values.get("R2") is None else f"{metrics.values['R2']:.4f}",
     )
+    if dates:  # only then: the metadata of models without dates stays as it was
+        data_info["date_features"] = list(dates)
     return TrainedModel(
         kind_id=kind.id,
         display_name=kind.display_name,
@@ -510,8 +631,9 @@ def _rows_needed(test_size: float) -> int:
 def default_features(frame: pd.DataFrame, target: str) -> tuple[list[str], dict[str, str]]:
     """The features used when none are chosen, and a one-sentence reason per left-out column.
 
-    Every column except the target, dates, empty columns, dates written as text, and text
-    columns that look like identifiers or have too many distinct values to learn from.
+    Every column except the target, empty columns, durations, and text columns that look
+    like identifiers or have too many distinct values to learn from. Dates (real, or
+    written as text) are features: ``feature_notes`` says what is derived from them.
     """
     features: list[str] = []
     reasons: dict[str, str] = {}
@@ -536,11 +658,13 @@ def _left_out_reason(name: str, series: pd.Series, rows: int) -> str | None:
     if present.empty:
         return f"Left out {name!r}: every value is missing."
     if kind == "datetime":
-        return f"Left out {name!r}: it holds dates or times, which training cannot use yet."
+        if _is_date(series):
+            return None
+        return f"Left out {name!r}: it holds durations, which training cannot use yet."
     if kind != "text":
         return None
-    if _looks_like_dates(present):
-        return f"Left out {name!r}: it holds dates written as text, which training cannot use yet."
+    if _is_date(series):
+        return None
     distinct = _distinct(present)
     if distinct > ID_MIN_DISTINCT and distinct > ID_UNIQUE_RATIO * rows:
         return (
@@ -562,20 +686,32 @@ def _distinct(present: pd.Series) -> int:
         return int(present.astype(str).nunique())
 
 
-def _looks_like_dates(present: pd.Series) -> bool:
-    """Whether (nearly) every value of an evenly spaced sample is written like a date."""
-    import numpy as np
+def _is_date(series: pd.Series) -> bool:
+    """Dates or times (not durations), real or written as text in one format."""
+    from tuidash.core.dates import is_date_column
 
-    step = max(1, len(present) // _DATE_SAMPLE)
-    sample = present.iloc[np.arange(0, len(present), step)[:_DATE_SAMPLE]]
-    matches = sum(1 for value in sample if isinstance(value, str) and _DATE_TEXT.match(value))
-    return matches >= 0.9 * len(sample)
+    return is_date_column(series)
+
+
+def feature_notes(frame: pd.DataFrame, features: Sequence[str]) -> dict[str, str]:
+    """What training derives from the chosen features that are not used as they are.
+
+    Today: dates, which become year, month, day of week and ordinal day (one sentence each).
+    """
+    from tuidash.core.dates import date_note
+
+    notes: dict[str, str] = {}
+    columns = [str(c) for c in frame.columns]
+    for name in features:
+        if name in columns and _is_date(frame.iloc[:, columns.index(name)]):
+            notes[name] = date_note(name)
+    return notes
 
 
 def _choose_features(
     frame: pd.DataFrame, config: TrainConfig, notes: list[str]
-) -> tuple[list[str], list[str], list[str]]:
-    """The feature columns, split into numeric and categorical (text, booleans)."""
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """The feature columns, split into numeric, categorical (text, booleans) and dates."""
     target = config.target
     if config.features is not None:
         if isinstance(config.features, str):
@@ -597,21 +733,29 @@ def _choose_features(
     else:
         chosen, reasons = default_features(frame, target)
         notes.extend(reasons.values())
+    from tuidash.core.dates import date_note
+
     features: list[str] = []
     numeric: list[str] = []
     categorical: list[str] = []
+    dates: list[str] = []
     skipped_empty: list[str] = []
     for name in chosen:
         series = frame[name]
         kind = column_kind(series)
-        if kind == "datetime":
-            raise TrainingError(
-                f"Column {name!r} holds dates or times, which training cannot use yet; "
-                "leave it out of the features."
-            )
         if series.isna().all():
             skipped_empty.append(name)
             continue
+        if kind in ("datetime", "text") and _is_date(series):
+            features.append(name)
+            dates.append(name)
+            notes.append(date_note(name))
+            continue
+        if kind == "datetime":
+            raise TrainingError(
+                f"Column {name!r} holds durations, which training cannot use yet; "
+                "leave it out of the features."
+            )
         features.append(name)
         if kind == "numeric":
             numeric.append(name)
@@ -628,7 +772,30 @@ def _choose_features(
         notes.append(f"Left out empty columns {_names(skipped_empty)} (every value missing).")
     if not features:
         raise TrainingError("There are no usable feature columns; choose at least one.")
-    return features, numeric, categorical
+    return features, numeric, categorical, dates
+
+
+def _schema_entry(
+    frame: pd.DataFrame, name: str, numeric: Sequence[str], dates: Sequence[str], pipeline: Any
+) -> dict[str, Any]:
+    """One entry of the feature schema; a date column records the format it was read with."""
+    entry: dict[str, Any] = {"name": name, "dtype": str(frame[name].dtype)}
+    if name in dates:
+        entry["kind"] = "date"
+        step = _date_step(pipeline)
+        entry["format"] = None if step is None else step.formats_.get(name)
+    else:
+        entry["kind"] = "numeric" if name in numeric else "categorical"
+    return entry
+
+
+def _date_step(pipeline: Any) -> Any:
+    """The fitted DateFeatures step of a pipeline built by build_pipeline, or None."""
+    preprocess = getattr(pipeline, "named_steps", {}).get("preprocess")
+    for name, transformer, _columns in getattr(preprocess, "transformers_", []) or []:
+        if name == "dates":
+            return dict(getattr(transformer, "named_steps", {})).get("dates")
+    return None
 
 
 def _numeric_target(series: pd.Series, name: str) -> pd.Series:
@@ -712,12 +879,17 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def _batch(
-    X: pd.DataFrame, y: pd.Series, size: int, numeric: Sequence[str], categorical: Sequence[str]
+    X: pd.DataFrame,
+    y: pd.Series,
+    size: int,
+    numeric: Sequence[str],
+    categorical: Sequence[str],
+    dates: Sequence[str] = (),
 ) -> tuple[Any, Any]:
     """Aggregate every ``size`` consecutive rows: feature means, target of the last row.
 
-    Text features take the batch's last non-missing value (a mean of text does not exist).
-    A final, shorter batch is kept.
+    Text and date features take the batch's last non-missing value (a mean of text does not
+    exist). A final, shorter batch is kept.
     """
     import numpy as np
     import pandas as pd
@@ -728,6 +900,8 @@ def _batch(
         parts.append(X[list(numeric)].groupby(group).mean())
     if categorical:
         parts.append(X[list(categorical)].groupby(group).last())
+    if dates:
+        parts.append(X[list(dates)].groupby(group).last())
     batched = pd.concat(parts, axis=1)[list(X.columns)]
     for name in categorical:
         batched[name] = batched[name].astype(object)
@@ -841,22 +1015,49 @@ def _fit_grown(
     span: float,
     unit: str,
 ) -> None:
-    """Grow an ensemble with warm_start in about ten chunks; same result as one fit."""
+    """Grow an ensemble with warm_start in chunks; same result as one fit.
+
+    At most ten chunks; when one tree or round takes long (large data) the chunks shrink to
+    about CHUNK_SECONDS each (never below one unit per parallel job), so progress moves and
+    cancel is honoured between them.
+    """
     total = int(getattr(model, param))
-    step = max(1, math.ceil(total / 10))
+    largest = max(1, math.ceil(total / 10))
+    smallest = min(largest, _parallel_jobs(model))
+    step = smallest  # the first chunk measures how long one unit takes
     done = 0
     model.set_params(warm_start=True)
+    report(start, f"Fitted 0 of {total} {unit}")
     try:
         while done < total:
+            before = done
             done = min(total, done + step)
+            began = report.clock()
             model.set_params(**{param: done})
             model.fit(Xt, y)
+            took = report.clock() - began
             report(start + span * done / total, f"Fitted {done} of {total} {unit}")
             # Gradient boosting may stop early (early stopping on large data).
             if param == "max_iter" and getattr(model, "n_iter_", done) < done:
                 break
+            per_unit = took / max(1, done - before)
+            fits = int(CHUNK_SECONDS / per_unit) if per_unit > 0 else largest
+            step = max(smallest, min(largest, fits))
     finally:
         model.set_params(warm_start=False, **{param: total})
+
+
+def _parallel_jobs(model: Any) -> int:
+    """How many units one fit call builds at once (trees of a forest grow in parallel)."""
+    n_jobs = getattr(model, "n_jobs", None)
+    if n_jobs is None:
+        return 1
+    try:
+        from joblib import effective_n_jobs
+
+        return max(1, int(effective_n_jobs(n_jobs)))
+    except Exception:  # pragma: no cover - joblib comes with sklearn
+        return 1
 
 
 def _fit_epochs(model: Any, Xt: Any, y: Any, report: _Progress, start: float, span: float) -> bool:
@@ -870,6 +1071,7 @@ def _fit_epochs(model: Any, Xt: Any, y: Any, report: _Progress, start: float, sp
     done = 0
     converged = False
     model.set_params(warm_start=True)
+    report(start, f"Trained 0 of {total} epochs")
     try:
         while done < total:
             chunk = min(step, total - done)
@@ -910,19 +1112,24 @@ def _cross_validate(
     scores: list[float | None] = []
     width = (end - start) / folds
     for number, (train_index, valid_index) in enumerate(splitter.split(X), start=1):
-        report(start + width * (number - 1), f"Cross-validation fold {number} of {folds}")
+        # The fold's fit reports inside the fold's share ("... fold 2 of 5: Fitted 10 of ...").
+        fold_report = report.scaled(
+            start + width * (number - 1),
+            start + width * number,
+            f"Cross-validation fold {number} of {folds}: ",
+        )
         fold = clone(pipeline)
         _fit(
             fold,
             kind_id,
-            f"Fold {number}",
+            get_kind(kind_id).display_name,
             X.iloc[train_index],
             y.iloc[train_index],
-            _Progress(None, report.cancel),
+            fold_report,
             0.0,
             1.0,
         )
-        predicted = fold.predict(X.iloc[valid_index])
+        predicted = _predict_in_chunks(fold, X.iloc[valid_index], fold_report.silent())
         scores.append(regression_metrics(y.iloc[valid_index].to_numpy(), predicted)["R2"])
     defined = [s for s in scores if s is not None]
     return {
@@ -987,6 +1194,12 @@ def _output_owners(preprocess: Any) -> list[str] | None:
             owners.extend(columns)
             continue
         steps = dict(getattr(transformer, "named_steps", {}))
+        if "dates" in steps:  # DATE_PARTS outputs per column (the imputer keeps empty ones)
+            from tuidash.core.dates import DATE_PARTS
+
+            for column in columns:
+                owners.extend([column] * len(DATE_PARTS))
+            continue
         imputer = steps.get("impute")
         kept = list(imputer.get_feature_names_out(columns)) if imputer is not None else columns
         onehot = steps.get("onehot")
@@ -1011,27 +1224,70 @@ def _permutation_importance(
     random_state: int,
     report: _Progress,
 ) -> tuple[dict[str, float] | None, str | None]:
-    """Mean drop in (negative) MAE when one column is shuffled, on a capped test sample."""
+    """Mean drop in (negative) MAE when one column is shuffled, on a capped test sample.
+
+    The same shuffles and scores as sklearn's ``permutation_importance``, one column at a
+    time, so progress is reported and cancel is honoured between predictions.
+    """
     import numpy as np
-    from sklearn.inspection import permutation_importance
+    from sklearn.metrics import mean_absolute_error
 
     if len(X_test) < 2:
         return dict.fromkeys(features, 0.0), "permutation"
     index = np.arange(len(X_test))
     if len(index) > PERMUTATION_ROWS:
         index = np.unique(np.linspace(0, len(index) - 1, PERMUTATION_ROWS).round().astype(int))
-    report.check()
-    result = permutation_importance(
-        pipeline,
-        X_test.iloc[index],
-        y_test.iloc[index],
-        scoring="neg_mean_absolute_error",
-        n_repeats=PERMUTATION_REPEATS,
-        random_state=random_state,
-    )
-    report.check()
-    values = [float(v) if math.isfinite(float(v)) else 0.0 for v in result.importances_mean]
-    return _ranked(dict(zip(X_test.columns, values, strict=True))), "permutation"
+    X = X_test.iloc[index]
+    y = y_test.iloc[index]
+    columns = list(X.columns)
+    report(0.0, f"Feature importance: 0 of {len(columns)} columns")
+    # As sklearn: one seed drawn from random_state, the same shuffles for every column.
+    seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
+    baseline = -mean_absolute_error(y, pipeline.predict(X))
+    values = []
+    for position, column in enumerate(columns):
+        shuffler = np.random.RandomState(seed)
+        shuffled = X.copy()
+        order = np.arange(len(shuffled))
+        scores = []
+        for _ in range(PERMUTATION_REPEATS):
+            report.check()
+            shuffler.shuffle(order)
+            moved = shuffled.iloc[order, position]
+            moved.index = shuffled.index
+            shuffled[column] = moved
+            scores.append(-mean_absolute_error(y, pipeline.predict(shuffled)))
+        value = float(baseline - np.mean(scores))
+        values.append(value if math.isfinite(value) else 0.0)
+        done = position + 1
+        report(done / len(columns), f"Feature importance: {done} of {len(columns)} columns")
+    return _ranked(dict(zip(columns, values, strict=True))), "permutation"
+
+
+def _permutation_rows(pipeline: Any, kind_id: str, features: Sequence[str], test_rows: int) -> int:
+    """Rows that permutation importance will predict (0 when the model measures its own)."""
+    model = pipeline.named_steps["model"]
+    if kind_id == "dummy" or hasattr(model, "feature_importances_"):
+        return 0
+    if getattr(model, "coef_", None) is not None:
+        return 0
+    return min(test_rows, PERMUTATION_ROWS) * (1 + len(features) * PERMUTATION_REPEATS)
+
+
+def _predict_in_chunks(
+    pipeline: Any, X: pd.DataFrame, report: _Progress, chunk_rows: int = PREDICT_CHUNK_ROWS
+) -> np.ndarray:
+    """Predict ``X`` a chunk of rows at a time: progress after each, cancel between them."""
+    import numpy as np
+
+    total = len(X)
+    report(0.0, f"Predicting the test rows: 0 of {total:,}")
+    parts = []
+    for begin in range(0, total, chunk_rows):
+        end = min(total, begin + chunk_rows)
+        parts.append(np.asarray(pipeline.predict(X.iloc[begin:end]), dtype=np.float64).ravel())
+        report(end / total, f"Predicting the test rows: {end:,} of {total:,}")
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
 
 
 def _ranked(values: Mapping[str, float]) -> dict[str, float]:
@@ -1044,9 +1300,9 @@ _NUMERIC_DTYPE = re.compile(r"^(u?int|float|Int|UInt|Float|number|numeric|comple
 
 
 def _expected_kind(feature: Mapping[str, Any]) -> str | None:
-    """numeric, categorical or None (unknown) for one entry of a feature schema."""
+    """numeric, categorical, date or None (unknown) for one entry of a feature schema."""
     kind = feature.get("kind")
-    if kind in ("numeric", "categorical"):
+    if kind in ("numeric", "categorical", "date"):
         return str(kind)
     dtype = feature.get("dtype")
     if not isinstance(dtype, str) or not dtype:
@@ -1067,8 +1323,8 @@ def _schema_names(features: Sequence[Mapping[str, Any] | str]) -> list[dict[str,
 def check_schema(frame: pd.DataFrame, features: Sequence[Mapping[str, Any] | str]) -> list[str]:
     """Problems that stop ``frame`` from being predicted on; empty when it fits.
 
-    Missing columns are named; extra columns are ignored; a column that was numbers in
-    training but holds text now is reported with an example value and its row.
+    Missing columns are named; extra columns are ignored; a column that was numbers (or
+    dates) in training but holds text now is reported with an example value and its row.
     """
     import pandas as pd
 
@@ -1089,6 +1345,11 @@ def check_schema(frame: pd.DataFrame, features: Sequence[Mapping[str, Any] | str
     renamed = frame.set_axis(columns, axis=1)
     for feature in schema:
         name = feature["name"]
+        if name in columns and _expected_kind(feature) == "date":
+            problem = _date_problem(renamed, name, feature.get("format"))
+            if problem is not None:
+                problems.append(problem)
+            continue
         if name not in columns or _expected_kind(feature) != "numeric":
             continue
         series = renamed[name]
@@ -1110,6 +1371,28 @@ def check_schema(frame: pd.DataFrame, features: Sequence[Mapping[str, Any] | str
     return problems
 
 
+def _date_problem(frame: pd.DataFrame, name: str, fmt: Any) -> str | None:
+    """A sentence naming the first value of a date column that cannot be read as a date."""
+    import pandas as pd
+
+    from tuidash.core.dates import parse_dates
+
+    series = frame[name]
+    present = series.dropna()
+    if present.empty:
+        return None
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return f"Column {name!r} should hold dates (as in training) but holds numbers."
+    parsed = parse_dates(present, fmt if isinstance(fmt, str) else None)
+    bad = present[parsed.isna().to_numpy()]
+    if len(bad) == 0:
+        return None
+    row = list(frame.index).index(bad.index[0]) + 1
+    return (
+        f"Column {name!r} should hold dates (as in training) but has {bad.iloc[0]!r} (row {row})."
+    )
+
+
 def features_from_pipeline(pipeline: Any) -> list[dict[str, Any]] | None:
     """The feature schema of a pipeline built by build_pipeline, read from its fitted parts."""
     preprocess = getattr(pipeline, "named_steps", {}).get("preprocess")
@@ -1121,7 +1404,7 @@ def features_from_pipeline(pipeline: Any) -> list[dict[str, Any]] | None:
     for name, _transformer, columns in transformers:
         if name == "remainder":
             continue
-        kind = "numeric" if name == "numeric" else "categorical"
+        kind = {"numeric": "numeric", "dates": "date"}.get(name, "categorical")
         for column in columns:
             schema[str(column)] = {"name": str(column), "dtype": None, "kind": kind}
     order = getattr(preprocess, "feature_names_in_", None)

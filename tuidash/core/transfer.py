@@ -11,12 +11,14 @@ import hashlib
 import json
 import math
 import os
+import re
+import secrets
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from tuidash.core.errors import TuidashError
 
@@ -114,6 +116,100 @@ def _copy_atomic(source: Path, target: Path) -> str:
         raise
     shutil.copymode(source, target)
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- files for people
+
+
+def write_file_atomic(target: Path, write: Callable[[IO[str]], None]) -> Path:
+    """Write a text file (CSV export) through a temp file and a rename; return ``target``.
+
+    The file gets the permissions new files get from the umask, like any file the user
+    writes: ``tempfile.mkstemp`` would make every export private (0600). A crash leaves the
+    old file or the new one, never half a file.
+    """
+    target = Path(target)
+    for _ in range(100):
+        temp = target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        break
+    else:  # pragma: no cover - 100 random names taken
+        raise TransferError(f"Could not create a temporary file in {target.parent}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[\x00-\x1f\x7f/\\]+")
+
+
+def export_stem(what: str, model_name: str) -> str:
+    """A file name stem that says which model made an export: ``predictions-Random Forest``."""
+    model = _UNSAFE_IN_FILE_NAMES.sub("_", model_name).strip().lstrip(".")[:80]
+    return f"{what}-{model}" if model else what
+
+
+# --------------------------------------------------------------------------- save elsewhere
+
+
+def folder_problem(folder: str | Path) -> str | None:
+    """Why a store cannot be written in ``folder``, as one sentence, or None when it can."""
+    path = Path(folder).expanduser().absolute()
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing != path:
+        if not existing.is_dir():
+            return f"{path} cannot be created: {existing} is a file, not a folder."
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"{path} cannot be created: no permission to write in {existing}."
+        return None
+    if not path.is_dir():
+        return f"{path} is a file, not a folder."
+    for part in (path, path / "models", path / "metadata"):
+        if part.exists() and not part.is_dir():
+            return f"{part} is a file, not a folder."
+        if part.exists() and not os.access(part, os.W_OK | os.X_OK):
+            return f"There is no permission to write in {part}."
+    return None
+
+
+def save_elsewhere(
+    folder: str | Path, name: str, model_data: Mapping[str, Any]
+) -> tuple[str, list[Path]]:
+    """Save a model into ``folder`` as a store of its own (models/ + metadata/).
+
+    Returns the name used (a free one, "NAME (2)", when the folder has a model of that
+    name: nothing there is replaced) and the two files written. ``tuidash --store FOLDER``
+    lists and loads it.
+    """
+    from tuidash.core.store import ModelPersistence, StoreError
+
+    if not str(folder).strip():
+        raise TransferError("Type the folder to save the model in.")
+    path = Path(folder).expanduser().absolute()
+    problem = folder_problem(path)
+    if problem:
+        raise TransferError(f"Cannot save there: {problem}")
+    try:
+        store = ModelPersistence(path)
+        free = store.free_name(name)
+        store.save(free, model_data)
+    except StoreError as error:
+        raise TransferError(error.message) from None
+    except OSError as error:
+        raise TransferError(f"Cannot save in {path}: {error.strerror or error}.") from None
+    return free, list(model_files(store, free))
 
 
 # --------------------------------------------------------------------------- import

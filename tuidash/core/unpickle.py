@@ -128,7 +128,14 @@ _SKLEARN: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-ALLOWED_GLOBALS: frozenset[tuple[str, str]] = _NUMPY | _BUILTINS | _SKLEARN
+_TUIDASH: frozenset[tuple[str, str]] = frozenset(
+    {
+        # The date step of build_pipeline: holds column names and format strings only.
+        ("tuidash.core.dates", "DateFeatures"),
+    }
+)
+
+ALLOWED_GLOBALS: frozenset[tuple[str, str]] = _NUMPY | _BUILTINS | _SKLEARN | _TUIDASH
 """Every (module, name) a model pickle may name; everything else is refused."""
 
 # Pickles written under numpy 1.x name the same reconstructors under numpy.core; map

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,6 +22,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from tuidash.core.data import default_target
 from tuidash.ui import messages as msg
 from tuidash.ui.commands import SectionCommands
 from tuidash.ui.screens.data import DataScreen
@@ -46,6 +48,106 @@ class TrainJob:
     name: str
     replace: bool = False
     """Overwrite a saved model of the same name (the user chose Replace)."""
+
+
+@dataclass
+class BatchOutcome:
+    """What one training batch did, gathered for its one summary notification."""
+
+    batch: int
+    """The batch's number (messages carry it)."""
+    kinds: int
+    """How many model kinds the batch was asked to train."""
+    trained: list[str] = field(default_factory=list)
+    """Names of the models trained, in order (renamed when a save chose a free name)."""
+    saved: list[str] = field(default_factory=list)
+    not_saved: dict[str, str] = field(default_factory=dict)
+    """Trained models whose save failed, with the sentence."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Kinds that could not be trained (display name), with the sentence."""
+    done: bool = False
+    """Every kind has been handled (or the batch was cancelled)."""
+    cancelled: bool = False
+    reported: bool = False
+    """The summary has been shown."""
+
+    def settled(self) -> bool:
+        """Done, and every trained model is saved or known not to be."""
+        return self.done and all(n in self.saved or n in self.not_saved for n in self.trained)
+
+    def summary(self) -> tuple[str, str, str | None]:
+        """(text, severity, title) of the batch's one notification."""
+        # Saves finish in any order; the summary lists models in the order they were trained.
+        saved = [n for n in self.trained if n in self.saved]
+        not_saved, failed = self.not_saved, self.failed
+        if self.cancelled:
+            if not saved:
+                return "Training cancelled; nothing was saved.", "warning", None
+            return (
+                f"Training cancelled; saved {listed(saved)} before it stopped.",
+                "warning",
+                None,
+            )
+        if len(saved) == 1 and not not_saved and not failed:
+            return f"{saved[0]} trained and saved to disk", "information", None
+        if self.kinds == 1 and len(failed) == 1:
+            label, sentence = next(iter(failed.items()))
+            return sentence, "error", f"{label} not trained"
+        parts = []
+        if saved:
+            parts.append(f"saved {listed(saved)}")
+        if not_saved:
+            first = next(iter(not_saved.values()))
+            parts.append(
+                f"{len(not_saved)} not saved: {listed(list(not_saved))} ({first} "
+                "F3 on Train saves again; quitting offers another folder)"
+            )
+        if failed:
+            parts.append(f"{len(failed)} failed: {listed(list(failed))} (see Results)")
+        count = len(self.trained)
+        head = f"Trained {count} model{'s' if count != 1 else ''}"
+        severity = "information" if not (not_saved or failed) else "warning"
+        if not saved:
+            severity = "error"
+        return f"{head}: {'; '.join(parts)}.", severity, "Training finished"
+
+
+def listed(names: list[str], limit: int = 3) -> str:
+    """'A', 'A and B', 'A, B and C', 'A, B, C and 2 more'."""
+    if len(names) > limit:
+        return f"{', '.join(names[:limit])} and {len(names) - limit} more"
+    if len(names) <= 1:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def run_until_cancelled(work: Callable[[], Any], cancel: threading.Event, poll: float = 0.1) -> Any:
+    """Run ``work`` in a daemon thread; its result, or TrainingCancelled once ``cancel`` is set.
+
+    One step of a fit (a tree, a C routine) cannot be interrupted. Waiting in another thread
+    lets the batch end as soon as the person cancels: the abandoned thread stops at its next
+    cancel check and its result is dropped; being a daemon, it never holds up quitting.
+    """
+    from tuidash.core.training import TrainingCancelled
+
+    outcome: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except BaseException as error:  # handed to the waiting thread
+            outcome["error"] = error
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="tuidash-train", daemon=True).start()
+    while not finished.wait(poll):
+        if cancel.is_set():
+            raise TrainingCancelled()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 def error_sentence(error: BaseException) -> str:
@@ -152,6 +254,15 @@ class TuidashApp(App[None]):
         """Trained models whose save failed, by the name they were meant to get."""
         self.training: bool = False
         self.cancel_event: threading.Event = threading.Event()
+        self.batch_id: int = 0
+        """The number of the current (or last) training batch; older batches' messages drop."""
+        self.outcome: BatchOutcome | None = None
+        """What the current (or last) batch did, for its summary notification."""
+        self.progress_timer: Any = None
+        """The core's ``ProgressTimer`` of the model being trained (elapsed, time left)."""
+        self._timer_key: tuple[int, int] | None = None
+        self.monotonic: Callable[[], float] = time.monotonic
+        """Seconds for training times (tests may pass a fake clock)."""
         self.last_trained: dict[str, Any] = {}
         """Results of the last training batch by model name: TrainedModel or a sentence."""
 
@@ -308,7 +419,7 @@ class TuidashApp(App[None]):
         self.profile = message.profile
         self.problems = message.problems
         columns = [str(c) for c in message.data.frame.columns]
-        self.target = columns[-1] if columns else None
+        self.target = default_target(message.data.frame)
         self.choose_default_features()
         self._each_section("on_data_loaded")
         rows = len(message.data.frame)
@@ -368,16 +479,35 @@ class TuidashApp(App[None]):
         self.cancel_event = threading.Event()
         self.training = True
         self.last_trained = {}
-        self.train_worker(self.data, jobs, config, self.cancel_event)
+        self.batch_id += 1
+        self.outcome = BatchOutcome(self.batch_id, len(jobs))
+        self.progress_timer = None
+        self._timer_key = None
+        self.train_worker(self.data, jobs, config, self.cancel_event, self.batch_id)
         self._each_section("on_training_started", jobs)
 
     def cancel_training(self) -> None:
-        """Ask the running training to stop at its next check."""
+        """Stop the running training now: the batch ends at once, whatever the worker does.
+
+        The worker stops at its next cancel check; anything it still posts belongs to an
+        ended batch and is dropped, so nothing of it is saved.
+        """
         self.cancel_event.set()
+        if self.training:
+            self._finish_batch(cancelled=True)
+
+    def _stale(self, batch: int) -> bool:
+        """A training message of a batch that has ended (cancelled) or been replaced."""
+        return batch != self.batch_id or not self.training
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="train", description="Train")
     def train_worker(
-        self, data: Any, jobs: list[TrainJob], config: dict[str, Any], cancel: threading.Event
+        self,
+        data: Any,
+        jobs: list[TrainJob],
+        config: dict[str, Any],
+        cancel: threading.Event,
+        batch: int = 0,
     ) -> None:
         """Train the jobs one after another, posting progress and results."""
         from tuidash.core import training
@@ -385,18 +515,19 @@ class TuidashApp(App[None]):
         train_config = training.TrainConfig(**config)
         for index, job in enumerate(jobs):
             if cancel.is_set():
-                self.post_message(msg.TrainingCancelled(job.kind_id))
+                self.post_message(msg.TrainingCancelled(job.kind_id, batch))
                 continue
 
             def progress(
                 fraction: float, text: str, job: TrainJob = job, index: int = index
             ) -> None:
-                self.post_message(
-                    msg.TrainingProgress(job.kind_id, fraction, text, index, len(jobs))
-                )
+                if not cancel.is_set():
+                    self.post_message(
+                        msg.TrainingProgress(job.kind_id, fraction, text, index, len(jobs), batch)
+                    )
 
-            try:
-                trained = training.train_model(
+            def fit(job: TrainJob = job, progress: Any = progress) -> Any:
+                return training.train_model(
                     data,
                     job.kind_id,
                     job.params,
@@ -404,49 +535,99 @@ class TuidashApp(App[None]):
                     progress=progress,
                     cancel=cancel,
                 )
+
+            try:
+                trained = run_until_cancelled(fit, cancel)
             except training.TrainingCancelled:
-                self.post_message(msg.TrainingCancelled(job.kind_id))
+                self.post_message(msg.TrainingCancelled(job.kind_id, batch))
                 continue
             except Exception as error:
-                self.post_message(msg.TrainingFailed(job.kind_id, error_sentence(error)))
+                self.post_message(msg.TrainingFailed(job.kind_id, error_sentence(error), batch))
                 continue
-            self.post_message(msg.TrainingFinished(job.name, trained, job.replace))
+            self.post_message(msg.TrainingFinished(job.name, trained, job.replace, batch))
         # The results tab draws charts next: import them here, off the event loop.
         import tuidash.core.analysis
         import tuidash.ui.widgets.charts  # noqa: F401
 
-        self.post_message(msg.TrainingBatchDone())
+        self.post_message(msg.TrainingBatchDone(batch))
 
     @on(msg.TrainingProgress)
     def _training_progress(self, message: msg.TrainingProgress) -> None:
+        if self._stale(message.batch):
+            return
+        from tuidash.core.training import ProgressTimer
+
+        key = (message.batch, message.index)
+        if self._timer_key != key or self.progress_timer is None:
+            # Each model of a batch gets its own clock: its own elapsed time and estimate.
+            self.progress_timer = ProgressTimer(self.monotonic)
+            self._timer_key = key
+        self.progress_timer.report(message.fraction, message.text)
         self._each_section("on_training_progress", message)
+
+    def progress_time_text(self) -> str:
+        """Elapsed time and the estimate of the time left of the model being trained."""
+        return self.progress_timer.text() if self.progress_timer is not None else ""
 
     @on(msg.TrainingFinished)
     def _training_finished(self, message: msg.TrainingFinished) -> None:
+        if self._stale(message.batch):
+            return  # finished after its batch was cancelled: dropped, never saved
         self.last_trained[message.name] = message.trained
         self.unsaved[message.name] = message.trained
+        if self.outcome is not None:
+            self.outcome.trained.append(message.name)
         self._each_section("on_trained", message.name, message.trained)
         self.save_trained(message.name, replace=message.replace)
 
     @on(msg.TrainingFailed)
     def _training_failed(self, message: msg.TrainingFailed) -> None:
+        if self._stale(message.batch):
+            return
         from tuidash.core.catalog import get_kind
 
         label = get_kind(message.kind_id).display_name
-        self.notify(message.message, title=f"{label} not trained", severity="error")
+        if self.outcome is not None:
+            self.outcome.failed[label] = message.message
         self._each_section("on_training_failed", message.kind_id, message.message)
 
     @on(msg.TrainingCancelled)
     def _training_cancelled(self, message: msg.TrainingCancelled) -> None:
+        if self._stale(message.batch):
+            return
         self._each_section("on_training_cancelled", message.kind_id)
 
     @on(msg.TrainingBatchDone)
     def _training_done(self, message: msg.TrainingBatchDone) -> None:
+        if self._stale(message.batch):
+            return
+        self._finish_batch(cancelled=self.cancel_event.is_set())
+
+    def _finish_batch(self, *, cancelled: bool) -> None:
+        """The batch is over (all handled, or cancelled): free the form, then summarise."""
         self.training = False
-        cancelled = self.cancel_event.is_set()
+        self.progress_timer = None
+        if self.outcome is not None:
+            self.outcome.done = True
+            self.outcome.cancelled = cancelled
         self._each_section("on_training_done", cancelled)
-        if cancelled:
-            self.notify("Training cancelled; nothing was saved.", severity="warning")
+        self._summarise_batch()
+
+    def _summarise_batch(self) -> None:
+        """One notification per batch, once every trained model is saved or not."""
+        outcome = self.outcome
+        if outcome is None or outcome.reported or not outcome.settled():
+            return
+        outcome.reported = True
+        if not (outcome.trained or outcome.failed or outcome.cancelled):
+            return
+        text, severity, title = outcome.summary()
+        self.notify(text, title=title or "", severity=severity, timeout=10)  # type: ignore[arg-type]
+
+    def _in_open_batch(self, name: str) -> bool:
+        """Whether ``name`` was trained by a batch whose summary is still to come."""
+        outcome = self.outcome
+        return outcome is not None and not outcome.reported and name in outcome.trained
 
     # ----- saving ----------------------------------------------------------------------------
 
@@ -464,14 +645,28 @@ class TuidashApp(App[None]):
             await self.service.save(name, model_data, replace=replace)
         except Exception as error:
             taken = type(error).__name__ == "ModelExists"
-            self.post_message(msg.ModelSaveFailed(name, error_sentence(error), taken))
+            sentence = error_sentence(error)
+            if not taken:
+                # "Not a directory" says little: say what is wrong with the store itself.
+                from tuidash.core.transfer import folder_problem
+
+                problem = await asyncio.to_thread(folder_problem, self.store_dir)
+                if problem:
+                    sentence = f"The model store cannot be used: {problem}"
+            self.post_message(msg.ModelSaveFailed(name, sentence, taken))
             return
         self.post_message(msg.ModelSaved(name, trained.display_name))
 
     @on(msg.ModelSaved)
     def _model_saved(self, message: msg.ModelSaved) -> None:
         trained = self.unsaved.pop(message.name, None)
-        self.notify(f"{message.name} trained and saved to disk")
+        if self._in_open_batch(message.name):
+            assert self.outcome is not None
+            self.outcome.not_saved.pop(message.name, None)
+            self.outcome.saved.append(message.name)
+            self._summarise_batch()
+        else:
+            self.notify(f"{message.name} saved to disk")
         self._each_section("on_saved", message.name)
         self.refresh_store()
         if trained is not None:
@@ -485,8 +680,14 @@ class TuidashApp(App[None]):
         if message.name_taken:
             self.ask_name_for_unsaved(message.name)
             return
+        if self._in_open_batch(message.name):
+            assert self.outcome is not None
+            self.outcome.not_saved[message.name] = message.message
+            self._summarise_batch()
+            return
         self.notify(
-            f"{message.message} The model stays in memory: use Save again on Train.",
+            f"{message.message} The model stays in memory: F3 on Train saves again, and "
+            "quitting offers to save it in another folder.",
             title=f"{message.name} not saved",
             severity="error",
             timeout=10,
@@ -498,6 +699,11 @@ class TuidashApp(App[None]):
 
         def chosen(choice: str | None) -> None:
             if choice is None:
+                if self._in_open_batch(name):
+                    assert self.outcome is not None
+                    self.outcome.not_saved[name] = "Its name is taken; it stays in memory."
+                    self._summarise_batch()
+                    return
                 self.notify(
                     f"{name} was not saved; it stays in memory (Save again on Train).",
                     severity="warning",
@@ -507,6 +713,10 @@ class TuidashApp(App[None]):
             else:
                 trained = self.unsaved.pop(name)
                 self.unsaved[choice] = trained
+                if self._in_open_batch(name):
+                    assert self.outcome is not None
+                    trained_names = self.outcome.trained
+                    trained_names[trained_names.index(name)] = choice
                 self._each_section("on_renamed", name, choice)
                 self.save_trained(choice)
 
@@ -519,6 +729,80 @@ class TuidashApp(App[None]):
             return
         for name in list(self.unsaved):
             self.save_trained(name)
+
+    # ----- quitting ----------------------------------------------------------------------------
+
+    async def action_quit(self) -> None:
+        """Quit, but never silently while a trained model is unsaved: ask first.
+
+        Every way out (ctrl+q, the command palette's Quit) comes through here.
+        """
+        from tuidash.ui.modals.unsaved import UnsavedModelsModal
+
+        if not self.unsaved:
+            self.exit()
+            return
+        if isinstance(self.screen, UnsavedModelsModal):
+            return  # the question is on screen; its buttons decide
+        self.ask_before_quitting()
+
+    @property
+    def rescue_dir(self) -> Path:
+        """The folder offered for models that cannot be saved in the store."""
+        return self.cwd / "tuidash-unsaved-models"
+
+    def ask_before_quitting(self, folder: str | None = None, error: str | None = None) -> None:
+        """Offer to save the unsaved models elsewhere, to quit anyway, or to stay."""
+        from tuidash.ui.modals.unsaved import UnsavedModelsModal
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice is None:
+                return
+            action, path = choice
+            if action == "quit":
+                self.exit()
+            else:
+                self.save_elsewhere_worker(path)
+
+        shown = folder if folder is not None else str(self.rescue_dir)
+        self.push_screen(UnsavedModelsModal(list(self.unsaved), shown, error), chosen)
+
+    @work(exclusive=True, exit_on_error=False, group="save-elsewhere", description="Save elsewhere")
+    async def save_elsewhere_worker(self, folder: str) -> None:
+        """Write every unsaved model into ``folder`` as a store of its own (asked on quit)."""
+        from tuidash.core.transfer import save_elsewhere
+
+        saved: list[str] = []
+        path = str(Path(folder).expanduser().absolute()) if folder.strip() else folder
+        for name, trained in list(self.unsaved.items()):
+            try:
+                used, _files = await asyncio.to_thread(
+                    save_elsewhere, folder, name, trained.to_model_data()
+                )
+            except Exception as error:
+                self.post_message(msg.SavedElsewhere(path, saved, error_sentence(error)))
+                return
+            self.unsaved.pop(name, None)
+            saved.append(f"{name!r}" if used == name else f"{name!r} (as {used!r})")
+        self.post_message(msg.SavedElsewhere(path, saved))
+
+    @on(msg.SavedElsewhere)
+    def _saved_elsewhere(self, message: msg.SavedElsewhere) -> None:
+        where = ""
+        if message.saved:
+            where = f"{listed(message.saved, limit=5)} saved in {message.folder}"
+        if message.failed or self.unsaved:
+            reason = message.failed or "Some models are still not saved."
+            error = f"{where}. {reason}" if where else reason
+            self.ask_before_quitting(message.folder, error)
+            return
+        self.exit(
+            message=(
+                f"tuidash: {where} (models/ and metadata/); open "
+                f"{'it' if len(message.saved) == 1 else 'them'} with: "
+                f"tuidash --store {_shell_quote(message.folder)}"
+            )
+        )
 
     # ----- the store ---------------------------------------------------------------------------
 
@@ -739,6 +1023,13 @@ class TuidashApp(App[None]):
         for name in list(self.service.loaded):
             self.service.unload(name)
         await self._list_and_load()
+
+
+def _shell_quote(text: str) -> str:
+    """A path as it would be typed in a shell."""
+    import shlex
+
+    return shlex.quote(text)
 
 
 def _open_service(store_dir: Path) -> tuple[PersistenceService, bool | None]:

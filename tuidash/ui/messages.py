@@ -56,6 +56,8 @@ class TrainingProgress(Message):
     """Position of this kind in the batch (0-based)."""
     total: int = 1
     """How many kinds the batch trains."""
+    batch: int = 0
+    """Which training batch posted it; the app drops messages of a batch it has ended."""
 
     def can_replace(self, message: Message) -> bool:
         """A newer progress report makes a pending older one pointless."""
@@ -69,6 +71,8 @@ class TrainingFinished(Message):
     name: str
     trained: Any
     replace: bool = False
+    batch: int = 0
+    """Which training batch posted it; the app drops messages of a batch it has ended."""
 
 
 @dataclass
@@ -77,6 +81,8 @@ class TrainingFailed(Message):
 
     kind_id: str
     message: str
+    batch: int = 0
+    """Which training batch posted it; the app drops messages of a batch it has ended."""
 
 
 @dataclass
@@ -84,11 +90,16 @@ class TrainingCancelled(Message):
     """The user cancelled the training."""
 
     kind_id: str
+    batch: int = 0
+    """Which training batch posted it; the app drops messages of a batch it has ended."""
 
 
 @dataclass
 class TrainingBatchDone(Message):
     """Every kind of a batch has been handled (trained, failed or cancelled)."""
+
+    batch: int = 0
+    """Which training batch posted it; the app drops messages of a batch it has ended."""
 
 
 @dataclass
@@ -97,6 +108,18 @@ class ModelSaved(Message):
 
     name: str
     display_name: str
+
+
+@dataclass
+class SavedElsewhere(Message):
+    """Unsaved models were written into another folder (asked on quit)."""
+
+    folder: str
+    """The folder, a store of its own now (models/ and metadata/)."""
+    saved: list[str]
+    """Names written there."""
+    failed: str | None = None
+    """The sentence when writing stopped; the models not in ``saved`` stay unsaved."""
 
 
 @dataclass

@@ -30,7 +30,7 @@ from tuidash.ui import messages as msg
 from tuidash.ui.screens.base import SectionScreen
 
 ENCODINGS = ("auto", "utf-8", "latin-1", "cp1252", "utf-16")
-"""Text encodings offered beside the path box; "auto" lets the core detect UTF-8/UTF-16."""
+"""Text encodings offered beside the path box; "auto": UTF-8 first, else the core detects it."""
 
 PREVIEW_ROWS = 50
 """Rows shown in the preview table."""
@@ -63,6 +63,28 @@ def _fmt_number(value: Any) -> str:
 
 class DataFileTree(DirectoryTree):
     """The server's folders and the files tuidash can read (hidden entries left out)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "backspace",
+            "up",
+            "Up a folder",
+            tooltip="Show the folder that holds this one",
+            id="data-browser-up",
+        ),
+    ]
+
+    def process_label(self, label: Any) -> Any:
+        """Labels as DirectoryTree makes them; the file system's root (no name) shows as "/"."""
+        if isinstance(label, str) and not label:
+            label = "/"
+        return super().process_label(label)
+
+    def action_up(self) -> None:
+        """Show the parent folder (the root of the file system has none)."""
+        folder = Path(self.path).expanduser().absolute()
+        if folder.parent != folder:
+            self.path = folder.parent
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         """Folders, and files whose extension the core reads."""
@@ -122,14 +144,16 @@ class DataScreen(SectionScreen):
                     yield Input(
                         placeholder="Path of a data file",
                         id="path",
-                        tooltip="A CSV, TSV, Excel (.xlsx), Parquet or JSON file; Enter opens it",
+                        tooltip="A CSV, TSV, Excel (.xlsx), Parquet or JSON file, or a folder "
+                        "to browse; Enter opens it",
                     )
                     yield Select[str](
                         [(name, name) for name in ENCODINGS],
                         value="auto",
                         allow_blank=False,
                         id="encoding",
-                        tooltip="Text encoding of CSV, TSV and JSON files (auto: UTF-8 or UTF-16)",
+                        tooltip="Text encoding of CSV, TSV and JSON files (auto: UTF-8, else "
+                        "detected and named)",
                     )
                     yield Button("Open", id="open")
                     yield Button("Sample data set", id="sample", variant="primary")
@@ -155,6 +179,8 @@ class DataScreen(SectionScreen):
     def on_mount(self) -> None:
         """Register, then fill the tables if data is already loaded."""
         self.query_one("#data-loading").display = False
+        browser = self.query_one("#browser", DataFileTree)
+        self.watch(browser, "path", self._browser_moved, init=False)
         super().on_mount()
         if self.tuidash.data is None:
             # The path box, not the file tree: typed letters go into the box, where a tree
@@ -202,10 +228,28 @@ class DataScreen(SectionScreen):
         path = Path(raw).expanduser()
         if not path.is_absolute():
             path = self.tuidash.cwd / path
+        if _is_dir(path):
+            self._browse(path)
+            return
         chosen = self.query_one("#encoding", Select).value
         encoding = None if chosen in ("auto", Select.BLANK) else str(chosen)
         self._begin_loading(f"Reading {path.name}…")
         self.read_data(self.load_id, str(path), encoding)
+
+    def _browse(self, folder: Path) -> None:
+        """Show ``folder`` in the file browser (a folder typed into the path box)."""
+        tree = self.query_one("#browser", DataFileTree)
+        self.query_one("#data-tabs", TabbedContent).active = "tab-open"
+        tree.focus()
+        if Path(tree.path) == folder.resolve():
+            self._browser_moved(tree.path)
+        tree.path = folder.resolve()
+
+    def _browser_moved(self, path: str | Path) -> None:
+        """Say which folder the browser shows (typed into the path box, or gone up)."""
+        self._status(
+            f"Showing the folder {path}: choose a file, or press backspace to go up a folder."
+        )
 
     def _begin_loading(self, text: str) -> None:
         self.load_id += 1
@@ -306,11 +350,8 @@ class DataScreen(SectionScreen):
         self._fill_preview(frame)
         self._fill_columns(app.profile)
         self._fill_target([str(c) for c in frame.columns])
-        problems = app.problems
-        body = "\n".join(f"• {p}" for p in problems) if problems else "No problems found."
-        self.query_one("#problems", Static).update(body)
+        self._show_problems()
         tabs = self.query_one("#data-tabs", TabbedContent)
-        tabs.get_tab("tab-problems").label = f"Problems ({len(problems)})"
         tabs.active = "tab-preview"
         # Focus leaves the (now hidden) file chooser, so letter keys work at once.
         self.query_one("#preview", DataTable).focus()
@@ -324,7 +365,22 @@ class DataScreen(SectionScreen):
         self._status(sentence + kept, error=True)
 
     def on_target_changed(self) -> None:
-        """Nothing to redraw: the widgets here made the change."""
+        """The target's own problems (text, dates) change with the target."""
+        if self.tuidash.data is not None:
+            self._show_problems()
+
+    def _show_problems(self) -> None:
+        """The data's problems, then the chosen target's (a text target is one)."""
+        from tuidash.core.data import target_problems
+
+        app = self.tuidash
+        problems = list(app.problems)
+        if app.data is not None:
+            problems += target_problems(app.data.frame, app.target)
+        body = "\n".join(f"• {p}" for p in problems) if problems else "No problems found."
+        self.query_one("#problems", Static).update(body)
+        tabs = self.query_one("#data-tabs", TabbedContent)
+        tabs.get_tab("tab-problems").label = f"Problems ({len(problems)})"
 
     # ----- filling -------------------------------------------------------------------------
 
@@ -386,11 +442,17 @@ class DataScreen(SectionScreen):
         self._show_left_out()
 
     def _show_left_out(self) -> None:
-        """Why the unticked columns were left out of the default choice."""
-        reasons = self.tuidash.left_out
-        self.query_one("#left-out", Static).update("\n".join(reasons.values()))
+        """Why the unticked columns were left out, and what is derived from dates."""
+        from tuidash.core.training import feature_notes
+
+        app = self.tuidash
+        lines = list(app.left_out.values())
+        if app.data is not None:
+            lines += feature_notes(app.data.frame, app.feature_columns).values()
+        self.query_one("#left-out", Static).update("\n".join(lines))
 
     @on(SelectionList.SelectedChanged, "#features")
     def _features_changed(self, event: SelectionList.SelectedChanged) -> None:
         app = self.tuidash
         app.set_target(app.target, [str(v) for v in event.selection_list.selected])
+        self._show_left_out()

@@ -49,7 +49,7 @@ SHOWN_ROWS = 100
 SHOWN_COLUMNS = 40
 """Input columns of the predictions table (very wide files would make it unusable)."""
 EXPORT_STEM = "predictions"
-"""Exports are named predictions.csv, predictions_2.csv, ..."""
+"""Exports are named after the model: predictions-Forest.csv, predictions-Forest_2.csv, ..."""
 
 
 def cell_text(value: Any) -> str:
@@ -86,7 +86,7 @@ def reserve_free_path(folder: Path, stem: str = EXPORT_STEM, suffix: str = ".csv
         name = f"{stem}{suffix}" if number == 1 else f"{stem}_{number}{suffix}"
         candidate = folder / name
         try:
-            handle = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            handle = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         except FileExistsError:
             number += 1
             continue
@@ -95,15 +95,19 @@ def reserve_free_path(folder: Path, stem: str = EXPORT_STEM, suffix: str = ".csv
 
 
 def export_prediction(prediction: Prediction, folder: Path) -> Path:
-    """Write ``prediction`` as CSV to a new file in ``folder`` (created if needed); its path."""
+    """Write ``prediction`` as CSV to a new file in ``folder`` (created if needed); its path.
+
+    The file is named after the model that made the predictions (``predictions-NAME.csv``).
+    """
     from tuidash.core.predicting import PredictionError, write_csv
+    from tuidash.core.transfer import export_stem
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise PredictionError(f"Cannot create the export folder {folder}: {reason}.") from None
-    target = reserve_free_path(folder)
+    target = reserve_free_path(folder, export_stem(EXPORT_STEM, prediction.model_name))
     try:
         return write_csv(prediction, target)
     except BaseException:

@@ -248,6 +248,10 @@ class TrainScreen(SectionScreen):
         """Kinds of the last batch that failed, with the sentence."""
         self._save_failures: dict[str, str] = {}
         """Models whose save failed, with the sentence."""
+        self._progress_text: str = ""
+        """What the running training is doing ("Random Forest: Fitted 10 of 100 trees")."""
+        self._ticker: Any = None
+        """Redraws the elapsed time every second while training runs."""
 
     def compose_body(self) -> ComposeResult:
         """Kinds on the left, the form on the right, progress and results at the bottom."""
@@ -445,10 +449,9 @@ class TrainScreen(SectionScreen):
         app.start_training(train_jobs, config)
 
     def action_cancel(self) -> None:
-        """Cancel the running training."""
+        """Cancel the running training (the form is free again at once)."""
         if self.tuidash.training:
             self.tuidash.cancel_training()
-            self._message("Cancelling…")
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
@@ -500,6 +503,10 @@ class TrainScreen(SectionScreen):
         self.query_one("#train-charts", Vertical).remove_children()
         self._failed = {}
         self._save_failures = {}
+        self._progress_text = ""
+        if self._ticker is not None:
+            self._ticker.stop()
+        self._ticker = self.set_interval(1.0, self._show_progress)
         self.refresh_bindings()
 
     def on_training_progress(self, message: Any) -> None:
@@ -509,7 +516,15 @@ class TrainScreen(SectionScreen):
         self.query_one("#train-progress", ProgressBar).update(progress=done)
         kind = CATALOG[message.kind_id].display_name
         prefix = f"{kind} ({message.index + 1}/{message.total})" if message.total > 1 else kind
-        self._message(f"{prefix}: {message.text}")
+        self._progress_text = f"{prefix}: {message.text}"
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        """The step being done, the time it has taken and (once known) the time left."""
+        if not self.tuidash.training or not self._progress_text:
+            return
+        timing = self.tuidash.progress_time_text()
+        self._message(f"{self._progress_text} — {timing}" if timing else self._progress_text)
 
     def on_trained(self, name: str, trained: Any) -> None:
         """Show the metrics of a finished model."""
@@ -537,6 +552,9 @@ class TrainScreen(SectionScreen):
 
     def on_training_done(self, cancelled: bool) -> None:
         """Hide the bar, enable Train again."""
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
         self.query_one("#train", Button).disabled = False
         self.query_one("#cancel", Button).disabled = True
         self.query_one("#train-progress", ProgressBar).display = False
