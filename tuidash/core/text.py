@@ -60,6 +60,18 @@ def number_text(value: Any) -> str:
     return f"{number:.2e}"  # tiny values: an exponent beats a row of zeros
 
 
+def cell_text(value: Any) -> str:
+    """A data cell: blank when missing (None, NaN), a decimal by ``number_text``, whole
+    numbers and text as they are (a year stays 2024, an id stays 10023)."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+        value = value.item()
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return number_text(value)
+    return str(value)
+
+
 def size_text(size: Any) -> str:
     """Bytes as 512 B, 12.3 KB, 4.0 MB or 1.2 GB; ``-`` when unknown."""
     count = _finite(size)
@@ -86,7 +98,9 @@ def metric_text(value: Any, reason: str | None = None) -> str:
     return f"{UNDEFINED} ({reason})" if reason else UNDEFINED
 
 
-def metric_of(name: str, metrics: Mapping[str, Any] | None, reasons: Mapping[str, Any] | None) -> str:
+def metric_of(
+    name: str, metrics: Mapping[str, Any] | None, reasons: Mapping[str, Any] | None
+) -> str:
     """``metric_text`` of one metric of a model's ``metrics`` and ``metric_reasons``."""
     reason = (reasons or {}).get(name)
     return metric_text((metrics or {}).get(name), str(reason) if reason else None)

@@ -355,3 +355,30 @@ def write_predictions(prediction: Prediction, path: Path) -> Path:
     from tuidash.core.predicting import write_csv
 
     return write_csv(prediction, path)
+
+
+EXPORT_STEM = "predictions"
+"""Exports are named after the model: predictions-Forest.csv, predictions-Forest_2.csv, ..."""
+
+
+def export_predictions(prediction: Prediction, folder: Path) -> Path:
+    """Write ``prediction`` as CSV to a new file in ``folder`` (created if needed); its path.
+
+    The file is named after the model (``predictions-NAME.csv``, then ``..._2.csv``: the
+    free file name rule of ``tuidash.core.text``); an existing file is never replaced.
+    """
+    from tuidash.core.predicting import PredictionError
+    from tuidash.core.text import reserve_free_file
+    from tuidash.core.transfer import export_stem
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise PredictionError(f"Cannot create the export folder {folder}: {reason}.") from None
+    target = reserve_free_file(folder, export_stem(EXPORT_STEM, prediction.model_name), ".csv")
+    try:
+        return write_predictions(prediction, target)
+    except BaseException:
+        target.unlink(missing_ok=True)  # our own empty placeholder
+        raise
