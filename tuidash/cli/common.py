@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,12 +82,23 @@ def group_parser(
 
 
 def subcommand(
-    subparsers: Any, name: str, help_text: str, epilog: str, *, json_flag: bool = True
+    subparsers: Any,
+    name: str,
+    help_text: str,
+    epilog: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    model_name: bool = False,
+    json_flag: bool = True,
 ) -> argparse.ArgumentParser:
-    """A command's parser with ``--store``, ``--log-level`` and (usually) ``--json``."""
+    """A command's parser with ``--store``, ``--log-level`` and (usually) ``--json``, run by
+    ``handler``; ``model_name`` adds the positional NAME of a saved model first."""
     parser = group_parser(
         subparsers, name, help_text, help_text[0].upper() + help_text[1:] + ".", epilog
     )
+    parser.set_defaults(handler=handler)
+    if model_name:
+        parser.add_argument("name", metavar="NAME")
     if json_flag:
         add_json(parser)
     return parser

@@ -54,6 +54,13 @@ NAME = "models"
 _log = logging.getLogger(__name__)
 
 
+_ASKS = (
+    "Without --yes it asks on a terminal and refuses when stdin is not one.\n"
+    "JSON: {store, deleted: [names], message}"
+)
+"""How ``delete`` and ``clear`` confirm, and their JSON document."""
+
+
 def register(subparsers: Any) -> None:
     """Add ``models`` and its actions."""
     models = group_parser(
@@ -67,7 +74,7 @@ def register(subparsers: Any) -> None:
     )
     actions = models.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    listing = subcommand(
+    subcommand(
         actions,
         "list",
         "list the saved models with their main metrics (reads JSON only, fast)",
@@ -75,41 +82,37 @@ def register(subparsers: Any) -> None:
         "JSON: {store, models: [{name, model_type, task, saved_at, target, rows, features,\n"
         "metrics, metric_reasons, size_bytes, environment_mismatch}],\n"
         "problems: [{name, kind, reason}]}  (damaged or refused entries, also on stderr)",
+        _cmd_models_list,
     )
-    listing.set_defaults(handler=_cmd_models_list)
-    show = subcommand(
+    subcommand(
         actions,
         "show",
         "show everything recorded about one saved model",
         "example:\n  tuidash models show 'Random Forest'\n\n"
         "JSON: the list fields plus params, data, cv, train_seconds, environment,\n"
         "feature_importance, predictions_stored, predictions_total, schema_version, files.",
+        _cmd_models_show,
+        model_name=True,
     )
-    show.set_defaults(handler=_cmd_models_show)
-    show.add_argument("name", metavar="NAME")
     delete = subcommand(
         actions,
         "delete",
         "delete one saved model (its .pkl and .json)",
         "example:\n  tuidash models delete 'Random Forest' --yes\n\n"
-        "Without --yes it asks on a terminal and refuses when stdin is not one.\n"
         "NAME may also be an entry that cannot be used (see `tuidash storage`): the\n"
-        "question and the message name every file of it that is deleted.\n"
-        "JSON: {store, deleted: [names], message}",
+        "question and the message name every file of it that is deleted.\n" + _ASKS,
+        _cmd_models_delete,
+        model_name=True,
     )
-    delete.set_defaults(handler=_cmd_models_delete)
-    delete.add_argument("name", metavar="NAME")
-    delete.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     clear = subcommand(
         actions,
         "clear",
         "delete every saved model of the store",
-        "example:\n  tuidash models clear --yes\n\n"
-        "Without --yes it asks on a terminal and refuses when stdin is not one.\n"
-        "JSON: {store, deleted: [names], message}",
+        "example:\n  tuidash models clear --yes\n\n" + _ASKS,
+        _cmd_models_clear,
     )
-    clear.set_defaults(handler=_cmd_models_clear)
-    clear.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    for asking in (delete, clear):
+        asking.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     export = subcommand(
         actions,
         "export",
@@ -117,9 +120,9 @@ def register(subparsers: Any) -> None:
         "example:\n  tuidash models export 'Random Forest' /tmp/share\n\n"
         "The folder is created if needed; existing files are kept unless --replace.\n"
         "JSON: {name, files: [absolute paths]}",
+        _cmd_models_export,
+        model_name=True,
     )
-    export.set_defaults(handler=_cmd_models_export)
-    export.add_argument("name", metavar="NAME")
     export.add_argument("dest", metavar="DEST_DIR")
     export.add_argument("--replace", action="store_true", help="overwrite files in DEST_DIR")
     imp = subcommand(
@@ -136,8 +139,8 @@ def register(subparsers: Any) -> None:
         "is checked as the store checks its own and must describe this pickle (sha256);\n"
         "one that does not is refused, naming why (--no-metadata imports without it).\n"
         "JSON: {name, model_type, store, metrics, metric_reasons, features, source, metadata}",
+        _cmd_models_import,
     )
-    imp.set_defaults(handler=_cmd_models_import)
     imp.add_argument("pkl", metavar="PKL", help="the pickle file to check and import")
     beside = imp.add_mutually_exclusive_group()
     beside.add_argument(

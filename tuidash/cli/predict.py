@@ -42,9 +42,9 @@ def register(subparsers: Any) -> None:
         "is the input rows plus a `prediction` column, as CSV on stdout or in OUT.csv.\n"
         "With --json, stdout gets one JSON document instead: {model, data, rows, output,\n"
         "column, predictions, notes}.",
+        run,
+        model_name=True,
     )
-    predict.set_defaults(handler=run)
-    predict.add_argument("name", metavar="NAME")
     predict.add_argument("data", metavar="DATA", help=DATA_HELP)
     predict.add_argument("-o", "--output", metavar="OUT.csv", help="write the CSV here")
     predict.add_argument(

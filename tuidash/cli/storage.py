@@ -32,8 +32,8 @@ def register(subparsers: Any) -> None:
         "example:\n  tuidash storage --store /data/models --json\n\n"
         "JSON: {base_dir, model_count, total_size_bytes, total_size_mb, free_bytes,\n"
         "models: [{name, size_bytes}], problems: [{name, files, reason, kind}]}",
+        run,
     )
-    storage.set_defaults(handler=run)
     storage.add_argument(
         "--verify",
         action="store_true",

@@ -62,8 +62,8 @@ def register(subparsers: Any) -> None:
         "JSON fields: name, model_type, display_name, store, target, features, rows,\n"
         "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced,\n"
         "notes.\n\n" + _kinds_epilog(),
+        run,
     )
-    train.set_defaults(handler=run)
     train.add_argument("data", metavar="DATA", help=DATA_HELP)
     train.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     train.add_argument("--model", required=True, metavar="KIND", help="a model kind (see below)")
