@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     problems = info.get("problems") or []
     if problems:
         print(f"\n{plural(len(problems), 'problem entry', 'problem entries')}:")
-        rows = [(p.get("name"), p.get("kind"), p.get("reason")) for p in problems]
-        print(format_table(("NAME", "KIND", "REASON"), rows))
+        problem_rows = [(p.get("name"), p.get("kind"), p.get("reason")) for p in problems]
+        print(format_table(("NAME", "KIND", "REASON"), problem_rows))
         print("Remove one with: tuidash models delete NAME")
     return 0
