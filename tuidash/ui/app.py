@@ -23,6 +23,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from tuidash.core.data import default_target
+from tuidash.core.errors import ModelExists, TuidashError
 from tuidash.ui import messages as msg
 from tuidash.ui.commands import SectionCommands
 from tuidash.ui.screens.data import DataScreen
@@ -151,9 +152,14 @@ def run_until_cancelled(work: Callable[[], Any], cancel: threading.Event, poll: 
 
 
 def error_sentence(error: BaseException) -> str:
-    """The one sentence a person should read about an error (typed errors carry one)."""
-    message = getattr(error, "message", None) or str(error) or type(error).__name__
-    return str(message)
+    """The one sentence a person should read about an error: a ``TuidashError``'s own, an
+    OSError's file and reason, else the error's text (or its type when it has none)."""
+    if isinstance(error, TuidashError):
+        return error.message
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}."
+    return str(error) or type(error).__name__
 
 
 class TuidashApp(App[None]):
@@ -465,14 +471,15 @@ class TuidashApp(App[None]):
         return set(self.entries) | set(self.unsaved)
 
     def free_name(self, name: str) -> str:
-        """A free name like "Random Forest (2)"."""
-        taken = self.taken_names()
-        if name not in taken:
-            return name
-        number = 2
-        while f"{name} ({number})" in taken:
-            number += 1
-        return f"{name} ({number})"
+        """``name`` if free, else a free name like "Random Forest (2)" by the store's rule
+        (names that differ only in upper/lower case share files, so they are taken too)."""
+        from tuidash.core.store.names import free_name
+
+        return free_name(name, self.taken_names())
+
+    def is_taken(self, name: str) -> bool:
+        """Whether saving ``name`` would clash with a saved or waiting model (any case)."""
+        return self.free_name(name) != name
 
     def start_training(self, jobs: list[TrainJob], config: dict[str, Any]) -> None:
         """Train each job in a thread worker; results come back as messages."""
@@ -511,8 +518,8 @@ class TuidashApp(App[None]):
     ) -> None:
         """Train the jobs one after another, posting progress and results."""
         from tuidash.core import training
+        from tuidash.services import workflows
 
-        train_config = training.TrainConfig(**config)
         for index, job in enumerate(jobs):
             if cancel.is_set():
                 self.post_message(msg.TrainingCancelled(job.kind_id, batch))
@@ -527,14 +534,10 @@ class TuidashApp(App[None]):
                     )
 
             def fit(job: TrainJob = job, progress: Any = progress) -> Any:
-                return training.train_model(
-                    data,
-                    job.kind_id,
-                    job.params,
-                    train_config,
-                    progress=progress,
-                    cancel=cancel,
+                request = workflows.TrainRequest(
+                    kind=job.kind_id, params=job.params, data=data, **config
                 )
+                return workflows.train(request, progress=progress, cancel=cancel)
 
             try:
                 trained = run_until_cancelled(fit, cancel)
@@ -644,7 +647,7 @@ class TuidashApp(App[None]):
             model_data = trained.to_model_data()
             await self.service.save(name, model_data, replace=replace)
         except Exception as error:
-            taken = type(error).__name__ == "ModelExists"
+            taken = isinstance(error, ModelExists)
             sentence = error_sentence(error)
             if not taken:
                 # "Not a directory" says little: say what is wrong with the store itself.

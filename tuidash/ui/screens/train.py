@@ -23,7 +23,7 @@ from textual.widgets import (
 )
 
 from tuidash.core.catalog import CATALOG, ParamError, ParamSpec
-from tuidash.ui.format import number_text
+from tuidash.core.text import metric_text, number_text
 from tuidash.ui.screens.base import SectionScreen
 
 SPLIT_SPECS: dict[str, ParamSpec] = {
@@ -65,11 +65,9 @@ def param_text(value: Any) -> str:
     return str(value)
 
 
-def metric_text(name: str, value: float | None, reasons: dict[str, str]) -> str:
-    """One metric as "R2 0.4526" or "MAPE undefined — reason"."""
-    if value is None:
-        return f"{name} undefined — {reasons.get(name, 'not computable on this data')}"
-    return f"{name} {number_text(value)}"
+def metric_line(name: str, value: float | None, reasons: dict[str, str]) -> str:
+    """One metric as "R2 0.4526" or "MAPE undefined (reason)"."""
+    return f"{name} {metric_text(value, reasons.get(name, 'not computable on this data'))}"
 
 
 class SpecValidator(Validator):
@@ -435,7 +433,7 @@ class TrainScreen(SectionScreen):
         train_jobs: list[TrainJob] = []
         for kind_id, params, name in jobs:
             replace = False
-            if name in app.taken_names():
+            if app.is_taken(name):
                 choice = await app.push_screen_wait(NameTakenModal(name, app.free_name(name)))
                 if choice is None:
                     self._message("Training cancelled: the name is taken.")
@@ -588,7 +586,7 @@ class TrainScreen(SectionScreen):
         for name, trained in app.last_trained.items():
             metrics = trained.metrics
             parts = [
-                metric_text(m, metrics.values.get(m), metrics.reasons)
+                metric_line(m, metrics.values.get(m), metrics.reasons)
                 for m in ("R2", "RMSE", "MAE", "MAPE", "MSE")
                 if m in metrics.values
             ]
@@ -603,7 +601,7 @@ class TrainScreen(SectionScreen):
                 lines.append(
                     Text(
                         f"  CV {cv.get('folds')} folds: R2 {number_text(cv.get('mean', 0))} "
-                        f"± {cv.get('std', 0):.2g}"
+                        f"± {number_text(cv.get('std', 0))}"
                     )
                 )
         lines.extend(
