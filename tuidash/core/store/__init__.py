@@ -2,9 +2,16 @@
 
 Layout (the original Streamlit app's, so either app opens the other's store)::
 
-    BASE/models/NAME.pkl        the fitted estimator, pickle protocol 5
-    BASE/metadata/NAME.json     commit marker + everything shown without unpickling
+    BASE/models/STEM.pkl        the latest version's fitted estimator, pickle protocol 5
+    BASE/metadata/STEM.json     commit marker + everything shown without unpickling
+    BASE/versions/STEM/vN.pkl|json   every earlier version, immutable (hard links)
+    BASE/versions/STEM/history.jsonl append-only: saves, alias moves, roll-backs, deletes
     BASE/.tuidash.lock          writer lock (filelock)
+
+STEM is the name with spaces, ``/`` and ``\\`` replaced by ``_`` (the original app's rule;
+``model_name`` in the JSON keeps the name). Every save of a taken name makes a new version;
+``NAME@vN`` and ``NAME@ALIAS`` address versions wherever the store takes a name (see
+``versions`` for how each versioned write stays old-or-new).
 
 How a save stays old-or-new after a crash at any instant (power loss included):
 
@@ -35,6 +42,8 @@ The modules, from the bottom up (each imports only those above it in this list):
 - ``documents``: the metadata JSON: built, checked, turned into listing rows;
 - ``index``: the listing cache ``.tuidash-index.json``, checked against stat signatures;
 - ``commit``: the save sequence above, its roll-back and crash recovery;
+- ``versions``: earlier versions, history, moving an earlier tuidash's files to the STEM,
+  rename, and the clean-up of interrupted writes;
 - ``listing``: rows and problem rows from two folder scans and the cache;
 - ``loading``: read, verify the digest, unpickle (restricted), hash ahead;
 - ``store``: ``ModelStore``, the store with one API that raises ``StoreError``s;
@@ -71,8 +80,12 @@ from tuidash.core.store.names import (
     MODELS_DIR,
     PENDING_PREFIX,
     TMP_PREFIX,
+    VERSIONS_DIR,
+    alias_problem,
     free_name,
     name_problem,
+    parse_ref,
+    stem,
 )
 from tuidash.core.store.store import LOCK_TIMEOUT, LoadEvent, ModelStore
 
@@ -89,6 +102,7 @@ __all__ = [
     "PENDING_PREFIX",
     "SCHEMA_VERSION",
     "TMP_PREFIX",
+    "VERSIONS_DIR",
     "InvalidModelData",
     "InvalidModelName",
     "LoadEvent",
@@ -102,8 +116,11 @@ __all__ = [
     "StoreBackend",
     "StoreError",
     "StoreWriteError",
+    "alias_problem",
     "current_environment",
     "environment_mismatch",
     "free_name",
     "name_problem",
+    "parse_ref",
+    "stem",
 ]
