@@ -243,9 +243,11 @@ def test_each_version_records_who_trained_it_and_what_it_replaced(store):
     assert meta["version"] == 2 and meta["replaces"] == 1 and meta["versions"] == 2
     assert meta["trained_by"] == store.history("Forest")[0]["user"]
     assert meta["note"] is None and meta["tags"] == ["a"]
-    first = json.loads((store.base_dir / "versions" / "Forest" / "v1.json").read_text())
+    first = store.load_model("Forest@v1")["metadata"]
     assert first["version"] == 1 and first["note"] == "first try"
     assert "versions" not in first and "aliases" not in first  # about the name: latest only
+    linked = (store.base_dir / "versions" / "Forest" / "v1.json").stat()
+    assert linked.st_nlink == 1  # the latest JSON it was a link of has been replaced
 
 
 def test_names_with_at_are_refused_and_refs_are_checked(store):

@@ -270,9 +270,10 @@ class LocalBackend:
         path = Path(self.path(folder))
         if path.is_dir():
             return
+        missing = [p for p in (path, *path.parents) if not p.is_dir()]
         path.mkdir(parents=True, exist_ok=True)
-        durable.fsync_dir(path.parent)
-        durable.fsync_dir(path.parent.parent)
+        for created in reversed(missing):  # each new folder's entry made durable once
+            durable.fsync_dir(created.parent)
 
     def remove_folder(self, folder: str) -> None:
         with contextlib.suppress(OSError):

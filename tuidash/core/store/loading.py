@@ -21,6 +21,7 @@ from tuidash.core.store.backend import StoreBackend
 from tuidash.core.store.commit import read_pending
 from tuidash.core.store.documents import (
     MAX_JSON_BYTES,
+    NAME_KEYS,
     Problem,
     check_doc,
     environment_mismatch,
@@ -75,6 +76,9 @@ def fetch(
     if version is not None:
         out = Fetched(name, version, stem(name))
         _fetch_into(out, backend, version_json_key(out.base, version), None, None)
+        if out.doc is not None:  # its keys about the whole name are those of its time
+            out.doc = {k: v for k, v in out.doc.items() if k not in NAME_KEYS}
+            out.doc["version"] = version
         return out
     bases = bases_of(name)
     out = Fetched(name)

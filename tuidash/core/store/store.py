@@ -264,6 +264,8 @@ class ModelStore:
                     f"{base}.json that '{name}' would use (spaces, / and \\ become _); "
                     "pick another name."
                 )
+        if latest is not None and latest.base == base:
+            return latest  # an existing name at its STEM: nothing can clash any more
         own = {base} | ({latest.base} if latest is not None else set())
         folded = fold(name)
         same = self._fold_map().get(folded, set())

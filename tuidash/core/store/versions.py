@@ -55,6 +55,7 @@ from tuidash.core.store.names import (
     PENDING_PREFIX,
     RENAME_PREFIX,
     TMP_PREFIX,
+    disk_name_ok,
     json_key,
     key_in,
     pkl_key,
@@ -90,7 +91,7 @@ class Latest:
 def bases_of(name: str) -> tuple[str, ...]:
     """Where a name's latest may live: its STEM, else (an earlier tuidash's) the name."""
     base = stem(name)
-    return (base,) if base == name else (base, name)
+    return (base,) if base == name or not disk_name_ok(name) else (base, name)
 
 
 def read_json(backend: StoreBackend, key: str) -> tuple[Any, int]:
@@ -153,9 +154,14 @@ def numbers(backend: StoreBackend, base: str) -> set[int]:
 
 
 def read_version(backend: StoreBackend, base: str, name: str, number: int) -> dict[str, Any]:
-    """An earlier version's checked JSON (FileNotFoundError, Problem)."""
+    """An earlier version's checked JSON (FileNotFoundError, Problem), without the keys
+    about the whole name (true only in the latest JSON)."""
     doc, _ = read_json(backend, version_json_key(base, number))
-    return check_doc(doc, name)
+    check_doc(doc, name)
+    for key in NAME_KEYS:
+        doc.pop(key, None)
+    doc["version"] = number
+    return doc
 
 
 def count_versions(backend: StoreBackend, latest: Latest) -> int:
@@ -209,7 +215,12 @@ def read_history(backend: StoreBackend, base: str) -> list[dict[str, Any]]:
 
 
 def archive(backend: StoreBackend, latest: Latest) -> None:
-    """Keep the latest version under versions/STEM/vN before it is replaced (idempotent)."""
+    """Keep the latest version under versions/STEM/vN before it is replaced (idempotent).
+
+    Both files are second keys of the latest's bytes (hard links: nothing is copied); the
+    JSON is linked last, as the version's commit. Its ``NAME_KEYS`` are those of the time
+    and are ignored when the version is read.
+    """
     base, number = latest.base, latest.version
     target_json = version_json_key(base, number)
     if backend.stat(target_json) is not None:
@@ -220,9 +231,8 @@ def archive(backend: StoreBackend, latest: Latest) -> None:
         backend.remove(target_pkl)  # an interrupted archive's pickle without its JSON
     if backend.stat(pkl_key(base)) is not None:
         backend.link(pkl_key(base), target_pkl)
-    doc = {key: value for key, value in latest.doc.items() if key not in NAME_KEYS}
-    doc["version"] = number
-    write_doc(backend, target_json, doc)  # the version's commit; syncs its folder
+    backend.link(json_key(base), target_json)
+    backend.sync(versions_folder(base))
 
 
 def remove_version(backend: StoreBackend, base: str, number: int) -> None:
