@@ -123,7 +123,7 @@ def survey(
         if json_entry is None:
             if legacy_stems is None:
                 legacy_stems = {stem(b) for b in jsons if stem(b) != b}
-                legacy_stems |= {stem(new) for new in renames.values()}
+                legacy_stems |= {stem(n) for pair in renames.items() for n in pair}
             if base in legacy_stems:
                 continue  # a pickle placed by a write still in flight (or interrupted)
             problems.append(

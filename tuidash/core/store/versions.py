@@ -356,9 +356,11 @@ def finish_rename(backend: StoreBackend, marker: str) -> None:
     """Finish a rename that committed, or undo one that did not (under the lock)."""
     found = renames_in_flight(backend, [marker.rpartition("/")[2]])
     for old, new in found.items():
-        target = stem(new)
-        if model_name_at(backend, target) == new and (latest := read_latest(backend, old)):
-            _drop_renamed(backend, old, latest.base)
+        target, source = stem(new), stem(old)
+        if model_name_at(backend, target) == new:
+            # Committed: whatever of the old name is left goes (its JSON first).
+            if backend.stat(json_key(source)) is None or model_name_at(backend, source) == old:
+                _drop_renamed(backend, old, source)
         elif backend.stat(json_key(target)) is None:
             backend.discard(pkl_key(target))
             backend.sync(MODELS_DIR)
