@@ -303,3 +303,22 @@ def test_a_version_file_changed_outside_tuidash_is_not_loaded(store):
     assert store.load_model("Forest@v1") is None
     assert "does not match the checksum" in store.last_error and "Forest@v1" in store.last_error
     assert store.load_model("Forest") is not None
+
+
+def test_model_paths_give_the_files_of_a_version_for_export(store):
+    from tuidash.core import transfer
+
+    _save_versions(store, "Big Forest", 2)
+    base = store.base_dir
+    assert store.model_paths("Big Forest") == (
+        base / "models" / "Big_Forest.pkl",
+        base / "metadata" / "Big_Forest.json",
+    )
+    assert store.model_paths("Big Forest@v1") == (
+        base / "versions" / "Big_Forest" / "v1.pkl",
+        base / "versions" / "Big_Forest" / "v1.json",
+    )
+    assert not store.model_paths("Missing")[0].exists()
+    files = transfer.export_model(store, "Big Forest", base.parent / "out")
+    assert [f.name for f in files] == ["Big_Forest.pkl", "Big_Forest.json"]
+    assert json.loads(files[1].read_text())["model_name"] == "Big Forest"

@@ -20,6 +20,7 @@ import os
 import time
 from collections.abc import Collection, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from tuidash.core.errors import (
@@ -466,6 +467,27 @@ class ModelStore:
                 yield LoadEvent(name, True, result, None)
         finally:
             prehasher.close()
+
+    def model_paths(self, ref: str) -> tuple[Path, Path]:
+        """The (pkl, json) file paths of ``NAME`` (its latest), ``NAME@vN`` or
+        ``NAME@ALIAS`` in a store on the local disk; paths that do not exist if there is
+        no such model (callers check)."""
+        name, selector = parse_ref(ref) if isinstance(ref, str) else (str(ref), None)
+        keys = pkl_key(stem(name)), json_key(stem(name))
+        try:
+            latest = self._latest(self._split(name)[0])
+            number = self._number(name, latest, selector)
+        except StoreError:
+            pass
+        else:
+            if number == latest.version:
+                keys = pkl_key(latest.base), json_key(latest.base)
+            else:
+                keys = version_pkl_key(latest.base, number), version_json_key(latest.base, number)
+        path = getattr(self.backend, "path", None)
+        if not callable(path):
+            raise StoreError(f"The store {self.base_dir} is not on this computer's disk.")
+        return Path(path(keys[0])), Path(path(keys[1]))
 
     # -------------------------------------------------------------------- versions
 
