@@ -962,8 +962,8 @@ class ModelStore:
         }
 
     def _versions_bytes(self, entries: list[dict[str, Any]]) -> dict[str, int]:
-        """Name -> bytes its earlier versions and history take (a byte shared by hard
-        links with the latest or another version counted once)."""
+        """Name -> bytes its earlier versions take (a byte shared by hard links with the
+        latest or another version counted once)."""
         folders = {
             e.name for e in self.backend.scan(VERSIONS_DIR) if e.is_dir(follow_symlinks=False)
         }
@@ -980,8 +980,8 @@ class ModelStore:
             for item in self.backend.scan(versions_folder(base)):
                 if item.is_dir(follow_symlinks=False):
                     continue
-                if version_file(item.name) is None and item.name != "history.jsonl":
-                    continue
+                if version_file(item.name) is None:
+                    continue  # the history is a log, not a version
                 info = item.stat(follow_symlinks=False)
                 if info.st_ino and info.st_ino in seen:
                     continue
