@@ -49,7 +49,7 @@ def write_entry(
     existed: bool,
     *,
     source: str | None = None,
-    on_commit: Callable[[], None] | None = None,
+    on_commit: Callable[[], object] | None = None,
 ) -> None:
     """The crash-safe write sequence; puts the old files back on any error.
 

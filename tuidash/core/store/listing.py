@@ -14,7 +14,6 @@ both and never a problem.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -55,10 +54,14 @@ def scan(backend: StoreBackend) -> tuple[dict[str, Entry], dict[str, Entry]]:
     )
 
 
-def _entries_by_name(entries: Iterable[Entry], suffix: str) -> dict[str, Entry]:
+def _entries_by_name(
+    entries: Iterable[Entry], suffix: str, markers: list[str] | None = None
+) -> dict[str, Entry]:
     found: dict[str, Entry] = {}
     for entry in entries:
         if not entry.name.endswith(suffix) or entry.name.startswith(".tuidash-"):
+            if markers is not None and entry.name.startswith(RENAME_PREFIX):
+                markers.append(entry.name)
             continue
         if entry.is_dir(follow_symlinks=False):
             continue  # a user's folder, not an entry
@@ -105,12 +108,10 @@ def survey(
     Without ``predictions`` the rows come from the listing cache where the files have
     not changed, and the cache is brought up to date.
     """
-    model_entries = backend.scan(MODELS_DIR)
     jsons = _entries_by_name(backend.scan(METADATA_DIR), ".json")
-    pkls = _entries_by_name(model_entries, ".pkl")
-    renames: dict[str, str] = {}
-    if any(map(str.startswith, (e.name for e in model_entries), itertools.repeat(RENAME_PREFIX))):
-        renames = renames_in_flight(backend, [e.name for e in model_entries])
+    markers: list[str] = []
+    pkls = _entries_by_name(backend.scan(MODELS_DIR), ".pkl", markers)
+    renames = renames_in_flight(backend, markers) if markers else {}
     use_index = not predictions
     index = read_index(backend) if use_index else {}
     new_index: Index = {}
