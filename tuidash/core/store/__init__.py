@@ -15,15 +15,20 @@ STEM is the name with spaces, ``/`` and ``\\`` replaced by ``_`` (the original a
 
 How a save stays old-or-new after a crash at any instant (power loss included):
 
+0. if the name has a latest version, it is kept first: ``versions/STEM/vN.pkl`` and
+   ``vN.json`` become second names (hard links) of its pickle and JSON, and that folder
+   is fsynced, so the version being replaced is durable before anything is replaced;
 1. the pickle is streamed to ``models/.tuidash-tmp-*`` (sha256 computed by a thread as
    it is written) and the new JSON to the name's *pending* file
    ``models/.tuidash-pending-<hash of name>.json``; both are fsynced;
 2. ``os.replace`` puts the pickle in place and the models folder is fsynced, which makes
    the new pickle and the pending file durable together;
-3. ``os.replace`` moves the pending file to ``metadata/NAME.json`` (the commit) and the
-   metadata folder is fsynced.
+3. ``os.replace`` moves the pending file to ``metadata/STEM.json`` (the commit) and the
+   metadata folder is fsynced;
+4. the save is appended to ``versions/STEM/history.jsonl`` (if that fails, the save is
+   undone like any failed save; a crash between 3 and 4 loses only the history line).
 
-A reader that finds a pickle whose sha256 does not match ``NAME.json`` looks at the
+A reader that finds a pickle whose sha256 does not match ``STEM.json`` looks at the
 name's pending file: if that matches the pickle, the save got past step 2 and the new
 version is what it reads. The next writer or start-up rolls such a pending file forward
 (or deletes it when it does not match), under the writer lock, and removes leftover
