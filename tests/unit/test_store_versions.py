@@ -322,3 +322,23 @@ def test_model_paths_give_the_files_of_a_version_for_export(store):
     files = transfer.export_model(store, "Big Forest", base.parent / "out")
     assert [f.name for f in files] == ["Big_Forest.pkl", "Big_Forest.json"]
     assert json.loads(files[1].read_text())["model_name"] == "Big Forest"
+
+
+def test_without_hard_links_earlier_versions_are_copied(store, monkeypatch):
+    import errno
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")  # e.g. a FAT or network disk
+
+    _save_versions(store, "Forest", 1)
+    monkeypatch.setattr(os, "link", no_links)
+    store.save_model("Forest", model_data(params={"v": 2}))
+    store.rollback("Forest", 1)
+    kept = store.base_dir / "versions" / "Forest" / "v1.pkl"
+    assert kept.stat().st_nlink == 1  # a copy
+    assert [store.load_model(f"Forest@v{n}")["params"] for n in (1, 2, 3)] == [
+        {"v": 1},
+        {"v": 2},
+        {"v": 1},
+    ]
+    assert [p.name for p in store.base_dir.rglob(".tuidash-tmp-*")] == []
