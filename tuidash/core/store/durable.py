@@ -103,9 +103,10 @@ def append_line(path: str | Path, line: bytes) -> None:
         view = memoryview(line)
         while view:
             view = view[os.write(fd, view) :]
+        # A new file's folder entry is not fsynced here: the store syncs a name's versions
+        # folder before it relies on it (keeping a version), and a history line is
+        # best-effort across a power cut anyway (see ``versions``).
         sync_file(fd)
-        if created:
-            fsync_dir(os.path.dirname(path))
     except BaseException:
         with contextlib.suppress(OSError):
             if created:
