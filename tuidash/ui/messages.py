@@ -1,4 +1,7 @@
-"""App-wide messages: workers post these to the app, which updates the screens."""
+"""App-wide messages: workers post these to the app, which updates the state the screens show.
+
+A message that reports a failure carries the sentence ``error_sentence`` makes of it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
+
+
+def error_sentence(error: BaseException) -> str:
+    """The one sentence a person should read about an error (typed errors carry one)."""
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return str(message)
 
 
 @dataclass
