@@ -32,7 +32,7 @@ GUARD_STEPS = 2400
 """Pauses of 50 ms before giving up on a condition (a hang guard, not a time limit)."""
 
 
-def shown(app: App[Any], mode: str) -> Screen[Any] | None:
+def section_shown(app: App[Any], mode: str) -> Screen[Any] | None:
     """The screen of a section once it is shown (mounted), else None."""
     try:
         stack = app.get_screen_stack(mode)
@@ -77,7 +77,7 @@ def quiet(app: TuidashApp) -> bool:
         for w in app.workers
         if not w.is_finished and w.group != "store-watch" and isinstance(w.node, App | Screen)
     ]
-    models = shown(app, "models")
+    models = section_shown(app, "models")
     return (
         not busy
         and app.state.store.load_state is None
@@ -130,7 +130,8 @@ class TestModels:
 
         async def before(pilot: Pilot[Any]) -> None:
             await until(
-                pilot, lambda: app.state.store.load_state is None and shown(app, app.current_mode)
+                pilot,
+                lambda: app.state.store.load_state is None and section_shown(app, app.current_mode),
             )
             await until(
                 pilot,

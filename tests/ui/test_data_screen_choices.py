@@ -19,7 +19,7 @@ GUARD_SECONDS = 120.0
 """Only a guard against a hang: the conditions below normally hold in a second or two."""
 
 
-def shown(app: App[Any], mode: str) -> Screen[Any] | None:
+def section_shown(app: App[Any], mode: str) -> Screen[Any] | None:
     """The screen of a section once it is shown (mounted), else None."""
     try:
         stack = app.get_screen_stack(mode)
@@ -61,7 +61,7 @@ async def test_the_default_target_is_the_last_numeric_non_id_column_and_text_is_
     write_shop(tmp_path)
     app = new_app(store_dir, start_section="data", cwd=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: shown(app, "data"), "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         await pilot.press(*"shop.csv", "enter")
         await wait_for(pilot, lambda: app.state.data.data is not None, "the file loaded")
         await pilot.pause()
@@ -97,7 +97,7 @@ async def test_typing_a_folder_opens_the_browser_there_and_backspace_goes_up(
     write_shop(tmp_path / "elsewhere" / "deeper")
     app = new_app(store_dir, start_section="data", cwd=start)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: shown(app, "data"), "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         screen = app.screen
         tree = screen.query_one("#browser", DirectoryTree)
         assert Path(tree.path) == start

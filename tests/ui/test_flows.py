@@ -91,8 +91,8 @@ async def test_sample_train_save_then_new_app_lists_and_loads_it(store_dir: Path
     async with again.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
         await pilot.pause()
-        assert list(again.entries) == ["Random Forest"]
-        assert again.model_status("Random Forest") == "loaded"
+        assert list(again.state.store.entries) == ["Random Forest"]
+        assert again.state.store.model_status("Random Forest") == "loaded"
         table = again.screen.query_one("#models-table", DataTable)
         assert str(table.get_cell("Random Forest", "status")) == "loaded"
         assert str(table.get_cell("Random Forest", "best")) == "★"
@@ -367,10 +367,17 @@ async def test_autoload_switch_is_remembered_by_the_store(
     messages = []
     again = new_app(store_dir)
     async with again.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        await wait_for(pilot, lambda: again.entries and again.report is not None, "the list")
+        await wait_for(
+            pilot,
+            lambda: again.state.store.entries and again.state.store.report is not None,
+            "the list",
+        )
         await pilot.pause(0.3)
         assert not of_type(messages, msg.ModelLoadProgress)
-        assert again.model_status("Base") == "on disk" and again.autoload is False
+        assert (
+            again.state.store.model_status("Base") == "on disk"
+            and again.state.store.autoload is False
+        )
 
 
 async def test_failed_save_keeps_the_model_and_save_again_works(store_dir: Path) -> None:

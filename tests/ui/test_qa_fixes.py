@@ -30,7 +30,7 @@ GUARD_SECONDS = 120.0
 """Only a guard against a hang: the conditions below normally hold in a second or two."""
 
 
-def shown(app: App[Any], mode: str) -> Screen[Any] | None:
+def section_shown(app: App[Any], mode: str) -> Screen[Any] | None:
     """The screen of a section once it is shown (mounted), else None."""
     try:
         stack = app.get_screen_stack(mode)
@@ -64,7 +64,7 @@ async def test_models_table_columns_fit_their_cells_right_after_a_redraw(
         await wait_for(
             pilot, lambda: len(app.state.store.entries) == 3 and app.state.store.report, "listed"
         )
-        screen = shown(app, "models")
+        screen = section_shown(app, "models")
         assert isinstance(screen, ModelsScreen)
         # A redraw (as during auto-load) followed by a picture before the table is idle:
         # the widths must already fit, not start at the labels' widths.
@@ -122,7 +122,7 @@ async def test_typing_a_path_on_a_fresh_start_goes_into_the_path_box(
     (tmp_path / "houses.csv").write_text("rooms,price\n3,100\n4,150\n")
     app = new_app(store_dir, start_section="data", cwd=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: shown(app, "data"), "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         await pilot.press(*"houses.csv")
         assert app.current_mode == "data"  # "s" did not jump to Storage
         assert app.screen.query_one("#path", Input).value == "houses.csv"
@@ -134,7 +134,7 @@ async def test_typing_a_path_on_a_fresh_start_goes_into_the_path_box(
 async def test_ctrl_o_goes_to_the_path_box_from_another_tab(store_dir: Path) -> None:
     app = new_app(store_dir, start_section="data")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: shown(app, "data"), "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         await pilot.press("f2")
         await wait_for(pilot, lambda: app.state.data.data is not None, "the sample loaded")
         tabs = app.screen.query_one("#data-tabs", TabbedContent)
@@ -151,7 +151,7 @@ async def test_a_latin1_file_opens_with_auto_and_says_which_encoding_then_with_l
     source = Path(__file__).parent.parent / "data" / "latin1.csv"
     app = new_app(store_dir, start_section="data")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: shown(app, "data"), "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         screen = app.screen
         status = screen.query_one("#data-status", Static)
         screen.query_one("#path", Input).value = str(source)
@@ -177,7 +177,7 @@ async def test_default_features_leave_out_ids_use_dates_and_say_why(
     source.write_text("\n".join(lines) + "\n")
     app = new_app(store_dir, start_section="data", cwd=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: shown(app, "data"), "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         await pilot.press(*"houses.csv", "enter")
         await wait_for(pilot, lambda: app.state.data.data is not None, "the file loaded")
         await pilot.pause()
@@ -219,7 +219,7 @@ async def test_models_table_shows_errors_with_thousands_separators(
 async def test_train_form_puts_model_forms_before_the_split_settings(store_dir: Path) -> None:
     app = new_app(store_dir, start_section="train")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: shown(app, "train"), "the Train section")
+        await wait_for(pilot, lambda: section_shown(app, "train"), "the Train section")
         app.screen.query_one("#kinds", SelectionList).select("ridge")
         await wait_for(pilot, lambda: app.screen.query("#form-ridge"), "the Ridge form")
         order = [child.id for child in app.screen.query_one("#train-form").children]
