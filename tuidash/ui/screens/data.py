@@ -465,6 +465,6 @@ class DataScreen(SectionScreen):
         self.query_one("#left-out", Static).update("\n".join(lines))
 
     @on(SelectionList.SelectedChanged, "#features")
-    def _features_changed(self, event: SelectionList.SelectedChanged) -> None:
+    def _features_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
         self.data.choose_features([str(v) for v in event.selection_list.selected])
         self._show_left_out()
