@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.app import App
 from textual.binding import Binding
 from textual.pilot import Pilot
@@ -117,3 +118,17 @@ async def test_one_table_makes_the_modes_the_section_keys_and_the_palette(
             await until(pilot, lambda: app.screen.query("Footer"))
             # The section keys are offered once, not again inside every section.
             assert names.count(section.label) == 1
+
+
+async def test_a_section_that_fails_to_show_a_change_stops_the_app_loudly(
+    store_dir: Path,
+) -> None:
+    host = TrainHost(store_dir)
+    with pytest.raises(ZeroDivisionError):
+        async with host.run_test(size=(100, 30)) as pilot:
+            await until(pilot, lambda: isinstance(host.screen, TrainScreen))
+            screen = host.screen
+            assert isinstance(screen, TrainScreen)
+            screen.follow(host.state.training.finished, lambda _cancelled: 1 / 0)
+            host.state.training.finished.publish(False)
+            await pilot.pause()

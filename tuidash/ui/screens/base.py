@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.widgets import Footer, Header, Input
 
 from tuidash.ui.widgets.load_status import LoadStatus
@@ -13,6 +15,8 @@ from tuidash.ui.widgets.load_status import LoadStatus
 if TYPE_CHECKING:
     from tuidash.ui.messages import ModelLoadProgress, ModelsLoadFinished
     from tuidash.ui.state import Actions, AppState, Settings, StoreState
+
+T = TypeVar("T")
 
 
 class SectionScreen(Screen[None]):
@@ -54,13 +58,29 @@ class SectionScreen(Screen[None]):
         if not self.settings.cursor_blink:
             for box in self.query(Input):
                 box.cursor_blink = False
-        self.store.load_progress.subscribe(self, self.load_progressed)
-        self.store.load_finished.subscribe(self, self.load_finished)
-        self.store.action_done.subscribe(self, self.store_action_done)
+        self.follow(self.store.load_progress, self.load_progressed)
+        self.follow(self.store.load_finished, self.load_finished)
+        self.follow(self.store.action_done, self.store_action_done)
         state = self.store.load_state
         if state is not None:
             self.query_one(LoadStatus).show_progress(*state)
         self.sync()
+
+    def follow(self, signal: Signal[T], show: Callable[[T], Any]) -> None:
+        """Call ``show`` whenever ``signal`` is published, at once and in order.
+
+        At once, as the state changes, so what a section shows never lags behind the state.
+        Textual logs and drops an exception of an immediate callback: it is raised again on
+        this screen instead, so a broken section fails as loudly as a broken handler.
+        """
+
+        def deliver(data: T) -> None:
+            try:
+                show(data)
+            except Exception as error:
+                self.call_next(_raise, error)
+
+        signal.subscribe(self, deliver, immediate=True)
 
     def sync(self) -> None:
         """Show the current state (called on mount)."""
@@ -84,3 +104,8 @@ class SectionScreen(Screen[None]):
             return  # the bulk load's progress is showing and ends with its own count
         failed = len(set(store.load_failures) | set(store.problem_entries()))
         self.query_one(LoadStatus).show_result(len(store.loaded), failed)
+
+
+def _raise(error: Exception) -> None:
+    """Raise ``error`` (in the screen's own message loop, where Textual reports it)."""
+    raise error

@@ -195,9 +195,9 @@ class DataScreen(SectionScreen):
         self.query_one("#data-loading").display = False
         browser = self.query_one("#browser", DataFileTree)
         self.watch(browser, "path", self._browser_moved, init=False)
-        self.data.loaded.subscribe(self, self._data_loaded)
-        self.data.failed.subscribe(self, self._data_failed)
-        self.data.target_changed.subscribe(self, self._target_or_features_changed)
+        self.follow(self.data.loaded, self._data_loaded)
+        self.follow(self.data.failed, self._data_failed)
+        self.follow(self.data.target_changed, self._target_or_features_changed)
         super().on_mount()
         if self.data.data is None:
             # The path box, not the file tree: typed letters go into the box, where a tree

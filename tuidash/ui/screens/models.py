@@ -192,8 +192,8 @@ class ModelsScreen(SectionScreen):
 
     def on_mount(self) -> None:
         """Follow the store's listings and reports."""
-        self.store.listed.subscribe(self, self._redraw)
-        self.store.reported.subscribe(self, self._redraw)
+        self.follow(self.store.listed, self._redraw)
+        self.follow(self.store.reported, self._redraw)
         super().on_mount()
 
     def sync(self) -> None:

@@ -89,9 +89,9 @@ class StorageScreen(SectionScreen):
         switch = self.query_one("#autoload", Switch)
         with switch.prevent(Switch.Changed):
             switch.value = self.store.autoload
-        self.store.reported.subscribe(self, self._redraw)
-        self.store.listed.subscribe(self, self._redraw)
-        self.store.autoload_changed.subscribe(self, self._autoload_setting)
+        self.follow(self.store.reported, self._redraw)
+        self.follow(self.store.listed, self._redraw)
+        self.follow(self.store.autoload_changed, self._autoload_setting)
         super().on_mount()
         self.actions.refresh_storage()
 

@@ -317,13 +317,13 @@ class TrainScreen(SectionScreen):
 
     def on_mount(self) -> None:
         """Follow the data and the training; show only the forms of ticked kinds."""
-        self.data.loaded.subscribe(self, self._describe_data)
-        self.data.target_changed.subscribe(self, self._describe_data)
+        self.follow(self.data.loaded, self._describe_data)
+        self.follow(self.data.target_changed, self._describe_data)
         training = self.training
-        training.started.subscribe(self, self._training_started)
-        training.progress.subscribe(self, self._training_progress)
-        training.results_changed.subscribe(self, self._show_results)
-        training.finished.subscribe(self, self._training_finished)
+        self.follow(training.started, self._training_started)
+        self.follow(training.progress, self._training_progress)
+        self.follow(training.results_changed, self._show_results)
+        self.follow(training.finished, self._training_finished)
         super().on_mount()
         self._show_forms()
         self.query_one("#save-again").display = bool(training.unsaved)
