@@ -19,8 +19,8 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
-from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
+from tuidash.ui.factory import make_app
 
 FIXED_NOW = datetime(2026, 1, 15, 9, 30)
 """The app's clock in every picture."""

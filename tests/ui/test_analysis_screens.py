@@ -196,7 +196,7 @@ async def test_export_writes_a_new_csv_each_time_and_shows_the_path(tmp_path: Pa
         await pilot.press("e")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert (target / "Random_Forest_errors-2.csv").exists()
+        assert (target / "Random_Forest_errors_2.csv").exists()
     with first.open(newline="") as handle:
         rows = list(csv.reader(handle))
     assert len(rows) == ROWS + 1 and rows[4][4] == ""

@@ -13,9 +13,9 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, ProgressBar, Static, TabbedContent
 
-from tuidash.cli import make_app
 from tuidash.core import data as core_data
 from tuidash.ui import messages as msg
+from tuidash.ui.factory import make_app
 from tuidash.ui.screens.data import PROGRESS_INTERVAL
 
 GUARD_SECONDS = 120.0

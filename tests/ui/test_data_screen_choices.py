@@ -12,8 +12,8 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DirectoryTree, Select, Static, TabbedContent
 
-from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
+from tuidash.ui.factory import make_app
 
 GUARD_SECONDS = 120.0
 """Only a guard against a hang: the conditions below normally hold in a second or two."""

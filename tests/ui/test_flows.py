@@ -11,9 +11,9 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
 
-from tuidash.cli import make_app
 from tuidash.ui import messages as msg
 from tuidash.ui.app import TuidashApp
+from tuidash.ui.factory import make_app
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.modals.name_taken import NameTakenModal
 

@@ -17,9 +17,9 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, SelectionList, Static
 
-from tuidash.cli import make_app
 from tuidash.ui import messages as msg
 from tuidash.ui.app import TuidashApp
+from tuidash.ui.factory import make_app
 
 GUARD_SECONDS = 60.0
 """Only a guard against a hang: the conditions below normally hold within a second."""

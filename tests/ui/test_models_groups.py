@@ -14,9 +14,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual.widgets._footer import FooterKey
 
-from tuidash.cli import make_app
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.commands import SectionCommands
+from tuidash.ui.factory import make_app
 from tuidash.ui.screens.compare import CompareScreen
 
 GUARD_STEPS = 2400

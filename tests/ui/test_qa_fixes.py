@@ -20,9 +20,9 @@ from textual.widgets import (
     TabbedContent,
 )
 
-from tuidash.cli import make_app
+from tuidash.core.text import number_text
 from tuidash.ui.app import TuidashApp
-from tuidash.ui.format import number_text
+from tuidash.ui.factory import make_app
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.models import ModelsScreen
 
@@ -225,3 +225,27 @@ async def test_train_form_puts_model_forms_before_the_split_settings(store_dir: 
         order = [child.id for child in app.screen.query_one("#train-form").children]
         split = order.index("split-title")
         assert order.index("form-ridge") < order.index("form-random_forest") < split
+
+
+async def test_a_taken_name_in_another_case_gets_a_free_name_the_store_accepts(
+    store_dir: Path, saved_models: Any
+) -> None:
+    from tuidash.ui.modals.name_taken import NameTakenModal
+
+    saved_models(store_dir, [("random forest", "random_forest", {"n_estimators": 5})])
+    app = new_app(store_dir, autoload=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: "random forest" in app.state.store.entries, "listed")
+        # The store refuses "Random Forest" beside "random forest" (they share files on
+        # some disks): the app must not offer it as the free name.
+        assert app.state.is_taken("Random Forest")
+        assert app.state.free_name("Random Forest") == "Random Forest (2)"
+        app.state.training.unsaved["Random Forest"] = object()  # its save was refused as taken
+        app.ask_name_for_unsaved("Random Forest")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, NameTakenModal) and app.screen.query("#free"),
+            "the dialog",
+        )
+        assert app.screen.free_name == "Random Forest (2)"  # type: ignore[attr-defined]
+        assert "Use 'Random Forest (2)'" in str(app.screen.query_one("#free", Button).label)

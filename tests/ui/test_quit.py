@@ -11,9 +11,9 @@ from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, Static
 
-from tuidash.cli import make_app
 from tuidash.ui import messages as msg
 from tuidash.ui.app import TuidashApp
+from tuidash.ui.factory import make_app
 from tuidash.ui.modals.unsaved import UnsavedModelsModal
 
 GUARD_SECONDS = 120.0

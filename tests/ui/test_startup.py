@@ -41,7 +41,7 @@ def test_first_frames_and_the_model_list_import_no_heavy_module(store_dir: Path)
     out = run_python(
         f"""
         import asyncio, sys
-        from tuidash.cli import make_app
+        from tuidash.ui.factory import make_app
         from tuidash.ui import messages as msg
 
         async def main():

@@ -17,10 +17,10 @@ from textual.binding import Binding
 from textual.pilot import Pilot
 from textual.widgets import Static, TabbedContent
 
-from tuidash.cli import make_app
 from tuidash.core.data import data_problems, profile_columns, sample_dataset
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.commands import SectionCommands
+from tuidash.ui.factory import make_app
 from tuidash.ui.screens.train import TrainScreen
 from tuidash.ui.sections import SECTIONS
 from tuidash.ui.state import AppState, Settings, TrainJob

@@ -9,8 +9,8 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from tuidash.cli import make_app
 from tuidash.core import logs
+from tuidash.ui.factory import make_app
 from tuidash.ui.modals.confirm import ConfirmModal
 
 GUARD_STEPS = 2400

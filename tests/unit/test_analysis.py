@@ -212,7 +212,7 @@ def test_export_errors_never_overwrites_and_returns_each_path(tmp_path: Path) ->
     first = an.export_errors_csv(m, tmp_path / "exports")
     second = an.export_errors_csv(m, tmp_path / "exports")
     assert first.name == "Random_Forest_errors.csv"
-    assert second.name == "Random_Forest_errors-2.csv"
+    assert second.name == "Random_Forest_errors_2.csv"
     assert first.is_absolute() and first != second
     with first.open(newline="") as handle:
         rows = list(csv.reader(handle))
@@ -227,7 +227,7 @@ def test_export_keeps_a_file_the_user_already_has(tmp_path: Path) -> None:
     existing.write_text("mine\n")
     path = an.export_comparison_csv([meta("a", metrics=FULL)], tmp_path)
     assert existing.read_text() == "mine\n"
-    assert path.name == "comparison-2.csv"
+    assert path.name == "comparison_2.csv"
 
 
 def test_export_problems_are_one_sentence(tmp_path: Path) -> None:

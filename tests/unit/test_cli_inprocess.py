@@ -11,6 +11,9 @@ from typing import ClassVar
 import pytest
 
 from tuidash import cli
+from tuidash.cli import common, dispatch
+from tuidash.cli import storage as storage_command
+from tuidash.core.text import metric_of
 
 
 class FakeTTY(io.StringIO):
@@ -85,11 +88,11 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_subcommand_or_data_file() -> None:
-    assert cli._wants_command(["models", "list"])
-    assert cli._wants_command(["--store", "x", "train", "d.csv"])
-    assert not cli._wants_command(["data.csv"])
-    assert not cli._wants_command(["--store", "models"])  # a store folder named models
-    assert not cli._wants_command([])
+    assert dispatch.wants_command(["models", "list"])
+    assert dispatch.wants_command(["--store", "x", "train", "d.csv"])
+    assert not dispatch.wants_command(["data.csv"])
+    assert not dispatch.wants_command(["--store", "models"])  # a store folder named models
+    assert not dispatch.wants_command([])
 
 
 def test_delete_asks_on_a_terminal(
@@ -124,10 +127,11 @@ def test_progress_only_on_a_terminal(
 
 
 def test_undefined_metric_shows_its_reason() -> None:
-    text = cli.metric_text("MAPE", {"MAPE": None}, {"MAPE": "the target has zeros"})
+    text = metric_of("MAPE", {"MAPE": None}, {"MAPE": "the target has zeros"})
     assert text == "undefined (the target has zeros)"
-    assert cli.metric_text("R2", {"R2": 0.5}, {}) == "0.5000"
-    table = cli.format_table(("A", "Bee"), [("long value", 1)], right=(1,))
+    assert metric_of("R2", {"R2": 0.5}, {}) == "0.5"
+    assert metric_of("MAE", {"MAE": 43.123456}, {}) == "43.12"
+    table = common.format_table(("A", "Bee"), [("long value", 1)], right=(1,))
     assert table.splitlines() == ["A           Bee", "----------  ---", "long value    1"]
 
 
@@ -137,7 +141,7 @@ def test_unexpected_error_is_one_line(
     def broken(args: object) -> int:
         raise RuntimeError("disk on fire\nsecond line")
 
-    monkeypatch.setitem(cli._HANDLERS, "storage", broken)
+    monkeypatch.setattr(storage_command, "run", broken)
     assert cli.main(["storage", "--store", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert err == "tuidash: unexpected error (RuntimeError): disk on fire second line\n"
@@ -260,7 +264,7 @@ def test_the_dashboard_is_not_built_on_an_unwritable_store(
         raise PermissionError(13, "Permission denied")
 
     # Root ignores file modes, so a read-only folder is simulated where the store writes.
-    monkeypatch.setattr(cli.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(common.tempfile, "mkstemp", refuse)
     assert cli.main(["--store", str(store)]) == 1
     assert capsys.readouterr().err == (
         f"tuidash: The store folder {store} cannot be written (permission denied); "

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tuidash import cli
+from tuidash.cli import storage as storage_command
 from tuidash.core import logs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -83,7 +84,7 @@ def test_an_unexpected_error_is_logged_with_its_traceback(
     def broken(args: object) -> int:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setitem(cli._HANDLERS, "storage", broken)
+    monkeypatch.setattr(storage_command, "run", broken)
     assert cli.main(["storage", "--store", str(tmp_path)]) == 1
     # The person gets one line; the log gets the whole story.
     assert capsys.readouterr().err == "tuidash: unexpected error (RuntimeError): disk on fire\n"

@@ -10,6 +10,7 @@ arrays are capped at a few thousand points, so plain Python is fast enough.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 import unicodedata
@@ -17,6 +18,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tuidash.core.errors import TuidashError
+from tuidash.core.text import numbered_file_names
 
 METRIC_NAMES: tuple[str, ...] = ("MAE", "MSE", "RMSE", "MAPE", "R2")
 """The regression metrics, in the order they are shown."""
@@ -45,12 +49,8 @@ _FALLBACK_HELP = {
 }
 
 
-class AnalysisError(Exception):
+class AnalysisError(TuidashError):
     """An analysis request that cannot be done; ``message`` is one sentence for the user."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 # --------------------------------------------------------------------------- basics
@@ -625,7 +625,8 @@ def _csv_number(value: float | None) -> str:
 def write_new_csv(
     directory: str | Path, stem: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> Path:
-    """Write a CSV under a free name (``stem.csv``, ``stem-2.csv``, ...); never overwrite."""
+    """Write a CSV under a free name (``stem.csv``, ``stem_2.csv``, ...: the rule of
+    ``tuidash.core.text``); never overwrite."""
     folder = Path(directory).expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -634,8 +635,7 @@ def write_new_csv(
             f"Could not create the export folder {folder}: {exc.strerror or exc}."
         ) from exc
     rows = list(rows)
-    for attempt in range(1, 10_000):
-        path = folder / (f"{stem}.csv" if attempt == 1 else f"{stem}-{attempt}.csv")
+    for path in itertools.islice((folder / n for n in numbered_file_names(stem, ".csv")), 10_000):
         try:
             # "x" creates the file only if it does not exist, so a file that appears
             # between looking and writing is never overwritten.

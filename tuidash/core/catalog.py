@@ -11,10 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tuidash.core.errors import TuidashError
+
 ParamType = Literal["int", "float", "bool", "choice", "layers"]
 
 
-class CatalogError(ValueError):
+class CatalogError(TuidashError, ValueError):
     """A model kind or a parameter value that the catalog cannot accept."""
 
 

@@ -19,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuidash.core.errors import TuidashError
+from tuidash.core.text import size_text
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -76,13 +79,8 @@ _DECIMAL_COMMA = re.compile(
 _ONE_COLUMN_SEP = "\x1f"  # ASCII unit separator: never in real text, so nothing is split
 
 
-class DataError(ValueError):
+class DataError(TuidashError, ValueError):
     """A data file that cannot be read; the message is one sentence for a person."""
-
-    @property
-    def message(self) -> str:
-        """The sentence to show."""
-        return str(self.args[0]) if self.args else "The data could not be read."
 
 
 class DataEncodingError(DataError):
@@ -231,7 +229,7 @@ def read_table(
         raise DataError(f"{shown} is empty (0 bytes).")
     if max_bytes is not None and size > max_bytes:
         raise DataError(
-            f"{shown} is {_size_text(size)}, more than the {_size_text(max_bytes)} limit for "
+            f"{shown} is {size_text(size)}, more than the {size_text(max_bytes)} limit for "
             "reading a file into memory; use a smaller file or raise the limit (max_bytes)."
         )
     report = _ProgressReport(progress, size)
@@ -248,7 +246,7 @@ def read_table(
     except PermissionError:
         raise DataError(f"Cannot read {shown}: permission denied.") from None
     except MemoryError:
-        raise DataError(f"{shown} does not fit in memory ({_size_text(size)} on disk).") from None
+        raise DataError(f"{shown} does not fit in memory ({size_text(size)} on disk).") from None
     loaded.size_bytes = size
     report.at(size)
     return loaded
@@ -297,14 +295,6 @@ def _check_file(file: Path, shown: str) -> None:
         raise DataError(f"Cannot read {shown}: permission denied.") from None
     except OSError as error:
         raise DataError(f"Cannot read {shown}: {error.strerror or error}.") from None
-
-
-def _size_text(size: float) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- text

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuidash.core.errors import TuidashError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -20,13 +22,8 @@ PREDICTION_COLUMN = "prediction"
 """Name of the column added to the input rows (a suffix is added if the input has one)."""
 
 
-class PredictionError(ValueError):
+class PredictionError(TuidashError, ValueError):
     """The data cannot be predicted on with this model; the message says why in one sentence."""
-
-    @property
-    def message(self) -> str:
-        """The sentence to show."""
-        return str(self.args[0]) if self.args else "Prediction failed."
 
 
 @dataclass

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuidash.core.catalog import get_kind
 from tuidash.core.data import LoadedData, column_kind
+from tuidash.core.errors import TuidashError
 from tuidash.core.jsonsafe import plain_json
 from tuidash.core.metrics import MetricsResult, regression_metrics
 
@@ -119,13 +120,8 @@ def build_pipeline(
 # --------------------------------------------------------------------------- errors
 
 
-class TrainingError(ValueError):
+class TrainingError(TuidashError, ValueError):
     """Training cannot start or finish on this data; the message is one sentence for a person."""
-
-    @property
-    def message(self) -> str:
-        """The sentence to show."""
-        return str(self.args[0]) if self.args else "Training failed."
 
 
 class TrainingCancelled(Exception):
@@ -135,11 +131,12 @@ class TrainingCancelled(Exception):
         super().__init__(message)
 
 
-class SchemaError(ValueError):
+class SchemaError(TuidashError, ValueError):
     """New data does not fit a model's feature schema; ``problems`` lists every reason."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
+        """Every reason the data does not fit, one sentence each."""
         super().__init__(" ".join(self.problems) or "The data does not fit the model.")
 
 

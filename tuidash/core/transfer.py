@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from tuidash.core.errors import TuidashError
+
 if TYPE_CHECKING:
     from tuidash.core.store import ModelPersistence
 
@@ -29,13 +31,8 @@ MAX_IMPORT_BYTES = 4 * 1024**3
 """A pickle bigger than this is refused before it is read into memory."""
 
 
-class TransferError(ValueError):
+class TransferError(TuidashError, ValueError):
     """An export or import that cannot be done; the message says why in one sentence."""
-
-    @property
-    def message(self) -> str:
-        """The sentence to show."""
-        return str(self.args[0]) if self.args else "The transfer failed."
 
 
 @dataclass

@@ -23,6 +23,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
+from tuidash.core.errors import ModelExists
 from tuidash.ui import messages as msg
 from tuidash.ui.batch import BatchOutcome, listed
 from tuidash.ui.commands import SectionCommands
@@ -240,8 +241,8 @@ class TuidashApp(StoreWorkers):
     ) -> None:
         """Train the jobs one after another, posting progress and results."""
         from tuidash.core import training
+        from tuidash.services import workflows
 
-        train_config = training.TrainConfig(**config)
         for index, job in enumerate(jobs):
             if cancel.is_set():
                 self.post_message(msg.TrainingCancelled(job.kind_id, batch))
@@ -256,14 +257,10 @@ class TuidashApp(StoreWorkers):
                     )
 
             def fit(job: TrainJob = job, progress: Any = progress) -> Any:
-                return training.train_model(
-                    data,
-                    job.kind_id,
-                    job.params,
-                    train_config,
-                    progress=progress,
-                    cancel=cancel,
+                request = workflows.TrainRequest(
+                    kind=job.kind_id, params=job.params, data=data, **config
                 )
+                return workflows.train(request, progress=progress, cancel=cancel)
 
             try:
                 trained = run_until_cancelled(fit, cancel)
@@ -368,7 +365,7 @@ class TuidashApp(StoreWorkers):
             model_data = trained.to_model_data()
             await self.service.save(name, model_data, replace=replace)
         except Exception as error:
-            taken = type(error).__name__ == "ModelExists"
+            taken = isinstance(error, ModelExists)
             sentence = error_sentence(error)
             if not taken:
                 # "Not a directory" says little: say what is wrong with the store itself.

@@ -10,11 +10,18 @@ from typing import Any
 
 from textual.message import Message
 
+from tuidash.core.errors import TuidashError
+
 
 def error_sentence(error: BaseException) -> str:
-    """The one sentence a person should read about an error (typed errors carry one)."""
-    message = getattr(error, "message", None) or str(error) or type(error).__name__
-    return str(message)
+    """The one sentence a person should read about an error: a ``TuidashError``'s own, an
+    OSError's file and reason, else the error's text (or its type when it has none)."""
+    if isinstance(error, TuidashError):
+        return error.message
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}."
+    return str(error) or type(error).__name__
 
 
 @dataclass

@@ -316,11 +316,12 @@ class AppState:
         return set(self.store.entries) | set(self.training.unsaved)
 
     def free_name(self, name: str) -> str:
-        """A free name like "Random Forest (2)"."""
-        taken = self.taken_names()
-        if name not in taken:
-            return name
-        number = 2
-        while f"{name} ({number})" in taken:
-            number += 1
-        return f"{name} ({number})"
+        """``name`` if free, else a free name like "Random Forest (2)" by the store's rule
+        (names that differ only in upper/lower case share files, so they are taken too)."""
+        from tuidash.core.store.names import free_name
+
+        return free_name(name, self.taken_names())
+
+    def is_taken(self, name: str) -> bool:
+        """Whether saving ``name`` would clash with a saved or waiting model (any case)."""
+        return self.free_name(name) != name

@@ -26,6 +26,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from tuidash.core.text import cell_text, progress_size_text
 from tuidash.ui import messages as msg
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.sections import section_bindings
@@ -45,24 +46,6 @@ PROGRESS_INTERVAL = 0.25
 
 class _Superseded(Exception):
     """Raised inside the core's progress callback to stop a read nobody waits for any more."""
-
-
-def _megabytes(done: int, total: int) -> str:
-    """Bytes as "12/80 MB"; one decimal under 10 MB so a small file does not read 0/0 MB."""
-    mib = 1024 * 1024
-    digits = 1 if total < 10 * mib else 0
-    return f"{done / mib:.{digits}f}/{total / mib:.{digits}f} MB"
-
-
-def _fmt_number(value: Any) -> str:
-    """A number in a few significant digits; text stays as it is."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return ""
-        return f"{value:.4g}"
-    return str(value)
 
 
 class DataFileTree(DirectoryTree):
@@ -325,7 +308,7 @@ class DataScreen(SectionScreen):
             return  # a late report of a load that has ended or been replaced
         bar = self.query_one("#data-loading", ProgressBar)
         bar.update(total=max(message.total, 1), progress=message.done)
-        size = _megabytes(message.done, message.total)
+        size = progress_size_text(message.done, message.total)
         if message.done < message.total:
             self._status(f"Reading {message.name} {size}")
         else:
@@ -407,7 +390,7 @@ class DataScreen(SectionScreen):
         table.add_columns(*[str(c) for c in frame.columns])
         head = frame.head(PREVIEW_ROWS)
         for row in head.itertuples(index=False):
-            table.add_row(*[_fmt_number(v) for v in row])
+            table.add_row(*[cell_text(v) for v in row])
 
     def _fill_columns(self, profile: list[Any]) -> None:
         table = self.query_one("#columns", DataTable)
@@ -419,9 +402,9 @@ class DataScreen(SectionScreen):
                 str(col.dtype),
                 str(col.missing),
                 str(col.unique),
-                _fmt_number(col.minimum),
-                _fmt_number(col.mean),
-                _fmt_number(col.maximum),
+                cell_text(col.minimum),
+                cell_text(col.mean),
+                cell_text(col.maximum),
                 ", ".join(str(e) for e in list(col.examples)[:3]),
             )
 

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Static
 
 from tuidash.core import analysis as an
 from tuidash.core.catalog import CATALOG
-from tuidash.ui.format import number_text
+from tuidash.core.text import duration_text, number_text, size_text
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.sections import section_bindings
@@ -30,18 +30,6 @@ HIGHER_IS_BETTER = {"R2"}
 """Metrics where a larger value is better (the others are errors)."""
 SORT_COLUMNS = ("name", *METRICS, "saved_at", "size")
 """Columns the "o" key cycles through."""
-
-
-def human_size(size: int | float | None) -> str:
-    """Bytes in B/KB/MB/GB."""
-    if size is None:
-        return "?"
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"
 
 
 def kind_label(entry: dict[str, Any]) -> str:
@@ -250,7 +238,7 @@ class ModelsScreen(SectionScreen):
                 Text(status, style=style),
                 kind_label(entry),
                 *[Text("undefined", style="dim") if v is None else number_text(v) for v in metrics],
-                human_size(entry.get("size_bytes")),
+                size_text(entry.get("size_bytes")),
                 str(entry.get("saved_at") or ""),
             ]
             rows.append((name, cells))
@@ -286,7 +274,7 @@ class ModelsScreen(SectionScreen):
             if unknown:
                 star += f" ({unknown} with data unknown: not ranked)"
             text = (
-                f"{count} saved {noun} ({human_size(total)}), {loaded} loaded in memory. "
+                f"{count} saved {noun} ({size_text(total)}), {loaded} loaded in memory. "
                 f"Sorted by {self.sort_column}; {star}."
             )
         self.query_one("#models-summary", Static).update(text)
@@ -395,8 +383,10 @@ class ModelsScreen(SectionScreen):
             text.append("Saved with: " + ", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
         seconds = entry.get("train_seconds")
         saved = entry.get("saved_at") or "?"
-        size = human_size(entry.get("size_bytes"))
-        timing = f", trained in {seconds:.1f} s" if isinstance(seconds, int | float) else ""
+        size = size_text(entry.get("size_bytes"))
+        timing = (
+            f", trained in {duration_text(seconds)}" if isinstance(seconds, int | float) else ""
+        )
         text.append(f"Saved at {saved}, {size} on disk{timing}.")
         return text
 
@@ -459,7 +449,7 @@ class ModelsScreen(SectionScreen):
         if name is None:
             return
         entry = self.store.entries.get(name, {})
-        size = human_size(entry.get("size_bytes"))
+        size = size_text(entry.get("size_bytes"))
 
         def confirmed(ok: bool | None) -> None:
             if ok:
@@ -502,7 +492,7 @@ class ModelsScreen(SectionScreen):
         self.app.push_screen(
             ConfirmModal(
                 f"Delete all {count} saved {noun}{also}?",
-                f"{count} {noun} ({_megabytes(total)}){also} {verb if not extra else 'are'} "
+                f"{count} {noun} ({size_text(total)}){also} {verb if not extra else 'are'} "
                 f"removed from {self.settings.display_path(self.settings.store_dir)} for good.",
                 confirm_label=f"Delete {count} {noun}" + (f" + {extra}" if extra else ""),
             ),
@@ -547,10 +537,3 @@ def _short(value: Any) -> str:
     """A parameter value in a few characters."""
     text = json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) <= 30 else text[:27] + "…"
-
-
-def _megabytes(size: int) -> str:
-    """A size in MB for the delete-all question (KB when under one MB, never "0.0 MB")."""
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"

@@ -11,7 +11,6 @@ messages back; the widgets are only touched on the event loop. Escape closes the
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -48,8 +47,6 @@ SHOWN_ROWS = 100
 """Rows of the predictions table (the total is stated; the export has every row)."""
 SHOWN_COLUMNS = 40
 """Input columns of the predictions table (very wide files would make it unusable)."""
-EXPORT_STEM = "predictions"
-"""Exports are named after the model: predictions-Forest.csv, predictions-Forest_2.csv, ..."""
 
 
 def cell_text(value: Any) -> str:
@@ -73,46 +70,6 @@ def error_sentence(error: BaseException) -> str:
         return f"{where}{error.strerror}."
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return f"Prediction failed ({type(error).__name__}){': ' + text if text else '.'}"
-
-
-def reserve_free_path(folder: Path, stem: str = EXPORT_STEM, suffix: str = ".csv") -> Path:
-    """Create and return the first free ``stem.csv``, ``stem_2.csv``, ... in ``folder``.
-
-    The empty file is created with O_EXCL, so a file that appears meanwhile (another export,
-    another program) is never replaced; the caller writes over its own placeholder.
-    """
-    number = 1
-    while True:
-        name = f"{stem}{suffix}" if number == 1 else f"{stem}_{number}{suffix}"
-        candidate = folder / name
-        try:
-            handle = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-        except FileExistsError:
-            number += 1
-            continue
-        os.close(handle)
-        return candidate
-
-
-def export_prediction(prediction: Prediction, folder: Path) -> Path:
-    """Write ``prediction`` as CSV to a new file in ``folder`` (created if needed); its path.
-
-    The file is named after the model that made the predictions (``predictions-NAME.csv``).
-    """
-    from tuidash.core.predicting import PredictionError, write_csv
-    from tuidash.core.transfer import export_stem
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise PredictionError(f"Cannot create the export folder {folder}: {reason}.") from None
-    target = reserve_free_path(folder, export_stem(EXPORT_STEM, prediction.model_name))
-    try:
-        return write_csv(prediction, target)
-    except BaseException:
-        target.unlink(missing_ok=True)  # our own empty placeholder
-        raise
 
 
 @dataclass
@@ -427,19 +384,17 @@ class PredictScreen(Screen[None]):
     def _predict(
         self, request: int, name: str, path: Path, shown: str, entry: dict[str, Any] | None
     ) -> None:
-        """Load the model if needed, read the file, check it and predict."""
-        from tuidash.core.data import read_table
-        from tuidash.core.predicting import load_for_prediction, predict_frame
+        """Load the model if needed, read the file, check it and predict (the workflow
+        ``tuidash predict`` runs too)."""
+        from tuidash.services import workflows
 
         worker = get_current_worker()
         try:
-            if entry is None:
-                entry = load_for_prediction(self._persistence(), name)
-            loaded = read_table(path)
+            store = self._persistence() if entry is None else None
+            outcome = workflows.predict(store, name, path, entry=entry, source=shown)
             if worker.is_cancelled:
                 return
-            prediction = predict_frame(entry, loaded.frame, model_name=name, source=shown)
-            prediction.notes[:0] = list(loaded.notes or [])
+            entry, prediction = outcome.entry, outcome.prediction
             table = table_rows(prediction)
         except Exception as error:  # every failure is reported as a sentence, never raised
             if not worker.is_cancelled:
@@ -454,7 +409,9 @@ class PredictScreen(Screen[None]):
     def _export(self, prediction: Prediction, folder: Path) -> None:
         """Write the CSV to a free name in ``folder``."""
         try:
-            path = export_prediction(prediction, folder)
+            from tuidash.services.workflows import export_predictions
+
+            path = export_predictions(prediction, folder)
         except Exception as error:
             self.post_message(self.ExportFailed(error_sentence(error)))
             return

@@ -13,9 +13,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Label, Static, Switch
 
 from tuidash.core import logs
+from tuidash.core.text import size_text
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
-from tuidash.ui.screens.models import human_size
 from tuidash.ui.sections import section_bindings
 
 if TYPE_CHECKING:
@@ -120,9 +120,9 @@ class StorageScreen(SectionScreen):
         summary.append("Models    ", style="bold")
         summary.append(f"{count} saved, {loaded} loaded in memory\n")
         summary.append("Size      ", style="bold")
-        summary.append(f"{human_size(total)} in total\n")
+        summary.append(f"{size_text(total)} in total\n")
         summary.append("Free      ", style="bold")
-        free_text = human_size(free) if settings.show_free_space else "(hidden)"
+        free_text = size_text(free) if settings.show_free_space else "(hidden)"
         summary.append(f"{free_text} free on this disk\n")
         summary.append("Log       ", style="bold")
         summary.append(f"{self._log_text()}\n")
@@ -152,7 +152,7 @@ class StorageScreen(SectionScreen):
         for model in models:
             name = str(model["name"])
             sizes.add_row(
-                Text(name), human_size(model.get("size_bytes")), store.model_status(name), key=name
+                Text(name), size_text(model.get("size_bytes")), store.model_status(name), key=name
             )
 
     def _log_text(self) -> str:

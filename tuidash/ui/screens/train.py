@@ -23,7 +23,7 @@ from textual.widgets import (
 )
 
 from tuidash.core.catalog import CATALOG, ParamError, ParamSpec
-from tuidash.ui.format import number_text
+from tuidash.core.text import metric_text, number_text
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.sections import section_bindings
 from tuidash.ui.state import TrainJob
@@ -71,11 +71,9 @@ def param_text(value: Any) -> str:
     return str(value)
 
 
-def metric_text(name: str, value: float | None, reasons: dict[str, str]) -> str:
-    """One metric as "R2 0.4526" or "MAPE undefined — reason"."""
-    if value is None:
-        return f"{name} undefined — {reasons.get(name, 'not computable on this data')}"
-    return f"{name} {number_text(value)}"
+def metric_line(name: str, value: float | None, reasons: dict[str, str]) -> str:
+    """One metric as "R2 0.4526" or "MAPE undefined (reason)"."""
+    return f"{name} {metric_text(value, reasons.get(name, 'not computable on this data'))}"
 
 
 class SpecValidator(Validator):
@@ -453,7 +451,7 @@ class TrainScreen(SectionScreen):
         train_jobs: list[TrainJob] = []
         for kind_id, params, name in jobs:
             replace = False
-            if name in state.taken_names():
+            if state.is_taken(name):
                 modal = NameTakenModal(name, state.free_name(name))
                 choice = await self.app.push_screen_wait(modal)
                 if choice is None:
@@ -579,7 +577,7 @@ class TrainScreen(SectionScreen):
         for name, trained in training.last.items():
             metrics = trained.metrics
             parts = [
-                metric_text(m, metrics.values.get(m), metrics.reasons)
+                metric_line(m, metrics.values.get(m), metrics.reasons)
                 for m in ("R2", "RMSE", "MAE", "MAPE", "MSE")
                 if m in metrics.values
             ]
@@ -594,7 +592,7 @@ class TrainScreen(SectionScreen):
                 lines.append(
                     Text(
                         f"  CV {cv.get('folds')} folds: R2 {number_text(cv.get('mean', 0))} "
-                        f"± {cv.get('std', 0):.2g}"
+                        f"± {number_text(cv.get('std', 0))}"
                     )
                 )
         lines.extend(

@@ -1,0 +1,306 @@
+"""What every command group shares: the common options, the store it works on, output.
+
+Only argparse and the standard library at import time (``--help`` starts fast); the store
+is imported when a command opens it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuidash.core import logs
+from tuidash.core.errors import TuidashError
+from tuidash.core.jsonsafe import plain_json
+from tuidash.core.settings import default_store_dir
+from tuidash.core.text import metric_of
+
+if TYPE_CHECKING:
+    from tuidash.core.store import ModelPersistence
+
+METRIC_ORDER = ("MAE", "MSE", "RMSE", "MAPE", "R2")
+"""The metrics every JSON document has, in the order tables show them."""
+
+
+class CommandError(TuidashError):
+    """A failure a person can fix; its message is the one line printed on stderr."""
+
+
+# --------------------------------------------------------------------------- options
+
+
+def add_store(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``--store DIR``."""
+    parser.add_argument(
+        "--store",
+        metavar="DIR",
+        default=default,
+        help="the model store folder (default: $TUIDASH_STORE, then ./saved_models)",
+    )
+
+
+def add_log_level(parser: argparse.ArgumentParser, default: Any) -> None:
+    """``--log-level LEVEL``."""
+    parser.add_argument(
+        "--log-level",
+        choices=tuple(logs.LEVELS),
+        default=default,
+        metavar="LEVEL",
+        help=f"what the log file records: {'|'.join(logs.LEVELS)} (default {logs.DEFAULT_LEVEL})",
+    )
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """``--json``."""
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document on stdout instead"
+    )
+
+
+def group_parser(
+    subparsers: Any, name: str, help_text: str, description: str, epilog: str
+) -> argparse.ArgumentParser:
+    """A command group's parser (``models``) that takes the common options too."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        name,
+        help=help_text,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    # SUPPRESS so that `tuidash --store X models list` keeps the top-level value.
+    add_store(parser, default=argparse.SUPPRESS)
+    add_log_level(parser, default=argparse.SUPPRESS)
+    return parser
+
+
+def subcommand(
+    subparsers: Any,
+    name: str,
+    help_text: str,
+    epilog: str,
+    handler: Callable[[argparse.Namespace], int],
+    *,
+    model_name: bool = False,
+    json_flag: bool = True,
+) -> argparse.ArgumentParser:
+    """A command's parser with ``--store``, ``--log-level`` and (usually) ``--json``, run by
+    ``handler``; ``model_name`` adds the positional NAME of a saved model first."""
+    parser = group_parser(
+        subparsers, name, help_text, help_text[0].upper() + help_text[1:] + ".", epilog
+    )
+    parser.set_defaults(handler=handler)
+    if model_name:
+        parser.add_argument("name", metavar="NAME")
+    if json_flag:
+        add_json(parser)
+    return parser
+
+
+def number(text: str) -> float:
+    """An argparse type: a number."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def whole(text: str) -> int:
+    """An argparse type: a whole number."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def key_value(text: str) -> tuple[str, str]:
+    """An argparse type: ``key=value``."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    return key.strip(), value
+
+
+DATA_HELP = "CSV, TSV, Excel, Parquet or JSON file, or `sample` for the diabetes data set"
+"""Help of a DATA argument (train, predict)."""
+
+
+# --------------------------------------------------------------------------- output
+
+
+def print_json(document: Any) -> None:
+    """Exactly one JSON document on stdout."""
+    sys.stdout.write(json.dumps(plain_json(document), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> None:
+    """One line on stderr, prefixed ``tuidash:``."""
+    line = " ".join(str(message).split())
+    print(f"tuidash: {line}", file=sys.stderr)
+
+
+def format_table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Iterable[int] = ()
+) -> str:
+    """Columns padded to their widest cell; the columns in ``right`` align right."""
+    right_set = set(right)
+    table = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    lines = []
+    for index, row in enumerate(table):
+        cells = [
+            cell.rjust(widths[i]) if i in right_set else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def metrics_table(metrics: dict[str, Any], reasons: dict[str, Any]) -> str:
+    """The Metric/Value table of a model (a metric that cannot be computed says why)."""
+    names = [m for m in METRIC_ORDER if m in (metrics or {}) or m in (reasons or {})]
+    names = names or list(METRIC_ORDER)
+    return format_table(("Metric", "Value"), [(m, metric_of(m, metrics, reasons)) for m in names])
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 model``, ``2 models`` (``many`` for irregular words)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+# --------------------------------------------------------------------------- the store
+
+
+def os_reason(error: OSError) -> str:
+    """An OSError's reason in lower case (``permission denied``)."""
+    return (error.strerror or str(error)).lower()
+
+
+def usable_store(base: Path) -> Path:
+    """The store folder, created if needed; CommandError when it cannot hold models.
+
+    Refused: a file, a folder that cannot be created (a parent is a file, no permission)
+    and one where no file can be written (read-only file system or permissions).
+    """
+    if base.exists() and not base.is_dir():
+        raise CommandError(f"{base}: the store must be a folder, but it is a file.")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        blocker = next((p for p in base.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocker} is a file, not a folder" if blocker is not None else os_reason(error)
+        raise CommandError(
+            f"Cannot create the store folder {base}: {reason}; choose another with --store."
+        ) from None
+    try:
+        # The store writes through temp files in its folders: try exactly that.
+        handle, probe = tempfile.mkstemp(prefix=".tuidash-probe-", dir=base)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise CommandError(
+            f"The store folder {base} cannot be written ({os_reason(error)}); "
+            "choose another with --store."
+        ) from None
+    return base
+
+
+def store_dir(args: argparse.Namespace) -> Path:
+    """The store folder of a command: ``--store``, else the default."""
+    store = getattr(args, "store", None)
+    return Path(store) if store else default_store_dir()
+
+
+def open_store(args: argparse.Namespace, *, create: bool) -> ModelPersistence | None:
+    """The store (created when the command writes); None for a reading command on the default
+    store that does not exist yet. A ``--store`` folder that does not exist is an error for
+    a reading command: it is more likely a typo than a store nobody has saved to yet."""
+    base = store_dir(args)
+    if create:
+        usable_store(base)
+    elif not base.exists():
+        if getattr(args, "store", None):
+            raise CommandError(f"The store folder {base.absolute()} does not exist; check --store.")
+        return None
+    elif not base.is_dir():
+        raise CommandError(f"{base}: the store must be a folder, but it is a file.")
+    from tuidash.core.store import ModelPersistence
+
+    return ModelPersistence(str(base))
+
+
+def list_entries(
+    store: ModelPersistence | None, *, predictions: bool = False
+) -> list[dict[str, Any]]:
+    """The store's good models from their JSON (the fast cached path unless predictions)."""
+    if store is None:
+        return []
+    return list(store.list_saved_models(predictions=predictions))
+
+
+def problems(store: ModelPersistence | None) -> list[dict[str, Any]]:
+    """The store's problem entries (damaged, refused, orphaned files); [] if unknown."""
+    if store is None:
+        return []
+    try:
+        return list(store.get_storage_info().get("problems", []))
+    except Exception:
+        return []
+
+
+def find_entry(
+    store: ModelPersistence | None, name: str, base: Path, *, predictions: bool = False
+) -> dict[str, Any]:
+    """The listing row of model ``name``; CommandError naming the saved models if none."""
+    for entry in list_entries(store, predictions=predictions):
+        if entry.get("name") == name:
+            return entry
+    raise CommandError(not_found_text(store, name, base))
+
+
+def not_found_text(store: ModelPersistence | None, name: str, base: Path) -> str:
+    """Why ``name`` is not a usable model here, with the names that are."""
+    if store is None:
+        return f"No model named {name!r}: the store {base} does not exist."
+    for problem in problems(store):
+        if problem.get("name") == name:
+            return f"The model {name!r} cannot be used: {problem.get('reason')}"
+    names = [e.get("name") for e in list_entries(store)]
+    hint = f" Saved models: {', '.join(map(str, names))}." if names else " The store is empty."
+    return f"No model named {name!r} in {store.base_dir}.{hint}"
+
+
+def confirm(question: str, refusal: str, yes: bool) -> bool:
+    """True when the user agreed; without a terminal and without --yes, refuse."""
+    if yes:
+        return True
+    if not sys.stdin or not sys.stdin.isatty():
+        raise CommandError(refusal)
+    # The question goes to stderr so that stdout stays one JSON document with --json.
+    sys.stderr.write(f"{question} [y/N] ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+@contextlib.contextmanager
+def encoding_hint() -> Iterator[None]:
+    """Add the flag to use to a core 'not UTF-8 text' sentence (the core names no flags)."""
+    from tuidash.core.data import DataEncodingError
+
+    try:
+        yield
+    except DataEncodingError as error:
+        if not error.suggestion:
+            raise
+        raise CommandError(f"{error.message} Pass --encoding {error.suggestion}.") from None
