@@ -126,7 +126,7 @@ async def bench(rows: int, trees: int) -> list[tuple[str, float, float]]:
             await pilot.pause(0.2)
             probe.running = False
             await probe_task
-            entry = app.entries.get("Random Forest", {})
+            entry = app.state.store.entries.get("Random Forest", {})
             size_mb = float(entry.get("size_bytes") or 0) / 1e6
             results[0] = (results[0][0], results[0][1], probe.longest(started, stamps["data"]))
             for label, start, end in (

@@ -32,6 +32,15 @@ GUARD_STEPS = 2400
 """Pauses of 50 ms before giving up on a condition (a hang guard, not a time limit)."""
 
 
+def section_shown(app: App[Any], mode: str) -> Screen[Any] | None:
+    """The screen of a section once it is shown (mounted), else None."""
+    try:
+        stack = app.get_screen_stack(mode)
+    except KeyError:  # the mode has not been opened yet
+        return None
+    return stack[0] if stack and stack[0].is_mounted else None
+
+
 def stable_app(store: Path, cwd: Path, **options: Any) -> TuidashApp:
     """The app as the CLI builds it, with everything that varies turned off."""
     options.setdefault("autoload", True)
@@ -68,8 +77,12 @@ def quiet(app: TuidashApp) -> bool:
         for w in app.workers
         if not w.is_finished and w.group != "store-watch" and isinstance(w.node, App | Screen)
     ]
-    models = app.sections.get("models")
-    return not busy and app.load_state is None and not getattr(models, "redraw_pending", False)
+    models = section_shown(app, "models")
+    return (
+        not busy
+        and app.state.store.load_state is None
+        and not getattr(models, "redraw_pending", False)
+    )
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -101,7 +114,7 @@ async def load_sample(pilot: Pilot[Any]) -> None:
     await pilot.press("d")
     await until(pilot, lambda: app.current_mode == "data")
     await pilot.press("f2")
-    await until(pilot, lambda: app.data is not None)
+    await until(pilot, lambda: app.state.data.data is not None)
     await pilot.pause()
 
 
@@ -116,8 +129,17 @@ class TestModels:
         app = stable_app(store_dir, project_dir(tmp_path))
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.load_state is None and len(app.sections) > 0)
-            await until(pilot, lambda: all(app.is_loaded(n) for n in app.entries) and app.entries)
+            await until(
+                pilot,
+                lambda: app.state.store.load_state is None and section_shown(app, app.current_mode),
+            )
+            await until(
+                pilot,
+                lambda: (
+                    all(app.state.store.is_loaded(n) for n in app.state.store.entries)
+                    and app.state.store.entries
+                ),
+            )
             await settle(pilot)
 
         assert snap_compare(app, terminal_size=size, run_before=before)
@@ -126,7 +148,7 @@ class TestModels:
         app = stable_app(store_dir, project_dir(tmp_path))
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.report is not None)
+            await until(pilot, lambda: app.state.store.report is not None)
             await settle(pilot)
 
         assert snap_compare(app, terminal_size=(80, 24), run_before=before)
@@ -138,7 +160,7 @@ class TestModels:
         app = stable_app(store_dir, project_dir(tmp_path), autoload=False)
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: len(app.entries) == 3)
+            await until(pilot, lambda: len(app.state.store.entries) == 3)
             await settle(pilot)
             await pilot.press("ctrl+d")
             await until(pilot, lambda: type(app.screen).__name__ == "ConfirmModal")
@@ -157,7 +179,7 @@ class TestData:
         app = stable_app(store_dir, project_dir(tmp_path), start_section="data")
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.report is not None)
+            await until(pilot, lambda: app.state.store.report is not None)
             await settle(pilot)
 
         assert snap_compare(app, terminal_size=size, run_before=before)
@@ -169,7 +191,7 @@ class TestData:
         app = stable_app(store_dir, project_dir(tmp_path))
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.report is not None)
+            await until(pilot, lambda: app.state.store.report is not None)
             await load_sample(pilot)
             await settle(pilot)
 
@@ -179,7 +201,7 @@ class TestData:
         app = stable_app(store_dir, project_dir(tmp_path))
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.report is not None)
+            await until(pilot, lambda: app.state.store.report is not None)
             await load_sample(pilot)
             app.screen.query_one("#data-tabs").active = "tab-columns"  # type: ignore[attr-defined]
             await settle(pilot)
@@ -195,7 +217,7 @@ class TestTrain:
         app = stable_app(store_dir, project_dir(tmp_path))
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.report is not None)
+            await until(pilot, lambda: app.state.store.report is not None)
             await load_sample(pilot)
             await pilot.press("t")
             await until(pilot, lambda: app.current_mode == "train")
@@ -207,7 +229,7 @@ class TestTrain:
         app = stable_app(store_dir, project_dir(tmp_path))
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.report is not None)
+            await until(pilot, lambda: app.state.store.report is not None)
             await load_sample(pilot)
             await pilot.press("t")
             await until(pilot, lambda: app.current_mode == "train")
@@ -225,14 +247,21 @@ class TestTrain:
         app = stable_app(store_dir, project_dir(tmp_path))
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.report is not None)
+            await until(pilot, lambda: app.state.store.report is not None)
             await load_sample(pilot)
             await pilot.press("t")
             await until(pilot, lambda: app.current_mode == "train")
             app.screen.query_one("#param-random_forest-n_estimators", Input).value = "5"
             await pilot.press("ctrl+r")
-            await until(pilot, lambda: not app.training and app.entries and not app.unsaved)
-            await until(pilot, lambda: app.is_loaded("Random Forest"))
+            await until(
+                pilot,
+                lambda: (
+                    not app.state.training.running
+                    and app.state.store.entries
+                    and not app.state.training.unsaved
+                ),
+            )
+            await until(pilot, lambda: app.state.store.is_loaded("Random Forest"))
             await settle(pilot)
 
         assert snap_compare(app, terminal_size=size, run_before=before)
@@ -256,8 +285,13 @@ class TestStorage:
         app = stable_app(store_dir, project_dir(tmp_path), start_section="storage")
 
         async def before(pilot: Pilot[Any]) -> None:
-            await until(pilot, lambda: app.load_state is None and app.report is not None)
-            await until(pilot, lambda: all(app.is_loaded(n) for n in ("Forest", "Baseline")))
+            await until(
+                pilot,
+                lambda: app.state.store.load_state is None and app.state.store.report is not None,
+            )
+            await until(
+                pilot, lambda: all(app.state.store.is_loaded(n) for n in ("Forest", "Baseline"))
+            )
             await pilot.pause(0.3)
             await settle(pilot)
 

@@ -78,8 +78,6 @@ class Host(App[None]):
     def __init__(self, screen: PredictScreen) -> None:
         super().__init__()
         self.pushed = screen
-        self.cursor_blink = False
-        """Read by the screen: no blinking cursor in pictures."""
         self.theme = "textual-dark"
         self.animation_level = "none"
 
@@ -90,7 +88,8 @@ class Host(App[None]):
 
 def host(store: Path, project: Path) -> Host:
     """The screen as the app opens it from the Models section, paths hidden."""
-    return Host(PredictScreen(store, MODELS, MODELS[0], project, show_paths=False))
+    screen = PredictScreen(store, MODELS, MODELS[0], project, show_paths=False, cursor_blink=False)
+    return Host(screen)
 
 
 async def until(pilot: Pilot[Any], condition: Callable[[], Any]) -> None:

@@ -74,7 +74,7 @@ async def test_reading_a_large_csv_posts_progress_up_to_its_size(
         assert {(r.name, r.total) for r in reports} == {("big.csv", size)}
         done = [r.done for r in reports]
         assert done == sorted(done) and done[-1] == size
-        assert len(app.data.frame) == 120_000
+        assert len(app.state.data.data.frame) == 120_000
         # Loaded: the bar is gone and the status says what was read.
         assert not app.screen.query_one("#data-loading", ProgressBar).display
         assert "120,000 rows" in str(app.screen.query_one("#data-status", Static).render())
@@ -172,8 +172,10 @@ async def test_a_file_named_on_the_command_line_is_read_with_progress(
         assert app.current_mode == "data"
         reports = of_type(messages, msg.DataReadProgress)
         assert reports and reports[-1].done == reports[-1].total == path.stat().st_size
-        assert app.data is not None and app.data.source == str(path.absolute())
-        assert len(app.data.frame) == 120_000
+        assert app.state.data.data is not None and app.state.data.data.source == str(
+            path.absolute()
+        )
+        assert len(app.state.data.data.frame) == 120_000
 
 
 async def test_a_bad_file_named_on_the_command_line_shows_the_sentence(
@@ -186,6 +188,6 @@ async def test_a_bad_file_named_on_the_command_line_shows_the_sentence(
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: of_type(messages, msg.DataLoadFailed), "the failure")
         await pilot.pause()
-        assert app.data is None
+        assert app.state.data.data is None
         status = str(app.screen.query_one("#data-status", Static).render())
         assert "empty" in status

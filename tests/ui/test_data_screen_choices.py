@@ -7,7 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DirectoryTree, Select, Static, TabbedContent
 
 from tuidash.ui.app import TuidashApp
@@ -15,6 +17,15 @@ from tuidash.ui.factory import make_app
 
 GUARD_SECONDS = 120.0
 """Only a guard against a hang: the conditions below normally hold in a second or two."""
+
+
+def section_shown(app: App[Any], mode: str) -> Screen[Any] | None:
+    """The screen of a section once it is shown (mounted), else None."""
+    try:
+        stack = app.get_screen_stack(mode)
+    except KeyError:  # the mode has not been opened yet
+        return None
+    return stack[0] if stack and stack[0].is_mounted else None
 
 
 async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> None:
@@ -50,12 +61,12 @@ async def test_the_default_target_is_the_last_numeric_non_id_column_and_text_is_
     write_shop(tmp_path)
     app = new_app(store_dir, start_section="data", cwd=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         await pilot.press(*"shop.csv", "enter")
-        await wait_for(pilot, lambda: app.data is not None, "the file loaded")
+        await wait_for(pilot, lambda: app.state.data.data is not None, "the file loaded")
         await pilot.pause()
-        assert app.target == "price"
-        assert app.feature_columns == ["rooms", "customer_id", "city"]
+        assert app.state.data.target == "price"
+        assert app.state.data.features == ["rooms", "customer_id", "city"]
         screen = app.screen
         problems = screen.query_one("#problems", Static)
         tabs = screen.query_one("#data-tabs", TabbedContent)
@@ -86,7 +97,7 @@ async def test_typing_a_folder_opens_the_browser_there_and_backspace_goes_up(
     write_shop(tmp_path / "elsewhere" / "deeper")
     app = new_app(store_dir, start_section="data", cwd=start)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         screen = app.screen
         tree = screen.query_one("#browser", DirectoryTree)
         assert Path(tree.path) == start
@@ -114,5 +125,7 @@ async def test_typing_a_folder_opens_the_browser_there_and_backspace_goes_up(
         assert Path(tree.path) == tmp_path / "elsewhere" / "deeper"
         await wait_for(pilot, lambda: tree.root.children, "the folder listed")
         tree.select_node(tree.root.children[0])
-        await wait_for(pilot, lambda: app.data is not None, "the file chosen in it loaded")
-        assert Path(app.data.source).name == "shop.csv"
+        await wait_for(
+            pilot, lambda: app.state.data.data is not None, "the file chosen in it loaded"
+        )
+        assert Path(app.state.data.data.source).name == "shop.csv"

@@ -70,18 +70,20 @@ async def test_sample_train_save_then_new_app_lists_and_loads_it(store_dir: Path
     app = new_app(store_dir)
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await load_sample(pilot, messages)
-        assert app.target == "target" and len(app.feature_columns) == 10
+        assert app.state.data.target == "target" and len(app.state.data.features) == 10
         await open_train(pilot)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the model saved")
-        await wait_for(pilot, lambda: not app.training, "the training done")
+        await wait_for(pilot, lambda: not app.state.training.running, "the training done")
         assert "Random Forest trained and saved to disk" in notes(app)
         progress = of_type(messages, msg.TrainingProgress)
         assert progress and progress[-1].fraction == pytest.approx(1.0)
         results = str(app.screen.query_one("#train-results", Static).render())
         assert "Random Forest — saved" in results and "R2 " in results
         # Read back from disk into memory, as the original app kept it loaded.
-        await wait_for(pilot, lambda: app.is_loaded("Random Forest"), "the model in memory")
+        await wait_for(
+            pilot, lambda: app.state.store.is_loaded("Random Forest"), "the model in memory"
+        )
     # Named as the original app names its files (spaces become _).
     assert (store_dir / "metadata" / "Random_Forest.json").exists()
 
@@ -90,8 +92,8 @@ async def test_sample_train_save_then_new_app_lists_and_loads_it(store_dir: Path
     async with again.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
         await pilot.pause()
-        assert list(again.entries) == ["Random Forest"]
-        assert again.model_status("Random Forest") == "loaded"
+        assert list(again.state.store.entries) == ["Random Forest"]
+        assert again.state.store.model_status("Random Forest") == "loaded"
         table = again.screen.query_one("#models-table", DataTable)
         assert str(table.get_cell("Random Forest", "status")) == "loaded"
         assert str(table.get_cell("Random Forest", "best")) == "★"
@@ -105,7 +107,7 @@ async def test_delete_asks_first_and_cancel_keeps_the_model(
     messages: list[Message] = []
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
-        await wait_for(pilot, lambda: len(app.entries) == 2, "the list")
+        await wait_for(pilot, lambda: len(app.state.store.entries) == 2, "the list")
         await pilot.pause()
         table = app.screen.query_one("#models-table", DataTable)
         table.focus()
@@ -115,15 +117,15 @@ async def test_delete_asks_first_and_cancel_keeps_the_model(
         assert "Delete 'Base'?" in str(app.screen.query_one(".dialog-title", Static).render())
         await pilot.press("escape")
         await pilot.pause()
-        assert "Base" in app.entries and (store_dir / "metadata" / "Base.json").exists()
+        assert "Base" in app.state.store.entries and (store_dir / "metadata" / "Base.json").exists()
 
         await pilot.press("delete")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the confirm dialog")
         await pilot.click("#confirm")
         await wait_for(pilot, lambda: of_type(messages, msg.StoreActionDone), "the deletion")
-        await wait_for(pilot, lambda: "Base" not in app.entries, "the list without it")
+        await wait_for(pilot, lambda: "Base" not in app.state.store.entries, "the list without it")
         assert not (store_dir / "metadata" / "Base.json").exists()
-        assert list(app.entries) == ["Linear"]
+        assert list(app.state.store.entries) == ["Linear"]
         assert "Base deleted from disk." in notes(app)
 
 
@@ -143,7 +145,7 @@ async def test_delete_all_names_count_and_size_then_empties_the_store(
         assert "3 models (" in body and " KB) are removed from" in body
         await pilot.click("#confirm")
         await wait_for(pilot, lambda: of_type(messages, msg.StoreActionDone), "the clearing")
-        await wait_for(pilot, lambda: not app.entries, "an empty list")
+        await wait_for(pilot, lambda: not app.state.store.entries, "an empty list")
         assert not list((store_dir / "metadata").glob("*.json"))
         assert not app.service.loaded  # type: ignore[union-attr]
         summary = str(app.screen.query_one("#models-summary", Static).render())
@@ -170,7 +172,7 @@ async def test_bad_file_shows_the_sentence_and_keeps_the_loaded_data(
         status = app.screen.query_one("#data-status", Static)
         assert sentence in str(status.render()) and status.has_class("-error")
         assert "Sample data set (diabetes) is still loaded." in str(status.render())
-        assert str(app.data.source) == "sample:diabetes"
+        assert str(app.state.data.data.source) == "sample:diabetes"
 
 
 async def test_invalid_parameter_is_marked_and_blocks_training(store_dir: Path) -> None:
@@ -188,7 +190,7 @@ async def test_invalid_parameter_is_marked_and_blocks_training(store_dir: Path) 
         await pilot.pause(0.3)
         line = str(app.screen.query_one("#train-message", Static).render())
         assert line.startswith("Not trained: n_estimators must be")
-        assert not app.training and not of_type(messages, msg.TrainingProgress)
+        assert not app.state.training.running and not of_type(messages, msg.TrainingProgress)
         assert app.screen.focused is box
         assert not list((store_dir / "metadata").glob("*.json"))
 
@@ -219,7 +221,7 @@ async def test_taken_name_offers_a_free_name(store_dir: Path, saved_models: Any)
     messages: list[Message] = []
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
-        await wait_for(pilot, lambda: app.entries, "the list")
+        await wait_for(pilot, lambda: app.state.store.entries, "the list")
         await load_sample(pilot, messages)
         await open_train(pilot)
         await pilot.press("ctrl+r")
@@ -229,7 +231,7 @@ async def test_taken_name_offers_a_free_name(store_dir: Path, saved_models: Any)
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the save")
         assert of_type(messages, msg.ModelSaved)[0].name == "Random Forest (2)"
         assert "Random Forest (2) trained and saved to disk" in notes(app)
-        await wait_for(pilot, lambda: len(app.entries) == 2, "both listed")
+        await wait_for(pilot, lambda: len(app.state.store.entries) == 2, "both listed")
 
 
 async def test_autoload_with_a_broken_model_reaches_the_end(
@@ -252,8 +254,8 @@ async def test_autoload_with_a_broken_model_reaches_the_end(
         assert (finished.loaded, finished.failed) == (2, 1)
         assert "2 models loaded" in notes(app)
         assert "1 could not be loaded — see Storage" in notes(app)
-        assert app.model_status("Linear") == "problem"
-        assert app.model_status("Forest") == "loaded"
+        assert app.state.store.model_status("Linear") == "problem"
+        assert app.state.store.model_status("Forest") == "loaded"
         table = app.screen.query_one("#models-table", DataTable)
         assert str(table.get_cell("Linear", "status")) == "problem"
         status = str(app.screen.query_one("#load-text", Static).render())
@@ -276,14 +278,18 @@ async def test_no_autoload_lists_without_loading(store_dir: Path, saved_models: 
     messages: list[Message] = []
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        await wait_for(pilot, lambda: app.entries, "the list")
+        await wait_for(pilot, lambda: app.state.store.entries, "the list")
         await pilot.pause(0.2)
         assert not of_type(messages, msg.ModelLoadProgress)
-        assert app.model_status("Linear") == "on disk"
+        assert app.state.store.model_status("Linear") == "on disk"
         await pilot.press("l")
-        await wait_for(pilot, lambda: app.model_status("Linear") == "loaded", "loaded on demand")
+        await wait_for(
+            pilot, lambda: app.state.store.model_status("Linear") == "loaded", "loaded on demand"
+        )
         await pilot.press("u")
-        await wait_for(pilot, lambda: app.model_status("Linear") == "on disk", "unloaded")
+        await wait_for(
+            pilot, lambda: app.state.store.model_status("Linear") == "on disk", "unloaded"
+        )
 
 
 async def test_every_binding_is_in_the_palette(store_dir: Path) -> None:
@@ -308,7 +314,7 @@ async def test_every_binding_is_in_the_palette(store_dir: Path) -> None:
         await pilot.press(*"sample data")
         await pilot.pause(0.3)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.data is not None, "the sample via the palette")
+        await wait_for(pilot, lambda: app.state.data.data is not None, "the sample via the palette")
         assert app.current_mode == "data"
 
 
@@ -320,7 +326,7 @@ async def test_models_open_analysis_and_comparison(store_dir: Path, saved_models
     saved_models(store_dir, [("Linear", "linear_regression", {}), ("Base", "dummy", {})])
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: len(app.entries) == 2, "the list")
+        await wait_for(pilot, lambda: len(app.state.store.entries) == 2, "the list")
         await pilot.pause()
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, AnalysisScreen), "the analysis")
@@ -362,10 +368,17 @@ async def test_autoload_switch_is_remembered_by_the_store(
     messages = []
     again = new_app(store_dir)
     async with again.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        await wait_for(pilot, lambda: again.entries and again.report is not None, "the list")
+        await wait_for(
+            pilot,
+            lambda: again.state.store.entries and again.state.store.report is not None,
+            "the list",
+        )
         await pilot.pause(0.3)
         assert not of_type(messages, msg.ModelLoadProgress)
-        assert again.model_status("Base") == "on disk" and again.autoload is False
+        assert (
+            again.state.store.model_status("Base") == "on disk"
+            and again.state.store.autoload is False
+        )
 
 
 async def test_failed_save_keeps_the_model_and_save_again_works(store_dir: Path) -> None:
@@ -386,16 +399,16 @@ async def test_failed_save_keeps_the_model_and_save_again_works(store_dir: Path)
         await open_train(pilot, trees="3")
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaveFailed), "the failure")
-        await wait_for(pilot, lambda: not app.training, "the end of training")
+        await wait_for(pilot, lambda: not app.state.training.running, "the end of training")
         await pilot.pause()
-        assert "Random Forest" in app.unsaved
+        assert "Random Forest" in app.state.training.unsaved
         results = str(app.screen.query_one("#train-results", Static).render())
         assert "not saved: The disk is full" in results
         assert app.screen.query_one("#save-again", Button).display
         service.save = real_save  # type: ignore[union-attr,method-assign]
         await pilot.press("f3")
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the second save")
-        assert not app.unsaved
+        assert not app.state.training.unsaved
         assert (store_dir / "metadata" / "Random_Forest.json").exists()  # the STEM
 
 
@@ -410,12 +423,12 @@ async def test_choosing_another_target_updates_the_features(store_dir: Path) -> 
         await pilot.pause()
         app.screen.query_one("#target", Select).value = "bmi"
         await pilot.pause()
-        assert app.target == "bmi"
-        assert "bmi" not in app.feature_columns and "target" in app.feature_columns
+        assert app.state.data.target == "bmi"
+        assert "bmi" not in app.state.data.features and "target" in app.state.data.features
         features = app.screen.query_one("#features", SelectionList)
         features.deselect("age")
         await pilot.pause()
-        assert "age" not in app.feature_columns and len(app.feature_columns) == 9
+        assert "age" not in app.state.data.features and len(app.state.data.features) == 9
         await pilot.press("t")
         await wait_for(pilot, lambda: app.current_mode == "train", "Train")
         line = str(app.screen.query_one("#train-data", Static).render())
@@ -426,17 +439,17 @@ async def test_sorting_by_a_metric_and_the_best_mark(store_dir: Path, saved_mode
     saved_models(store_dir)
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(pilot, lambda: len(app.entries) == 3, "the list")
+        await wait_for(pilot, lambda: len(app.state.store.entries) == 3, "the list")
         await pilot.pause()
         screen: Any = app.screen
         table = screen.query_one("#models-table", DataTable)
-        r2 = {name: entry["metrics"]["R2"] for name, entry in app.entries.items()}
+        r2 = {name: entry["metrics"]["R2"] for name, entry in app.state.store.entries.items()}
         best = max(r2, key=r2.__getitem__)
         assert str(table.get_cell(best, "best")) == "★"
         assert [str(k.value) for k in table.rows] == sorted(r2, key=r2.__getitem__, reverse=True)
         screen._sort_by("MAE")  # what a click on the MAE header does
         await pilot.pause()
-        mae = {name: entry["metrics"]["MAE"] for name, entry in app.entries.items()}
+        mae = {name: entry["metrics"]["MAE"] for name, entry in app.state.store.entries.items()}
         order = [str(k.value) for k in table.rows]
         assert order == sorted(mae, key=mae.__getitem__)  # lowest error first
         await pilot.press("o")  # next column: MAPE
@@ -463,11 +476,11 @@ async def test_a_model_saved_by_another_process_shows_up(
     messages: list[Message] = []
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
-        await wait_for(pilot, lambda: app.report is not None, "the store")
+        await wait_for(pilot, lambda: app.state.store.report is not None, "the store")
         await pilot.pause(0.3)
-        assert not app.entries
+        assert not app.state.store.entries
         saved_models(store_dir, [("From the CLI", "dummy", {})])  # as `tuidash train` would
-        await wait_for(pilot, lambda: "From the CLI" in app.entries, "the new entry")
+        await wait_for(pilot, lambda: "From the CLI" in app.state.store.entries, "the new entry")
         assert of_type(messages, msg.StoreChanged)[0].added == ["From the CLI"]
 
 
@@ -477,10 +490,10 @@ async def test_clear_memory_keeps_files(store_dir: Path, saved_models: Any) -> N
     app = new_app(store_dir)
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: of_type(messages, msg.ModelsLoadFinished), "auto-load")
-        assert app.is_loaded("Linear") and app.is_loaded("Base")
+        assert app.state.store.is_loaded("Linear") and app.state.store.is_loaded("Base")
         await pilot.press("c")
-        await wait_for(pilot, lambda: not app.is_loaded("Linear"), "memory cleared")
-        assert not app.is_loaded("Base")
+        await wait_for(pilot, lambda: not app.state.store.is_loaded("Linear"), "memory cleared")
+        assert not app.state.store.is_loaded("Base")
         assert "Cleared 2 models from memory." in notes(app)
         assert len(list((store_dir / "metadata").glob("*.json"))) == 2
         table = app.screen.query_one("#models-table", DataTable)
@@ -513,7 +526,7 @@ async def test_storage_rechecks_then_removes_a_damaged_entry(
         assert not (store_dir / "models" / "Linear.pkl").exists()
         assert not (store_dir / "metadata" / "Linear.json").exists()
         assert (store_dir / "metadata" / "Base.json").exists()
-        assert app.model_status("Base") == "loaded"
+        assert app.state.store.model_status("Base") == "loaded"
 
 
 async def test_mouse_sample_button_and_header_click(store_dir: Path, saved_models: Any) -> None:
@@ -521,7 +534,7 @@ async def test_mouse_sample_button_and_header_click(store_dir: Path, saved_model
     messages: list[Message] = []
     app = new_app(store_dir, autoload=False, start_section="data")
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
-        await wait_for(pilot, lambda: len(app.entries) == 2, "the list")
+        await wait_for(pilot, lambda: len(app.state.store.entries) == 2, "the list")
         await pilot.click("#sample")
         await wait_for(pilot, lambda: of_type(messages, msg.DataLoaded), "the sample")
         await pilot.press("m")
@@ -560,7 +573,7 @@ async def test_training_several_kinds_saves_each(store_dir: Path) -> None:
         }
         totals = {m.total for m in of_type(messages, msg.TrainingProgress)}
         assert totals == {3}
-        await wait_for(pilot, lambda: len(app.entries) == 3, "all three listed")
+        await wait_for(pilot, lambda: len(app.state.store.entries) == 3, "all three listed")
 
 
 async def test_detail_pane_warns_about_a_version_mismatch(
@@ -575,9 +588,9 @@ async def test_detail_pane_warns_about_a_version_mismatch(
     meta.write_text(json.dumps(document))
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: app.entries, "the list")
+        await wait_for(pilot, lambda: app.state.store.entries, "the list")
         await pilot.pause()
-        warnings = app.entries["Old"]["environment_mismatch"]
+        warnings = app.state.store.entries["Old"]["environment_mismatch"]
         assert warnings
         detail = str(app.screen.query_one("#detail", Static).render())
         assert f"⚠ {warnings[0]}" in detail
@@ -609,7 +622,7 @@ async def test_a_name_the_store_refuses_blocks_training(store_dir: Path) -> None
         await pilot.pause(0.3)
         line = str(app.screen.query_one("#train-message", Static).render())
         assert "cannot contain / or \\" in line
-        assert not app.training and not of_type(messages, msg.TrainingProgress)
+        assert not app.state.training.running and not of_type(messages, msg.TrainingProgress)
 
 
 async def test_name_taken_meanwhile_asks_before_saving(store_dir: Path) -> None:
@@ -637,4 +650,4 @@ async def test_name_taken_meanwhile_asks_before_saving(store_dir: Path) -> None:
         await pilot.click("#replace")
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the save")
         assert calls == [("Random Forest", False), ("Random Forest", True)]
-        assert not app.unsaved
+        assert not app.state.training.unsaved

@@ -126,7 +126,7 @@ async def test_esc_frees_the_ui_while_a_fit_cannot_stop_and_its_result_is_droppe
 
             await pilot.press("escape")
             # The fit is still blocked, yet the batch is over and the form is free.
-            await wait_for(pilot, lambda: not app.training, "the end of the batch")
+            await wait_for(pilot, lambda: not app.state.training.running, "the end of the batch")
             await pilot.pause()
             assert not release.is_set()
             assert line(app) == "Training cancelled."
@@ -139,7 +139,7 @@ async def test_esc_frees_the_ui_while_a_fit_cannot_stop_and_its_result_is_droppe
                 pilot, lambda: of_type(messages, msg.TrainingBatchDone), "the worker's end"
             )
             await pilot.pause(0.2)
-            assert not app.unsaved and not app.last_trained
+            assert not app.state.training.unsaved and not app.state.training.last
             assert not of_type(messages, msg.ModelSaved)
             assert notes(app).count("Training cancelled; nothing was saved.") == 1
             assert not list((store_dir / "metadata").glob("*.json"))
@@ -175,14 +175,14 @@ async def test_a_new_training_right_after_esc_is_not_mixed_with_the_old_one(
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: of_type(messages, msg.TrainingProgress), "progress")
             await pilot.press("escape")
-            await wait_for(pilot, lambda: not app.training, "the cancel")
+            await wait_for(pilot, lambda: not app.state.training.running, "the cancel")
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the second save")
             release.set()
             await pilot.pause(0.3)
             saved = of_type(messages, msg.ModelSaved)
             assert [m.name for m in saved] == ["Random Forest"]
-            assert app.last_trained["Random Forest"] is not ready_model
+            assert app.state.training.last["Random Forest"] is not ready_model
         finally:
             release.set()
 

@@ -68,7 +68,7 @@ async def test_best_r2_star_is_per_target_and_data_and_never_on_unknown_data(
     edit_json(store_dir, "Old", no_data_block)  # as the original app saved it
     app = make_app(None, store_dir, autoload=False)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.entries) == 4)
+        await until(pilot, lambda: len(app.state.store.entries) == 4)
         await pilot.pause()
         stars = star_column(app)
         assert stars == {"Linear": "★", "Forest": "", "Baseline": "★", "Old": ""}
@@ -89,7 +89,7 @@ async def test_compare_from_models_opens_the_highlighted_models_group(
     edit_json(store_dir, "Baseline", another_target)
     app = make_app(None, store_dir, autoload=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: len(app.entries) == 3)
+        await until(pilot, lambda: len(app.state.store.entries) == 3)
         await pilot.pause()
         table = app.screen.query_one("#models-table", DataTable)
         table.move_cursor(row=table.get_row_index("Baseline"))
@@ -110,7 +110,7 @@ async def test_main_models_keys_fit_in_the_footer_at_80_columns(
     saved_models(store_dir)
     app = make_app(None, store_dir, autoload=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: len(app.entries) == 3)
+        await until(pilot, lambda: len(app.state.store.entries) == 3)
         await pilot.pause()
         keys = {str(k.key): k.region for k in app.screen.query(FooterKey)}
         palette = keys.pop("ctrl+p")

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import (
     Button,
     DataTable,
@@ -22,9 +24,19 @@ from tuidash.core.text import number_text
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.factory import make_app
 from tuidash.ui.modals.confirm import ConfirmModal
+from tuidash.ui.screens.models import ModelsScreen
 
 GUARD_SECONDS = 120.0
 """Only a guard against a hang: the conditions below normally hold in a second or two."""
+
+
+def section_shown(app: App[Any], mode: str) -> Screen[Any] | None:
+    """The screen of a section once it is shown (mounted), else None."""
+    try:
+        stack = app.get_screen_stack(mode)
+    except KeyError:  # the mode has not been opened yet
+        return None
+    return stack[0] if stack and stack[0].is_mounted else None
 
 
 async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> None:
@@ -49,11 +61,14 @@ async def test_models_table_columns_fit_their_cells_right_after_a_redraw(
     saved_models(store_dir)
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: len(app.entries) == 3 and app.report, "listed")
-        screen = app.sections["models"]
+        await wait_for(
+            pilot, lambda: len(app.state.store.entries) == 3 and app.state.store.report, "listed"
+        )
+        screen = section_shown(app, "models")
+        assert isinstance(screen, ModelsScreen)
         # A redraw (as during auto-load) followed by a picture before the table is idle:
         # the widths must already fit, not start at the labels' widths.
-        screen.on_models_listed()  # type: ignore[attr-defined]
+        screen.redraw()
         table = screen.query_one("#models-table", DataTable)
         widths = {str(c.key.value): c.get_render_width(table) - 2 for c in table.ordered_columns}
         assert widths["kind"] >= len("Linear Regression")
@@ -91,7 +106,9 @@ async def test_delete_all_names_the_damaged_and_orphaned_entries_it_removes(
     (store_dir / "models" / "Lost.pkl").write_bytes(b"no metadata beside it")  # orphaned
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: len(app.entries) == 3 and app.store_problems, "listed")
+        await wait_for(
+            pilot, lambda: len(app.state.store.entries) == 3 and app.state.store.problems, "listed"
+        )
         await pilot.press("ctrl+d")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the dialog")
         dialog: ConfirmModal = app.screen  # type: ignore[assignment]
@@ -105,21 +122,21 @@ async def test_typing_a_path_on_a_fresh_start_goes_into_the_path_box(
     (tmp_path / "houses.csv").write_text("rooms,price\n3,100\n4,150\n")
     app = new_app(store_dir, start_section="data", cwd=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         await pilot.press(*"houses.csv")
         assert app.current_mode == "data"  # "s" did not jump to Storage
         assert app.screen.query_one("#path", Input).value == "houses.csv"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.data is not None, "the file loaded")
-        assert list(app.data.frame.columns) == ["rooms", "price"]
+        await wait_for(pilot, lambda: app.state.data.data is not None, "the file loaded")
+        assert list(app.state.data.data.frame.columns) == ["rooms", "price"]
 
 
 async def test_ctrl_o_goes_to_the_path_box_from_another_tab(store_dir: Path) -> None:
     app = new_app(store_dir, start_section="data")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         await pilot.press("f2")
-        await wait_for(pilot, lambda: app.data is not None, "the sample loaded")
+        await wait_for(pilot, lambda: app.state.data.data is not None, "the sample loaded")
         tabs = app.screen.query_one("#data-tabs", TabbedContent)
         assert tabs.active == "tab-preview"
         await pilot.press("ctrl+o")
@@ -134,21 +151,21 @@ async def test_a_latin1_file_opens_with_auto_and_says_which_encoding_then_with_l
     source = Path(__file__).parent.parent / "data" / "latin1.csv"
     app = new_app(store_dir, start_section="data")
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         screen = app.screen
         status = screen.query_one("#data-status", Static)
         screen.query_one("#path", Input).value = str(source)
         screen.query_one("#open", Button).press()
-        await wait_for(pilot, lambda: app.data is not None, "the file read (detected)")
-        assert app.data.frame["city"].tolist()[:2] == ["München", "Köln"]
-        assert app.data.encoding == "cp1252" and not status.has_class("-error")
+        await wait_for(pilot, lambda: app.state.data.data is not None, "the file read (detected)")
+        assert app.state.data.data.frame["city"].tolist()[:2] == ["München", "Köln"]
+        assert app.state.data.data.encoding == "cp1252" and not status.has_class("-error")
         assert "Read as cp1252 text" in str(status.render())
         screen.query_one("#encoding", Select).value = "latin-1"
-        first = app.data
+        first = app.state.data.data
         screen.query_one("#open", Button).press()
-        await wait_for(pilot, lambda: app.data is not first, "the file read as latin-1")
-        assert app.data.frame["city"].tolist()[:2] == ["München", "Köln"]
-        assert app.data.encoding == "latin-1"
+        await wait_for(pilot, lambda: app.state.data.data is not first, "the file read as latin-1")
+        assert app.state.data.data.frame["city"].tolist()[:2] == ["München", "Köln"]
+        assert app.state.data.data.encoding == "latin-1"
 
 
 async def test_default_features_leave_out_ids_use_dates_and_say_why(
@@ -160,11 +177,11 @@ async def test_default_features_leave_out_ids_use_dates_and_say_why(
     source.write_text("\n".join(lines) + "\n")
     app = new_app(store_dir, start_section="data", cwd=tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await wait_for(pilot, lambda: "data" in app.sections, "the Data section")
+        await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
         await pilot.press(*"houses.csv", "enter")
-        await wait_for(pilot, lambda: app.data is not None, "the file loaded")
+        await wait_for(pilot, lambda: app.state.data.data is not None, "the file loaded")
         await pilot.pause()
-        assert app.target == "price" and app.feature_columns == ["built", "rooms"]
+        assert app.state.data.target == "price" and app.state.data.features == ["built", "rooms"]
         box = app.screen.query_one("#features", SelectionList)
         assert list(box.selected) == ["built", "rooms"]
         shown = str(app.screen.query_one("#left-out", Static).render())
@@ -173,7 +190,7 @@ async def test_default_features_leave_out_ids_use_dates_and_say_why(
         # A new target: the default choice again, for that target.
         app.screen.query_one("#target", Select).value = "rooms"
         await pilot.pause()
-        assert app.target == "rooms" and app.feature_columns == ["built", "price"]
+        assert app.state.data.target == "rooms" and app.state.data.features == ["built", "price"]
         assert list(box.selected) == ["built", "price"]
 
 
@@ -190,9 +207,11 @@ async def test_models_table_shows_errors_with_thousands_separators(
     saved_models(store_dir)
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(pilot, lambda: len(app.entries) == 3 and app.report, "listed")
+        await wait_for(
+            pilot, lambda: len(app.state.store.entries) == 3 and app.state.store.report, "listed"
+        )
         await pilot.pause()
-        table = app.sections["models"].query_one("#models-table", DataTable)
+        table = app.screen.query_one("#models-table", DataTable)
         mse = [str(table.get_cell(name, "MSE")) for name in ("Linear", "Forest", "Baseline")]
         assert all("," in value and "e+" not in value for value in mse), mse
 
@@ -200,7 +219,7 @@ async def test_models_table_shows_errors_with_thousands_separators(
 async def test_train_form_puts_model_forms_before_the_split_settings(store_dir: Path) -> None:
     app = new_app(store_dir, start_section="train")
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: "train" in app.sections, "the Train section")
+        await wait_for(pilot, lambda: section_shown(app, "train"), "the Train section")
         app.screen.query_one("#kinds", SelectionList).select("ridge")
         await wait_for(pilot, lambda: app.screen.query("#form-ridge"), "the Ridge form")
         order = [child.id for child in app.screen.query_one("#train-form").children]
@@ -216,12 +235,12 @@ async def test_a_taken_name_in_another_case_gets_a_free_name_the_store_accepts(
     saved_models(store_dir, [("random forest", "random_forest", {"n_estimators": 5})])
     app = new_app(store_dir, autoload=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_for(pilot, lambda: "random forest" in app.entries, "listed")
+        await wait_for(pilot, lambda: "random forest" in app.state.store.entries, "listed")
         # The store refuses "Random Forest" beside "random forest" (they share files on
         # some disks): the app must not offer it as the free name.
-        assert app.is_taken("Random Forest")
-        assert app.free_name("Random Forest") == "Random Forest (2)"
-        app.unsaved["Random Forest"] = object()  # its save was refused as taken
+        assert app.state.is_taken("Random Forest")
+        assert app.state.free_name("Random Forest") == "Random Forest (2)"
+        app.state.training.unsaved["Random Forest"] = object()  # its save was refused as taken
         app.ask_name_for_unsaved("Random Forest")
         await wait_for(
             pilot,

@@ -51,7 +51,7 @@ async def train_a_forest(pilot: Pilot[Any], messages: list[Message]) -> None:
     app.screen.query_one("#param-random_forest-n_estimators", Input).value = "3"
     await pilot.press("ctrl+r")
     await wait_for(pilot, lambda: of_type(messages, msg.ModelSaveFailed), "the failed save")
-    await wait_for(pilot, lambda: not app.training, "the end of the batch")
+    await wait_for(pilot, lambda: not app.state.training.running, "the end of the batch")
     await pilot.pause()
 
 
@@ -76,7 +76,7 @@ async def test_a_store_that_breaks_mid_session_then_quit_saves_elsewhere(
         assert of_type(messages, msg.ModelSaveFailed)[0].message == sentence
         results = str(app.screen.query_one("#train-results", Static).render())
         assert f"not saved: {sentence} (F3 saves again)" in results
-        assert "Random Forest" in app.unsaved
+        assert "Random Forest" in app.state.training.unsaved
 
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, UnsavedModelsModal), "the question")
@@ -86,7 +86,7 @@ async def test_a_store_that_breaks_mid_session_then_quit_saves_elsewhere(
         await pilot.press("escape")  # stay
         await pilot.pause()
         assert not isinstance(app.screen, UnsavedModelsModal) and not app._exit
-        assert "Random Forest" in app.unsaved
+        assert "Random Forest" in app.state.training.unsaved
 
         await pilot.press("ctrl+q")
         await wait_for(pilot, lambda: isinstance(app.screen, UnsavedModelsModal), "the question")

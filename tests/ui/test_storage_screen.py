@@ -59,7 +59,7 @@ async def test_removing_an_entry_with_broken_json_names_its_pickle_too(
 async def test_storage_shows_where_the_log_is(store_dir: Path, tmp_path: Path) -> None:
     app = make_app(None, store_dir, autoload=False, start_section="storage")
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: app.report is not None)
+        await until(pilot, lambda: app.state.store.report is not None)
         await pilot.pause()
         # Not turned on in this process (tests build the app directly): where it would be.
         assert f"Log       {logs.log_file()}\n" in summary_text(app)
@@ -70,7 +70,7 @@ async def test_storage_shows_where_the_log_is(store_dir: Path, tmp_path: Path) -
     try:
         app = make_app(None, store_dir, autoload=False, start_section="storage")
         async with app.run_test(size=(200, 30)) as pilot:
-            await until(pilot, lambda: app.report is not None)
+            await until(pilot, lambda: app.state.store.report is not None)
             await pilot.pause()
             reason = f"{blocked} is a file, not a folder"
             assert f"Log       {setup.path} (not written: {reason})\n" in summary_text(app)

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, cast
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
 
-if TYPE_CHECKING:
-    from tuidash.ui.app import TuidashApp
+from tuidash.ui.sections import SECTIONS
 
-SECTION_LABELS = {"data": "Data", "train": "Train", "models": "Models", "storage": "Storage"}
-"""Section mode names and the label shown in front of their commands."""
+
+class SectionHost(Protocol):
+    """The app as the palette sees it: the screen class of each section, and a way to run
+    a section's action from anywhere."""
+
+    SECTION_SCREENS: Mapping[str, type[Screen[Any]]]
+
+    def run_action(self, action: str) -> Any:
+        """Run one of the app's own actions."""
+
+    def run_section_action(self, mode: str, action: str) -> None:
+        """Switch to a section and run one of its actions."""
 
 
 def _bindings(owner: Any) -> Iterator[Binding]:
@@ -61,24 +71,27 @@ class ScreenCommands(CommandsProvider):
 
 
 class SectionCommands(CommandsProvider):
-    """Offers each section's actions ("Models: Delete all") and the app's own."""
+    """Offers the sections ("Models"), each section's actions ("Models: Delete all") and the
+    app's own; the app is a ``SectionHost``."""
 
     def commands(self) -> Iterator[tuple[str, str, Any]]:
         """(name, help, callback) of every command."""
-        from tuidash.ui.screens.base import SectionScreen
-
-        app: TuidashApp = self.app  # type: ignore[assignment]
+        app = cast(SectionHost, self.app)
         seen: set[str] = set()
-        for binding in [*_bindings(SectionScreen), *_bindings(type(app))]:
+        sections = [section.binding() for section in SECTIONS]
+        section_actions = {binding.action for binding in sections}
+        for binding in [*sections, *_bindings(type(app))]:
             if binding.action in seen or binding.action == "quit":
                 continue
             seen.add(binding.action)
             help_text = f"{binding.tooltip} (key {binding.key_display or binding.key})"
             action = binding.action.removeprefix("app.")
             yield binding.description, help_text, partial(app.run_action, action)
-        for mode, label in SECTION_LABELS.items():
-            screen_type = app.MODES[mode]
-            for binding in _bindings(screen_type):
+        for section in SECTIONS:
+            mode, label = section.mode, section.label
+            for binding in _bindings(app.SECTION_SCREENS[mode]):
+                if binding.action in section_actions:
+                    continue  # offered above, once
                 keys = binding.key_display or binding.key
                 help_text = f"{binding.tooltip or binding.description} (key {keys} in {label})"
                 callback = partial(app.run_section_action, mode, binding.action)

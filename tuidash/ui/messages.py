@@ -1,4 +1,7 @@
-"""App-wide messages: workers post these to the app, which updates the screens."""
+"""App-wide messages: workers post these to the app, which updates the state the screens show.
+
+A message that reports a failure carries the sentence ``error_sentence`` makes of it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
+
+from tuidash.core.errors import TuidashError
+
+
+def error_sentence(error: BaseException) -> str:
+    """The one sentence a person should read about an error: a ``TuidashError``'s own, an
+    OSError's file and reason, else the error's text (or its type when it has none)."""
+    if isinstance(error, TuidashError):
+        return error.message
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror}."
+    return str(error) or type(error).__name__
 
 
 @dataclass

@@ -27,7 +27,9 @@ class UnsavedModelsModal(ModalScreen[tuple[str, str] | None]):
         Binding("escape", "stay", "Stay", tooltip="Go back to tuidash", id="unsaved-stay"),
     ]
 
-    def __init__(self, names: list[str], folder: str, error: str | None = None) -> None:
+    def __init__(
+        self, names: list[str], folder: str, error: str | None = None, cursor_blink: bool = True
+    ) -> None:
         super().__init__()
         self.names = list(names)
         """The trained models that are not saved anywhere."""
@@ -35,6 +37,8 @@ class UnsavedModelsModal(ModalScreen[tuple[str, str] | None]):
         """The folder offered for saving them."""
         self.error = error
         """Why the last attempt to save them elsewhere failed, if it did."""
+        self.cursor_blink = cursor_blink
+        """Blink the folder box's cursor (the app's setting; off in snapshot tests)."""
 
     def compose(self) -> ComposeResult:
         """The question, the folder to save in, and three buttons."""
@@ -64,7 +68,7 @@ class UnsavedModelsModal(ModalScreen[tuple[str, str] | None]):
     def on_mount(self) -> None:
         """Focus the folder, ready to edit or accept with Enter."""
         self.query_one("#unsaved-error", Static).display = bool(self.error)
-        if not getattr(self.app, "cursor_blink", True):
+        if not self.cursor_blink:
             self.query_one("#unsaved-folder", Input).cursor_blink = False
         self.query_one("#unsaved-folder", Input).focus()
 

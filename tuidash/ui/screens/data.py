@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -29,6 +29,10 @@ from textual.worker import get_current_worker
 from tuidash.core.text import cell_text, progress_size_text
 from tuidash.ui import messages as msg
 from tuidash.ui.screens.base import SectionScreen
+from tuidash.ui.sections import section_bindings
+
+if TYPE_CHECKING:
+    from tuidash.ui.state import Actions, AppState, DataState, Settings, StoreState
 
 ENCODINGS = ("auto", "utf-8", "latin-1", "cp1252", "utf-16")
 """Text encodings offered beside the path box; "auto": UTF-8 first, else the core detects it."""
@@ -91,9 +95,9 @@ def _is_dir(path: Path) -> bool:
 class DataScreen(SectionScreen):
     """Open a data file and choose what to predict."""
 
-    SECTION = "data"
     TITLE_TEXT = "Data"
     BINDINGS: ClassVar[list[BindingType]] = [
+        *section_bindings(),
         Binding(
             "ctrl+o",
             "open_path",
@@ -116,6 +120,16 @@ class DataScreen(SectionScreen):
             id="data-browse",
         ),
     ]
+
+    def __init__(self, data: DataState, store: StoreState, settings: Settings) -> None:
+        super().__init__(store, settings)
+        self.data = data
+        """The data set and the target/feature choice (this section makes them)."""
+
+    @classmethod
+    def for_app(cls, state: AppState, actions: Actions) -> DataScreen:
+        """The Data section of the app's data set."""
+        return cls(state.data, state.store, state.settings)
 
     def compose_body(self) -> ComposeResult:
         """File chooser, status line and the data tabs."""
@@ -140,7 +154,7 @@ class DataScreen(SectionScreen):
                     )
                     yield Button("Open", id="open")
                     yield Button("Sample data set", id="sample", variant="primary")
-                yield DataFileTree(self.tuidash.cwd, id="browser")
+                yield DataFileTree(self.settings.cwd, id="browser")
             with TabPane("Preview", id="tab-preview"):
                 yield DataTable(id="preview", zebra_stripes=True)
             with TabPane("Columns", id="tab-columns"):
@@ -160,23 +174,26 @@ class DataScreen(SectionScreen):
     """Whether a load started here is still running."""
 
     def on_mount(self) -> None:
-        """Register, then fill the tables if data is already loaded."""
+        """Follow the data, then fill the tables if data is already loaded."""
         self.query_one("#data-loading").display = False
         browser = self.query_one("#browser", DataFileTree)
         self.watch(browser, "path", self._browser_moved, init=False)
+        self.follow(self.data.loaded, self._data_loaded)
+        self.follow(self.data.failed, self._data_failed)
+        self.follow(self.data.target_changed, self._target_or_features_changed)
         super().on_mount()
-        if self.tuidash.data is None:
+        if self.data.data is None:
             # The path box, not the file tree: typed letters go into the box, where a tree
             # would pass "s" of "houses.csv" on to the section keys (Storage).
             self.query_one("#path", Input).focus()
-            if self.tuidash.data_path is not None:
+            if self.settings.data_path is not None:
                 # The file named on the command line is read like any other: with progress.
-                self._open(str(self.tuidash.data_path))
+                self._open(str(self.settings.data_path))
 
     def sync(self) -> None:
         """Show the loaded data set, if any."""
-        if self.tuidash.data is not None:
-            self.on_data_loaded()
+        if self.data.data is not None:
+            self._data_loaded(self.data)
         else:
             self._status("No data loaded yet: pick a file below or load the sample data set.")
 
@@ -210,7 +227,7 @@ class DataScreen(SectionScreen):
             return
         path = Path(raw).expanduser()
         if not path.is_absolute():
-            path = self.tuidash.cwd / path
+            path = self.settings.cwd / path
         if _is_dir(path):
             self._browse(path)
             return
@@ -250,7 +267,6 @@ class DataScreen(SectionScreen):
     def read_data(self, load_id: int, path: str | None, encoding: str | None = None) -> None:
         """Read a data file (the sample with ``path=None``) and profile it, posting progress."""
         from tuidash.core import data as core_data
-        from tuidash.ui.app import error_sentence
 
         worker = get_current_worker()
         name = "the sample data set" if path is None else Path(path).name
@@ -277,7 +293,9 @@ class DataScreen(SectionScreen):
             return
         except Exception as error:  # DataError carries the sentence; others get theirs
             if not worker.is_cancelled:
-                self.app.post_message(msg.DataLoadFailed(path or "sample", error_sentence(error)))
+                self.app.post_message(
+                    msg.DataLoadFailed(path or "sample", msg.error_sentence(error))
+                )
             return
         # A newer load replaced this one meanwhile: its result must not win.
         if not worker.is_cancelled:
@@ -318,20 +336,19 @@ class DataScreen(SectionScreen):
         self.query_one("#path", Input).value = str(event.path)
         self._open(str(event.path))
 
-    # ----- app hooks ---------------------------------------------------------------------
+    # ----- the data state ----------------------------------------------------------------
 
-    def on_data_loaded(self) -> None:
-        """Fill preview, profile, target/features and problems from the app's data."""
-        app = self.tuidash
+    def _data_loaded(self, data: DataState) -> None:
+        """Fill preview, profile, target/features and problems from the data set."""
         self._end_loading()
-        frame = app.data.frame
-        notes = list(getattr(app.data, "notes", []) or [])
-        text = f"{app.data_label()}: {len(frame):,} rows × {len(frame.columns)} columns."
+        frame = data.data.frame
+        notes = list(getattr(data.data, "notes", []) or [])
+        text = f"{data.label()}: {len(frame):,} rows × {len(frame.columns)} columns."
         if notes:
             text += " " + " ".join(notes)
         self._status(text)
         self._fill_preview(frame)
-        self._fill_columns(app.profile)
+        self._fill_columns(data.profile)
         self._fill_target([str(c) for c in frame.columns])
         self._show_problems()
         tabs = self.query_one("#data-tabs", TabbedContent)
@@ -339,27 +356,27 @@ class DataScreen(SectionScreen):
         # Focus leaves the (now hidden) file chooser, so letter keys work at once.
         self.query_one("#preview", DataTable).focus()
 
-    def on_data_failed(self, sentence: str) -> None:
+    def _data_failed(self, sentence: str) -> None:
         """Show the core's sentence; the previous data stays."""
         self._end_loading()
         kept = ""
-        if self.tuidash.data is not None:
-            kept = f" {self.tuidash.data_label()} is still loaded."
+        if self.data.data is not None:
+            kept = f" {self.data.label()} is still loaded."
         self._status(sentence + kept, error=True)
 
-    def on_target_changed(self) -> None:
+    def _target_or_features_changed(self, data: DataState) -> None:
         """The target's own problems (text, dates) change with the target."""
-        if self.tuidash.data is not None:
+        if data.data is not None:
             self._show_problems()
 
     def _show_problems(self) -> None:
         """The data's problems, then the chosen target's (a text target is one)."""
         from tuidash.core.data import target_problems
 
-        app = self.tuidash
-        problems = list(app.problems)
-        if app.data is not None:
-            problems += target_problems(app.data.frame, app.target)
+        data = self.data
+        problems = list(data.problems)
+        if data.data is not None:
+            problems += target_problems(data.data.frame, data.target)
         body = "\n".join(f"• {p}" for p in problems) if problems else "No problems found."
         self.query_one("#problems", Static).update(body)
         tabs = self.query_one("#data-tabs", TabbedContent)
@@ -392,32 +409,28 @@ class DataScreen(SectionScreen):
             )
 
     def _fill_target(self, columns: list[str]) -> None:
-        app = self.tuidash
+        data = self.data
         target = self.query_one("#target", Select)
         with target.prevent(Select.Changed):
             target.set_options([(c, c) for c in columns])
-            if app.target in columns:
-                target.value = app.target
+            if data.target in columns:
+                target.value = data.target
         features = self.query_one("#features", SelectionList)
         with features.prevent(SelectionList.SelectedChanged):
             features.clear_options()
-            features.add_options(
-                [(c, c, c in app.feature_columns) for c in columns if c != app.target]
-            )
+            features.add_options([(c, c, c in data.features) for c in columns if c != data.target])
         self._show_left_out()
 
     @on(Select.Changed, "#target")
     def _target_changed(self, event: Select.Changed) -> None:
-        app = self.tuidash
-        if app.data is None or event.value is Select.BLANK:
+        data = self.data
+        if data.data is None or event.value is Select.BLANK:
             return
         target = str(event.value)
-        columns = [str(c) for c in app.data.frame.columns]
+        columns = [str(c) for c in data.data.frame.columns]
         # A new target gets the default choice again (the old target becomes a candidate).
-        app.target = target
-        app.choose_default_features()
-        features = list(app.feature_columns)
-        app.set_target(target, features)
+        data.choose_target(target)
+        features = list(data.features)
         box = self.query_one("#features", SelectionList)
         with box.prevent(SelectionList.SelectedChanged):
             box.clear_options()
@@ -428,14 +441,13 @@ class DataScreen(SectionScreen):
         """Why the unticked columns were left out, and what is derived from dates."""
         from tuidash.core.training import feature_notes
 
-        app = self.tuidash
-        lines = list(app.left_out.values())
-        if app.data is not None:
-            lines += feature_notes(app.data.frame, app.feature_columns).values()
+        data = self.data
+        lines = list(data.left_out.values())
+        if data.data is not None:
+            lines += feature_notes(data.data.frame, data.features).values()
         self.query_one("#left-out", Static).update("\n".join(lines))
 
     @on(SelectionList.SelectedChanged, "#features")
-    def _features_changed(self, event: SelectionList.SelectedChanged) -> None:
-        app = self.tuidash
-        app.set_target(app.target, [str(v) for v in event.selection_list.selected])
+    def _features_changed(self, event: SelectionList.SelectedChanged[str]) -> None:
+        self.data.choose_features([str(v) for v in event.selection_list.selected])
         self._show_left_out()

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingsMap, BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
@@ -19,6 +18,11 @@ from tuidash.core.catalog import CATALOG
 from tuidash.core.text import duration_text, number_text, size_text
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
+from tuidash.ui.sections import section_bindings
+
+if TYPE_CHECKING:
+    from tuidash.ui.messages import ModelLoadProgress, ModelsLoadFinished
+    from tuidash.ui.state import Actions, AppState, Settings, StoreState
 
 METRICS = ("R2", "RMSE", "MAE", "MAPE", "MSE")
 """Metric columns, in the order shown."""
@@ -65,11 +69,10 @@ room for each key's own description after the Models keys."""
 class ModelsScreen(SectionScreen):
     """The table of saved models and the detail of the highlighted one."""
 
-    SECTION = "models"
     TITLE_TEXT = "Models"
     # The footer shows keys in binding order and cuts what does not fit at 80 columns:
     # the keys used most come first, the rare ones are only in the command palette and
-    # the keys list (show=False), and the section keys come last (see _merge_bindings).
+    # the keys list (show=False), and the section keys come last, under one label.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "a",
@@ -134,36 +137,23 @@ class ModelsScreen(SectionScreen):
             id="m-delete-all",
             show=False,
         ),
+        *section_bindings(group=SECTIONS, hidden="models"),
     ]
 
-    @classmethod
-    def _merge_bindings(cls) -> BindingsMap:
-        """This screen's keys first, then the section keys under one label, ``m`` hidden.
-
-        Textual orders the footer as the bindings were merged, base classes first, so the
-        inherited section keys would take the room the Models keys need at 80 columns.
-        """
-        merged = super()._merge_bindings().key_to_bindings
-        sections = [b.key for b in SectionScreen.BINDINGS if isinstance(b, Binding)]
-
-        def placed(binding: Binding) -> Binding:
-            if binding.id == "section-models":
-                return dataclasses.replace(binding, show=False)
-            return dataclasses.replace(binding, group=SECTIONS)
-
-        ordered = {key: found for key, found in merged.items() if key not in sections}
-        for key in sections:  # d, t, m, s: the order of every other section
-            if key in merged:
-                ordered[key] = [placed(b) for b in merged[key]]
-        return BindingsMap.from_keys(ordered)
-
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, store: StoreState, settings: Settings, actions: Actions) -> None:
+        super().__init__(store, settings)
+        self.actions = actions
+        """Opens analyses, comparisons and predictions; runs store actions."""
         self.sort_column: str = "R2"
         """The column the table is sorted by."""
         self.sort_reverse: bool = True
         """Descending (best R2 first by default)."""
         self._redraw_pending = False
+
+    @classmethod
+    def for_app(cls, state: AppState, actions: Actions) -> ModelsScreen:
+        """The Models section of the app's store."""
+        return cls(state.store, state.settings, actions)
 
     def compose_body(self) -> ComposeResult:
         """The table and the detail pane."""
@@ -188,9 +178,15 @@ class ModelsScreen(SectionScreen):
             width = max([cell_len(label), *(_cell_width(row[index]) for row in rows)])
             table.add_column(label, key=key, width=width)
 
+    def on_mount(self) -> None:
+        """Follow the store's listings and reports."""
+        self.follow(self.store.listed, self._redraw)
+        self.follow(self.store.reported, self._redraw)
+        super().on_mount()
+
     def sync(self) -> None:
-        """Show the app's entries."""
-        self.on_models_listed()
+        """Show the store's entries."""
+        self.redraw()
 
     # ----- table -----------------------------------------------------------------------------
 
@@ -211,7 +207,7 @@ class ModelsScreen(SectionScreen):
 
     def ordered(self) -> list[dict[str, Any]]:
         """Entries in the table's order."""
-        entries = list(self.tuidash.entries.values())
+        entries = list(self.store.entries.values())
         present = [e for e in entries if self._sort_key(e)[0] == 0]
         missing = [e for e in entries if self._sort_key(e)[0] == 1]
         # Names A to Z among equal values: sort by name, then (stably) by the column.
@@ -220,17 +216,21 @@ class ModelsScreen(SectionScreen):
         missing.sort(key=lambda e: str(e.get("name", "")).lower())
         return present + missing
 
-    def on_models_listed(self) -> None:
+    def _redraw(self, store: StoreState) -> None:
+        """The store was listed or measured again."""
+        self.redraw()
+
+    def redraw(self) -> None:
         """Rebuild the table, keeping the highlighted row."""
-        app = self.tuidash
+        store = self.store
         table = self.query_one("#models-table", DataTable)
         current = self.highlighted_name()
-        best = best_by_r2(app.entries)
+        best = best_by_r2(store.entries)
         rows: list[tuple[str, list[Any]]] = []
         for entry in self.ordered():
             name = str(entry["name"])
             metrics = [metric_value(entry, m) for m in METRICS]
-            status = app.model_status(name)
+            status = store.model_status(name)
             style = {"loaded": "bold", "problem": "red"}.get(status, "")
             cells: list[Any] = [
                 "★" if name in best else "",
@@ -242,8 +242,8 @@ class ModelsScreen(SectionScreen):
                 str(entry.get("saved_at") or ""),
             ]
             rows.append((name, cells))
-        for name in app.problem_entries():
-            if name in app.entries:
+        for name in store.problem_entries():
+            if name in store.entries:
                 continue
             cells = ["", Text(name), Text("problem", style="red"), "?"]
             cells += [*[Text("—", style="dim") for _ in METRICS], "", ""]
@@ -257,20 +257,16 @@ class ModelsScreen(SectionScreen):
         self._summary()
         self._show_detail()
 
-    def on_storage_report(self) -> None:
-        """Problem entries come with the storage report."""
-        self.on_models_listed()
-
     def _summary(self) -> None:
-        app = self.tuidash
-        count = len(app.entries)
-        loaded = sum(1 for name in app.entries if app.is_loaded(name))
-        total = sum(int(e.get("size_bytes") or 0) for e in app.entries.values())
+        store = self.store
+        count = len(store.entries)
+        loaded = sum(1 for name in store.entries if store.is_loaded(name))
+        total = sum(int(e.get("size_bytes") or 0) for e in store.entries.values())
         if count == 0:
             text = "No saved models yet. Press d to open data, then t to train one."
         else:
             noun = "model" if count == 1 else "models"
-            entries = [{**e, "name": n} for n, e in app.entries.items()]
+            entries = [{**e, "name": n} for n, e in store.entries.items()]
             groups = an.comparison_groups(entries)
             known = sum(1 for g in groups if g.known)
             star = "★ = best R2" if known <= 1 else "★ = best R2 per data and target"
@@ -312,7 +308,7 @@ class ModelsScreen(SectionScreen):
             self.sort_column = column
             # Best first: highest R2, lowest errors, newest, largest, A to Z.
             self.sort_reverse = column in HIGHER_IS_BETTER or column in ("saved_at", "size")
-        self.on_models_listed()
+        self.redraw()
 
     def action_sort_next(self) -> None:
         """Sort by the next column."""
@@ -324,8 +320,8 @@ class ModelsScreen(SectionScreen):
     def _show_detail(self) -> None:
         name = self.highlighted_name()
         detail = self.query_one("#detail", Static)
-        entry = self.tuidash.entries.get(name) if name else None
-        problem = self.tuidash.problem_entries().get(name or "")
+        entry = self.store.entries.get(name) if name else None
+        problem = self.store.problem_entries().get(name or "")
         if entry is None and problem is not None:
             text = Text()
             text.append(str(name), style="bold")
@@ -342,12 +338,11 @@ class ModelsScreen(SectionScreen):
 
     def detail_text(self, entry: dict[str, Any]) -> Text:
         """Metadata of one entry: metrics, params, data, environment, warnings."""
-        app = self.tuidash
         name = str(entry["name"])
         text = Text()
         text.append(name, style="bold")
-        text.append(f"  {kind_label(entry)} · {app.model_status(name)}\n")
-        problem = app.load_failures.get(name)
+        text.append(f"  {kind_label(entry)} · {self.store.model_status(name)}\n")
+        problem = self.store.load_failures.get(name)
         if problem:
             text.append(f"Could not be loaded: {problem}\n", style="red")
         for warning in entry.get("environment_mismatch") or []:
@@ -370,7 +365,7 @@ class ModelsScreen(SectionScreen):
         if data:
             features = data.get("features") or []
             source = str(data.get("source") or "?")
-            if not app.show_paths and "/" in source:
+            if not self.settings.show_paths and "/" in source:
                 source = source.rsplit("/", 1)[-1]
             text.append(
                 f"Data: {source}, {data.get('rows', '?')} rows, target {data.get('target')!r}, "
@@ -406,13 +401,13 @@ class ModelsScreen(SectionScreen):
     def action_analyse(self) -> None:
         """Open the analysis of the highlighted model (from its metadata; no unpickling)."""
         name = self._need_highlight()
-        entry = self.tuidash.entries.get(name or "")
+        entry = self.store.entries.get(name or "")
         if name is None:
             return
         if entry is None:
             self.notify(f"{name} cannot be analysed: see Storage.", severity="warning")
             return
-        self.tuidash.open_analysis(entry)
+        self.actions.open_analysis(entry)
 
     def action_compare(self) -> None:
         """Compare the saved models in the table's order, the highlighted one's group first.
@@ -430,35 +425,35 @@ class ModelsScreen(SectionScreen):
                 chosen = {id(e) for e in group.models}
                 entries = sorted(entries, key=lambda e: id(e) not in chosen)  # stable
                 break
-        self.tuidash.open_comparison(entries)
+        self.actions.open_comparison(entries)
 
     def action_predict(self) -> None:
         """Predict with the highlighted model on a data file."""
-        self.tuidash.open_prediction(self.highlighted_name())
+        self.actions.open_prediction(self.highlighted_name())
 
     def action_load(self) -> None:
         """Load the highlighted model into memory."""
         name = self._need_highlight()
         if name is not None:
-            self.tuidash.store_action("load", name)
+            self.actions.store_action("load", name)
 
     def action_unload(self) -> None:
         """Free the highlighted model's memory."""
         name = self._need_highlight()
         if name is not None:
-            self.tuidash.store_action("unload", name)
+            self.actions.store_action("unload", name)
 
     def action_delete(self) -> None:
         """Delete the highlighted model after confirmation."""
         name = self._need_highlight()
         if name is None:
             return
-        entry = self.tuidash.entries.get(name, {})
+        entry = self.store.entries.get(name, {})
         size = size_text(entry.get("size_bytes"))
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self.tuidash.store_action("delete", name)
+                self.actions.store_action("delete", name)
 
         self.app.push_screen(
             ConfirmModal(
@@ -470,45 +465,45 @@ class ModelsScreen(SectionScreen):
 
     def action_reload_all(self) -> None:
         """Load every model from disk again."""
-        self.tuidash.reload_all()
+        self.actions.reload_all()
 
     def action_clear_memory(self) -> None:
         """Free every loaded model; files stay on disk."""
-        self.tuidash.store_action("clear_memory")
+        self.actions.store_action("clear_memory")
 
     def action_delete_all(self) -> None:
         """Delete every saved model after a confirmation naming how many and how big."""
-        app = self.tuidash
-        count = len(app.entries)
+        store = self.store
+        count = len(store.entries)
         # Clearing the store also removes damaged and orphaned files: the question says so.
-        extra = len({str(p.get("name")) for p in app.store_problems} - set(app.entries))
+        extra = len({str(p.get("name")) for p in store.problems} - set(store.entries))
         if count == 0 and extra == 0:
             self.notify("There are no saved models to delete.")
             return
-        total = sum(int(e.get("size_bytes") or 0) for e in app.entries.values())
+        total = sum(int(e.get("size_bytes") or 0) for e in store.entries.values())
         noun, verb = ("model", "is") if count == 1 else ("models", "are")
         entries = "entry" if extra == 1 else "entries"
         also = f" and {extra} damaged or orphaned {entries}" if extra else ""
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                app.store_action("clear")
+                self.actions.store_action("clear")
 
-        app.push_screen(
+        self.app.push_screen(
             ConfirmModal(
                 f"Delete all {count} saved {noun}{also}?",
                 f"{count} {noun} ({size_text(total)}){also} {verb if not extra else 'are'} "
-                f"removed from {app.display_path(app.store_dir)} for good.",
+                f"removed from {self.settings.display_path(self.settings.store_dir)} for good.",
                 confirm_label=f"Delete {count} {noun}" + (f" + {extra}" if extra else ""),
             ),
             confirmed,
         )
 
-    # ----- app hooks ---------------------------------------------------------------------------
+    # ----- the store's load ----------------------------------------------------------------
 
-    def on_load_progress(self, message: Any) -> None:
+    def load_progressed(self, progress: ModelLoadProgress) -> None:
         """Redraw statuses at most four times a second while models load."""
-        super().on_load_progress(message)
+        super().load_progressed(progress)
         if not self._redraw_pending:
             self._redraw_pending = True
             self.set_timer(0.25, self._redraw_statuses)
@@ -520,17 +515,17 @@ class ModelsScreen(SectionScreen):
 
     def _redraw_statuses(self) -> None:
         self._redraw_pending = False
-        self.on_models_listed()
+        self.redraw()
 
-    def on_load_finished(self, message: Any) -> None:
+    def load_finished(self, finished: ModelsLoadFinished) -> None:
         """Redraw statuses and the summary."""
-        super().on_load_finished(message)
-        self.on_models_listed()
+        super().load_finished(finished)
+        self.redraw()
 
-    def on_store_action(self, message: Any) -> None:
+    def store_action_done(self, done: object) -> None:
         """Statuses may have changed."""
-        super().on_store_action(message)
-        self.on_models_listed()
+        super().store_action_done(done)
+        self.redraw()
 
 
 def _cell_width(cell: Any) -> int:

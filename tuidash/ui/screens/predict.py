@@ -224,7 +224,8 @@ class PredictScreen(Screen[None]):
         *,
         loaded: Mapping[str, Mapping[str, Any]] | None = None,
         export_dir: str | Path | None = None,
-        show_paths: bool | None = None,
+        show_paths: bool = True,
+        cursor_blink: bool = True,
     ) -> None:
         super().__init__()
         self.store_dir: Path = Path(store_dir).absolute()
@@ -241,7 +242,10 @@ class PredictScreen(Screen[None]):
             Path(export_dir).absolute() if export_dir else self.start_dir / "exports"
         )
         """Where exported CSV files are written (created when needed)."""
-        self._show_paths = show_paths
+        self.show_paths = show_paths
+        """Show absolute paths (the app's setting; off in snapshot tests)."""
+        self.cursor_blink = cursor_blink
+        """Blink the path box's cursor (the app's setting; off in snapshot tests)."""
         self.prediction: Prediction | None = None
         """The predictions shown in the table (they stay when a later attempt fails)."""
         self.last_export: Path | None = None
@@ -254,13 +258,6 @@ class PredictScreen(Screen[None]):
         self._store_lock = threading.Lock()
         self._summary = ""
         self.sub_title = "Predict"
-
-    @property
-    def show_paths(self) -> bool:
-        """Show absolute paths (the app's setting unless given; off in snapshot tests)."""
-        if self._show_paths is not None:
-            return self._show_paths
-        return bool(getattr(self.app, "show_paths", True))
 
     def display_path(self, path: Path) -> str:
         """A path as shown on screen (only its last part when paths are hidden)."""
@@ -296,7 +293,7 @@ class PredictScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Match the app's cursor setting and focus where the next choice is made."""
-        if not getattr(self.app, "cursor_blink", True):
+        if not self.cursor_blink:
             self.query_one("#predict-path", Input).cursor_blink = False
         self.query_one("#predict-result").display = False
         if self.selected is None and self.model_names:

@@ -3,7 +3,7 @@ and where the log file is."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -16,14 +16,19 @@ from tuidash.core import logs
 from tuidash.core.text import size_text
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
+from tuidash.ui.sections import section_bindings
+
+if TYPE_CHECKING:
+    from tuidash.ui.messages import ModelsLoadFinished
+    from tuidash.ui.state import Actions, AppState, Settings, StoreState
 
 
 class StorageScreen(SectionScreen):
     """The store's location, sizes and problems."""
 
-    SECTION = "storage"
     TITLE_TEXT = "Storage"
     BINDINGS: ClassVar[list[BindingType]] = [
+        *section_bindings(),
         Binding(
             "x",
             "remove_entry",
@@ -48,6 +53,16 @@ class StorageScreen(SectionScreen):
         Binding("u", "refresh", "Refresh", tooltip="Measure the store again", id="st-refresh"),
     ]
 
+    def __init__(self, store: StoreState, settings: Settings, actions: Actions) -> None:
+        super().__init__(store, settings)
+        self.actions = actions
+        """Runs store actions, measures the store, saves the auto-load setting."""
+
+    @classmethod
+    def for_app(cls, state: AppState, actions: Actions) -> StorageScreen:
+        """The Storage section of the app's store."""
+        return cls(state.store, state.settings, actions)
+
     def compose_body(self) -> ComposeResult:
         """Summary, auto-load switch, problems table and sizes table."""
         with VerticalScroll(id="storage-body"):
@@ -62,7 +77,7 @@ class StorageScreen(SectionScreen):
             yield DataTable(id="sizes-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        """Columns, then the last report (and ask for a fresh one)."""
+        """Columns, then the last report (and ask for a fresh one); follow the store."""
         problems = self.query_one("#problems-table", DataTable)
         problems.add_column("Entry", key="name")
         problems.add_column("Problem", key="kind")
@@ -73,25 +88,32 @@ class StorageScreen(SectionScreen):
         sizes.add_column("Status", key="status")
         switch = self.query_one("#autoload", Switch)
         with switch.prevent(Switch.Changed):
-            switch.value = self.tuidash.autoload
+            switch.value = self.store.autoload
+        self.follow(self.store.reported, self._redraw)
+        self.follow(self.store.listed, self._redraw)
+        self.follow(self.store.autoload_changed, self._autoload_setting)
         super().on_mount()
-        self.tuidash.refresh_storage()
+        self.actions.refresh_storage()
 
     def sync(self) -> None:
         """Show the last report."""
-        self.on_storage_report()
+        self.redraw()
 
-    def on_storage_report(self) -> None:
-        """Fill the summary and both tables from the app's report."""
-        app = self.tuidash
-        report = app.report
+    def _redraw(self, store: StoreState) -> None:
+        """A new report or listing (statuses may have changed)."""
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Fill the summary and both tables from the store's last report."""
+        store, settings = self.store, self.settings
+        report = store.report
         if report is None:
             return
-        location = app.display_path(report.get("base_dir", app.store_dir))
+        location = settings.display_path(report.get("base_dir", settings.store_dir))
         count = int(report.get("model_count") or 0)
         total = report.get("total_size_bytes")
         free = report.get("free_bytes")
-        loaded = sum(1 for name in app.entries if app.is_loaded(name))
+        loaded = sum(1 for name in store.entries if store.is_loaded(name))
         summary = Text()
         summary.append("Location  ", style="bold")
         summary.append(f"{location}\n")
@@ -100,12 +122,12 @@ class StorageScreen(SectionScreen):
         summary.append("Size      ", style="bold")
         summary.append(f"{size_text(total)} in total\n")
         summary.append("Free      ", style="bold")
-        free_text = size_text(free) if app.show_free_space else "(hidden)"
+        free_text = size_text(free) if settings.show_free_space else "(hidden)"
         summary.append(f"{free_text} free on this disk\n")
         summary.append("Log       ", style="bold")
         summary.append(f"{self._log_text()}\n")
         summary.append("Checked   ", style="bold")
-        checked = app.report_time.strftime("%H:%M:%S") if app.report_time else "?"
+        checked = store.report_time.strftime("%H:%M:%S") if store.report_time else "?"
         summary.append(f"{checked} (u measures again)")
         self.query_one("#storage-summary", Static).update(summary)
 
@@ -130,24 +152,23 @@ class StorageScreen(SectionScreen):
         for model in models:
             name = str(model["name"])
             sizes.add_row(
-                Text(name), size_text(model.get("size_bytes")), app.model_status(name), key=name
+                Text(name), size_text(model.get("size_bytes")), store.model_status(name), key=name
             )
 
     def _log_text(self) -> str:
         """Where this session's log goes, or why it is not written."""
         setup = logs.current()
         path = setup.path if setup is not None else logs.log_file()
-        shown = self.tuidash.display_path(path)
+        shown = self.settings.display_path(path)
         if setup is not None and setup.reason is not None:
             return f"{shown} (not written: {setup.reason})"
         return shown
 
     def _problems(self) -> list[dict[str, Any]]:
         """The store's problems plus models that failed to load this session."""
-        app = self.tuidash
-        problems = [dict(p) for p in app.store_problems]
+        problems = [dict(p) for p in self.store.problems]
         named = {str(p.get("name")) for p in problems}
-        for name, reason in app.load_failures.items():
+        for name, reason in self.store.load_failures.items():
             if name not in named:
                 problems.append({"name": name, "kind": "not loaded", "reason": reason})
         return problems
@@ -187,7 +208,7 @@ class StorageScreen(SectionScreen):
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self.tuidash.store_action("remove", name)
+                self.actions.store_action("remove", name)
 
         self.app.push_screen(
             ConfirmModal(
@@ -204,7 +225,7 @@ class StorageScreen(SectionScreen):
         if name is None:
             self.notify("There is no problem entry to re-check.")
             return
-        self.tuidash.store_action("recheck", name)
+        self.actions.store_action("recheck", name)
 
     def action_toggle_autoload(self) -> None:
         """Flip the auto-load switch."""
@@ -212,32 +233,27 @@ class StorageScreen(SectionScreen):
 
     @on(Switch.Changed, "#autoload")
     def _autoload_changed(self, event: Switch.Changed) -> None:
-        app = self.tuidash
-        app.set_autoload(event.value)
+        self.actions.set_autoload(event.value)
 
-    def on_autoload_changed(self) -> None:
+    def _autoload_setting(self, on: bool) -> None:
         """The store's setting turned auto-load off at start."""
         switch = self.query_one("#autoload", Switch)
         with switch.prevent(Switch.Changed):
-            switch.value = self.tuidash.autoload
+            switch.value = on
 
     def action_refresh(self) -> None:
         """Measure the store again."""
-        self.tuidash.refresh_store()
+        self.actions.refresh_store()
 
-    def on_models_listed(self) -> None:
-        """Statuses may have changed."""
-        self.on_storage_report()
-
-    def on_load_finished(self, message: Any) -> None:
+    def load_finished(self, finished: ModelsLoadFinished) -> None:
         """Show failures from the bulk load."""
-        super().on_load_finished(message)
-        self.on_storage_report()
+        super().load_finished(finished)
+        self.redraw()
 
-    def on_store_action(self, message: Any) -> None:
+    def store_action_done(self, done: object) -> None:
         """Statuses may have changed."""
-        super().on_store_action(message)
-        self.on_storage_report()
+        super().store_action_done(done)
+        self.redraw()
 
 
 def removal_text(files: list[str]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -25,6 +25,12 @@ from textual.widgets import (
 from tuidash.core.catalog import CATALOG, ParamError, ParamSpec
 from tuidash.core.text import metric_text, number_text
 from tuidash.ui.screens.base import SectionScreen
+from tuidash.ui.sections import section_bindings
+from tuidash.ui.state import TrainJob
+
+if TYPE_CHECKING:
+    from tuidash.ui.messages import TrainingProgress
+    from tuidash.ui.state import Actions, AppState, DataState, TrainingState
 
 SPLIT_SPECS: dict[str, ParamSpec] = {
     "test_size": ParamSpec(
@@ -153,10 +159,12 @@ class ParamField(Vertical):
 class KindForm(Vertical):
     """The name and parameters of one model kind."""
 
-    def __init__(self, kind_id: str) -> None:
+    def __init__(self, kind_id: str, cursor_blink: bool = True) -> None:
         super().__init__(id=f"form-{kind_id}", classes="kind-form")
         self.kind = CATALOG[kind_id]
         """The model kind."""
+        self.cursor_blink = cursor_blink
+        """Blink the cursor of the inputs (off in snapshots)."""
 
     def compose(self) -> ComposeResult:
         """Title, description, name, then one field per parameter."""
@@ -176,8 +184,8 @@ class KindForm(Vertical):
             yield ParamField(spec, f"param-{kind.id}-{spec.name}")
 
     def on_mount(self) -> None:
-        """Follow the app's cursor-blink setting (off in snapshots)."""
-        if not getattr(self.app, "cursor_blink", True):
+        """Follow the cursor-blink setting (off in snapshots)."""
+        if not self.cursor_blink:
             for box in self.query(Input):
                 box.cursor_blink = False
 
@@ -207,9 +215,9 @@ class KindForm(Vertical):
 class TrainScreen(SectionScreen):
     """Train one or several model kinds on the loaded data."""
 
-    SECTION = "train"
     TITLE_TEXT = "Train"
     BINDINGS: ClassVar[list[BindingType]] = [
+        *section_bindings(),
         Binding(
             "ctrl+r",
             "train",
@@ -240,16 +248,25 @@ class TrainScreen(SectionScreen):
         ),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._failed: dict[str, str] = {}
-        """Kinds of the last batch that failed, with the sentence."""
-        self._save_failures: dict[str, str] = {}
-        """Models whose save failed, with the sentence."""
+    def __init__(self, state: AppState, actions: Actions) -> None:
+        super().__init__(state.store, state.settings)
+        self.state = state
+        """Names are free against the store and the models waiting to be saved."""
+        self.data: DataState = state.data
+        """What the models learn from (chosen in Data)."""
+        self.training: TrainingState = state.training
+        """The batch and its results."""
+        self.actions = actions
+        """Starts, cancels and saves trainings; opens the analysis."""
         self._progress_text: str = ""
         """What the running training is doing ("Random Forest: Fitted 10 of 100 trees")."""
         self._ticker: Any = None
         """Redraws the elapsed time every second while training runs."""
+
+    @classmethod
+    def for_app(cls, state: AppState, actions: Actions) -> TrainScreen:
+        """The Train section: it needs the whole state (data, names taken, training)."""
+        return cls(state, actions)
 
     def compose_body(self) -> ComposeResult:
         """Kinds on the left, the form on the right, progress and results at the bottom."""
@@ -268,7 +285,7 @@ class TrainScreen(SectionScreen):
                     # Only ticked kinds get a form: mounting all ten up front froze the first
                     # switch to this section for a few hundred ms.
                     for kind_id in DEFAULT_KINDS:
-                        yield KindForm(kind_id)
+                        yield KindForm(kind_id, self.settings.cursor_blink)
                     yield Label(
                         "Split — shared by every model", classes="kind-title", id="split-title"
                     )
@@ -297,15 +314,22 @@ class TrainScreen(SectionScreen):
             yield Static("", id="train-message")
 
     def on_mount(self) -> None:
-        """Show only the forms of ticked kinds."""
+        """Follow the data and the training; show only the forms of ticked kinds."""
+        self.follow(self.data.loaded, self._describe_data)
+        self.follow(self.data.target_changed, self._describe_data)
+        training = self.training
+        self.follow(training.started, self._training_started)
+        self.follow(training.progress, self._training_progress)
+        self.follow(training.results_changed, self._show_results)
+        self.follow(training.finished, self._training_finished)
         super().on_mount()
         self._show_forms()
-        self.query_one("#save-again").display = bool(self.tuidash.unsaved)
+        self.query_one("#save-again").display = bool(training.unsaved)
         self.query_one("#train-progress").display = False
 
     def sync(self) -> None:
         """Show which data the models will be trained on."""
-        self.on_target_changed()
+        self._describe_data(self.data)
 
     # ----- form ------------------------------------------------------------------------------
 
@@ -327,30 +351,25 @@ class TrainScreen(SectionScreen):
                 order = list(CATALOG)
                 later = [f for k, f in forms.items() if order.index(k) > order.index(kind_id)]
                 later.sort(key=lambda f: order.index(f.kind.id))
-                form = KindForm(kind_id)
+                form = KindForm(kind_id, self.settings.cursor_blink)
                 # Forms sit above the split settings, in catalog order.
                 container.mount(form, before=later[0] if later else "#split-title")
                 forms[kind_id] = form
                 # Show the form just opened, wherever the pane was scrolled to.
                 self.call_after_refresh(container.scroll_to_widget, form, animate=False)
 
-    def on_target_changed(self) -> None:
+    def _describe_data(self, data: DataState) -> None:
         """Describe the data the models will learn from."""
-        app = self.tuidash
         line = self.query_one("#train-data", Static)
-        if app.data is None:
+        if data.data is None:
             line.update("No data loaded: press d for Data and open a file or the sample.")
             line.add_class("-error")
             return
         line.remove_class("-error")
         line.update(
-            f"{app.data_label()}: predict {app.target!r} from {len(app.feature_columns)} "
+            f"{data.label()}: predict {data.target!r} from {len(data.features)} "
             "features (change them in Data)."
         )
-
-    def on_data_loaded(self) -> None:
-        """New data: describe it."""
-        self.on_target_changed()
 
     # ----- training ------------------------------------------------------------------------
 
@@ -369,14 +388,14 @@ class TrainScreen(SectionScreen):
 
     def check_form(self) -> tuple[list[tuple[str, dict[str, Any], str]], dict[str, Any]] | None:
         """(kind, params, name) per ticked kind and the split config, or None (message shown)."""
-        app = self.tuidash
-        if app.training:
+        data = self.data
+        if self.training.running:
             self._message("A training is already running; press Esc to cancel it.", error=True)
             return None
-        if app.data is None:
+        if data.data is None:
             self._message("Load data first: press d for Data.", error=True)
             return None
-        if not app.target or not app.feature_columns:
+        if not data.target or not data.features:
             self._message("Choose a target and at least one feature in Data.", error=True)
             return None
         kinds = self.selected_kinds()
@@ -411,8 +430,8 @@ class TrainScreen(SectionScreen):
             return None
         split = {field.spec.name: field.value() for field in split_fields}
         config = {
-            "target": app.target,
-            "features": list(app.feature_columns),
+            "target": data.target,
+            "features": list(data.features),
             "test_size": split["test_size"],
             "random_state": split["random_state"],
             "keep_order": self.query_one("#split-keep-order", Checkbox).value,
@@ -422,19 +441,19 @@ class TrainScreen(SectionScreen):
 
     @work(exclusive=True, group="train-form")
     async def _train(self) -> None:
-        from tuidash.ui.app import TrainJob
         from tuidash.ui.modals.name_taken import NameTakenModal
 
         checked = self.check_form()
         if checked is None:
             return
         jobs, config = checked
-        app = self.tuidash
+        state = self.state
         train_jobs: list[TrainJob] = []
         for kind_id, params, name in jobs:
             replace = False
-            if app.is_taken(name):
-                choice = await app.push_screen_wait(NameTakenModal(name, app.free_name(name)))
+            if state.is_taken(name):
+                modal = NameTakenModal(name, state.free_name(name))
+                choice = await self.app.push_screen_wait(modal)
                 if choice is None:
                     self._message("Training cancelled: the name is taken.")
                     return
@@ -444,12 +463,12 @@ class TrainScreen(SectionScreen):
                     name = choice
                     self.query_one(f"#name-{kind_id}", Input).value = name
             train_jobs.append(TrainJob(kind_id, params, name, replace))
-        app.start_training(train_jobs, config)
+        self.actions.start_training(train_jobs, config)
 
     def action_cancel(self) -> None:
         """Cancel the running training (the form is free again at once)."""
-        if self.tuidash.training:
-            self.tuidash.cancel_training()
+        if self.training.running:
+            self.actions.cancel_training()
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
@@ -457,20 +476,19 @@ class TrainScreen(SectionScreen):
 
     def action_analyse(self) -> None:
         """Analyse the model trained last (its saved metadata, or the unsaved result)."""
-        app = self.tuidash
-        if not app.last_trained:
+        if not self.training.last:
             self.notify("Train a model first.")
             return
-        name, trained = list(app.last_trained.items())[-1]
-        meta = app.entries.get(name)
+        name, trained = list(self.training.last.items())[-1]
+        meta = self.store.entries.get(name)
         if meta is None:
             meta = {k: v for k, v in trained.to_model_data().items() if k != "model"}
             meta["name"] = name
-        app.open_analysis(meta)
+        self.actions.open_analysis(meta)
 
     def action_save_again(self) -> None:
         """Retry failed saves."""
-        self.tuidash.save_again()
+        self.actions.save_again()
 
     @on(Button.Pressed, "#save-again")
     def _save_again_pressed(self) -> None:
@@ -479,16 +497,16 @@ class TrainScreen(SectionScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Cancel only while training; Save again only with unsaved models."""
         if action == "cancel":
-            return self.tuidash.training
+            return self.training.running
         if action == "save_again":
-            return bool(self.tuidash.unsaved) or None
+            return bool(self.training.unsaved) or None
         if action == "analyse":
-            return bool(self.tuidash.last_trained) or None
+            return bool(self.training.last) or None
         return True
 
-    # ----- app hooks -------------------------------------------------------------------------
+    # ----- the training state ----------------------------------------------------------------
 
-    def on_training_started(self, jobs: list[Any]) -> None:
+    def _training_started(self, jobs: list[TrainJob]) -> None:
         """Show the progress bar and enable Cancel."""
         self.query_one("#train", Button).disabled = True
         self.query_one("#cancel", Button).disabled = False
@@ -499,15 +517,13 @@ class TrainScreen(SectionScreen):
         self._message(f"Training {names}…")
         self.query_one("#train-results", Static).update("")
         self.query_one("#train-charts", Vertical).remove_children()
-        self._failed = {}
-        self._save_failures = {}
         self._progress_text = ""
         if self._ticker is not None:
             self._ticker.stop()
         self._ticker = self.set_interval(1.0, self._show_progress)
         self.refresh_bindings()
 
-    def on_training_progress(self, message: Any) -> None:
+    def _training_progress(self, message: TrainingProgress) -> None:
         """Move the bar: each kind of the batch gets an equal share."""
         share = 100 / max(message.total, 1)
         done = share * (message.index + max(0.0, min(1.0, message.fraction)))
@@ -519,36 +535,12 @@ class TrainScreen(SectionScreen):
 
     def _show_progress(self) -> None:
         """The step being done, the time it has taken and (once known) the time left."""
-        if not self.tuidash.training or not self._progress_text:
+        if not self.training.running or not self._progress_text:
             return
-        timing = self.tuidash.progress_time_text()
+        timing = self.training.progress_time_text()
         self._message(f"{self._progress_text} — {timing}" if timing else self._progress_text)
 
-    def on_trained(self, name: str, trained: Any) -> None:
-        """Show the metrics of a finished model."""
-        self._show_results()
-
-    def on_saved(self, name: str) -> None:
-        """Mark a model as saved."""
-        self._show_results()
-
-    def on_save_failed(self, name: str, sentence: str) -> None:
-        """Show the failure; Save again becomes available."""
-        self._show_results(failures={name: sentence})
-
-    def on_renamed(self, old: str, new: str) -> None:
-        """A model got a free name before saving."""
-        self._show_results()
-
-    def on_training_failed(self, kind_id: str, sentence: str) -> None:
-        """Show why a kind could not be trained."""
-        self._failed[CATALOG[kind_id].display_name] = sentence
-        self._show_results()
-
-    def on_training_cancelled(self, kind_id: str) -> None:
-        """Nothing to show per kind; the batch end says it."""
-
-    def on_training_done(self, cancelled: bool) -> None:
+    def _training_finished(self, cancelled: bool) -> None:
         """Hide the bar, enable Train again."""
         if self._ticker is not None:
             self._ticker.stop()
@@ -557,9 +549,9 @@ class TrainScreen(SectionScreen):
         self.query_one("#cancel", Button).disabled = True
         self.query_one("#train-progress", ProgressBar).display = False
         self._message("Training cancelled." if cancelled else "Training finished.")
-        self._show_results()
+        self._show_results(self.training)
         self.refresh_bindings()
-        if self.tuidash.last_trained or self._failed:
+        if self.training.last or self.training.failed:
             self.query_one("#train-tabs", TabbedContent).active = "tab-results"
             self._draw_charts()
 
@@ -571,7 +563,7 @@ class TrainScreen(SectionScreen):
         box = self.query_one("#train-charts", Vertical)
         box.remove_children()
         charts = []
-        for name, trained in self.tuidash.last_trained.items():
+        for name, trained in self.training.last.items():
             meta = {k: v for k, v in trained.to_model_data().items() if k != "model"}
             series = analysis.actual_vs_predicted(analysis.prediction_sample(meta), 100)
             chart = ActualPredictedChart(series, classes="train-chart")
@@ -579,19 +571,18 @@ class TrainScreen(SectionScreen):
             charts.append(chart)
         box.mount_all(charts)
 
-    def _show_results(self, failures: dict[str, str] | None = None) -> None:
-        app = self.tuidash
-        self._save_failures.update(failures or {})
+    def _show_results(self, training: TrainingState) -> None:
+        """The metrics of each trained model and whether it is saved; the kinds that failed."""
         lines: list[Text] = []
-        for name, trained in app.last_trained.items():
+        for name, trained in training.last.items():
             metrics = trained.metrics
             parts = [
                 metric_line(m, metrics.values.get(m), metrics.reasons)
                 for m in ("R2", "RMSE", "MAE", "MAPE", "MSE")
                 if m in metrics.values
             ]
-            if name in app.unsaved:
-                reason = self._save_failures.get(name)
+            if name in training.unsaved:
+                reason = training.save_failures.get(name)
                 state = f"not saved: {reason} (F3 saves again)" if reason else "saving…"
             else:
                 state = "saved"
@@ -606,8 +597,8 @@ class TrainScreen(SectionScreen):
                 )
         lines.extend(
             Text.assemble((label, "bold"), f" — not trained: {why}")
-            for label, why in self._failed.items()
+            for label, why in training.failed.items()
         )
         self.query_one("#train-results", Static).update(Text("\n").join(lines))
-        self.query_one("#save-again").display = bool(app.unsaved)
+        self.query_one("#save-again").display = bool(training.unsaved)
         self.refresh_bindings()
