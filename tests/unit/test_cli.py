@@ -154,7 +154,9 @@ def test_list_and_show(trained: dict[str, Path]) -> None:
     human = run("models", "list", cwd=root, store=store)
     assert human.returncode == 0, human.stderr
     lines = human.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "KIND", "SAVED", "TARGET", "R2", "RMSE", "SIZE"]
+    assert lines[0].split() == [
+        "NAME", "VER", "KIND", "SAVED", "TARGET", "R2", "RMSE", "SIZE", "ALIASES",
+    ]  # fmt: skip
     assert any(line.startswith("RF ") for line in lines)
     assert any(line.startswith("Linear Regression ") for line in lines)
     assert "3 models in" in human.stdout
@@ -396,13 +398,13 @@ def test_train_bad_inputs(trained: dict[str, Path]) -> None:
             "--model",
             "dummy",
             "--name",
-            "RF",
+            "RF@v2",
             cwd=root,
             store=store,
         ),
         1,
-        "RF",
-        "--replace",
+        "RF@v2",
+        "cannot contain @",
     )
     usage = run(
         "train", data, "--target", "y", "--model", "dummy", "--param", "oops", cwd=root, store=store

@@ -268,6 +268,46 @@ def find_entry(
     raise CommandError(not_found_text(store, name, base))
 
 
+def find_ref(
+    store: ModelPersistence | None, ref: str, base: Path, *, predictions: bool = False
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The listing row of the model ``ref`` names (``NAME``, ``NAME@vN``, ``NAME@ALIAS``)
+    and, for ``@vN``/``@ALIAS``, its ``list_versions`` row (None for ``NAME``); a
+    CommandError naming what there is when there is no such model or version."""
+    from tuidash.core.store import parse_ref
+
+    name, selector = parse_ref(ref)
+    entry = find_entry(store, name, base, predictions=predictions)
+    if selector is None:
+        return entry, None
+    assert store is not None
+    rows = store.list_versions(name)
+    if isinstance(selector, int):
+        found = [row for row in rows if row["version"] == selector]
+        if not found:
+            numbers = ", ".join(str(row["version"]) for row in rows)
+            raise CommandError(
+                f"Model {name!r} has no version {selector} (it has versions {numbers}); "
+                f"see `tuidash models versions {shell_word(name)}`."
+            )
+    else:
+        found = [row for row in rows if selector in row["aliases"]]
+        if not found:
+            known = ", ".join(sorted(a for row in rows for a in row["aliases"])) or "none"
+            raise CommandError(
+                f"Model {name!r} has no alias {selector!r} (its aliases: {known}); "
+                f"see `tuidash models versions {shell_word(name)}`."
+            )
+    return entry, found[0]
+
+
+def shell_word(text: str) -> str:
+    """``text`` as one shell word (quoted when it needs to be) for a command in a sentence."""
+    import shlex
+
+    return shlex.quote(text)
+
+
 def not_found_text(store: ModelPersistence | None, name: str, base: Path) -> str:
     """Why ``name`` is not a usable model here, with the names that are."""
     if store is None:

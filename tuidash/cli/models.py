@@ -1,13 +1,18 @@
 """``tuidash models list|show|delete|clear|export|import``: the saved models of the store.
 
+The version commands (``models versions|alias|unalias|rollback|history|prune|note|tag|
+rename``) are in ``tuidash.cli.versions``. ``show``, ``export`` and ``delete`` take
+``NAME`` (the latest version), ``NAME@vN`` or ``NAME@ALIAS``.
+
 JSON documents (every key is always present):
 
-- ``models list``: store, models [{name, model_type, task, saved_at, target, rows,
-  features (count), metrics, metric_reasons, size_bytes, environment_mismatch}],
+- ``models list``: store, models [{name, model_type, task, saved_at, target, data_file,
+  rows, features (count), metrics, metric_reasons, size_bytes, environment_mismatch,
+  version, versions (count), aliases {alias: version}, tags, note, trained_by}],
   problems [{name, kind, reason}] (entries that cannot be used; see ``storage``).
-- ``models show``: the list fields plus params, data, cv, train_seconds, environment,
+- ``models show``: the list fields plus ref, params, data, cv, train_seconds, environment,
   feature_importance, predictions_stored, predictions_total, schema_version, files.
-- ``models delete`` / ``models clear``: store, deleted [names], message.
+- ``models delete`` / ``models clear``: store, deleted [names or NAME@vN], message.
 - ``models export``: name, files [absolute paths written].
 - ``models import``: name, model_type, store, metrics, metric_reasons, features, source,
   metadata (the metadata file used: ``--metadata FILE`` or the JSON beside the pickle; null).
@@ -25,11 +30,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuidash.cli import versions
 from tuidash.cli.common import (
     METRIC_ORDER,
     CommandError,
     confirm,
-    find_entry,
+    find_ref,
     format_table,
     group_parser,
     list_entries,
@@ -67,9 +73,13 @@ def register(subparsers: Any) -> None:
     models = group_parser(
         subparsers,
         NAME,
-        "list, show, delete, clear, export or import saved models",
-        "Work with the saved models of the store.",
+        "list, show, delete, clear, export or import saved models and their versions",
+        "Work with the saved models of the store. Every save of a name makes a new version;\n"
+        "NAME@vN (NAME@v2) and NAME@ALIAS (NAME@champion) name one version wherever a\n"
+        "command takes a model name; NAME alone is the latest version.",
         "examples:\n  tuidash models list\n  tuidash models show 'Random Forest' --json\n"
+        "  tuidash models versions 'Random Forest'\n"
+        "  tuidash models alias 'Random Forest' 2 champion\n"
         "  tuidash models export 'Random Forest' /tmp/out\n"
         "  tuidash models import '/tmp/out/Random Forest.pkl' --name 'RF from Bob'",
     )
@@ -80,17 +90,21 @@ def register(subparsers: Any) -> None:
         "list",
         "list the saved models with their main metrics (reads JSON only, fast)",
         "example:\n  tuidash models list --store /data/models\n\n"
-        "JSON: {store, models: [{name, model_type, task, saved_at, target, rows, features,\n"
-        "metrics, metric_reasons, size_bytes, environment_mismatch}],\n"
+        "VER is the latest version and how many versions the name has (3/3).\n"
+        "JSON: {store, models: [{name, model_type, task, saved_at, target, data_file, rows,\n"
+        "features, metrics, metric_reasons, size_bytes, environment_mismatch, version,\n"
+        "versions, aliases {alias: version}, tags, note, trained_by}],\n"
         "problems: [{name, kind, reason}]}  (damaged or refused entries, also on stderr)",
         _cmd_models_list,
     )
     subcommand(
         actions,
         "show",
-        "show everything recorded about one saved model",
-        "example:\n  tuidash models show 'Random Forest'\n\n"
-        "JSON: the list fields plus params, data, cv, train_seconds, environment,\n"
+        "show everything recorded about one saved model (or one version of it)",
+        "examples:\n  tuidash models show 'Random Forest'\n"
+        "  tuidash models show 'Random Forest@v2'\n"
+        "  tuidash models show 'Random Forest@champion'\n\n"
+        "JSON: the list fields plus ref, params, data, cv, train_seconds, environment,\n"
         "feature_importance, predictions_stored, predictions_total, schema_version, files.",
         _cmd_models_show,
         model_name=True,
@@ -98,8 +112,12 @@ def register(subparsers: Any) -> None:
     delete = subcommand(
         actions,
         "delete",
-        "delete one saved model (its .pkl and .json)",
-        "example:\n  tuidash models delete 'Random Forest' --yes\n\n"
+        "delete one saved model with all its versions, or one version (NAME@vN)",
+        "examples:\n  tuidash models delete 'Random Forest' --yes\n"
+        "  tuidash models delete 'Random Forest@v2'\n\n"
+        "NAME deletes every version (the question says how many and how many MB);\n"
+        "NAME@vN or NAME@ALIAS deletes that one earlier version, unless an alias points at\n"
+        "it (move or remove the alias first) or it is the latest (roll back first).\n"
         "NAME may also be an entry that cannot be used (see `tuidash storage`): the\n"
         "question and the message name every file of it that is deleted.\n" + _ASKS,
         _cmd_models_delete,
@@ -118,8 +136,10 @@ def register(subparsers: Any) -> None:
         actions,
         "export",
         "copy a saved model's .pkl and .json into a folder",
-        "example:\n  tuidash models export 'Random Forest' /tmp/share\n\n"
+        "examples:\n  tuidash models export 'Random Forest' /tmp/share\n"
+        "  tuidash models export 'Random Forest@champion' /tmp/share\n\n"
         "The folder is created if needed; existing files are kept unless --replace.\n"
+        "A version is exported as NAME@vN.pkl and NAME@vN.json.\n"
         "JSON: {name, files: [absolute paths]}",
         _cmd_models_export,
         model_name=True,
@@ -156,6 +176,7 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--json-report", dest="json", action="store_true", help=argparse.SUPPRESS)
     imp.add_argument("--name", help="the name to save it under (default: from JSON or file)")
     imp.add_argument("--replace", action="store_true", help="overwrite a model of that name")
+    versions.register_actions(actions)
 
 
 def old_import_spelling(argv: Sequence[str]) -> str | None:
@@ -184,12 +205,19 @@ def _entry_summary(entry: dict[str, Any]) -> dict[str, Any]:
         "task": entry.get("task"),
         "saved_at": entry.get("saved_at"),
         "target": data.get("target"),
+        "data_file": data.get("source"),
         "rows": data.get("rows"),
         "features": len(features) if features is not None else None,
         "metrics": {m: metrics.get(m) for m in METRIC_ORDER},
         "metric_reasons": entry.get("metric_reasons") or {},
         "size_bytes": entry.get("size_bytes"),
         "environment_mismatch": list(entry.get("environment_mismatch") or []),
+        "version": entry.get("version") or 1,
+        "versions": entry.get("versions") or 1,
+        "aliases": dict(mapping_at(entry, "aliases")),
+        "tags": list(list_at(entry, "tags")),
+        "note": entry.get("note"),
+        "trained_by": entry.get("trained_by"),
     }
 
 
@@ -221,15 +249,23 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
         rows.append(
             (
                 e["name"],
+                f"{e['version']}/{e['versions']}",
                 e["model_type"] or "-",
                 e["saved_at"] or "-",
                 e["target"] or "-",
                 _short_metric("R2", e),
                 _short_metric("RMSE", e),
                 size_text(e["size_bytes"]),
+                versions.aliases_text(e["aliases"]) or "-",
             )
         )
-    print(format_table(("NAME", "KIND", "SAVED", "TARGET", "R2", "RMSE", "SIZE"), rows, (4, 5, 6)))
+    print(
+        format_table(
+            ("NAME", "VER", "KIND", "SAVED", "TARGET", "R2", "RMSE", "SIZE", "ALIASES"),
+            rows,
+            (5, 6, 7),
+        )
+    )
     count = len(entries)
     print(f"\n{plural(count, 'model')} in {base}.")
     return 0
@@ -244,11 +280,14 @@ def _short_metric(name: str, entry: dict[str, Any]) -> str:
 
 def _cmd_models_show(args: argparse.Namespace) -> int:
     store = open_store(args, create=False)
-    entry = find_entry(store, args.name, store_dir(args), predictions=True)
+    entry, version = find_ref(store, args.name, store_dir(args), predictions=True)
     assert store is not None
-    # The listing row leaves out a few keys (cv, model_file); the JSON has them all.
-    entry = {**_raw_metadata(store, args.name), **entry}
-    document = _entry_summary(entry)
+    if version is None:
+        # The listing row leaves out a few keys (cv, model_file); the JSON has them all.
+        entry = {**_raw_metadata(store, args.name), **entry}
+    else:
+        entry = _version_entry(store, args.name, entry, version)
+    document = {"ref": args.name, **_entry_summary(entry)}
     predictions = mapping_at(entry, "predictions")
     y_pred = list_at(predictions, "y_pred")
     importance = entry.get("feature_importance")
@@ -281,6 +320,31 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version_entry(
+    store: ModelPersistence, ref: str, latest: dict[str, Any], version: dict[str, Any]
+) -> dict[str, Any]:
+    """A listing-like row of one version: its own JSON, sizes and metric reasons, and the
+    name's version count and aliases."""
+    from tuidash.core.store import environment_mismatch
+
+    raw = _raw_metadata(store, ref)
+    predictions = mapping_at(raw, "predictions")
+    return {
+        **raw,
+        "name": latest.get("name"),
+        "version": version["version"],
+        "versions": latest.get("versions"),
+        "aliases": latest.get("aliases") or {},
+        "size_bytes": version["size_bytes"],
+        "pkl_bytes": version["pkl_bytes"],
+        "metric_reasons": version.get("metric_reasons") or {},
+        "environment_mismatch": environment_mismatch(raw.get("environment")),
+        "feature_importance": predictions.get("feature_importance"),
+        "note": version.get("note"),
+        "tags": version.get("tags") or [],
+    }
+
+
 def _raw_metadata(store: ModelPersistence, name: str) -> dict[str, Any]:
     """The model's JSON document as saved, or {} if it cannot be read now."""
     from tuidash.core.transfer import model_files
@@ -296,8 +360,11 @@ def _print_show(doc: dict[str, Any], base: Path) -> None:
     data = doc["data"]
     features = data.get("features") if isinstance(data.get("features"), list) else []
     feature_names = [f.get("name") if isinstance(f, dict) else str(f) for f in features]
+    aliases = versions.aliases_text(doc["aliases"])
     fields = [
         ("Name", doc["name"]),
+        ("Version", f"{doc['version']} of {doc['versions']}"),
+        ("Aliases", aliases or "-"),
         ("Kind", doc["model_type"] or "-"),
         ("Task", doc["task"] or "-"),
         ("Saved", doc["saved_at"] or "-"),
@@ -313,6 +380,9 @@ def _print_show(doc: dict[str, Any], base: Path) -> None:
             data.get("random_state") if data.get("random_state") is not None else "-",
         ),
         ("Train time", duration_text(doc["train_seconds"])),
+        ("Trained by", doc["trained_by"] or "-"),
+        ("Tags", ", ".join(doc["tags"]) or "-"),
+        ("Note", doc["note"] or "-"),
     ]
     width = max(len(label) for label, _ in fields)
     for label, value in fields:
@@ -353,12 +423,23 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
     base = store_dir(args)
     names = {e.get("name") for e in list_entries(store)}
     problem = None
+    version: dict[str, Any] | None = None
     if args.name not in names:
         problem = next((p for p in problem_entries(store) if p.get("name") == args.name), None)
         if problem is None:
-            raise CommandError(not_found_text(store, args.name, base))
+            if "@" not in args.name:
+                raise CommandError(not_found_text(store, args.name, base))
+            _entry, version = find_ref(store, args.name, base)
     assert store is not None
-    if problem is not None:
+    if version is not None and (version["latest"] or version["aliases"]):
+        # The store refuses these with the sentence that says what to do first: ask nothing.
+        store.delete(args.name)
+    if version is not None:
+        question = (
+            f"Delete version {version['version']} of {version['name']!r} "
+            f"({_mb(version['size_bytes'])}) from {store.base_dir}?"
+        )
+    elif problem is not None:
         # A damaged entry may still have a good pickle: say which files go, both of them.
         files = _entry_files_text(problem.get("files") or [], store.base_dir)
         question = (
@@ -366,7 +447,13 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
             f"Delete {files} from {store.base_dir}?"
         )
     else:
-        question = f"Delete model {args.name!r} from {store.base_dir}?"
+        summary = store.deletion_summary(args.name)
+        count = summary["versions"]
+        every = f"all {count} versions" if count > 1 else "its only version"
+        question = (
+            f"Delete model {args.name!r} with {every} ({_mb(summary['size_bytes'])}) "
+            f"from {store.base_dir}?"
+        )
     if not confirm(
         question,
         f"Refusing to delete {args.name!r} without confirmation; pass --yes "
@@ -385,7 +472,13 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
         _log.warning("could not delete %r from %s: %s", args.name, store.base_dir, message)
         raise CommandError(message)
     _log.info("%s (store %s)", message.rstrip("."), store.base_dir)
-    return _report_deleted(args, store, [args.name], message)
+    deleted = args.name if version is None else version["ref"]
+    return _report_deleted(args, store, [deleted], message)
+
+
+def _mb(size: int) -> str:
+    """A size in MB for a question (the store's sentences use the same form)."""
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _entry_files_text(files: Iterable[Any], base: Path) -> str:
@@ -451,9 +544,16 @@ def _cmd_models_export(args: argparse.Namespace) -> int:
     from tuidash.core.transfer import export_model
 
     store = open_store(args, create=False)
-    find_entry(store, args.name, store_dir(args))
+    _entry, version = find_ref(store, args.name, store_dir(args))
     assert store is not None
-    files = export_model(store, args.name, Path(args.dest), replace=args.replace)
+    file_stem = None
+    if version is not None and not version["latest"]:
+        from tuidash.core.store import stem
+
+        file_stem = f"{stem(version['name'])}@v{version['version']}"
+    files = export_model(
+        store, args.name, Path(args.dest), replace=args.replace, file_stem=file_stem
+    )
     _log.info("exported model %r from %s to %s", args.name, store.base_dir, files[0].parent)
     if args.json:
         print_json({"name": args.name, "files": [str(f) for f in files]})

@@ -16,7 +16,7 @@ from typing import Any
 from tuidash.cli.common import (
     DATA_HELP,
     encoding_hint,
-    find_entry,
+    find_ref,
     open_store,
     print_json,
     store_dir,
@@ -37,7 +37,8 @@ def register(subparsers: Any) -> None:
         "predict with a saved model on a data file",
         "examples:\n  tuidash predict 'Random Forest' new.csv -o predictions.csv\n"
         "  tuidash predict 'Random Forest' new.csv > predictions.csv\n"
-        "  tuidash predict Ridge sample --json\n\n"
+        "  tuidash predict Ridge sample --json\n"
+        "  tuidash predict 'Random Forest@champion' new.csv   (a version: NAME@v2, NAME@ALIAS)\n\n"
         "DATA must have the model's feature columns (missing ones are named); the output\n"
         "is the input rows plus a `prediction` column, as CSV on stdout or in OUT.csv.\n"
         "With --json, stdout gets one JSON document instead: {model, data, rows, output,\n"
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from tuidash.services import workflows
 
     store = open_store(args, create=False)
-    find_entry(store, args.name, store_dir(args))
+    find_ref(store, args.name, store_dir(args))
     assert store is not None
     with encoding_hint():
         outcome = workflows.predict_to_file(

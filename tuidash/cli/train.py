@@ -5,7 +5,12 @@ prints progress on a terminal and reports. JSON document (every key is always pr
 name, model_type, display_name, store, target, features, rows, train_rows, test_rows,
 params, metrics {MAE, MSE, RMSE, MAPE, R2: number|null}, metric_reasons {metric: why it is
 null}, cv (null or {folds, metric, splitter, scores, mean, std}), train_seconds, replaced
-(bool), notes [str] (also printed on stderr).
+(bool: the name was taken and this is a new version of it), version (this save's number),
+versions (how many the name has now), message (the store's sentence), notes [str] (also
+printed on stderr).
+
+``--name X`` on a taken name saves a new version of X (the earlier one stays as ``X@vN``);
+``--replace`` is still accepted so that older scripts run, and changes nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from tuidash.cli.common import (
     number,
     open_store,
     print_json,
+    shell_word,
     subcommand,
     whole,
 )
@@ -61,7 +67,9 @@ def register(subparsers: Any) -> None:
         "(a metric that cannot be computed shows as `undefined (reason)`, null in JSON).\n"
         "JSON fields: name, model_type, display_name, store, target, features, rows,\n"
         "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced,\n"
-        "notes.\n\n" + _kinds_epilog(),
+        "version, versions, message, notes.\n\n"
+        "--name X on a taken name saves a new version of X (the earlier one stays as X@vN).\n\n"
+        + _kinds_epilog(),
         run,
     )
     train.add_argument("data", metavar="DATA", help=DATA_HELP)
@@ -97,7 +105,9 @@ def register(subparsers: Any) -> None:
         "--cv", type=whole, metavar="K", help="also cross-validate with K folds (2 to 20)"
     )
     train.add_argument(
-        "--replace", action="store_true", help="overwrite a saved model of the same name"
+        "--replace",
+        action="store_true",
+        help="accepted for older scripts; changes nothing (a taken name gets a new version)",
     )
     train.add_argument(
         "--keep-order",
@@ -138,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
         cv_folds=args.cv,
         batch_rows=args.batch_rows,
         name=args.name,
-        replace=args.replace,
+        # A taken name gets a new version; the store keeps the earlier one (NAME@vN).
+        replace=True,
     )
     workflows.check_request(request)
     store = open_store(args, create=True)
@@ -147,13 +158,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         with encoding_hint():
             outcome = workflows.train_and_save(store, request, progress=progress)
-    except workflows.NameTaken as taken:
-        if not taken.same:
-            raise
-        raise CommandError(
-            f"A model named {taken.existing!r} already exists; pass --replace to overwrite it "
-            "or --name to choose another name."
-        ) from None
     finally:
         if progress is not None:
             sys.stderr.write("\r\033[K")
@@ -161,6 +165,16 @@ def run(args: argparse.Namespace) -> int:
     trained, saved = outcome.trained, outcome.saved
     _log.info("saved model %r in %s: %s", saved.name, store.base_dir, saved.message)
     report = _report(trained, saved, kind.display_name, str(store.base_dir), args.target)
+    row = next(
+        (e for e in store.list_saved_models(predictions=False) if e.get("name") == saved.name), {}
+    )
+    version = row.get("version") or 1
+    report.update(
+        replaced=version > 1,
+        version=version,
+        versions=row.get("versions") or 1,
+        message=saved.message,
+    )
     for note in report["notes"]:
         print(f"tuidash: note: {note}", file=sys.stderr)
     if args.json:
@@ -172,7 +186,13 @@ def run(args: argparse.Namespace) -> int:
     split = f" ({train_rows} training rows, {test_rows} test rows)" if train_rows else ""
     shown = "the diabetes sample" if workflows.is_sample(args.data) else args.data
     print(f"Trained {kind.display_name} on {shown}{split}{took}.")
-    print(f"Saved as {saved.name!r} in {store.base_dir}.")
+    if version > 1:
+        print(
+            f"Saved as {saved.name!r} in {store.base_dir}: version {version}; the earlier "
+            f"versions are kept (see `tuidash models versions {shell_word(saved.name)}`)."
+        )
+    else:
+        print(f"Saved as {saved.name!r} in {store.base_dir}.")
     print()
     print(metrics_table(report["metrics"], report["metric_reasons"]))
     cv = report["cv"]

@@ -61,16 +61,27 @@ def model_files(store: ModelPersistence, name: str) -> tuple[Path, Path]:
 
 
 def export_model(
-    store: ModelPersistence, name: str, dest_dir: Path, *, replace: bool = False
+    store: ModelPersistence,
+    name: str,
+    dest_dir: Path,
+    *,
+    replace: bool = False,
+    file_stem: str | None = None,
 ) -> list[Path]:
-    """Copy a saved model's .pkl and .json into ``dest_dir``; the pkl's sha256 is checked."""
+    """Copy a saved model's .pkl and .json into ``dest_dir``; the pkl's sha256 is checked.
+
+    ``file_stem`` names the copies (``Forest@v2`` for an earlier version, whose files in
+    the store are ``v2.pkl|json``); default: the store's file names."""
     pkl, meta = model_files(store, name)
     if not pkl.is_file() or not meta.is_file():
         raise TransferError(f"The files of model {name!r} are not in {store.base_dir}.")
     dest = Path(dest_dir).expanduser().absolute()
     if dest.exists() and not dest.is_dir():
         raise TransferError(f"Cannot export to {dest_dir}: it is a file, not a folder.")
-    targets = [dest / pkl.name, dest / meta.name]
+    if file_stem is not None:
+        targets = [dest / f"{file_stem}.pkl", dest / f"{file_stem}.json"]
+    else:
+        targets = [dest / pkl.name, dest / meta.name]
     existing = [t for t in targets if t.exists()]
     if existing and not replace:
         shown = ", ".join(str(t) for t in existing)
