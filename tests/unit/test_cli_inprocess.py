@@ -51,6 +51,20 @@ def make_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
         ["models", "clear"],
         ["models", "export"],
         ["models", "import"],
+        *(
+            ["models", action]
+            for action in (
+                "versions",
+                "alias",
+                "unalias",
+                "rollback",
+                "history",
+                "prune",
+                "note",
+                "tag",
+                "rename",
+            )
+        ),
         ["predict"],
         ["storage"],
     ],
