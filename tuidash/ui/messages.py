@@ -187,6 +187,16 @@ class StoreActionDone(Message):
 
 
 @dataclass
+class VersionsListed(Message):
+    """Every version of one model, oldest first (the store's ``list_versions`` rows)."""
+
+    name: str
+    versions: list[dict[str, Any]]
+    problem: str | None = None
+    """The sentence when they could not be listed (``versions`` is then empty)."""
+
+
+@dataclass
 class StorageReported(Message):
     """The storage report (location, sizes, free space, problems)."""
 

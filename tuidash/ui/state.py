@@ -40,7 +40,7 @@ class TrainJob:
     params: dict[str, Any]
     name: str
     replace: bool = False
-    """Overwrite a saved model of the same name (the user chose Replace)."""
+    """Save as a new version of the saved model of that name (the user chose so)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,13 @@ class StoreState:
         """A load, unload, delete, clear or removal finished (what is in memory may differ)."""
         self.autoload_changed: Signal[bool] = Signal(owner, "autoload-changed")
         """The store's own setting turned auto-load off at start."""
+        self.versions: dict[str, list[dict[str, Any]]] = {}
+        """Every version of a model (``list_versions`` rows, oldest first), by name, for
+        the models whose versions were asked for since the last listing."""
+        self.version_problems: dict[str, str] = {}
+        """Models whose versions could not be listed, with the sentence."""
+        self.versions_listed: Signal[str] = Signal(owner, "versions-listed")
+        """The versions of one model (its name) were listed."""
 
     def is_loaded(self, name: str) -> bool:
         """Whether a model object is in memory."""
@@ -196,7 +203,20 @@ class StoreState:
     def use_listing(self, entries: list[dict[str, Any]]) -> None:
         """The store's entries, as just listed."""
         self.entries = {entry["name"]: entry for entry in entries}
+        # A listing follows every change: versions listed before it may be out of date.
+        self.versions.clear()
+        self.version_problems.clear()
         self.listed.publish(self)
+
+    def use_versions(self, name: str, versions: list[dict[str, Any]], problem: str | None) -> None:
+        """The versions of ``name`` as just listed (or the sentence why they cannot be)."""
+        if problem is None:
+            self.versions[name] = list(versions)
+            self.version_problems.pop(name, None)
+        else:
+            self.versions.pop(name, None)
+            self.version_problems[name] = problem
+        self.versions_listed.publish(name)
 
     def use_report(self, report: dict[str, Any], when: datetime) -> None:
         """A storage report made at ``when``."""
@@ -284,6 +304,14 @@ class Actions(Protocol):
 
     def store_action(self, action: str, name: str | None = None, quiet: bool = False) -> Any:
         """Run one store action (load, unload, delete, clear, clear_memory, remove, recheck)."""
+
+    def version_action(self, action: str, name: str, *args: Any) -> Any:
+        """Change the versions of ``name``: alias (version, alias), unalias (alias), rollback
+        (version), delete_version (version), note (version, text), tags (version, tags),
+        rename (new name); the store's sentence is notified."""
+
+    def list_versions(self, name: str) -> Any:
+        """List every version of ``name`` into ``StoreState.versions``."""
 
     def reload_all(self) -> None:
         """Load every listed model from disk again."""

@@ -252,6 +252,36 @@ class StoreWorkers(App[None]):
         else:
             self.refresh_storage()
 
+    @work(exclusive=False, exit_on_error=False, group="versions", description="List versions")
+    async def list_versions(self, name: str) -> None:
+        """List every version of ``name`` (JSON only) into the store state."""
+        if self.service is None:
+            return
+        try:
+            rows = await self.service.list_versions(name)
+        except Exception as error:
+            self.post_message(msg.VersionsListed(name, [], error_sentence(error)))
+            return
+        self.post_message(msg.VersionsListed(name, list(rows)))
+
+    @on(msg.VersionsListed)
+    def _versions_listed(self, message: msg.VersionsListed) -> None:
+        self.state.store.use_versions(message.name, message.versions, message.problem)
+
+    @work(exclusive=False, exit_on_error=False, group="store", description="Version action")
+    async def version_action(self, action: str, name: str, *args: Any) -> None:
+        """Change the versions of ``name`` (see ``Actions.version_action``)."""
+        service = self.service
+        if service is None:
+            self.post_message(msg.StoreActionDone(action, False, "The store is not open.", name))
+            return
+        try:
+            text = await _run_version_action(service, action, name, args)
+        except Exception as error:
+            self.post_message(msg.StoreActionDone(action, False, error_sentence(error), name))
+            return
+        self.post_message(msg.StoreActionDone(action, True, text, name))
+
     @work(exclusive=True, exit_on_error=False, group="settings", description="Save setting")
     async def set_autoload(self, on: bool) -> None:
         """Turn loading every model at start on or off; the store remembers it."""
@@ -281,6 +311,30 @@ class StoreWorkers(App[None]):
         for name in list(self.service.loaded):
             self.service.unload(name)
         await self._list_and_load()
+
+
+async def _run_version_action(
+    service: PersistenceService, action: str, name: str, args: tuple[Any, ...]
+) -> str:
+    """One version change through the service; its sentence."""
+    if action == "alias":
+        version, alias = args
+        return await service.set_alias(name, alias, version)
+    if action == "unalias":
+        return await service.remove_alias(name, args[0])
+    if action == "rollback":
+        return await service.rollback(name, args[0])
+    if action == "delete_version":
+        return await service.delete(f"{name}@v{args[0]}")
+    if action == "note":
+        version, text = args
+        return await service.set_note(f"{name}@v{version}", text)
+    if action == "tags":
+        version, tags = args
+        return await service.set_tags(f"{name}@v{version}", tags)
+    if action == "rename":
+        return await service.rename(name, args[0])
+    raise ValueError(f"Unknown version action {action!r}.")
 
 
 def _open_service(store_dir: Path) -> tuple[PersistenceService, bool | None]:

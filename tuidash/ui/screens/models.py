@@ -1,4 +1,9 @@
-"""Models section: every saved model with metrics, status and details; load, delete, clear."""
+"""Models section: one row per saved model (its latest version) with metrics, status and
+details; a filter, marks for Compare, the versions of the highlighted model; load, delete.
+
+The version keys (alias, roll back, delete a version, note, tags, rename, compare
+versions) are in ``model_versions``; the versions list and chart in ``widgets/versions``.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,17 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Static
 
 from tuidash.core import analysis as an
 from tuidash.core.catalog import CATALOG
 from tuidash.core.text import duration_text, number_text, size_text
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
+from tuidash.ui.screens.model_versions import VERSION_BINDINGS, VersionKeys
 from tuidash.ui.sections import section_bindings
+from tuidash.ui.widgets.versions import VersionChart, versions_text
 
 if TYPE_CHECKING:
     from tuidash.ui.messages import ModelLoadProgress, ModelsLoadFinished
@@ -66,7 +73,29 @@ SECTIONS = Binding.Group("Sections", compact=True)
 room for each key's own description after the Models keys."""
 
 
-class ModelsScreen(SectionScreen):
+def matches(entry: dict[str, Any], words: str) -> bool:
+    """Whether every word of a filter is in the entry's name, kind, target or a tag."""
+    data = entry.get("data") or {}
+    haystack = " ".join(
+        [
+            str(entry.get("name") or ""),
+            kind_label(entry),
+            str(entry.get("model_type") or ""),
+            str(data.get("target") or "") if isinstance(data, dict) else "",
+            *[str(tag) for tag in entry.get("tags") or []],
+        ]
+    ).lower()
+    return all(word in haystack for word in words.lower().split())
+
+
+def data_file(entry: dict[str, Any]) -> str:
+    """The data file a model was trained on, its file name only (``sample:diabetes``)."""
+    data = entry.get("data") or {}
+    source = str(data.get("source") or "") if isinstance(data, dict) else ""
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+class ModelsScreen(VersionKeys, SectionScreen):
     """The table of saved models and the detail of the highlighted one."""
 
     TITLE_TEXT = "Models"
@@ -85,8 +114,22 @@ class ModelsScreen(SectionScreen):
             "v",
             "compare",
             "Compare",
-            tooltip="Compare the saved models side by side, by data and target (v as in versus)",
+            tooltip="Compare the marked models (space marks), else the highlighted one's group",
             id="m-compare",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Filter by name, kind, target or tag",
+            id="m-filter",
+        ),
+        Binding(
+            "space",
+            "mark",
+            "Mark",
+            tooltip="Mark or unmark the highlighted model for Compare",
+            id="m-mark",
         ),
         Binding(
             "p",
@@ -137,6 +180,15 @@ class ModelsScreen(SectionScreen):
             id="m-delete-all",
             show=False,
         ),
+        *VERSION_BINDINGS,
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            tooltip="Clear the filter and the marks",
+            id="m-clear-filter",
+            show=False,
+        ),
         *section_bindings(group=SECTIONS, hidden="models"),
     ]
 
@@ -149,6 +201,11 @@ class ModelsScreen(SectionScreen):
         self.sort_reverse: bool = True
         """Descending (best R2 first by default)."""
         self._redraw_pending = False
+        self.filter_text: str = ""
+        """Words every shown model has in its name, kind, target or tags."""
+        self.marked: set[str] = set()
+        """Models marked (space) for Compare."""
+        self._asked: set[str] = set()
 
     @classmethod
     def for_app(cls, state: AppState, actions: Actions) -> ModelsScreen:
@@ -159,15 +216,24 @@ class ModelsScreen(SectionScreen):
         """The table and the detail pane."""
         with Vertical(id="models-body"):
             yield Static("", id="models-summary")
+            # Disabled while hidden: a hidden input would still take the first focus.
+            yield Input(
+                placeholder="filter: name, kind, target or tag", id="models-filter", disabled=True
+            )
             yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
-            with VerticalScroll(id="models-detail"):
-                yield Static("", id="detail")
+            with Horizontal(id="models-detail"):
+                with VerticalScroll(id="detail-scroll"):
+                    yield Static("", id="detail")
+                yield VersionChart(id="version-chart")
 
     def _add_columns(self, table: DataTable[Any], rows: list[list[Any]]) -> None:
         """The columns, with an arrow on the sorted one, each as wide as its widest cell."""
         # Status right after the name: at 80 columns the rightmost columns scroll away.
-        labels = {"best": "★", "name": "Name", "status": "Status", "kind": "Kind"}
-        labels.update({m: m for m in METRICS})
+        labels = {"mark": "✓", "best": "★", "name": "Name", "v": "v"}
+        labels.update({"status": "Status", "kind": "Kind"})
+        labels.update({m: m for m in METRICS[:2]})
+        labels.update({"target": "Target", "data": "Data"})
+        labels.update({m: m for m in METRICS[2:]})
         labels.update({"size": "Size", "saved_at": "Saved at"})
         for index, (key, label) in enumerate(labels.items()):
             if key == self.sort_column:
@@ -182,6 +248,7 @@ class ModelsScreen(SectionScreen):
         """Follow the store's listings and reports."""
         self.follow(self.store.listed, self._redraw)
         self.follow(self.store.reported, self._redraw)
+        self.follow(self.store.versions_listed, self._versions_listed)
         super().on_mount()
 
     def sync(self) -> None:
@@ -207,7 +274,7 @@ class ModelsScreen(SectionScreen):
 
     def ordered(self) -> list[dict[str, Any]]:
         """Entries in the table's order."""
-        entries = list(self.store.entries.values())
+        entries = [e for e in self.store.entries.values() if matches(e, self.filter_text)]
         present = [e for e in entries if self._sort_key(e)[0] == 0]
         missing = [e for e in entries if self._sort_key(e)[0] == 1]
         # Names A to Z among equal values: sort by name, then (stably) by the column.
@@ -217,7 +284,8 @@ class ModelsScreen(SectionScreen):
         return present + missing
 
     def _redraw(self, store: StoreState) -> None:
-        """The store was listed or measured again."""
+        """The store was listed or measured again (versions are asked for again)."""
+        self._asked = {name for name in self._asked if name in store.versions}
         self.redraw()
 
     def redraw(self) -> None:
@@ -229,25 +297,36 @@ class ModelsScreen(SectionScreen):
         rows: list[tuple[str, list[Any]]] = []
         for entry in self.ordered():
             name = str(entry["name"])
-            metrics = [metric_value(entry, m) for m in METRICS]
+            metrics = [
+                Text("undefined", style="dim") if v is None else number_text(v)
+                for v in (metric_value(entry, m) for m in METRICS)
+            ]
             status = store.model_status(name)
             style = {"loaded": "bold", "problem": "red"}.get(status, "")
+            data = entry.get("data") or {}
             cells: list[Any] = [
+                "✓" if name in self.marked else "",
                 "★" if name in best else "",
                 Text(name),
+                f"{entry.get('version') or 1}/{entry.get('versions') or 1}",
                 Text(status, style=style),
                 kind_label(entry),
-                *[Text("undefined", style="dim") if v is None else number_text(v) for v in metrics],
+                *metrics[:2],
+                str(data.get("target") or "") if isinstance(data, dict) else "",
+                data_file(entry),
+                *metrics[2:],
                 size_text(entry.get("size_bytes")),
                 str(entry.get("saved_at") or ""),
             ]
             rows.append((name, cells))
         for name in store.problem_entries():
-            if name in store.entries:
+            if name in store.entries or not matches({"name": name}, self.filter_text):
                 continue
-            cells = ["", Text(name), Text("problem", style="red"), "?"]
-            cells += [*[Text("—", style="dim") for _ in METRICS], "", ""]
+            cells = ["", "", Text(name), "", Text("problem", style="red"), "?"]
+            cells += [Text("—", style="dim"), Text("—", style="dim"), "", ""]
+            cells += [*[Text("—", style="dim") for _ in METRICS[2:]], "", ""]
             rows.append((name, cells))
+        self.marked &= set(store.entries)
         table.clear(columns=True)
         self._add_columns(table, [cells for _, cells in rows])
         for name, cells in rows:
@@ -264,6 +343,9 @@ class ModelsScreen(SectionScreen):
         total = sum(int(e.get("size_bytes") or 0) for e in store.entries.values())
         if count == 0:
             text = "No saved models yet. Press d to open data, then t to train one."
+        elif self.filter_text:
+            shown = len(self.ordered())
+            text = f"Filter {self.filter_text!r}: {shown} of {count} models shown (Esc clears it)."
         else:
             noun = "model" if count == 1 else "models"
             entries = [{**e, "name": n} for n, e in store.entries.items()]
@@ -297,7 +379,7 @@ class ModelsScreen(SectionScreen):
     @on(DataTable.HeaderSelected, "#models-table")
     def _header_selected(self, event: DataTable.HeaderSelected) -> None:
         column = str(event.column_key.value)
-        if column in ("best", "kind", "status"):
+        if column in ("mark", "best", "kind", "status", "v", "target", "data"):
             return
         self._sort_by(column)
 
@@ -331,10 +413,36 @@ class ModelsScreen(SectionScreen):
             text.append(f"Files: {files}\nPress s for Storage to remove or re-check it.")
             detail.update(text)
             return
-        if entry is None:
+        chart = self.query_one("#version-chart", VersionChart)
+        if entry is None or name is None:
             detail.update("")
+            chart.display = False
             return
-        detail.update(self.detail_text(entry))
+        text = self.detail_text(entry)
+        rows = self.store.versions.get(name)
+        problem = self.store.version_problems.get(name)
+        if rows is not None:
+            if chart.rows != rows:
+                chart.show(rows)
+            text.append("\n")
+            text.append_text(versions_text(rows, chart.metric))
+        elif problem:
+            text.append(f"\nVersions cannot be listed: {problem}", style="red")
+        else:
+            text.append("\nReading the versions…", style="dim")
+            self._ask_versions(name)
+        detail.update(text)
+        chart.display = rows is not None and len(rows) > 1
+
+    def _ask_versions(self, name: str) -> None:
+        """Ask for the versions of ``name`` once per listing."""
+        if name not in self._asked:
+            self._asked.add(name)
+            self.actions.list_versions(name)
+
+    def _versions_listed(self, name: str) -> None:
+        if name == self.highlighted_name():
+            self._show_detail()
 
     def detail_text(self, entry: dict[str, Any]) -> Text:
         """Metadata of one entry: metrics, params, data, environment, warnings."""
@@ -410,12 +518,18 @@ class ModelsScreen(SectionScreen):
         self.actions.open_analysis(entry)
 
     def action_compare(self) -> None:
-        """Compare the saved models in the table's order, the highlighted one's group first.
+        """Compare the marked models, else the saved models in the table's order with the
+        highlighted one's group first.
 
         Compare shows one group of comparable models at a time (same target of the same
         data) and opens on the group of the first model it is given.
         """
         entries = self.ordered()
+        if self.marked:
+            chosen = [e for e in entries if e.get("name") in self.marked]
+            if chosen:
+                self.actions.open_comparison(chosen)
+                return
         if not entries:
             self.notify("There are no saved models to compare.")
             return
@@ -426,6 +540,47 @@ class ModelsScreen(SectionScreen):
                 entries = sorted(entries, key=lambda e: id(e) not in chosen)  # stable
                 break
         self.actions.open_comparison(entries)
+
+    def action_filter(self) -> None:
+        """Show the filter box and type in it."""
+        box = self.query_one("#models-filter", Input)
+        box.add_class("-shown")
+        box.disabled = False
+        box.focus()
+
+    @on(Input.Changed, "#models-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.redraw()
+
+    @on(Input.Submitted, "#models-filter")
+    def _filter_done(self) -> None:
+        self.query_one("#models-table", DataTable).focus()
+
+    def action_clear_filter(self) -> None:
+        """Clear the filter (hiding its box), then the marks."""
+        box = self.query_one("#models-filter", Input)
+        if box.has_class("-shown") or self.filter_text:
+            box.value = ""
+            box.remove_class("-shown")
+            box.disabled = True
+            self.filter_text = ""
+            self.query_one("#models-table", DataTable).focus()
+            self.redraw()
+        elif self.marked:
+            self.marked.clear()
+            self.redraw()
+
+    def action_mark(self) -> None:
+        """Mark or unmark the highlighted model for Compare (and go to the next row)."""
+        name = self._need_highlight()
+        if name is None or name not in self.store.entries:
+            return
+        self.marked ^= {name}
+        self.redraw()
+        table = self.query_one("#models-table", DataTable)
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
 
     def action_predict(self) -> None:
         """Predict with the highlighted model on a data file."""
@@ -449,16 +604,22 @@ class ModelsScreen(SectionScreen):
         if name is None:
             return
         entry = self.store.entries.get(name, {})
-        size = size_text(entry.get("size_bytes"))
+        count = int(entry.get("versions") or 1)
+        size = entry.get("size_bytes")
+        rows = self.store.versions.get(name)
+        if rows is not None:
+            size = sum(int(row.get("size_bytes") or 0) for row in rows)
+            count = len(rows)
 
         def confirmed(ok: bool | None) -> None:
             if ok:
                 self.actions.store_action("delete", name)
 
+        what = f"All {count} versions" if count > 1 else "Its files"
         self.app.push_screen(
             ConfirmModal(
-                f"Delete {name!r}?",
-                f"Its files ({size}) are removed from the store for good.",
+                f"Delete {name!r}" + (f" with all {count} versions?" if count > 1 else "?"),
+                f"{what} ({size_text(size)}) are removed from the store for good.",
             ),
             confirmed,
         )

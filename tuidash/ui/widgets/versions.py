@@ -1,0 +1,118 @@
+"""The versions of one model in the Models detail pane: a list and a chart of a metric.
+
+Both draw the store's ``list_versions`` rows (plain dicts from ``tuidash.core.store``,
+oldest first) as they are; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from rich.text import Text
+
+from tuidash.core.text import number_text
+from tuidash.ui.widgets.charts import ChartPlot
+
+MAIN_METRICS = ("R2", "Accuracy", "F1", "RMSE", "MAE")
+"""The metric charted across versions: the first of these that a version has."""
+
+
+def metric_of(row: dict[str, Any], metric: str) -> float | None:
+    """A version's value of ``metric``, or None when it is undefined or missing."""
+    value = (row.get("metrics") or {}).get(metric)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def main_metric(rows: Sequence[dict[str, Any]]) -> str | None:
+    """The metric to chart: the first of ``MAIN_METRICS`` any version has, else None."""
+    for metric in MAIN_METRICS:
+        if any(metric_of(row, metric) is not None for row in rows):
+            return metric
+    return None
+
+
+def versions_text(rows: Sequence[dict[str, Any]], metric: str | None) -> Text:
+    """One line per version, newest first: number (* latest), date, metrics, aliases, note."""
+    text = Text()
+    count = len(rows)
+    text.append(f"Versions ({count})", style="bold")
+    text.append("  * latest; @alias\n", style="dim")
+    second = "RMSE" if metric != "RMSE" else "MAE"
+    for row in reversed(rows):
+        number = row.get("version")
+        text.append(f"v{number}{' *' if row.get('latest') else '  '} ", style="bold")
+        text.append(f"{str(row.get('saved_at') or '?')[:16]}  ")
+        for name in (metric, second):
+            if name is None:
+                continue
+            value = metric_of(row, name)
+            text.append(f"{name} {number_text(value) if value is not None else '—'}  ")
+        aliases = row.get("aliases") or []
+        if aliases:
+            text.append(" ".join(f"@{a}" for a in sorted(aliases)) + "  ", style="bold green")
+        if row.get("problem"):
+            text.append(f"cannot be read: {row['problem']}", style="red")
+        elif row.get("note"):
+            note = " ".join(str(row["note"]).split())
+            text.append(note if len(note) <= 40 else note[:39] + "…", style="italic")
+        elif row.get("rollback_of"):
+            text.append(f"rolled back to v{row['rollback_of']}", style="dim")
+        text.append("\n")
+    text.rstrip()
+    return text
+
+
+class VersionChart(ChartPlot):
+    """The main metric of every version of one model, as a line over version numbers."""
+
+    DEFAULT_CSS = """
+    VersionChart {
+        height: 1fr;
+        min-height: 6;
+    }
+    """
+
+    EMPTY_TEXT: ClassVar[str] = "One version: nothing to chart yet."
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[dict[str, Any]] = []
+        """The versions drawn, oldest first."""
+        self.metric: str | None = None
+        """The metric drawn."""
+
+    def show(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Draw these versions (the store's ``list_versions`` rows)."""
+        self.rows = list(rows)
+        self.metric = main_metric(self.rows)
+        if self.is_mounted:
+            self.replot()
+
+    def points(self) -> tuple[list[int], list[float]]:
+        """(version numbers, values) of the versions that have the metric."""
+        if self.metric is None:
+            return [], []
+        xs, ys = [], []
+        for row in self.rows:
+            value = metric_of(row, self.metric)
+            if value is not None:
+                xs.append(int(row["version"]))
+                ys.append(value)
+        return xs, ys
+
+    def has_data(self) -> bool:
+        """Two versions with the metric make a line."""
+        return len(self.points()[0]) >= 2
+
+    def draw(self, width: int, height: int) -> None:
+        """The metric's line over the version numbers."""
+        plt = self.plt
+        xs, ys = self.points()
+        plt.plot(xs, ys, marker="dot", color=self.colour(0))
+        step = max(1, len(xs) // max(1, width // 6))
+        ticks = xs[::step]
+        plt.xticks(ticks, [f"v{n}" for n in ticks])
+        plt.title(f"{self.metric} by version")
