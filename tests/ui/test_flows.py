@@ -638,8 +638,11 @@ async def test_name_taken_meanwhile_asks_before_saving(store_dir: Path) -> None:
             from tuidash.core.store import ModelExists
 
             calls.append((name, replace))
-            if len(calls) == 1:  # another session saved this name a moment ago
-                raise ModelExists(f"A model named '{name}' already exists.")
+            if len(calls) == 1:  # another session saved a name that shares its files
+                raise ModelExists(
+                    "A model named 'random forest' already exists (or would share files with "
+                    f"'{name}'); pick another name."
+                )
             return await real_save(name, data, replace=replace)
 
         service.save = save
@@ -647,7 +650,9 @@ async def test_name_taken_meanwhile_asks_before_saving(store_dir: Path) -> None:
         await open_train(pilot, trees="3")
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: isinstance(app.screen, NameTakenModal), "the name dialog")
-        await pilot.click("#replace")
+        # Not the very same name: a new version of it cannot be offered, another name can.
+        assert not app.screen.query("#version")
+        await pilot.click("#free")
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the save")
-        assert calls == [("Random Forest", False), ("Random Forest", True)]
+        assert calls == [("Random Forest", False), ("Random Forest (2)", False)]
         assert not app.state.training.unsaved

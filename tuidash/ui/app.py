@@ -11,6 +11,7 @@ them) are imported inside the workers, so the first frame never waits for them.
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -363,7 +364,7 @@ class TuidashApp(StoreWorkers):
             return
         try:
             model_data = trained.to_model_data()
-            await self.service.save(name, model_data, replace=replace)
+            saved = await self.service.save(name, model_data, replace=replace)
         except Exception as error:
             taken = isinstance(error, ModelExists)
             sentence = error_sentence(error)
@@ -376,7 +377,10 @@ class TuidashApp(StoreWorkers):
                     sentence = f"The model store cannot be used: {problem}"
             self.post_message(msg.ModelSaveFailed(name, sentence, taken))
             return
-        self.post_message(msg.ModelSaved(name, trained.display_name))
+        version = re.search(r"as version (\d+)", str(saved))
+        self.post_message(
+            msg.ModelSaved(name, trained.display_name, int(version.group(1)) if version else 1)
+        )
 
     @on(msg.ModelSaved)
     def _model_saved(self, message: msg.ModelSaved) -> None:
@@ -386,7 +390,11 @@ class TuidashApp(StoreWorkers):
             assert self.outcome is not None
             self.outcome.not_saved.pop(message.name, None)
             self.outcome.saved.append(message.name)
+            if message.version > 1:
+                self.outcome.versions[message.name] = message.version
             self._summarise_batch()
+        elif message.version > 1:
+            self.notify(f"{message.name} saved to disk as version {message.version}")
         else:
             self.notify(f"{message.name} saved to disk")
         training.results_changed.publish(training)
@@ -418,8 +426,9 @@ class TuidashApp(StoreWorkers):
         )
 
     def ask_name_for_unsaved(self, name: str) -> None:
-        """The name was taken meanwhile (another session): replace, free name or keep."""
-        from tuidash.ui.modals.name_taken import NameTakenModal
+        """The name was taken meanwhile (another session): a new version, another name, or
+        keep it unsaved."""
+        from tuidash.ui.modals.name_taken import NEW_VERSION, NameTakenModal
 
         def chosen(choice: str | None) -> None:
             if choice is None:
@@ -432,7 +441,7 @@ class TuidashApp(StoreWorkers):
                     f"{name} was not saved; it stays in memory (Save again on Train).",
                     severity="warning",
                 )
-            elif choice == "replace":
+            elif choice == NEW_VERSION:
                 self.save_trained(name, replace=True)
             else:
                 unsaved = self.state.training.unsaved
@@ -444,7 +453,12 @@ class TuidashApp(StoreWorkers):
                 self.state.training.results_changed.publish(self.state.training)
                 self.save_trained(choice)
 
-        self.push_screen(NameTakenModal(name, self.state.free_name(name)), chosen)
+        saved = self.state.store.entries.get(name)
+        # Only the very same name can get a new version (not one that only shares its files).
+        versions = int(saved.get("versions") or 1) if saved is not None else None
+        self.push_screen(
+            NameTakenModal(name, self.state.free_name(name), versions=versions), chosen
+        )
 
     def save_again(self) -> None:
         """Retry saving every trained model whose save failed."""

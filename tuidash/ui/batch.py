@@ -16,6 +16,8 @@ class BatchOutcome:
     trained: list[str] = field(default_factory=list)
     """Names of the models trained, in order (renamed when a save chose a free name)."""
     saved: list[str] = field(default_factory=list)
+    versions: dict[str, int] = field(default_factory=dict)
+    """Saved models that are a new version of a taken name, with the version number."""
     not_saved: dict[str, str] = field(default_factory=dict)
     """Trained models whose save failed, with the sentence."""
     failed: dict[str, str] = field(default_factory=dict)
@@ -44,6 +46,13 @@ class BatchOutcome:
                 None,
             )
         if len(saved) == 1 and not not_saved and not failed:
+            version = self.versions.get(saved[0])
+            if version is not None:
+                return (
+                    f"{saved[0]} trained and saved to disk as version {version}",
+                    "information",
+                    None,
+                )
             return f"{saved[0]} trained and saved to disk", "information", None
         if self.kinds == 1 and len(failed) == 1:
             label, sentence = next(iter(failed.items()))

@@ -124,6 +124,8 @@ class ModelSaved(Message):
 
     name: str
     display_name: str
+    version: int = 1
+    """The version the save made (2 and up: the name was taken, earlier ones are kept)."""
 
 
 @dataclass

@@ -1,55 +1,100 @@
-"""The dialog shown when a model name is already taken: replace, free name or cancel."""
+"""The dialog shown when a model name is already taken: a new version of it (the
+default), another name, or cancel."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label
+from textual.widgets import Button, Input, Label
+
+NEW_VERSION = "new-version"
+"""What the dialog dismisses with when the model is saved as a new version of the name."""
 
 
 class NameTakenModal(ModalScreen[str | None]):
-    """Dismisses with "replace", the free name to use instead, or None to cancel."""
+    """Dismisses with ``NEW_VERSION``, another name to use instead, or None to cancel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="Do not train", id="name-cancel"),
     ]
 
-    def __init__(self, name: str, free_name: str) -> None:
+    def __init__(self, name: str, free_name: str, *, versions: int | None = None) -> None:
         super().__init__()
         self.model_name = name
         """The name that is taken."""
         self.free_name = free_name
-        """A free name such as "Random Forest (2)"."""
+        """A free name such as "Random Forest (2)", offered as the other name."""
+        self.versions = versions
+        """How many versions the saved model has (None: not known, or not that very name)."""
 
     def compose(self) -> ComposeResult:
-        """The question and three buttons."""
+        """The question, the other name to type, and the buttons."""
         with Vertical(classes="dialog"):
             yield Label(
                 f"A model named {self.model_name!r} already exists.", classes="dialog-title"
             )
-            yield Label(
-                "Replace it (the saved one is overwritten), or keep both under a new name.",
-                classes="dialog-body",
-            )
+            if self.versions is not None:
+                number = self.versions + 1
+                yield Label(
+                    f"Save it as version {number} of {self.model_name!r} (every earlier "
+                    "version is kept), or under another name.",
+                    classes="dialog-body",
+                )
+            else:
+                yield Label(
+                    "Names that differ only in upper/lower case share files: save it under "
+                    "another name.",
+                    classes="dialog-body",
+                )
+            with Horizontal(id="taken-name-row"):
+                yield Label("Other name ", id="taken-name-label")
+                yield Input(self.free_name, id="taken-name")
+            yield Label("", id="taken-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"Use {self.free_name!r}", id="free", variant="primary")
-                yield Button("Replace", id="replace", variant="error")
+                if self.versions is not None:
+                    yield Button(
+                        f"New version of {self.model_name!r}", id="version", variant="primary"
+                    )
+                yield Button(f"Use {self.free_name!r}", id="free")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        """Focus the safe choice: the free name."""
-        self.query_one("#free", Button).focus()
+        """Focus the default: a new version (or the free name when there cannot be one)."""
+        default = "#version" if self.versions is not None else "#free"
+        self.query_one(default, Button).focus()
+
+    @on(Input.Changed, "#taken-name")
+    def _typed(self, event: Input.Changed) -> None:
+        self.query_one("#free", Button).label = f"Use {event.value.strip()!r}"
+        self.query_one("#taken-error", Label).update("")
+
+    @on(Input.Submitted, "#taken-name")
+    def _entered(self) -> None:
+        self._use_other()
+
+    def _use_other(self) -> None:
+        from tuidash.core.store import name_problem
+
+        name = self.query_one("#taken-name", Input).value.strip()
+        problem = name_problem(name)
+        if problem is None and name == self.model_name:
+            problem = f"{name!r} is the taken name; type another one."
+        if problem:
+            self.query_one("#taken-error", Label).update(problem)
+            return
+        self.dismiss(name)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         """Dismiss with the choice."""
-        if event.button.id == "replace":
-            self.dismiss("replace")
+        if event.button.id == "version":
+            self.dismiss(NEW_VERSION)
         elif event.button.id == "free":
-            self.dismiss(self.free_name)
+            self._use_other()
         else:
             self.dismiss(None)
 

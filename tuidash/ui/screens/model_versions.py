@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
+from textual.screen import Screen
 
 from tuidash.core.store import alias_problem, name_problem
 from tuidash.core.store.names import fold
@@ -32,18 +33,17 @@ VERSION_BINDINGS = [
 """The version keys: only in the command palette and the keys list (the footer is full)."""
 
 
-class VersionKeys:
-    """The version actions of the Models section (a mixin of ``ModelsScreen``)."""
+class VersionKeys(Screen[None]):
+    """The version actions of the Models section (a base of ``ModelsScreen``)."""
 
     store: StoreState
+    """The model store (set by the section screen)."""
     actions: Actions
+    """Runs the version changes (set by the section screen)."""
 
-    if TYPE_CHECKING:
-
-        def highlighted_name(self) -> str | None: ...
-        def notify(self, message: str, *, severity: str = "information") -> None: ...
-        @property
-        def app(self) -> Any: ...
+    def highlighted_name(self) -> str | None:
+        """The model the keys work on (``ModelsScreen`` says which row is highlighted)."""
+        return None
 
     def _versions(self) -> tuple[str, list[dict[str, Any]]] | None:
         """The highlighted model and its versions; None (and a notification) if unknown."""

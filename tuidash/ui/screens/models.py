@@ -420,14 +420,14 @@ class ModelsScreen(VersionKeys, SectionScreen):
             return
         text = self.detail_text(entry)
         rows = self.store.versions.get(name)
-        problem = self.store.version_problems.get(name)
+        unlisted = self.store.version_problems.get(name)
         if rows is not None:
             if chart.rows != rows:
                 chart.show(rows)
             text.append("\n")
             text.append_text(versions_text(rows, chart.metric))
-        elif problem:
-            text.append(f"\nVersions cannot be listed: {problem}", style="red")
+        elif unlisted:
+            text.append(f"\nVersions cannot be listed: {unlisted}", style="red")
         else:
             text.append("\nReading the versions…", style="dim")
             self._ask_versions(name)
@@ -526,9 +526,9 @@ class ModelsScreen(VersionKeys, SectionScreen):
         """
         entries = self.ordered()
         if self.marked:
-            chosen = [e for e in entries if e.get("name") in self.marked]
-            if chosen:
-                self.actions.open_comparison(chosen)
+            marked = [e for e in entries if e.get("name") in self.marked]
+            if marked:
+                self.actions.open_comparison(marked)
                 return
         if not entries:
             self.notify("There are no saved models to compare.")

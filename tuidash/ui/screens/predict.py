@@ -118,7 +118,10 @@ class PredictScreen(Screen[None]):
         height: 3;
     }
     PredictScreen #predict-model {
-        width: 30;
+        width: 26;
+    }
+    PredictScreen #predict-version {
+        width: 12;
     }
     PredictScreen #predict-path {
         width: 1fr;
@@ -232,8 +235,11 @@ class PredictScreen(Screen[None]):
         """The model store to load models from."""
         self.model_names: list[str] = list(model_names)
         """The saved models offered in the model chooser."""
-        self.selected: str | None = selected if selected in self.model_names else None
+        name, _at, version = (selected or "").partition("@")
+        self.selected: str | None = name if name in self.model_names else None
         """The model chosen at first (e.g. the one highlighted in Models)."""
+        self.selected_version: str = version if self.selected is not None else ""
+        """The version chosen at first (``v2`` or an alias; empty: the latest)."""
         self.start_dir: Path = Path(start_dir).absolute() if start_dir else Path.cwd()
         """Where the file browser starts; relative typed paths are taken from here."""
         self.loaded: Mapping[str, Mapping[str, Any]] = loaded if loaded is not None else {}
@@ -277,6 +283,12 @@ class PredictScreen(Screen[None]):
                 tooltip="The saved model to predict with",
             )
             yield Input(
+                self.selected_version,
+                placeholder="latest",
+                id="predict-version",
+                tooltip="A version of the model: v2, or an alias such as champion (empty: latest)",
+            )
+            yield Input(
                 placeholder="Path of a data file",
                 id="predict-path",
                 tooltip="A CSV, TSV, Excel, Parquet or JSON file; Enter predicts",
@@ -295,6 +307,7 @@ class PredictScreen(Screen[None]):
         """Match the app's cursor setting and focus where the next choice is made."""
         if not self.cursor_blink:
             self.query_one("#predict-path", Input).cursor_blink = False
+            self.query_one("#predict-version", Input).cursor_blink = False
         self.query_one("#predict-result").display = False
         if self.selected is None and self.model_names:
             self.query_one("#predict-model", Select).focus()
@@ -342,9 +355,19 @@ class PredictScreen(Screen[None]):
         self.start_prediction(str(event.path))
 
     def chosen_model(self) -> str | None:
-        """The model chosen in the Select, if any."""
+        """The model chosen in the Select, if any, as ``NAME`` or ``NAME@VERSION`` when a
+        version (``v2``, ``2`` or an alias) is typed beside it."""
         value = self.query_one("#predict-model", Select).value
-        return value if isinstance(value, str) else None
+        if not isinstance(value, str):
+            return None
+        version = self.query_one("#predict-version", Input).value.strip().lstrip("@")
+        if version.isdigit():
+            version = f"v{version}"
+        return f"{value}@{version}" if version and version != "latest" else value
+
+    @on(Input.Submitted, "#predict-version")
+    def _version_submitted(self) -> None:
+        self.action_predict()
 
     def start_prediction(self, raw_path: str) -> None:
         """Check the choices, then predict in a worker; problems become one sentence."""

@@ -73,7 +73,7 @@ class StorageScreen(SectionScreen):
             yield Label("Problems", classes="section-title", id="problems-title")
             yield DataTable(id="problems-table", cursor_type="row")
             yield Static("", id="problem-detail")
-            yield Label("Models by size", classes="section-title")
+            yield Label("Models by size (all versions)", classes="section-title")
             yield DataTable(id="sizes-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
@@ -85,6 +85,8 @@ class StorageScreen(SectionScreen):
         sizes = self.query_one("#sizes-table", DataTable)
         sizes.add_column("Model", key="name")
         sizes.add_column("Size", key="size")
+        sizes.add_column("Versions", key="versions")
+        sizes.add_column("Latest", key="latest")
         sizes.add_column("Status", key="status")
         switch = self.query_one("#autoload", Switch)
         with switch.prevent(Switch.Changed):
@@ -148,11 +150,16 @@ class StorageScreen(SectionScreen):
 
         sizes = self.query_one("#sizes-table", DataTable)
         sizes.clear()
-        models = sorted(report.get("models") or [], key=lambda m: -int(m.get("size_bytes") or 0))
+        models = sorted(report.get("models") or [], key=lambda m: -_total_bytes(m))
         for model in models:
             name = str(model["name"])
             sizes.add_row(
-                Text(name), size_text(model.get("size_bytes")), store.model_status(name), key=name
+                Text(name),
+                size_text(_total_bytes(model)),
+                str(model.get("versions") or 1),
+                size_text(model.get("size_bytes")),
+                store.model_status(name),
+                key=name,
             )
 
     def _log_text(self) -> str:
@@ -268,3 +275,9 @@ def removal_text(files: list[str]) -> str:
     if any(f.endswith(".pkl") for f in files):
         text += "\nThe pickle goes too, even if it is intact: copy it elsewhere first to keep it."
     return text
+
+
+def _total_bytes(model: dict[str, Any]) -> int:
+    """What a model takes on disk with all its versions (the latest alone if not known)."""
+    total = model.get("total_bytes")
+    return int(total if total is not None else model.get("size_bytes") or 0)

@@ -441,7 +441,7 @@ class TrainScreen(SectionScreen):
 
     @work(exclusive=True, group="train-form")
     async def _train(self) -> None:
-        from tuidash.ui.modals.name_taken import NameTakenModal
+        from tuidash.ui.modals.name_taken import NEW_VERSION, NameTakenModal
 
         checked = self.check_form()
         if checked is None:
@@ -452,12 +452,14 @@ class TrainScreen(SectionScreen):
         for kind_id, params, name in jobs:
             replace = False
             if state.is_taken(name):
-                modal = NameTakenModal(name, state.free_name(name))
+                saved = state.store.entries.get(name)
+                versions = int(saved.get("versions") or 1) if saved is not None else None
+                modal = NameTakenModal(name, state.free_name(name), versions=versions)
                 choice = await self.app.push_screen_wait(modal)
                 if choice is None:
                     self._message("Training cancelled: the name is taken.")
                     return
-                if choice == "replace":
+                if choice == NEW_VERSION:
                     replace = True
                 else:
                     name = choice

@@ -114,5 +114,5 @@ class VersionChart(ChartPlot):
         plt.plot(xs, ys, marker="dot", color=self.colour(0))
         step = max(1, len(xs) // max(1, width // 6))
         ticks = xs[::step]
-        plt.xticks(ticks, [f"v{n}" for n in ticks])
+        plt.xticks([float(n) for n in ticks], [f"v{n}" for n in ticks])
         plt.title(f"{self.metric} by version")
