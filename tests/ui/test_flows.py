@@ -544,7 +544,8 @@ async def test_mouse_sample_button_and_header_click(store_dir: Path, saved_model
         assert screen.sort_column == "R2"
         table = screen.query_one("#models-table", DataTable)
         # Click the "Name" header: sorted by name, A to Z.
-        x = sum(col.get_render_width(table) for col in list(table.columns.values())[:1]) + 2
+        # The Name column comes after the mark (✓) and best (★) columns.
+        x = sum(col.get_render_width(table) for col in list(table.columns.values())[:2]) + 2
         await pilot.click("#models-table", offset=(x, 0))
         await pilot.pause()
         assert screen.sort_column == "name"
