@@ -144,6 +144,25 @@ class TestModels:
 
         assert snap_compare(app, terminal_size=size, run_before=before)
 
+    @pytest.mark.parametrize("size", SIZES)
+    def test_models_with_versions(
+        self, snap_compare: Any, store_dir: Path, tmp_path: Path, versioned_models: Any, size: Any
+    ) -> None:
+        versioned_models(store_dir)
+        app = stable_app(store_dir, project_dir(tmp_path), autoload=False)
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: len(app.state.store.entries) == 2)
+            await pilot.press("m")
+            await until(pilot, lambda: section_shown(app, "models") is app.screen)
+            await settle(pilot)
+            table = app.screen.query_one("#models-table")
+            table.move_cursor(row=table.get_row_index("Forest"))  # type: ignore[attr-defined]
+            await until(pilot, lambda: "Forest" in app.state.store.versions)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
     def test_empty_store(self, snap_compare: Any, store_dir: Path, tmp_path: Path) -> None:
         app = stable_app(store_dir, project_dir(tmp_path))
 

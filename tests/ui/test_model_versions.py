@@ -22,7 +22,7 @@ from tuidash.ui.modals.version_form import VersionFormModal
 from tuidash.ui.screens.compare import CompareScreen
 from tuidash.ui.screens.models import ModelsScreen
 from tuidash.ui.screens.predict import PredictScreen
-from tuidash.ui.widgets.versions import VersionChart
+from tuidash.ui.widgets.version_chart import VersionChart
 
 GUARD_STEPS = 2400
 """Pauses of 50 ms before giving up (a hang guard, not a time limit)."""
@@ -109,7 +109,7 @@ async def test_one_row_per_name_with_its_versions_and_chart(versioned: Path) -> 
         assert chart.display and chart.metric == "R2"
         assert chart.points()[0] == [1, 2, 3]
         await highlight(pilot, screen, "Lasso")
-        assert not screen.query_one("#version-chart", VersionChart).display
+        assert not chart.display
 
 
 async def test_alias_set_refused_and_removed_through_the_dialog(versioned: Path) -> None:

@@ -25,7 +25,7 @@ from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.screens.model_versions import VERSION_BINDINGS, VersionKeys
 from tuidash.ui.sections import section_bindings
-from tuidash.ui.widgets.versions import VersionChart, versions_text
+from tuidash.ui.widgets.versions import main_metric, versions_text
 
 if TYPE_CHECKING:
     from tuidash.ui.messages import ModelLoadProgress, ModelsLoadFinished
@@ -130,6 +130,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
             "Mark",
             tooltip="Mark or unmark the highlighted model for Compare",
             id="m-mark",
+            show=False,
         ),
         Binding(
             "p",
@@ -221,10 +222,9 @@ class ModelsScreen(VersionKeys, SectionScreen):
                 placeholder="filter: name, kind, target or tag", id="models-filter", disabled=True
             )
             yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
-            with Horizontal(id="models-detail"):
-                with VerticalScroll(id="detail-scroll"):
-                    yield Static("", id="detail")
-                yield VersionChart(id="version-chart")
+            # The versions chart is mounted beside the text when a model has several.
+            with Horizontal(id="models-detail"), VerticalScroll(id="detail-scroll"):
+                yield Static("", id="detail")
 
     def _add_columns(self, table: DataTable[Any], rows: list[list[Any]]) -> None:
         """The columns, with an arrow on the sorted one, each as wide as its widest cell."""
@@ -413,26 +413,40 @@ class ModelsScreen(VersionKeys, SectionScreen):
             text.append(f"Files: {files}\nPress s for Storage to remove or re-check it.")
             detail.update(text)
             return
-        chart = self.query_one("#version-chart", VersionChart)
         if entry is None or name is None:
             detail.update("")
-            chart.display = False
+            self._chart(None)
             return
-        text = self.detail_text(entry)
         rows = self.store.versions.get(name)
         unlisted = self.store.version_problems.get(name)
+        self._chart(rows if rows is not None and len(rows) > 1 else None)
         if rows is not None:
-            if chart.rows != rows:
-                chart.show(rows)
-            text.append("\n")
-            text.append_text(versions_text(rows, chart.metric))
+            versions = versions_text(rows, main_metric(rows))
         elif unlisted:
-            text.append(f"\nVersions cannot be listed: {unlisted}", style="red")
+            versions = Text(f"Versions cannot be listed: {unlisted}", style="red")
         else:
-            text.append("\nReading the versions…", style="dim")
+            versions = Text("Reading the versions…", style="dim")
             self._ask_versions(name)
-        detail.update(text)
-        chart.display = rows is not None and len(rows) > 1
+        detail.update(self.detail_text(entry, versions))
+
+    def _chart(self, rows: list[dict[str, Any]] | None) -> None:
+        """Chart these versions beside the text (mounting the chart the first time), or
+        hide the chart (None)."""
+        charts = self.query("#version-chart")
+        if rows is None:
+            for chart in charts:
+                chart.display = False
+            return
+        from tuidash.ui.widgets.version_chart import VersionChart
+
+        if not charts:
+            chart = VersionChart(id="version-chart")
+            self.query_one("#models-detail").mount(chart)
+        else:
+            chart = self.query_one("#version-chart", VersionChart)
+        chart.display = True
+        if chart.rows != rows:
+            chart.show(rows)
 
     def _ask_versions(self, name: str) -> None:
         """Ask for the versions of ``name`` once per listing."""
@@ -444,8 +458,9 @@ class ModelsScreen(VersionKeys, SectionScreen):
         if name == self.highlighted_name():
             self._show_detail()
 
-    def detail_text(self, entry: dict[str, Any]) -> Text:
-        """Metadata of one entry: metrics, params, data, environment, warnings."""
+    def detail_text(self, entry: dict[str, Any], versions: Text | None = None) -> Text:
+        """Metadata of one entry: metrics, ``versions`` (the list, if given), params, data,
+        environment, warnings."""
         name = str(entry["name"])
         text = Text()
         text.append(name, style="bold")
@@ -464,6 +479,9 @@ class ModelsScreen(VersionKeys, SectionScreen):
             else:
                 parts.append(f"{metric} {number_text(value)}")
         text.append("Metrics: " + " · ".join(parts) + "\n")
+        if versions is not None:
+            text.append_text(versions)
+            text.append("\n")
         params = entry.get("params") or {}
         if params:
             text.append(
