@@ -50,3 +50,10 @@ class StoreWriteError(StoreError):
 
 class InvalidModelData(StoreError):
     """The model_data given to save is missing something or has the wrong shape."""
+
+
+# ------------------------------------------------------- training (core.training and its parts)
+
+
+class TrainingError(TuidashError, ValueError):
+    """Training cannot start or finish on this data; the message is one sentence for a person."""

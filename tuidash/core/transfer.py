@@ -350,7 +350,7 @@ def _features(model: Any, document: Mapping[str, Any] | None) -> list[dict[str, 
                 out.append(dict(item))
         if out:
             return out
-    from tuidash.core.training import features_from_pipeline
+    from tuidash.core.pipeline import features_from_pipeline
 
     return list(features_from_pipeline(model) or [])
 
