@@ -357,7 +357,7 @@ def _features(model: Any, document: Mapping[str, Any] | None) -> list[dict[str, 
 
 def _predictions(document: Mapping[str, Any] | None) -> dict[str, Any]:
     raw = document.get("predictions") if document else None
-    empty = {"y_pred": [], "y_test": [], "feature_importance": None}
+    empty: dict[str, Any] = {"y_pred": [], "y_test": [], "feature_importance": None}
     if not isinstance(raw, Mapping):
         return empty
     y_pred, y_test = raw.get("y_pred"), raw.get("y_test")
