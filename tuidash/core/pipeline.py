@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tuidash.core.catalog import get_kind
-from tuidash.core.data import column_kind
+from tuidash.core.profiling import column_kind
 from tuidash.core.errors import TrainingError
 from tuidash.core.text import quoted_names
 
