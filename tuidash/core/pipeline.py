@@ -9,8 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tuidash.core.catalog import get_kind
-from tuidash.core.profiling import column_kind
 from tuidash.core.errors import TrainingError
+from tuidash.core.profiling import column_kind
 from tuidash.core.text import quoted_names
 
 if TYPE_CHECKING:
