@@ -82,7 +82,8 @@ async def test_sample_train_save_then_new_app_lists_and_loads_it(store_dir: Path
         assert "Random Forest — saved" in results and "R2 " in results
         # Read back from disk into memory, as the original app kept it loaded.
         await wait_for(pilot, lambda: app.is_loaded("Random Forest"), "the model in memory")
-    assert (store_dir / "metadata" / "Random Forest.json").exists()
+    # Named as the original app names its files (spaces become _).
+    assert (store_dir / "metadata" / "Random_Forest.json").exists()
 
     messages = []
     again = new_app(store_dir)
@@ -395,7 +396,7 @@ async def test_failed_save_keeps_the_model_and_save_again_works(store_dir: Path)
         await pilot.press("f3")
         await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the second save")
         assert not app.unsaved
-        assert (store_dir / "metadata" / "Random Forest.json").exists()
+        assert (store_dir / "metadata" / "Random_Forest.json").exists()  # the STEM
 
 
 async def test_choosing_another_target_updates_the_features(store_dir: Path) -> None:

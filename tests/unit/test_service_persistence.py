@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tuidash.core.store import ModelExists, ModelPersistence, StoreError
+from tuidash.core.store import ModelExists, ModelPersistence, StoreError, stem
 from tuidash.services.persistence import (
     LoadFinished,
     LoadProgress,
@@ -81,7 +81,7 @@ def store_dir(tmp_path: Path, model_data: dict[str, Any]) -> Path:
 
 
 def _pkl_path(store_dir: Path, name: str) -> Path:
-    path = store_dir / "models" / f"{name}.pkl"
+    path = store_dir / "models" / f"{stem(name)}.pkl"
     assert path.exists(), sorted(p.name for p in (store_dir / "models").iterdir())
     return path
 
@@ -389,10 +389,12 @@ async def test_save_delete_clear_and_report_through_the_service(
     message = await service.save("first", model_data)
     assert "first" in message
     await service.save("second", model_data)
+    # A taken name gets a new version (the earlier one is kept); another case is refused.
+    assert "saved as version 2" in await service.save("first", model_data)
     with pytest.raises(ModelExists) as exists:
-        await service.save("first", model_data)
+        await service.save("FIRST", model_data)
     assert "already exists" in exists.value.message
-    await service.save("first", model_data, replace=True)
+    assert "saved as version 3" in await service.save("first", model_data, replace=True)
 
     report = await service.storage_report()
     assert report["model_count"] == 2
@@ -590,7 +592,7 @@ async def test_saves_loads_deletions_and_failures_are_logged(
     base = service.base_dir
     await service.save("first", model_data)
     with pytest.raises(ModelExists):
-        await service.save("first", model_data)
+        await service.save("First", model_data)  # would share the files of 'first'
     await service.load("first", reload=True)
     await service.delete("first")
     await service.save("second", model_data)
@@ -615,7 +617,7 @@ async def test_saves_loads_deletions_and_failures_are_logged(
         return found[0]
 
     assert " INFO " in line_with(f"saved model 'first' in {base} in ", " s: ")
-    assert " WARNING " in line_with("saving model 'first'", "failed", "already exists")
+    assert " WARNING " in line_with("saving model 'First'", "failed", "already exists")
     assert " INFO " in line_with(f"loaded model 'first' from {base} in ")
     assert " INFO " in line_with(f"deleted model 'first' from {base}")
     assert " WARNING " in line_with("could not load model 'second'")
@@ -641,3 +643,72 @@ async def test_removing_a_problem_entry_is_logged(
     service.close()
     assert not (store_dir / "models" / "alpha.pkl").exists()
     assert f"removed entry 'alpha' (its files) from {store_dir}" in log_file.read_text()
+
+
+# --- versions ---------------------------------------------------------------------------------
+
+
+async def test_versions_aliases_and_history_through_the_service(
+    tmp_path: Path, model_data: dict[str, Any]
+) -> None:
+    service = PersistenceService(tmp_path / "s")
+    assert await service.save("Big Forest", model_data) == "Saved model 'Big Forest'."
+    message = await service.save("Big Forest", {**model_data, "params": {"v": 2}})
+    assert message == "Model 'Big Forest' saved as version 2; version 1 is kept as 'Big Forest@v1'."
+    rows = await service.list_versions("Big Forest")
+    assert [(r["version"], r["latest"]) for r in rows] == [(1, False), (2, True)]
+
+    await service.load("Big Forest")
+    await service.load("Big Forest@v1")
+    assert "now is version 1" in await service.set_alias("Big Forest", "champion", 1)
+    # The latest is unchanged, but an alias may point elsewhere: NAME@... entries go.
+    assert "Big Forest@v1" not in service.loaded and "Big Forest" not in service.loaded
+    champion = await service.load("Big Forest@champion")
+    assert champion["version"] == 1 and "Big Forest@champion" in service.loaded
+
+    assert "version 3 now" in await service.rollback("Big Forest", 1)
+    assert "Big Forest@champion" not in service.loaded  # the name's latest changed
+    assert (await service.load("Big Forest"))["version"] == 3
+    assert "note" in await service.set_note("Big Forest@v2", "the one with more trees")
+    assert "tags" in await service.set_tags("Big Forest", ["housing"])
+    assert "Removed the alias" in await service.remove_alias("Big Forest", "champion")
+    rows = await service.list_versions("Big Forest")
+    assert [r["note"] for r in rows] == [None, "the one with more trees", None]
+    assert rows[-1]["tags"] == ["housing"]
+    events = [e["event"] for e in await service.history("Big Forest")]
+    assert events == ["save", "save", "alias", "rollback", "note", "tags", "unalias"]
+
+    summary = await service.deletion_summary("Big Forest")
+    assert summary["versions"] == 3 and summary["message"].startswith("Delete 'Big Forest': 3")
+    plan = await service.prune("Big Forest", keep=1, dry_run=True)
+    assert [r["version"] for r in plan["removed"]] == [1, 2]
+    await service.load("Big Forest@v1")
+    done = await service.prune("Big Forest", keep=1)
+    assert done["removed"] == plan["removed"] and "Big Forest@v1" not in service.loaded
+
+    loaded = await service.load("Big Forest")
+    assert "Renamed" in await service.rename("Big Forest", "Forest")
+    assert service.loaded["Forest"]["model"] is loaded["model"]
+    assert "Big Forest" not in service.loaded
+    assert [m["name"] for m in await service.list_models()] == ["Forest"]
+    # Own writes are not reported as another process's.
+    assert not await service.poll_changes()
+    service.close()
+
+
+async def test_a_change_to_a_models_versions_by_another_process_is_noticed(
+    tmp_path: Path, model_data: dict[str, Any]
+) -> None:
+    service = PersistenceService(tmp_path / "s")
+    await service.save("Big Forest", model_data)
+    await service.list_models()
+    await service.load("Big Forest")
+    await service.poll_changes()
+    other = ModelPersistence(tmp_path / "s")
+    other.save_model("Big Forest", model_data)
+    other.save_model("Small Forest", model_data)
+    change = await service.poll_changes()
+    # Reported by model name, not by file name (Big_Forest.json).
+    assert (change.added, change.changed) == (("Small Forest",), ("Big Forest",))
+    assert "Big Forest" not in service.loaded
+    service.close()

@@ -166,6 +166,18 @@ class MemoryBackend:
     def discard(self, key: str) -> None:
         self.files.pop(key, None)
 
+    def append(self, key: str, line: bytes) -> None:
+        old = self.files.get(key, (b"", None))[0]
+        if old and not old.endswith(b"\n"):
+            old += b"\n"
+        self.put(key, old + line)
+
+    def make_folder(self, folder: str) -> None:
+        pass  # an object store has no folders
+
+    def remove_folder(self, folder: str) -> None:
+        pass
+
     def discard_later(self, keys: list[str]) -> None:
         for key in keys:
             self.discard(key)
@@ -188,7 +200,11 @@ def test_a_store_on_another_backend_saves_lists_loads_and_deletes(tmp_path, monk
     with pytest.raises(ModelExists, match="'Forest' already exists"):
         store.save("forest", model_data())
     assert store.free_name("FOREST") == "FOREST (2)"
-    assert sorted(backend.files) == ["metadata/Forest.json", "models/Forest.pkl"]
+    assert sorted(backend.files) == [
+        "metadata/Forest.json",
+        "models/Forest.pkl",
+        "versions/Forest/history.jsonl",
+    ]
 
     for _ in range(2):  # the second listing comes from the listing cache
         rows = store.list_models(predictions=False)
@@ -198,8 +214,13 @@ def test_a_store_on_another_backend_saves_lists_loads_and_deletes(tmp_path, monk
     assert ".tuidash-index.json" in backend.files
     assert store.open_model("Forest")["params"] == {"alpha": 1.0}
 
-    assert store.save("Forest", model_data(params={"v": 2}), replace=True).startswith("Replaced")
+    assert "saved as version 2" in store.save("Forest", model_data(params={"v": 2}))
     assert [e.result["params"] for e in store.iter_load() if e.result] == [{"v": 2}]
+    assert store.open_model("Forest@v1")["params"] == {"alpha": 1.0}
+    assert store.set_alias("Forest", "champion", 1) == "'Forest@champion' now is version 1."
+    assert store.open_model("Forest@champion")["params"] == {"alpha": 1.0}
+    assert [v["aliases"] for v in store.list_versions("Forest")] == [["champion"], []]
+    assert "versions/Forest/v1.pkl" in backend.files  # a link (here: a copy) of the bytes
 
     data, _ = backend.files["models/Forest.pkl"]
     backend.put("models/Forest.pkl", data[:100] + bytes([data[100] ^ 1]) + data[101:])
@@ -209,12 +230,14 @@ def test_a_store_on_another_backend_saves_lists_loads_and_deletes(tmp_path, monk
     assert report["model_count"] == 0
     assert [p["name"] for p in report["problems"]] == ["Forest"]
 
-    assert store.delete("Forest") == "Deleted model 'Forest'."
+    assert store.delete("Forest") == "Deleted model 'Forest' (2 versions)."
     with pytest.raises(ModelNotFound):
         store.open_model("Forest")
     assert store.list_models() == []
     assert sorted(backend.files) == [".tuidash-index.json"]
-    assert {"scan", "read", "read_hashed", "create", "replace", "lock"} <= set(backend.calls)
+    assert {"scan", "read", "read_hashed", "create", "replace", "lock", "link", "append"} <= set(
+        backend.calls
+    )
     assert list(tmp_path.iterdir()) == []  # nothing reached the disk
 
 

@@ -22,6 +22,7 @@ from tuidash.core.store import (
     ModelNotFound,
     ModelPersistence,
 )
+from tuidash.core.store.index import _INDEX_FIELDS
 
 
 @pytest.fixture
@@ -45,8 +46,11 @@ def test_save_list_load_round_trip_gives_the_same_predictions(store):
     ok, message = store.save_model("Ridge A", model_data())
     assert ok, message
     assert message == "Saved model 'Ridge A'."
-    assert (store.base_dir / "models" / "Ridge A.pkl").is_file()
-    assert (store.base_dir / "metadata" / "Ridge A.json").is_file()
+    # The original app's file names: spaces become _ ; the JSON keeps the real name.
+    assert (store.base_dir / "models" / "Ridge_A.pkl").is_file()
+    assert (store.base_dir / "metadata" / "Ridge_A.json").is_file()
+    assert not (store.base_dir / "models" / "Ridge A.pkl").exists()
+    assert strict_json(store.base_dir / "metadata" / "Ridge_A.json")["model_name"] == "Ridge A"
 
     [entry] = store.list_saved_models()
     assert entry["name"] == "Ridge A"
@@ -67,7 +71,7 @@ def test_save_list_load_round_trip_gives_the_same_predictions(store):
     assert result["warnings"] == []
     frame, _ = frame_and_target()
     np.testing.assert_array_equal(result["model"].predict(frame), fitted().predict(frame))
-    assert result["metadata"]["model_file"]["name"] == "Ridge A.pkl"
+    assert result["metadata"]["model_file"]["name"] == "Ridge_A.pkl"
 
 
 def test_json_keeps_every_original_key_and_adds_tuidash_keys(store):
@@ -83,17 +87,27 @@ def test_json_keeps_every_original_key_and_adds_tuidash_keys(store):
     assert set(doc["model_file"]) == {"name", "sha256", "bytes"}
 
 
-def test_saving_an_existing_name_is_refused_unless_replace(store):
+def test_saving_an_existing_name_makes_a_new_version_and_keeps_the_old_one(store):
     assert store.save_model("Forest", model_data())[0]
     ok, message = store.save_model("Forest", model_data(params={"alpha": 2.0}))
-    assert not ok
-    assert "already exists" in message
-    assert store.list_saved_models()[0]["params"] == {"alpha": 1.0}
-    ok, message = store.save_model("Forest", model_data(params={"alpha": 2.0}), replace=True)
-    assert ok and message == "Replaced model 'Forest'."
-    assert store.list_saved_models()[0]["params"] == {"alpha": 2.0}
+    assert ok
+    assert message == "Model 'Forest' saved as version 2; version 1 is kept as 'Forest@v1'."
+    [row] = store.list_saved_models()
+    assert row["params"] == {"alpha": 2.0}
+    assert (row["version"], row["versions"]) == (2, 2)
+    assert store.load_model("Forest@v1")["params"] == {"alpha": 1.0}
+    # replace=True (the earlier API) means the same: a new version, nothing lost.
+    ok, message = store.save_model("Forest", model_data(params={"alpha": 3.0}), replace=True)
+    assert ok and "saved as version 3" in message
+    assert store.list_saved_models()[0]["params"] == {"alpha": 3.0}
+    assert store.save("Forest", model_data()).startswith("Model 'Forest' saved as version 4")
+    assert [v["params"] for v in map(store.load_model, ["Forest@v1", "Forest@v2"])] == [
+        {"alpha": 1.0},
+        {"alpha": 2.0},
+    ]
+    # A name that would share the files of "Forest" (another case) is still refused.
     with pytest.raises(ModelExists):
-        store.save("Forest", model_data())
+        store.save("forest", model_data())
 
 
 def test_names_differing_only_by_case_are_refused(store):
@@ -271,7 +285,9 @@ def test_storage_info_reports_sizes_and_models(store):
     info = store.get_storage_info()
     assert info["model_count"] == 2
     assert [m["name"] for m in info["models"]] == ["a", "b"]
-    assert info["total_size_bytes"] == sum(m["size_bytes"] for m in info["models"])
+    # Each name's size counts its earlier versions and history too.
+    assert info["total_size_bytes"] == sum(m["total_bytes"] for m in info["models"])
+    assert all(m["total_bytes"] >= m["size_bytes"] > 0 for m in info["models"])
     assert info["total_size_mb"] == round(info["total_size_bytes"] / 1024 / 1024, 2)
     assert info["free_bytes"] > 0
 
@@ -303,9 +319,10 @@ def test_fast_listing_ignores_cache_rows_of_the_wrong_shape(store):
     index_path = store.base_dir / ".tuidash-index.json"
     index = json.loads(index_path.read_text())
     fields = list(index["rows"]["b"][1])
+    metrics_at, size_at = _INDEX_FIELDS.index("metrics"), _INDEX_FIELDS.index("size_bytes")
     # A hand-edited cache: a metric that is text for "a", a size that is text for "b".
-    index["rows"]["a"][1][1] = {**index["rows"]["a"][1][1], "MAE": "tiny"}
-    fields[6] = "big"
+    index["rows"]["a"][1][metrics_at] = {**index["rows"]["a"][1][metrics_at], "MAE": "tiny"}
+    fields[size_at] = "big"
     index["rows"]["b"][1] = fields
     index_path.write_text(json.dumps(index))
     assert store.list_saved_models(predictions=False) == expected

@@ -37,7 +37,7 @@ def test_broken_entries_are_problems_with_reasons_and_good_models_still_load(tmp
     store = ModelPersistence(base)
     store.save_model("good one", model_data())
     original_entry(base, "good legacy")
-    good_pkl = (base / "models" / "good one.pkl").read_bytes()
+    good_pkl = (base / "models" / "good_one.pkl").read_bytes()  # files are named by STEM
     ok_json = json.dumps(_doc("x"))
 
     _write(base, "empty pkl", pkl=b"", meta=json.dumps(_doc("empty pkl")))
@@ -154,14 +154,16 @@ def test_clear_leaves_unrelated_user_files_alone(tmp_path):
 def test_delete_only_touches_the_named_model(tmp_path):
     base = tmp_path / "store"
     store = ModelPersistence(base)
-    for name in ("a b", "a_b", "a"):
+    for name in ("a b", "a-b", "a"):
         store.save_model(name, model_data())
+    # "a_b" would share the files of "a b" (one STEM), so it never coexists with it.
+    assert not store.save_model("a_b", model_data())[0]
     assert store.delete_model("a b")[0]
-    assert [e["name"] for e in store.list_saved_models()] == ["a", "a_b"]
-    for bad in ("../store/models/a", "*", "a*", ".tuidash.lock", "", ".."):
+    assert [e["name"] for e in store.list_saved_models()] == ["a", "a-b"]
+    for bad in ("../store/models/a", "*", "a*", ".tuidash.lock", "", "..", "a_b", "a b"):
         ok, _message = store.delete_model(bad)
         assert not ok
-    assert [e["name"] for e in store.list_saved_models()] == ["a", "a_b"]
+    assert [e["name"] for e in store.list_saved_models()] == ["a", "a-b"]
 
 
 def test_store_folder_deleted_while_running(tmp_path):

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from store_helpers import files_under, fitted, model_data
 
-from tuidash.core.store import InvalidModelName, ModelPersistence, free_name, name_problem
+from tuidash.core.store import InvalidModelName, ModelPersistence, free_name, name_problem, stem
 
 BAD_NAMES = {
     "../../x": "/",
@@ -74,12 +74,16 @@ def test_long_names_up_to_the_limit_are_accepted(tmp_path):
 
 def test_similar_names_are_separate_models(tmp_path):
     store = ModelPersistence(tmp_path / "store")
-    names = ["a b", "a_b", "a-b", "a.b", "Ünïcödé 模型", "Random Forest (2)", "50% split"]
+    names = ["a b", "a-b", "a.b", "Ünïcödé 模型", "Random Forest (2)", "50% split"]
     for index, name in enumerate(names):
         ok, message = store.save_model(name, model_data(params={"index": index}))
         assert ok, (name, message)
     listed = {e["name"]: e["params"]["index"] for e in store.list_saved_models()}
     assert listed == {name: index for index, name in enumerate(names)}
+    # "a_b" has the files of "a b" (the original app's rule): refused, naming "a b".
+    ok, message = store.save_model("a_b", model_data(params={"index": 99}))
+    assert not ok and "'a b'" in message and "a_b.pkl" in message
+    assert store.load_model("a b")["params"] == {"index": 0}
 
 
 def test_unicode_forms_of_one_name_do_not_share_files(tmp_path):
@@ -113,8 +117,8 @@ def test_any_accepted_name_stays_inside_the_store_and_round_trips(name):
         written = [p for p in root_path.rglob("*") if p.is_file()]
         for path in written:
             assert Path(os.path.realpath(path)).is_relative_to(os.path.realpath(base))
-        assert (base / "models" / f"{name}.pkl").is_file()
-        assert (base / "metadata" / f"{name}.json").is_file()
+        assert (base / "models" / f"{stem(name)}.pkl").is_file()
+        assert (base / "metadata" / f"{stem(name)}.json").is_file()
         assert [e["name"] for e in store.list_saved_models()] == [name]
         result = store.load_model(name)
         assert result is not None and result["metadata"]["model_name"] == name

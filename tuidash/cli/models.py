@@ -43,6 +43,7 @@ from tuidash.cli.common import (
     subcommand,
 )
 from tuidash.cli.common import problems as problem_entries
+from tuidash.core.jsonsafe import list_at, mapping_at
 from tuidash.core.text import duration_text, number_text, size_text
 
 if TYPE_CHECKING:
@@ -174,9 +175,9 @@ def old_import_spelling(argv: Sequence[str]) -> str | None:
 
 
 def _entry_summary(entry: dict[str, Any]) -> dict[str, Any]:
-    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    data = mapping_at(entry, "data")
     features = data.get("features") if isinstance(data.get("features"), list) else None
-    metrics = entry.get("metrics") if isinstance(entry.get("metrics"), dict) else {}
+    metrics = mapping_at(entry, "metrics")
     return {
         "name": entry.get("name"),
         "model_type": entry.get("model_type"),
@@ -248,13 +249,13 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
     # The listing row leaves out a few keys (cv, model_file); the JSON has them all.
     entry = {**_raw_metadata(store, args.name), **entry}
     document = _entry_summary(entry)
-    predictions = entry.get("predictions") if isinstance(entry.get("predictions"), dict) else {}
-    y_pred = predictions.get("y_pred") if isinstance(predictions.get("y_pred"), list) else []
+    predictions = mapping_at(entry, "predictions")
+    y_pred = list_at(predictions, "y_pred")
     importance = entry.get("feature_importance")
     if importance is None:
         importance = predictions.get("feature_importance")
-    model_file = entry.get("model_file") if isinstance(entry.get("model_file"), dict) else {}
-    data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+    model_file = mapping_at(entry, "model_file")
+    data = mapping_at(entry, "data")
     document.update(
         {
             "params": entry.get("params") or {},

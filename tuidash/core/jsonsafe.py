@@ -27,3 +27,15 @@ def plain_json(value: Any) -> Any:
     if callable(tolist):
         return plain_json(tolist())
     return str(value)
+
+
+def mapping_at(document: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``document[key]`` when it is a mapping, else an empty dict (metadata is never trusted)."""
+    value = document.get(key)
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def list_at(document: Mapping[str, Any], key: str) -> list[Any]:
+    """``document[key]`` when it is a list, else an empty list."""
+    value = document.get(key)
+    return value if isinstance(value, list) else []

@@ -379,6 +379,10 @@ def train_model(
         "train_rows": int(n_train),
         "test_rows": int(n_test),
     }
+    if isinstance(data, LoadedData):
+        from tuidash.core.provenance import git_commit_of
+
+        data_info["git"] = git_commit_of(source)  # None outside a git work tree
     seconds = time.perf_counter() - started
     _log.info(
         "trained %s on %s (target %r, %d training rows, %d test rows) in %.2f s; R2 %s",

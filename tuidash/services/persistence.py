@@ -51,6 +51,13 @@ Event-loop stalls: ``load_all`` calls ``gc.freeze()`` before and after loading
 (``freeze_gc=True``), because full garbage collections, not unpickling, were what stalled the
 loop (60-120 ms with sklearn, pandas and textual imported); see ``_settle_gc``.
 
+Versions: every save of a taken name makes a new version (the sentence says which);
+``load("NAME@v2")`` and ``load("NAME@champion")`` load earlier versions, and
+``list_versions``, ``history``, ``set_alias``, ``remove_alias``, ``rollback``, ``prune``,
+``rename``, ``set_note``, ``set_tags`` and ``deletion_summary`` wrap the store's methods of
+the same names (writes in order on the store thread, like ``save``). A change of a name's
+latest version drops the name and its ``NAME@...`` entries from ``loaded``.
+
 Logging: every save, load, deletion and clear is one line of the ``tuidash`` log (see
 ``tuidash.core.logs``; nothing is written unless the entry point turned the log on); a
 failure a person can act on is a warning with its sentence, any other failure an error with
@@ -76,7 +83,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tuidash.core.store import LoadEvent, ModelPersistence, StoreError
+from tuidash.core.store import LoadEvent, ModelPersistence, StoreError, parse_ref, stem
 
 __all__ = [
     "DEFAULT_MEMORY_FRACTION",
@@ -307,6 +314,8 @@ class PersistenceService:
         # One thread for unpickling: an on-demand load waits for at most one model in flight.
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuidash-load")
         self._snapshot: _Snapshot | None = None
+        self._names_by_base: dict[str, str] = {}
+        """File base (STEM) -> model name, from the last listing (for change reports)."""
         self._closed = False
 
     @property
@@ -384,6 +393,7 @@ class PersistenceService:
             self._snapshot = snapshot
         for entry in models:
             self._estimates[entry["name"]] = self._estimate(entry)
+            self._names_by_base[stem(entry["name"])] = entry["name"]
         return StoreListing(models, problems)
 
     async def storage_report(self) -> dict[str, Any]:
@@ -412,7 +422,7 @@ class PersistenceService:
             name,
             self.base_dir,
             time.perf_counter() - started,
-            message,
+            message,  # says which version it is ("... saved as version 3; ...")
         )
         # A model saved under a loaded name replaces it: the object in memory is the old one.
         self._forget(name)
@@ -441,6 +451,108 @@ class PersistenceService:
         _log.info("deleted model %r from %s", name, self.base_dir)
         self._forget(name)
         return message
+
+    async def deletion_summary(self, ref: str) -> dict[str, Any]:
+        """What deleting ``ref`` (NAME: every version; NAME@vN: one) would remove, for a
+        confirmation: {name, version, versions, size_bytes, aliases, message}."""
+        return await self._run(self._io, self.store.deletion_summary, ref)
+
+    # -- versions ------------------------------------------------------------------------------
+
+    async def list_versions(self, name: str) -> list[dict[str, Any]]:
+        """Every version of ``name``, oldest first (version, saved_at, metrics, aliases ...)."""
+        return await self._run(self._io, self.store.list_versions, name)
+
+    async def history(self, name: str) -> list[dict[str, Any]]:
+        """The name's history, oldest first: saves, alias moves, roll-backs, deletes, notes."""
+        return await self._run(self._io, self.store.history, name)
+
+    async def set_alias(self, name: str, alias: str, version: int | str) -> str:
+        """Point ``alias`` at a version of ``name``; returns the store's sentence or raises."""
+        return await self._change(
+            f"setting alias {alias!r} of {name!r}", name, self.store.set_alias, name, alias, version
+        )
+
+    async def remove_alias(self, name: str, alias: str) -> str:
+        """Remove an alias of ``name``; returns the store's sentence or raises."""
+        return await self._change(
+            f"removing alias {alias!r} of {name!r}", name, self.store.remove_alias, name, alias
+        )
+
+    async def rollback(self, name: str, version: int | str) -> str:
+        """Make an earlier version's content the new latest version of ``name``."""
+        return await self._change(
+            f"rolling back {name!r} to {version!r}", name, self.store.rollback, name, version
+        )
+
+    async def set_note(self, ref: str, text: str | None) -> str:
+        """Set the note of a version (``NAME`` is the latest); returns a sentence or raises."""
+        return await self._change(
+            f"changing the note of {ref!r}", ref, self.store.set_note, ref, text
+        )
+
+    async def set_tags(self, ref: str, tags: Iterable[str]) -> str:
+        """Set the tags of a version (``NAME`` is the latest); returns a sentence or raises."""
+        return await self._change(
+            f"changing the tags of {ref!r}", ref, self.store.set_tags, ref, list(tags)
+        )
+
+    async def rename(self, old: str, new: str) -> str:
+        """Rename a model with all its versions; a loaded latest moves with it."""
+        loaded = self.loaded.get(old)
+        message = await self._change(
+            f"renaming {old!r} to {new!r}", old, self.store.rename, old, new, also=new
+        )
+        if loaded is not None:
+            self.loaded[new] = {**loaded, "name": new}
+        return message
+
+    async def prune(
+        self, name: str | None = None, *, keep: int, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Delete all but the last ``keep`` versions per name (never one an alias holds);
+        the store's summary {removed, kept_for_alias, size_bytes, message}."""
+        try:
+            result = await self._write(self._prune_blocking, name, keep, dry_run)
+        except Exception as error:
+            _log_failure(f"pruning {name or 'every model'!r} in {self.base_dir}", error)
+            raise
+        if not dry_run:
+            _log.info(
+                "pruned %s in %s: %s", name or "every model", self.base_dir, result["message"]
+            )
+            for item in result["removed"]:
+                self.loaded.pop(f"{item['name']}@v{item['version']}", None)
+        return result
+
+    def _prune_blocking(self, name: str | None, keep: int, dry_run: bool) -> dict[str, Any]:
+        try:
+            return self.store.prune(name, keep=keep, dry_run=dry_run)
+        finally:
+            self._refresh_snapshot_blocking(name)
+
+    async def _change(self, what: str, name: str, func: Any, *args: Any, also: str = "") -> str:
+        """Run a version write on the store thread, log it, keep ``loaded`` true."""
+        try:
+            message = await self._write(self._change_blocking, func, args, (name, also))
+        except Exception as error:
+            _log_failure(f"{what} in {self.base_dir}", error)
+            raise
+        _log.info("%s in %s: %s", what, self.base_dir, message)
+        plain = parse_ref(name)[0]
+        if func is not self.store.set_note and func is not self.store.set_tags:
+            self._forget(plain)  # the latest (or an alias) changed
+        else:
+            self._forget(name)
+        return message
+
+    def _change_blocking(self, func: Any, args: tuple[Any, ...], names: tuple[str, str]) -> str:
+        try:
+            return func(*args)
+        finally:
+            for name in names:
+                if name:
+                    self._refresh_snapshot_blocking(name)
 
     async def clear_all(self) -> str:
         """Delete every model in the store and empty ``loaded``; returns a sentence or raises."""
@@ -528,6 +640,11 @@ class PersistenceService:
         return self._forget(name)
 
     def _forget(self, name: str) -> bool:
+        """Drop ``name`` from ``loaded``; a plain name takes its ``NAME@...`` entries along
+        (an alias may point elsewhere now); ``NAME@vN`` alone never changes."""
+        if "@" not in name:
+            for ref in [key for key in self.loaded if key.startswith(f"{name}@")]:
+                self.loaded.pop(ref, None)
         return self.loaded.pop(name, None) is not None
 
     async def load_all(self, names: Sequence[str] | None = None) -> AsyncIterator[LoadUpdate]:
@@ -724,7 +841,7 @@ class PersistenceService:
         if name is None:
             self._snapshot = self._scan_blocking()
             return
-        file_name = f"{name}.json"
+        file_name = f"{stem(parse_ref(name)[0])}.json"
         try:
             info = os.stat(self._metadata_dir() / file_name, follow_symlinks=False)
         except OSError:
@@ -749,7 +866,15 @@ class PersistenceService:
         return tuple(self._name_of(file_name) for file_name in file_names)
 
     def _name_of(self, file_name: str) -> str:
-        return file_name.removesuffix(".json")
+        """The model name of metadata/``file_name`` (a STEM: "Linear_Regression.json")."""
+        base = file_name.removesuffix(".json")
+        known = self._names_by_base.get(base)
+        if known is None:
+            from tuidash.core.store.versions import model_name_at
+
+            known = model_name_at(self.store.backend, base) or base
+            self._names_by_base[base] = known
+        return known
 
     # -- shutdown ------------------------------------------------------------------------------
 

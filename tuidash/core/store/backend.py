@@ -10,12 +10,16 @@ that a crash-safe store needs, shaped so that an object store can offer them too
 - ``write_new`` never overwrites (a conditional ``If-None-Match`` write there);
 - ``replace`` makes one key hold another key's content at once, the old content never
   torn (a rename here; a copy, then a delete, where there is no rename);
-- ``sync`` makes the replaces in a folder durable (a folder fsync here; nothing there).
+- ``sync`` makes the replaces in a folder durable (a folder fsync here; nothing there);
+- ``link`` gives existing bytes a second key without copying them where it can (a hard
+  link here; a server-side copy there), so each version's bytes are stored once;
+- ``append`` adds a line to an append-only file (a name's history).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -141,7 +145,17 @@ class StoreBackend(Protocol):
         """Make the replaces and removals in ``folder`` durable."""
 
     def link(self, source: str, target: str) -> None:
-        """A second key for ``source``'s bytes without copying them (a save's backup)."""
+        """A new key ``target`` (never an existing one) holding ``source``'s bytes, durably:
+        without copying them where possible (a hard link), else a copy."""
+
+    def append(self, key: str, line: bytes) -> None:
+        """Append one line to ``key`` durably (creating it); a torn last line is ended first."""
+
+    def make_folder(self, folder: str) -> None:
+        """Create ``folder`` (and its parents) durably if it is missing."""
+
+    def remove_folder(self, folder: str) -> None:
+        """Remove ``folder`` if it is empty; never raises."""
 
     def remove(self, key: str) -> None:
         """Remove ``key`` (OSError if it cannot)."""
@@ -226,7 +240,44 @@ class LocalBackend:
         durable.fsync_dir(self.path(folder))
 
     def link(self, source: str, target: str) -> None:
-        os.link(self.path(source), self.path(target), follow_symlinks=False)
+        try:
+            os.link(self.path(source), self.path(target), follow_symlinks=False)
+            return
+        except OSError as exc:
+            # No hard links here (another file system, FAT, some network disks): copy.
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP, errno.EMLINK):
+                raise
+        folder = target.rpartition("/")[0]
+        tmp = key_in(folder, f"{TMP_PREFIX}{secrets.token_hex(8)}.copy")
+        try:
+            with open(self.path(source), "rb") as src:
+                sink = self.create(tmp)
+                try:
+                    shutil.copyfileobj(src, sink, 1024 * 1024)  # type: ignore[misc]
+                    sink.sync()
+                finally:
+                    sink.close()
+            if os.path.lexists(self.path(target)):  # as link() would: never over a file
+                raise FileExistsError(errno.EEXIST, "exists", self.path(target))
+            os.replace(self.path(tmp), self.path(target))
+        finally:
+            self.discard(tmp)
+
+    def append(self, key: str, line: bytes) -> None:
+        durable.append_line(self.path(key), line)
+
+    def make_folder(self, folder: str) -> None:
+        path = Path(self.path(folder))
+        if path.is_dir():
+            return
+        missing = [p for p in (path, *path.parents) if not p.is_dir()]
+        path.mkdir(parents=True, exist_ok=True)
+        for created in reversed(missing):  # each new folder's entry made durable once
+            durable.fsync_dir(created.parent)
+
+    def remove_folder(self, folder: str) -> None:
+        with contextlib.suppress(OSError):
+            os.rmdir(self.path(folder))
 
     def remove(self, key: str) -> None:
         os.unlink(self.path(key))

@@ -4,50 +4,67 @@ The sequence (steps 1-3 of the package docstring): the pickle and the name's pen
 are written as new files and synced; the pickle replaces the old one; the pending JSON
 replaces the old metadata (the commit). A reader that meets the pickle of a save between
 the two replaces finds its digest in the pending JSON (``read_pending``). Every function
-here runs under the store's writer lock, except ``read_pending`` and ``has_leftovers``.
+here runs under the store's writer lock, except ``read_pending``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import itertools
-import json
 import secrets
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from tuidash.core.errors import InvalidModelData, StoreWriteError
 from tuidash.core.store.backend import StoreBackend
-from tuidash.core.store.documents import MAX_JSON_BYTES, Problem, check_doc, parse_json, short
+from tuidash.core.store.documents import (
+    MAX_JSON_BYTES,
+    Problem,
+    check_doc,
+    encode_doc,
+    parse_json,
+    short,
+)
 from tuidash.core.store.durable import HASH_IN_THREAD_BYTES, close_payload
 from tuidash.core.store.names import (
     METADATA_DIR,
     MODELS_DIR,
-    PENDING_PREFIX,
     TMP_PREFIX,
     disk_name_ok,
     json_key,
     key_in,
     pending_key,
     pkl_key,
+    stem,
 )
-
-_FOLDERS = (MODELS_DIR, METADATA_DIR, "")
-"""Where a save leaves temp and pending files (the top holds the listing cache's)."""
 
 
 def write_entry(
-    backend: StoreBackend, name: str, doc: dict[str, Any], model: Any, existed: bool
+    backend: StoreBackend,
+    name: str,
+    doc: dict[str, Any],
+    model: Any,
+    existed: bool,
+    *,
+    source: str | None = None,
+    on_commit: Callable[[], object] | None = None,
 ) -> None:
-    """The crash-safe write sequence; puts the old files back on any error."""
+    """The crash-safe write sequence; puts the old files back on any error.
+
+    The pickle is ``model`` pickled, or (``source``) a second key of an existing pickle's
+    bytes (a roll-back to an earlier version). The files are named by the name's STEM.
+    ``on_commit`` runs right after the commit (the history line); if it fails, the save
+    is undone like any other failed save.
+    """
     import pickle
 
+    base = stem(name)
     token = secrets.token_hex(8)
     tmp_pkl = key_in(MODELS_DIR, f"{TMP_PREFIX}{token}.pkl")
     pending = pending_key(name)
-    pkl, meta = pkl_key(name), json_key(name)
+    pkl, meta = pkl_key(base), json_key(base)
     # The old files, kept so an error after a replace can put them back: small ones
     # as bytes in memory, large ones as a second key of the same bytes (no copy).
     backups: dict[str, str | bytes | None] = {pkl: None, meta: None}
@@ -55,22 +72,31 @@ def write_entry(
     try:
         if backend.stat(pending) is not None:
             recover_pending(backend, pending)
-        sink = backend.create(tmp_pkl)
-        try:
+        if source is not None:
+            backend.link(source, tmp_pkl)
+            payload, digest = backend.read_hashed(tmp_pkl, True)
+            close_payload(payload)
+            info = backend.stat(tmp_pkl)
+            size = info.st_size if info is not None else 0
+        else:
+            sink = backend.create(tmp_pkl)
             try:
-                pickle.dump(model, sink, protocol=5)
-            except OSError:
-                raise
-            except Exception as exc:  # any object can fail to pickle in its own way
-                raise InvalidModelData(f"The model could not be pickled: {short(exc)}.") from None
-            # Flush first: the hashing thread catches up while the disk writes.
-            sink.sync()
-            digest = sink.digest()
-        finally:
-            sink.close()
-        doc["model_file"] = {"name": f"{name}.pkl", "sha256": digest, "bytes": sink.size}
-        encoded = json.dumps(doc, allow_nan=False, ensure_ascii=False).encode("utf-8")
-        backend.write_new(pending, encoded)
+                try:
+                    pickle.dump(model, sink, protocol=5)
+                except OSError:
+                    raise
+                except Exception as exc:  # any object can fail to pickle in its own way
+                    raise InvalidModelData(
+                        f"The model could not be pickled: {short(exc)}."
+                    ) from None
+                # Flush first: the hashing thread catches up while the disk writes.
+                sink.sync()
+                digest = sink.digest()
+            finally:
+                sink.close()
+            size = sink.size
+        doc["model_file"] = {"name": f"{base}.pkl", "sha256": digest, "bytes": size}
+        backend.write_new(pending, encode_doc(doc))
         if existed:
             for target in (pkl, meta):
                 backups[target] = _backup(backend, target, token)
@@ -80,6 +106,8 @@ def write_entry(
         backend.replace(pending, meta)
         committed = True
         backend.sync(METADATA_DIR)
+        if on_commit is not None:
+            on_commit()
     except BaseException as exc:
         _roll_back(backend, existed, (placed, committed), backups, (pending, tmp_pkl))
         if isinstance(exc, OSError):
@@ -92,6 +120,20 @@ def write_entry(
             # Dropping the last link of a large old version frees all its blocks,
             # which takes a while; the save does not need to wait for it.
             backend.discard_later(links)
+
+
+def write_doc(backend: StoreBackend, key: str, doc: dict[str, Any]) -> None:
+    """Give the metadata ``key`` the content ``doc`` at once, durably (never torn).
+
+    The new file is written in the metadata folder, where a crash's leftover is found.
+    """
+    tmp = key_in(METADATA_DIR, f"{TMP_PREFIX}{secrets.token_hex(8)}")
+    try:
+        backend.write_new(tmp, encode_doc(doc))
+        backend.replace(tmp, key)
+    finally:
+        backend.discard(tmp)
+    backend.sync(key.rpartition("/")[0])
 
 
 def _backup(backend: StoreBackend, target: str, token: str) -> str | bytes | None:
@@ -160,29 +202,6 @@ def read_pending(backend: StoreBackend, name: str) -> dict[str, Any] | None:
     return doc if doc.get("model_file") is not None else None
 
 
-def has_leftovers(backend: StoreBackend) -> bool:
-    """True if an interrupted save left a temp or pending file (checked without the lock)."""
-    for folder in _FOLDERS:
-        try:
-            names = backend.names(folder)
-        except OSError:
-            continue
-        # str.startswith mapped in C: a per-name generator costs ~0.5 ms per 1,000.
-        if any(map(str.startswith, names, itertools.repeat((TMP_PREFIX, PENDING_PREFIX)))):
-            return True
-    return False
-
-
-def clean_leftovers(backend: StoreBackend) -> None:
-    """Finish or drop interrupted saves and delete temp files (under the writer lock)."""
-    for folder in _FOLDERS:
-        for entry in backend.scan(folder):
-            if entry.name.startswith(PENDING_PREFIX) and folder == MODELS_DIR:
-                recover_pending(backend, key_in(folder, entry.name))
-            elif entry.name.startswith(TMP_PREFIX) and not entry.is_dir(follow_symlinks=False):
-                backend.discard(key_in(folder, entry.name))
-
-
 def recover_pending(backend: StoreBackend, pending: str) -> None:
     """Roll an interrupted save forward if its pickle is in place, else drop it."""
     try:
@@ -191,12 +210,14 @@ def recover_pending(backend: StoreBackend, pending: str) -> None:
         if not isinstance(name, str) or not disk_name_ok(name) or pending_key(name) != pending:
             raise ValueError("pending file does not belong to its name")
         check_doc(doc, name)
-        payload, digest = backend.read_hashed(pkl_key(name), True)
+        # An earlier tuidash named files by the name itself: its model_file says which.
+        base = doc["model_file"]["name"].removesuffix(".pkl")
+        payload, digest = backend.read_hashed(pkl_key(base), True)
         close_payload(payload)
         if digest != doc["model_file"]["sha256"]:
             raise ValueError("the pickle was not replaced")
     except (OSError, ValueError, KeyError, TypeError, Problem):
         backend.discard(pending)
         return
-    backend.replace(pending, json_key(name))
+    backend.replace(pending, json_key(base))
     backend.sync(METADATA_DIR)

@@ -12,10 +12,12 @@ import math
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from tuidash.core.errors import InvalidModelData
+from tuidash.core.store.names import stem
 
 SCHEMA_VERSION = 1
 """Version of the JSON layout this module writes (absent in the original app's files)."""
@@ -25,6 +27,8 @@ ORIGINAL_KEYS = ("model_name", "metrics", "params", "predictions", "saved_at")
 METRIC_NAMES = ("MAE", "MSE", "RMSE", "MAPE", "R2")
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
+NAME_KEYS = ("versions", "aliases")
+"""Keys about the whole name, true only in the latest JSON (left out of earlier versions)."""
 
 
 class Problem(Exception):
@@ -184,7 +188,7 @@ def check_doc(doc: Any, name: str) -> dict[str, Any]:
         if not isinstance(model_file, dict):
             raise Problem("damaged", "its model_file is not a mapping")
         file_name = model_file.get("name")
-        if file_name != f"{name}.pkl":
+        if file_name not in (f"{stem(name)}.pkl", f"{name}.pkl"):
             raise Problem(
                 "damaged",
                 f"its model_file names {str(file_name)[:80]!r} instead of its own pickle "
@@ -201,10 +205,69 @@ def check_doc(doc: Any, name: str) -> dict[str, Any]:
     for key, kind in (("environment", dict), ("data", dict), ("cv", dict)):
         if doc.get(key) is not None and not isinstance(doc[key], kind):
             raise Problem("damaged", f"its {key} is not a mapping")
-    schema = doc.get("schema_version")
-    if schema is not None and (not isinstance(schema, int) or isinstance(schema, bool)):
-        raise Problem("damaged", "its schema_version is not a whole number")
+    for key in ("schema_version", "version", "versions", "replaces"):
+        value = doc.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise Problem("damaged", f"its {key} is not a whole number")
+    aliases = doc.get("aliases")
+    if aliases is not None and not (
+        isinstance(aliases, dict)
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in aliases.values())
+    ):
+        raise Problem("damaged", "its aliases are not a mapping of aliases to versions")
+    tags = doc.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise Problem("damaged", "its tags are not a list of words")
+    for key in ("note", "trained_by"):
+        if doc.get(key) is not None and not isinstance(doc[key], str):
+            raise Problem("damaged", f"its {key} is not text")
     return doc
+
+
+def version_of(doc: Mapping[str, Any]) -> int:
+    """A document's version number (1 for files saved before versions existed)."""
+    number = doc.get("version")
+    return number if isinstance(number, int) and number >= 1 else 1
+
+
+def encode_doc(doc: Mapping[str, Any]) -> bytes:
+    """A document as the strict JSON bytes the store writes."""
+    return json.dumps(doc, allow_nan=False, ensure_ascii=False).encode("utf-8")
+
+
+_USER: str | None = None
+
+
+def current_user() -> str:
+    """user@host of this process (for ``trained_by`` and the history)."""
+    global _USER
+    if _USER is None:
+        import getpass
+        import socket
+
+        try:
+            user = getpass.getuser()
+        except (OSError, KeyError, ImportError):
+            user = "unknown"
+        try:
+            host = socket.gethostname() or "localhost"
+        except OSError:
+            host = "localhost"
+        _USER = f"{user}@{host}"
+    return _USER
+
+
+def clean_tags(tags: Any) -> list[str]:
+    """Tags as a sorted list of distinct, stripped words; InvalidModelData if not words."""
+    if tags is None:
+        return []
+    if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
+        raise InvalidModelData("Tags must be a list of words.")
+    out = sorted({t.strip() for t in tags if t.strip()})
+    for tag in out:
+        if len(tag) > 64 or any(unicodedata.category(ch) in ("Cc", "Cs") for ch in tag):
+            raise InvalidModelData(f"The tag {tag[:40]!r} is too long or has control characters.")
+    return out
 
 
 # ---------------------------------------------------------------------------- building
@@ -272,6 +335,7 @@ def clean_metrics(
 _RESERVED_KEYS = frozenset(
     {"model", "metrics", "metric_reasons", "params", "predictions"}
     | {"model_name", "saved_at", "schema_version", "model_file", "environment"}
+    | {"version", "versions", "aliases", "replaces", "trained_by", "note", "tags"}
 )
 
 
@@ -307,6 +371,13 @@ def build_doc(name: str, data: Mapping[str, Any]) -> dict[str, Any]:
             doc[key] = to_jsonable(value)
     doc.setdefault("task", "regression")
     doc["environment"] = current_environment()
+    doc["trained_by"] = current_user()
+    note = data.get("note")
+    if note is not None and not isinstance(note, str):
+        raise InvalidModelData("The model's note must be text.")
+    doc["note"] = note or None
+    if data.get("tags") is not None:
+        doc["tags"] = clean_tags(data.get("tags"))
     return doc
 
 
@@ -337,4 +408,10 @@ def listing_row(
         "predictions_total": doc.get("predictions_total"),
         "feature_importance": preds.get("feature_importance"),
         "verified": doc.get("model_file") is not None,
+        "version": version_of(doc),
+        "versions": doc.get("versions") or 1,
+        "aliases": dict(doc.get("aliases") or {}),
+        "tags": list(doc.get("tags") or []),
+        "note": doc.get("note"),
+        "trained_by": doc.get("trained_by"),
     }

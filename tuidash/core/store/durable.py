@@ -76,6 +76,48 @@ def write_new_file(path: str | Path, data: bytes | memoryview) -> None:
         os.close(fd)
 
 
+def append_line(path: str | Path, line: bytes) -> None:
+    """Append ``line`` (ending in a newline) to ``path`` durably, creating it if needed.
+
+    A line torn by a crash is ended first, so it never swallows the next one. If writing
+    fails, the file is cut back to what it was (removed if this call created it).
+    """
+    flags = os.O_WRONLY | os.O_APPEND | _O_NOFOLLOW | _O_CLOEXEC
+    created = False
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+        created = True
+    size = 0
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            read_fd = os.open(path, READ_FLAGS)
+            try:
+                last = os.pread(read_fd, 1, size - 1)
+            finally:
+                os.close(read_fd)
+            if last != b"\n":
+                line = b"\n" + line
+        view = memoryview(line)
+        while view:
+            view = view[os.write(fd, view) :]
+        # A new file's folder entry is not fsynced here: the store syncs a name's versions
+        # folder before it relies on it (keeping a version), and a history line is
+        # best-effort across a power cut anyway (see ``versions``).
+        sync_file(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if created:
+                os.unlink(path)
+            else:
+                os.ftruncate(fd, size)
+        raise
+    finally:
+        os.close(fd)
+
+
 def write_new_unsynced(path: str | Path, data: bytes) -> None:
     """Create ``path`` (must not exist) with ``data``; no fsync (a cache file)."""
     fd = os.open(path, NEW_FILE_FLAGS, 0o644)

@@ -19,10 +19,11 @@ from tuidash.core.store.names import INDEX_NAME
 Signature = tuple[int, ...]
 """What changes whenever an entry's JSON is replaced or edited, or its pickle replaced."""
 Index = dict[str, tuple[Signature, Any]]
-"""Name -> (signature, listing row or the Problem of a damaged entry)."""
+"""File base -> (signature, listing row or the Problem of a damaged entry)."""
 
-_INDEX_VERSION = 2
+_INDEX_VERSION = 3
 _INDEX_FIELDS = (
+    "name",
     "saved_at",
     "metrics",
     "metric_reasons",
@@ -38,12 +39,19 @@ _INDEX_FIELDS = (
     "predictions_total",
     "feature_importance",
     "verified",
+    "version",
+    "versions",
+    "aliases",
+    "tags",
+    "note",
+    "trained_by",
 )
 _METRIC_TYPE_SET = frozenset((int, float, type(None)))
 
 
 def read_index(backend: StoreBackend) -> Index:
     """The listing cache; empty if it is missing, unreadable or of another version."""
+    # Keys are file bases; each row carries its model's name (the JSON's model_name).
     try:
         index = parse_json(backend.read(INDEX_NAME, MAX_JSON_BYTES))
     except (OSError, ValueError):  # TooLarge is a ValueError
@@ -71,7 +79,6 @@ def read_index(backend: StoreBackend) -> Index:
             env_at = row["environment"]
             row["environment"] = dict(envs[env_at]) if env_at is not None else None
             row["environment_mismatch"] = list(mismatch[env_at]) if env_at is not None else []
-            row["name"] = name
             row["predictions"] = None
             if _row_ok(row):
                 out[name] = (key, row)
@@ -131,6 +138,10 @@ def _row_ok(row: dict[str, Any]) -> bool:
         and isinstance(row["params"], dict)
         and isinstance(row["size_bytes"], int)
         and isinstance(row["pkl_bytes"], int)
+        and isinstance(row["version"], int)
+        and isinstance(row["versions"], int)
+        and isinstance(row["aliases"], dict)
+        and isinstance(row["tags"], list)
         and (env is None or isinstance(env, dict))
         and (data is None or isinstance(data, dict))
         and (importance is None or isinstance(importance, dict))

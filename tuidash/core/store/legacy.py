@@ -40,7 +40,11 @@ class ModelPersistence(ModelStore):
     def save_model(
         self, model_name: str, model_data: Mapping[str, Any], *, replace: bool = False
     ) -> tuple[bool, str]:
-        """Save a model; (True, message) or (False, a sentence saying what went wrong)."""
+        """Save a model; (True, message) or (False, a sentence saying what went wrong).
+
+        A taken name gets a new version: "Saved model 'X' as version 3; version 2 is kept
+        as 'X@v2'." (``replace`` changes nothing: the earlier version is always kept).
+        """
         try:
             return True, self.save(model_name, model_data, replace=replace)
         except StoreError as exc:
@@ -104,9 +108,23 @@ class ModelPersistence(ModelStore):
         return message
 
     def delete(self, name: str) -> str:
-        """Delete the files the store lists for ``name`` or raise a StoreError subclass."""
+        """Delete a model (every version) or one version; raises a StoreError subclass."""
         message = super().delete(name)
         self.loaded_models.pop(name, None)
+        return message
+
+    def rollback(self, name: str, version: int | str) -> str:
+        """``ModelStore.rollback``; the latest in ``loaded_models`` is stale after it."""
+        message = super().rollback(name, version)
+        self.loaded_models.pop(name, None)
+        return message
+
+    def rename(self, old: str, new: str) -> str:
+        """``ModelStore.rename``; a loaded model moves to its new name."""
+        message = super().rename(old, new)
+        loaded = self.loaded_models.pop(old, None)
+        if loaded is not None:
+            self.loaded_models[new] = {**loaded, "name": new}
         return message
 
     def iter_load(

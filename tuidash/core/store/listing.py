@@ -1,8 +1,15 @@
 """The listing: a row for every good model, a problem row for every other entry.
 
 Two folder scans, then per entry either the cached row (its signature unchanged) or the
-JSON read and checked; never a pickle opened, never sklearn imported. An entry whose load
+JSON read and checked; never a pickle opened, never sklearn imported, never a look into
+versions/ (the latest JSON carries the version count and aliases). An entry whose load
 failed since its files last changed is listed under problems, not as good.
+
+Entries are found by file base (``metadata/BASE.json``); each row is named by its JSON's
+``model_name``, which must be the base (an earlier tuidash's files) or have the base as
+its STEM (the original app's and this version's). Where a write is half-way (a model of an
+earlier tuidash being moved to its STEM, a rename), the listing shows old-or-new, never
+both and never a problem.
 """
 
 from __future__ import annotations
@@ -22,7 +29,17 @@ from tuidash.core.store.documents import (
 )
 from tuidash.core.store.durable import TooLarge
 from tuidash.core.store.index import Index, Signature, read_index, write_index
-from tuidash.core.store.names import METADATA_DIR, MODELS_DIR, fold, json_key, key_in, pkl_key
+from tuidash.core.store.names import (
+    METADATA_DIR,
+    MODELS_DIR,
+    RENAME_PREFIX,
+    fold,
+    json_key,
+    key_in,
+    pkl_key,
+    stem,
+)
+from tuidash.core.store.versions import renames_in_flight
 
 Rows = list[dict[str, Any]]
 LoadProblems = dict[str, tuple[Signature, Problem]]
@@ -30,17 +47,21 @@ LoadProblems = dict[str, tuple[Signature, Problem]]
 
 
 def scan(backend: StoreBackend) -> tuple[dict[str, Entry], dict[str, Entry]]:
-    """Entries of metadata/*.json and models/*.pkl by name (no following links)."""
+    """Entries of metadata/*.json and models/*.pkl by file base (no following links)."""
     return (
         _entries_by_name(backend.scan(METADATA_DIR), ".json"),
         _entries_by_name(backend.scan(MODELS_DIR), ".pkl"),
     )
 
 
-def _entries_by_name(entries: Iterable[Entry], suffix: str) -> dict[str, Entry]:
+def _entries_by_name(
+    entries: Iterable[Entry], suffix: str, markers: list[str] | None = None
+) -> dict[str, Entry]:
     found: dict[str, Entry] = {}
     for entry in entries:
         if not entry.name.endswith(suffix) or entry.name.startswith(".tuidash-"):
+            if markers is not None and entry.name.startswith(RENAME_PREFIX):
+                markers.append(entry.name)
             continue
         if entry.is_dir(follow_symlinks=False):
             continue  # a user's folder, not an entry
@@ -51,12 +72,12 @@ def _entries_by_name(entries: Iterable[Entry], suffix: str) -> dict[str, Entry]:
     return found
 
 
-def signature(backend: StoreBackend, name: str) -> Signature | None:
+def signature(backend: StoreBackend, base: str) -> Signature | None:
     """Changes whenever the JSON is replaced or edited, or the pickle is replaced."""
-    info = backend.stat(json_key(name))
+    info = backend.stat(json_key(base))
     if info is None:
         return None
-    pkl = backend.stat(pkl_key(name))
+    pkl = backend.stat(pkl_key(base))
     return (info.st_ino, info.st_size, info.st_mtime_ns, pkl.st_ino if pkl is not None else 0)
 
 
@@ -87,19 +108,28 @@ def survey(
     Without ``predictions`` the rows come from the listing cache where the files have
     not changed, and the cache is brought up to date.
     """
-    jsons, pkls = scan(backend)
+    jsons = _entries_by_name(backend.scan(METADATA_DIR), ".json")
+    markers: list[str] = []
+    pkls = _entries_by_name(backend.scan(MODELS_DIR), ".pkl", markers)
+    renames = renames_in_flight(backend, markers) if markers else {}
     use_index = not predictions
     index = read_index(backend) if use_index else {}
     new_index: Index = {}
     changed = False
-    entries: Rows = []
+    found: dict[str, tuple[str, dict[str, Any]]] = {}  # model name -> (base, row)
     problems: Rows = []
-    for name in sorted(jsons.keys() | pkls.keys(), key=lambda n: (fold(n), n)):
-        json_entry, pkl_entry = jsons.get(name), pkls.get(name)
+    legacy_stems: set[str] | None = None
+    for base in sorted(jsons.keys() | pkls.keys(), key=lambda n: (fold(n), n)):
+        json_entry, pkl_entry = jsons.get(base), pkls.get(base)
         if json_entry is None:
+            if legacy_stems is None:
+                legacy_stems = {stem(b) for b in jsons if stem(b) != b}
+                legacy_stems |= {stem(n) for pair in renames.items() for n in pair}
+            if base in legacy_stems:
+                continue  # a pickle placed by a write still in flight (or interrupted)
             problems.append(
                 _problem_row(
-                    name,
+                    base,
                     _FilesOf(json_entry, pkl_entry),
                     "orphaned",
                     "its pickle has no metadata file",
@@ -115,35 +145,36 @@ def survey(
                 info.st_mtime_ns,
                 pkl_entry.inode() if pkl_entry is not None else 0,
             )
-            cached = index.get(name)
+            cached = index.get(base)
             if cached is not None and cached[0] == key:
-                new_index[name] = cached
+                new_index[base] = cached
                 if isinstance(cached[1], Problem):
                     raise cached[1]
                 entry = cached[1]
             else:
-                entry = _list_entry(backend, name, json_entry, pkl_entry, predictions)
+                entry = _list_entry(backend, base, json_entry, pkl_entry, predictions)
                 if use_index:
-                    new_index[name] = (key, entry)
+                    new_index[base] = (key, entry)
                     changed = True
         except Problem as problem:
-            if use_index and problem.kind == "damaged" and name not in new_index:
-                new_index[name] = (key, problem)  # the stat taken above; no second lstat
+            if use_index and problem.kind == "damaged" and base not in new_index:
+                new_index[base] = (key, problem)  # the stat taken above; no second lstat
                 changed = True
             problems.append(
-                _problem_row(name, _FilesOf(json_entry, pkl_entry), problem.kind, problem.reason)
+                _problem_row(base, _FilesOf(json_entry, pkl_entry), problem.kind, problem.reason)
             )
             continue
         except OSError as exc:
             problems.append(
                 _problem_row(
-                    name,
+                    base,
                     _FilesOf(json_entry, pkl_entry),
                     "damaged",
                     f"it could not be read ({exc.strerror})",
                 )
             )
             continue
+        name = entry["name"]
         remembered = load_problems.get(name) if load_problems else None
         if remembered is not None and remembered[0] == key:
             problems.append(
@@ -155,20 +186,34 @@ def survey(
                 )
             )
             continue
-        entries.append(entry)
+        earlier = found.get(name)
+        if earlier is None or base == stem(name):
+            # One model, two files: a move to its STEM is half-way; the STEM's is the new.
+            found[name] = (base, entry)
     if use_index and (changed or len(new_index) != len(index)):
         write_index(backend, new_index)
+    if renames:
+        for old, new in renames.items():
+            # A committed rename whose old files are not removed yet: show the new name only.
+            if new in found and found[new][0] == stem(new):
+                found.pop(old, None)
+    if len(found) < len(jsons):
+        # An earlier tuidash's files whose move to the STEM committed: not a problem.
+        problems = [
+            p for p in problems if not (p["name"] in found and stem(p["name"]) != p["name"])
+        ]
+    entries = [row for _, row in found.values()]
     return entries, problems
 
 
 def _list_entry(
     backend: StoreBackend,
-    name: str,
+    base: str,
     json_entry: Entry,
     pkl_entry: Entry | None,
     predictions: bool,
 ) -> dict[str, Any]:
-    """One listing row from the JSON; raise Problem for a bad entry."""
+    """One listing row from the JSON of file base ``base``; raise Problem for a bad entry."""
     if json_entry.is_symlink():
         raise Problem(
             "damaged", "its metadata file is a symbolic link, which tuidash does not follow"
@@ -180,9 +225,13 @@ def _list_entry(
     except TooLarge as exc:
         raise Problem("damaged", exc.reason) from None
     try:
-        doc = check_doc(parse_json(raw), name)
+        parsed = parse_json(raw)
     except ValueError as exc:
         raise Problem("damaged", f"its metadata is not valid JSON ({short(exc)})") from None
+    name = parsed.get("model_name") if isinstance(parsed, dict) else None
+    if not isinstance(name, str) or (base != name and base != stem(name)):
+        name = base  # check_doc says what is wrong
+    doc = check_doc(parsed, name)
     if pkl_entry is None:
         raise Problem("damaged", "its pickle file is missing")
     if pkl_entry.is_symlink():

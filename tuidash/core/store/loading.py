@@ -21,12 +21,14 @@ from tuidash.core.store.backend import StoreBackend
 from tuidash.core.store.commit import read_pending
 from tuidash.core.store.documents import (
     MAX_JSON_BYTES,
+    NAME_KEYS,
     Problem,
     check_doc,
     environment_mismatch,
     parse_json,
     short,
     sklearn_version,
+    version_of,
 )
 from tuidash.core.store.durable import (
     HASH_CHUNK,
@@ -36,7 +38,8 @@ from tuidash.core.store.durable import (
     TooLarge,
     close_payload,
 )
-from tuidash.core.store.names import fold, json_key, pkl_key
+from tuidash.core.store.names import fold, json_key, pkl_key, stem, version_json_key
+from tuidash.core.store.versions import bases_of
 
 Prehashed = tuple[Payload, str | None]
 """A pickle's payload and digest, read ahead by a PreHasher."""
@@ -47,6 +50,10 @@ class Fetched:
     """A model's JSON and verified pickle bytes, ready to unpickle (or its problem)."""
 
     name: str
+    version: int | None = None
+    """The earlier version read, or None for the latest."""
+    base: str = ""
+    """The file base the latest was read from (for the listing's problem memory)."""
     doc: dict[str, Any] | None = None
     payload: Payload | None = None
     warnings: list[str] = field(default_factory=list)
@@ -54,30 +61,68 @@ class Fetched:
     not_found: bool = False
 
 
-def fetch(backend: StoreBackend, name: str, prehashed: Prehashed | None = None) -> Fetched:
-    """Read and verify one model's files (no unpickling).
+def fetch(
+    backend: StoreBackend,
+    name: str,
+    prehashed: Prehashed | None = None,
+    *,
+    version: int | None = None,
+) -> Fetched:
+    """Read and verify one model's files (no unpickling): its latest, or an earlier version.
 
-    ``prehashed`` is (payload, digest) of the pickle from a PreHasher; it is used
-    on the first attempt only (a retry reads the files again).
+    ``prehashed`` is (payload, digest) of the latest's pickle (at its STEM) from a
+    PreHasher; it is used on the first attempt only (a retry reads the files again).
     """
+    if version is not None:
+        out = Fetched(name, version, stem(name))
+        _fetch_into(out, backend, version_json_key(out.base, version), None, None)
+        if out.doc is not None:  # its keys about the whole name are those of its time
+            out.doc = {k: v for k, v in out.doc.items() if k not in NAME_KEYS}
+            out.doc["version"] = version
+        return out
+    bases = bases_of(name)
     out = Fetched(name)
+    for position, base in enumerate(bases):
+        out = Fetched(name, None, base)
+        _fetch_into(out, backend, json_key(base), position == len(bases) - 1, prehashed)
+        prehashed = None
+        if not out.not_found:
+            break
+    return out
+
+
+def _fetch_into(
+    out: Fetched,
+    backend: StoreBackend,
+    meta_key: str,
+    last: bool | None,
+    prehashed: Prehashed | None,
+) -> None:
+    """Fill ``out`` from the JSON at ``meta_key`` and its pickle, retrying a racing save.
+
+    ``last`` is None for an earlier version, else whether this is the name's last
+    candidate file base (only then is a pickle without its JSON reported).
+    """
+    name = out.name
     for attempt in range(3):
         try:
-            out.doc, out.payload, out.warnings = _fetch_once(backend, name, prehashed)
+            out.doc, out.payload, out.warnings = _fetch_once(
+                backend, name, meta_key, out.base, last, prehashed
+            )
             prehashed = None
             out.problem = None
-            return out
+            return
         except FileNotFoundError:
             out.not_found = True
             out.problem = Problem("damaged", "its files are missing")
-            return out
+            return
         except Problem as problem:
             out.problem = problem
             if problem.kind != "retry":
-                return out
+                return
         except OSError as exc:
             out.problem = Problem("damaged", f"it could not be read ({exc.strerror})")
-            return out
+            return
         finally:
             if prehashed is not None:
                 close_payload(prehashed[0])
@@ -86,17 +131,21 @@ def fetch(backend: StoreBackend, name: str, prehashed: Prehashed | None = None) 
         time.sleep(0.01 * (attempt + 1))
     assert out.problem is not None
     out.problem = Problem("damaged", out.problem.reason)
-    return out
 
 
 def _fetch_once(
-    backend: StoreBackend, name: str, prehashed: Prehashed | None
+    backend: StoreBackend,
+    name: str,
+    meta_key: str,
+    base: str,
+    last: bool | None,
+    prehashed: Prehashed | None,
 ) -> tuple[dict[str, Any], Payload, list[str]]:
-    meta_key = json_key(name)
+    model_key = meta_key.removesuffix(".json") + ".pkl" if last is None else pkl_key(base)
     try:
         raw = backend.read(meta_key, MAX_JSON_BYTES)
     except FileNotFoundError:
-        if backend.stat(pkl_key(name)) is not None:
+        if last and backend.stat(model_key) is not None:
             raise Problem("orphaned", "its pickle has no metadata file") from None
         raise
     except IsADirectoryError:
@@ -117,14 +166,15 @@ def _fetch_once(
     if isinstance(parsed, dict):
         other = parsed.get("model_name")
         if isinstance(other, str) and other != name and fold(other) == fold(name):
-            # A case-insensitive disk opened another model's file for this spelling.
+            # Another model's files: one that shares the STEM ("A B" and an earlier
+            # tuidash's "A_B"), or another spelling on a case-insensitive disk.
             raise FileNotFoundError(errno.ENOENT, "no such model", meta_key)
     doc = check_doc(parsed, name)
     try:
         if prehashed is not None:
             payload, digest = prehashed
         else:
-            payload, digest = backend.read_hashed(pkl_key(name), doc.get("model_file") is not None)
+            payload, digest = backend.read_hashed(model_key, doc.get("model_file") is not None)
     except FileNotFoundError:
         raise Problem("damaged", "its pickle file is missing") from None
     except IsADirectoryError:
@@ -144,7 +194,7 @@ def _fetch_once(
         )
         return doc, payload, notes
     if digest != model_file["sha256"]:
-        pending = read_pending(backend, name)
+        pending = read_pending(backend, name) if last is not None else None
         if pending is not None and pending["model_file"]["sha256"] == digest:
             return pending, payload, notes
         close_payload(payload)
@@ -199,6 +249,7 @@ def unpickle(fetched: Fetched) -> dict[str, Any]:
     preds = doc.get("predictions") or {}
     return {
         "name": fetched.name,
+        "version": version_of(doc),
         "model": model,
         "metrics": doc["metrics"],
         "metric_reasons": doc.get("metric_reasons") or {},
