@@ -52,6 +52,10 @@ class ModelSaver(Protocol):
         """The good entries of the store, from their JSON."""
         ...
 
+    def list_versions(self, name: str) -> list[dict[str, Any]]:
+        """The versions of a saved name, oldest first."""
+        ...
+
 
 class ModelOpener(Protocol):
     """A store that loads models (restricted unpickling)."""
@@ -116,7 +120,9 @@ class SaveOutcome:
     name: str
     message: str
     replaced: bool
-    """A model of that name was overwritten."""
+    """A model of that name existed: this save is its next version (the earlier one is kept)."""
+    version: int = 1
+    """The version number this save got."""
 
 
 @dataclass
@@ -183,7 +189,7 @@ class NameTaken(ModelExists):
 
     def __init__(self, existing: str, same: bool) -> None:
         if same:
-            text = f"A model named {existing!r} already exists; choose another name or replace it."
+            text = f"A model named {existing!r} already exists; choose another name."
         else:
             text = (
                 f"A model named {existing!r} already exists; names that differ only in "
@@ -197,9 +203,10 @@ class NameTaken(ModelExists):
 
 
 def name_for(store: ModelSaver, request: TrainRequest) -> str:
-    """The name to save under, checked before any training: the request's name (``NameTaken``
-    when a saved model has it, in any upper/lower case, unless replacing that very name) or
-    the kind's display name made free with the store's rule ("Random Forest (2)")."""
+    """The name to save under, checked before any training: the request's name (a saved name
+    gets its next version; ``NameTaken`` when another saved name shares its files: another
+    upper/lower case, or ``_`` for a space) or the kind's display name made free with the
+    store's rule ("Random Forest (2)")."""
     from tuidash.core.catalog import get_kind
     from tuidash.core.errors import InvalidModelName
     from tuidash.core.store.names import fold, name_problem
@@ -212,9 +219,7 @@ def name_for(store: ModelSaver, request: TrainRequest) -> str:
     if problem:
         raise InvalidModelName(problem)
     if name in taken:
-        if not request.replace:
-            raise NameTaken(name, same=True)
-        return name
+        return name  # saved as its next version; the earlier ones stay loadable
     other = sorted(n for n in taken if fold(n) == fold(name))
     if other:
         raise NameTaken(other[0], same=False)
@@ -247,7 +252,9 @@ def save(
 ) -> SaveOutcome:
     """Save a trained model under ``name``; a ``StoreError`` says why it could not be."""
     message = store.save(name, trained.to_model_data(), replace=replace)
-    return SaveOutcome(name, message, replaced=bool(replace and "replac" in message.lower()))
+    versions = store.list_versions(name)
+    version = int(versions[-1]["version"]) if versions else 1
+    return SaveOutcome(name, message, replaced=version > 1, version=version)
 
 
 def train_and_save(
