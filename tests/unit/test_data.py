@@ -813,3 +813,17 @@ def test_a_text_target_is_a_data_problem_with_examples() -> None:
     assert data_module.target_problems(frame, "numbers_as_text") == []
     frame["when"] = pd.date_range("2024-01-01", periods=30)
     assert "holds dates" in data_module.target_problems(frame, "when")[0]
+
+
+def test_a_text_date_column_is_not_called_an_identifier() -> None:
+    """Dates differ in every row, yet they become date features: no 'identifier?' problem."""
+    import pandas as pd
+
+    from tuidash.core.data import data_problems
+
+    days = pd.date_range("2024-01-01", periods=40, freq="D").strftime("%Y-%m-%d")
+    frame = pd.DataFrame({"date": list(days), "code": [f"c{i:03d}" for i in range(40)]})
+    frame["sales"] = range(40)
+    problems = " ".join(data_problems(frame))
+    assert "'date'" not in problems
+    assert "'code' has a different value in every row" in problems

@@ -155,7 +155,8 @@ def data_problems(
                     f"Column {name!r} is mostly numbers but has some text (such as {odd}), so it "
                     "is treated as text; fix the odd values to use it as a number."
                 )
-            elif column.unique == present and present > 20:
+            elif column.unique == present and present > 20 and not _is_dates(series):
+                # Dates differ in every row too, but they become date features.
                 problems.append(
                     f"Column {name!r} has a different value in every row (an identifier?); "
                     "it will not help a model."
@@ -350,3 +351,10 @@ def _duplicate_rows(frame: pd.DataFrame) -> int:
         return int(frame.loc[candidates].duplicated().sum())
     except TypeError:  # unhashable cells
         return 0
+
+
+def _is_dates(series: pd.Series) -> bool:
+    """Text that is dates (imported here: the date module needs scikit-learn)."""
+    from tuidash.core.dates import is_date_column
+
+    return is_date_column(series)
