@@ -52,9 +52,10 @@ def test_train_and_save_fits_evaluates_and_saves(store: ModelPersistence, data_f
     assert outcome.trained.metrics.values["R2"] == pytest.approx(1.0)
     assert [e["name"] for e in store.list_saved_models()] == ["Linear Regression"]
     assert seen and all(0.0 <= f <= 1.0 for f, _ in seen)
-    # No name: the kind's name made free with the store's rule.
+    # No name: the kind's name again, saved as its next version (nothing is lost).
     again = workflows.train_and_save(store, request(data_file))
-    assert again.saved.name == "Linear Regression (2)"
+    assert (again.saved.name, again.saved.version) == ("Linear Regression", 2)
+    assert [v["version"] for v in store.list_versions("Linear Regression")] == [1, 2]
 
 
 def test_a_taken_name_gets_a_new_version_another_spelling_is_refused_before_training(

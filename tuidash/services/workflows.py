@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tuidash.core.errors import ModelExists
-from tuidash.core.store.names import free_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -203,18 +202,16 @@ class NameTaken(ModelExists):
 
 
 def name_for(store: ModelSaver, request: TrainRequest) -> str:
-    """The name to save under, checked before any training: the request's name (a saved name
-    gets its next version; ``NameTaken`` when another saved name shares its files: another
-    upper/lower case, or ``_`` for a space) or the kind's display name made free with the
-    store's rule ("Random Forest (2)")."""
+    """The name to save under, checked before any training: the request's name or else the
+    kind's display name (a saved name gets its next version; ``NameTaken`` when another saved
+    name shares its files: another upper/lower case, or ``_`` for a space)."""
     from tuidash.core.catalog import get_kind
     from tuidash.core.errors import InvalidModelName
     from tuidash.core.store.names import fold, name_problem
 
     taken = {str(entry.get("name")) for entry in store.list_models(predictions=False)}
-    if request.name is None:
-        return free_name(get_kind(request.kind).display_name, taken)
-    name = request.name
+    # Without a name the kind's name, like the original app: retraining saves its next version.
+    name = request.name if request.name is not None else get_kind(request.kind).display_name
     problem = name_problem(name)
     if problem:
         raise InvalidModelName(problem)
