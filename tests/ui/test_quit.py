@@ -109,7 +109,7 @@ async def test_a_store_that_breaks_mid_session_then_quit_saves_elsewhere(
         said = " ".join(str(r) for r in app._exit_renderables)
     assert f"'Random Forest' saved in {rescue}" in said
     assert f"tuidash --store {rescue}" in said
-    assert (rescue / "metadata" / "Random Forest.json").is_file()
+    assert (rescue / "metadata" / "Random_Forest.json").is_file()
     loaded = ModelPersistence(rescue).load_model("Random Forest")
     assert loaded is not None and hasattr(loaded["model"], "predict")
 

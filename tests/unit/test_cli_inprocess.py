@@ -188,9 +188,9 @@ def test_a_latin1_file_is_detected_and_an_undetectable_one_names_the_flag_to_pas
     header, first = captured.out.splitlines()[:2]
     assert header == "a,b,y,note,prediction" and first.startswith("1,2,3,café,")
     assert "Read as cp1252 text" in captured.err
-    from tuidash.core import data as core_data
+    from tuidash.core import decoding
 
-    monkeypatch.setattr(core_data, "_detect_encoding", lambda raw, start: None)
+    monkeypatch.setattr(decoding, "_detect_encoding", lambda raw, start: None)
     for argv in (
         ["train", str(latin), "--target", "y", "--model", "dummy", "--name", "L"],
         ["predict", "Dummy", str(latin)],

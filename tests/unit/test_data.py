@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tuidash.core import data as data_module
+from tuidash.core import decoding, profiling
 from tuidash.core.data import (
     DEFAULT_MAX_BYTES,
     DataEncodingError,
@@ -205,7 +206,7 @@ def test_a_large_latin1_file_is_detected_from_a_bounded_sample(tmp_path: Path) -
 def test_undetectable_text_names_the_problem_and_reads_with_an_explicit_encoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(data_module, "_detect_encoding", lambda raw, start: None)
+    monkeypatch.setattr(decoding, "_detect_encoding", lambda raw, start: None)
     message = error_of(FIXTURES / "latin1.csv")
     assert message == (
         f"{FIXTURES / 'latin1.csv'} is not UTF-8 text (byte 0xfc on line 2) and its encoding "
@@ -725,7 +726,7 @@ def test_data_problems_uses_a_given_profile_instead_of_profiling_again(
     def no_profiling(*args: object) -> None:
         raise AssertionError("data_problems must not profile again")
 
-    monkeypatch.setattr(data_module, "profile_columns", no_profiling)
+    monkeypatch.setattr(profiling, "profile_columns", no_profiling)
     assert data_problems(frame, profile=profile) == expected
     assert data_problems(frame, profile) == expected
 
@@ -736,7 +737,7 @@ def test_large_frame_checks_find_the_same_problems_as_the_exact_path(
     frame = _mixed_frame()
     exact = data_problems(frame)
     # The same frame treated as "large": bounded conversions and hashed duplicate rows.
-    monkeypatch.setattr(data_module, "SAMPLE_ROWS", 500)
+    monkeypatch.setattr(profiling, "SAMPLE_ROWS", 500)
     large = data_problems(frame)
     assert large == exact
     text = " ".join(exact)
@@ -754,14 +755,14 @@ def test_hashed_duplicate_rows_are_confirmed_so_collisions_do_not_count(
 ) -> None:
     frame = pd.DataFrame({"a": [1, 2, 1, 3, 2, 1] * 100, "b": ["x", "y", "x", "z", "q", "x"] * 100})
     expected = int(frame.duplicated().sum())
-    monkeypatch.setattr(data_module, "SAMPLE_ROWS", 10)
+    monkeypatch.setattr(profiling, "SAMPLE_ROWS", 10)
     # Every row hashing alike (all collide) must still give the exact count.
     monkeypatch.setattr(
         pd.util,
         "hash_pandas_object",
         lambda obj, index=True: pd.Series([7] * len(obj), dtype="uint64"),
     )
-    assert data_module._duplicate_rows(frame) == expected == 596
+    assert profiling._duplicate_rows(frame) == expected == 596
 
 
 # --------------------------------------------------------------------------- default target
@@ -812,3 +813,17 @@ def test_a_text_target_is_a_data_problem_with_examples() -> None:
     assert data_module.target_problems(frame, "numbers_as_text") == []
     frame["when"] = pd.date_range("2024-01-01", periods=30)
     assert "holds dates" in data_module.target_problems(frame, "when")[0]
+
+
+def test_a_text_date_column_is_not_called_an_identifier() -> None:
+    """Dates differ in every row, yet they become date features: no 'identifier?' problem."""
+    import pandas as pd
+
+    from tuidash.core.data import data_problems
+
+    days = pd.date_range("2024-01-01", periods=40, freq="D").strftime("%Y-%m-%d")
+    frame = pd.DataFrame({"date": list(days), "code": [f"c{i:03d}" for i in range(40)]})
+    frame["sales"] = range(40)
+    problems = " ".join(data_problems(frame))
+    assert "'date'" not in problems
+    assert "'code' has a different value in every row" in problems

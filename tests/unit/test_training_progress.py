@@ -12,20 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tuidash.core.training import (
-    PREDICT_CHUNK_ROWS,
-    ProgressTimer,
-    TrainConfig,
-    TrainingCancelled,
-    _fit_grown,
-    _permutation_importance,
-    _predict_in_chunks,
-    _Progress,
-    build_pipeline,
-    duration_text,
-    time_left_text,
-    train_model,
-)
+from tuidash.core.evaluation import PREDICT_CHUNK_ROWS, _permutation_importance
+from tuidash.core.evaluation import predict_in_chunks as _predict_in_chunks
+from tuidash.core.fitting import _fit_grown
+from tuidash.core.pipeline import build_pipeline
+from tuidash.core.progress import ProgressReporter as _Progress
+from tuidash.core.progress import ProgressTimer, TrainingCancelled, duration_text, time_left_text
+from tuidash.core.training import TrainConfig, train_model
 
 
 class FakeClock:

@@ -48,7 +48,7 @@ def test_stored_rows_follow_kept_order_batching_and_the_cap(monkeypatch: Any) ->
     # A batch is numbered by its last row, where its target comes from.
     for row, value in zip(batched["rows"], batched["y_test"], strict=True):
         assert value == data["y"].iloc[row - 1]
-    monkeypatch.setattr("tuidash.core.training.PREDICTION_CAP", 4)
+    monkeypatch.setattr("tuidash.core.evaluation.PREDICTION_CAP", 4)
     capped = train(data).to_model_data()
     assert len(capped["predictions"]["rows"]) == len(capped["predictions"]["y_test"]) == 4
 

@@ -52,33 +52,36 @@ def test_train_and_save_fits_evaluates_and_saves(store: ModelPersistence, data_f
     assert outcome.trained.metrics.values["R2"] == pytest.approx(1.0)
     assert [e["name"] for e in store.list_saved_models()] == ["Linear Regression"]
     assert seen and all(0.0 <= f <= 1.0 for f, _ in seen)
-    # No name: the kind's name made free with the store's rule.
+    # No name: the kind's name again, saved as its next version (nothing is lost).
     again = workflows.train_and_save(store, request(data_file))
-    assert again.saved.name == "Linear Regression (2)"
+    assert (again.saved.name, again.saved.version) == ("Linear Regression", 2)
+    assert [v["version"] for v in store.list_versions("Linear Regression")] == [1, 2]
 
 
-def test_a_taken_name_is_refused_before_training(store: ModelPersistence, data_file: Path) -> None:
-    workflows.train_and_save(store, request(data_file, name="random forest"))
+def test_a_taken_name_gets_a_new_version_another_spelling_is_refused_before_training(
+    store: ModelPersistence, data_file: Path
+) -> None:
+    first = workflows.train_and_save(store, request(data_file, name="random forest"))
+    assert (first.saved.version, first.saved.replaced) == (1, False)
     calls: list[float] = []
 
     def progress(fraction: float, text: str) -> None:
         calls.append(fraction)
 
-    with pytest.raises(workflows.NameTaken) as same:
-        workflows.train_and_save(store, request(data_file, name="random forest"), progress=progress)
-    assert same.value.same and "already exists" in same.value.message
-    # Another spelling of a saved name would share its files on some disks: refused too,
-    # even with replace, naming the saved one.
-    with pytest.raises(workflows.NameTaken) as other:
-        workflows.train_and_save(
-            store, request(data_file, name="Random Forest", replace=True), progress=progress
-        )
-    assert not other.value.same and "'random forest'" in other.value.message
+    # Another spelling of a saved name would share its files: refused before training,
+    # naming the saved one.
+    for other_name in ("Random Forest", "random_forest"):
+        with pytest.raises(workflows.NameTaken) as other:
+            workflows.train_and_save(
+                store, request(data_file, name=other_name, replace=True), progress=progress
+            )
+        assert not other.value.same and "'random forest'" in other.value.message
     assert calls == []  # nothing was trained
-    replaced = workflows.train_and_save(
-        store, request(data_file, name="random forest", replace=True)
-    )
-    assert replaced.saved.replaced
+    again = workflows.train_and_save(store, request(data_file, name="random forest"))
+    assert (again.saved.version, again.saved.replaced) == (2, True)
+    assert "version 2" in again.saved.message
+    assert [v["version"] for v in store.list_versions("random forest")] == [1, 2]
+    assert store.load_model("random forest@v1") is not None  # the first is kept
 
 
 def test_bad_settings_are_refused_before_the_data_is_read(store: ModelPersistence) -> None:
@@ -111,8 +114,8 @@ def test_train_on_loaded_data_then_save(store: ModelPersistence, data_file: Path
     trained = workflows.train(TrainRequest(target="y", kind="dummy", data=frame))
     saved = workflows.save(store, "Baseline", trained)
     assert saved.name == "Baseline" and "Saved" in saved.message
-    with pytest.raises(TuidashError):
-        workflows.save(store, "Baseline", trained)  # taken, no replace
+    again = workflows.save(store, "Baseline", trained)  # taken: its next version
+    assert (again.version, again.replaced) == (2, True)
 
 
 def test_predict_to_file_writes_rows_and_predictions(

@@ -232,6 +232,7 @@ def _report(trained: Any, saved: Any, display_name: str, store: str, target: str
         "cv": trained.cv,
         "train_seconds": trained.train_seconds,
         "replaced": saved.replaced,
+        "version": saved.version,
         "notes": [str(n) for n in trained.notes or []],
     }
 

@@ -4,8 +4,8 @@
 month, day of week and ordinal day, so a saved model predicts on the raw rows of a new
 file. It is allowlisted by name in ``tuidash.core.unpickle``: it holds only column names
 and format strings. This module imports sklearn, pandas and numpy at the top because a
-class needs its base classes; ``tuidash.core.training`` imports it only when it builds or
-checks a pipeline.
+class needs its base classes; ``tuidash.core.pipeline``, ``predicting`` and ``evaluation``
+import it only when they build, check or read a pipeline.
 """
 
 from __future__ import annotations

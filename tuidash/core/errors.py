@@ -50,3 +50,25 @@ class StoreWriteError(StoreError):
 
 class InvalidModelData(StoreError):
     """The model_data given to save is missing something or has the wrong shape."""
+
+
+# ------------------------------------------------------- training (core.training and its parts)
+
+
+class TrainingError(TuidashError, ValueError):
+    """Training cannot start or finish on this data; the message is one sentence for a person."""
+
+
+# ------------------------------------------------------------- data files (core.data, decoding)
+
+
+class DataError(TuidashError, ValueError):
+    """A data file that cannot be read; the message is one sentence for a person."""
+
+
+class DataEncodingError(DataError):
+    """A text file that is not in the encoding tried; ``suggestion`` is one to try next."""
+
+    def __init__(self, message: str, suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.suggestion = suggestion

@@ -1,19 +1,24 @@
-"""Predict with a saved model on new data: read a file, check its schema, predict, write CSV.
+"""Predict with a model on new data: check the rows against the model's feature schema,
+predict, and (for ``tuidash predict`` and the Predict screen) read a file and write a CSV.
 
-Used by ``tuidash predict`` and the Predict screen. Pure Python; pandas and sklearn are
-imported inside the functions that need them.
+Training hands its fitted pipeline and feature schema to ``predict`` here; this module
+never imports training. Pure Python; pandas and sklearn are imported inside the functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tuidash.core.errors import TuidashError
+from tuidash.core.pipeline import features_from_pipeline, prepare_frame
+from tuidash.core.text import quoted_names
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from tuidash.core.store import ModelPersistence
@@ -24,6 +29,26 @@ PREDICTION_COLUMN = "prediction"
 
 class PredictionError(TuidashError, ValueError):
     """The data cannot be predicted on with this model; the message says why in one sentence."""
+
+
+class SchemaError(TuidashError, ValueError):
+    """New data does not fit a model's feature schema; ``problems`` lists every reason."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        """Every reason the data does not fit, one sentence each."""
+        super().__init__(" ".join(self.problems) or "The data does not fit the model.")
+
+
+@runtime_checkable
+class FittedModel(Protocol):
+    """A fitted pipeline with the feature schema it was trained on (a ``TrainedModel``)."""
+
+    pipeline: Any
+
+    @property
+    def features(self) -> list[dict[str, Any]]:
+        """The feature schema [{name, dtype, kind}] that new data is checked against."""
 
 
 @dataclass
@@ -58,11 +83,9 @@ def model_features(entry: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     tuidash stores it in the metadata's ``data.features``; for stores of the original app
     the fitted pipeline's own column lists are the fallback (dtypes unknown).
     """
-    from tuidash.core.training import features_from_pipeline
-
-    metadata = entry.get("metadata") if isinstance(entry.get("metadata"), Mapping) else {}
-    data = metadata.get("data") if isinstance(metadata.get("data"), Mapping) else {}
-    features = data.get("features")
+    metadata = entry.get("metadata")
+    data = metadata.get("data") if isinstance(metadata, Mapping) else None
+    features = data.get("features") if isinstance(data, Mapping) else None
     if isinstance(features, list) and features:
         schema = []
         for item in features:
@@ -78,8 +101,6 @@ def model_features(entry: Mapping[str, Any]) -> list[dict[str, Any]] | None:
 
 def schema_problems(frame: pd.DataFrame, features: list[dict[str, Any]]) -> list[str]:
     """Problems that stop ``frame`` from being predicted on (missing columns named)."""
-    from tuidash.core.training import check_schema
-
     return list(check_schema(frame, features))
 
 
@@ -87,8 +108,6 @@ def predict_frame(
     entry: Mapping[str, Any], frame: pd.DataFrame, *, model_name: str = "", source: str = ""
 ) -> Prediction:
     """Check ``frame`` against the model's schema and add a prediction column to a copy."""
-    from tuidash.core.training import SchemaError, predict
-
     model = entry.get("model")
     if model is None or not hasattr(model, "predict"):
         raise PredictionError(f"The model {model_name!r} has no fitted estimator to predict with.")
@@ -169,3 +188,161 @@ def _free_column(columns: Any) -> str:
     while f"{PREDICTION_COLUMN}_{index}" in taken:
         index += 1
     return f"{PREDICTION_COLUMN}_{index}"
+
+
+# --------------------------------------------------------------------------- the schema
+
+_NUMERIC_DTYPE = re.compile(r"^(u?int|float|Int|UInt|Float|number|numeric|complex)", re.IGNORECASE)
+
+
+def _expected_kind(feature: Mapping[str, Any]) -> str | None:
+    """numeric, categorical, date or None (unknown) for one entry of a feature schema."""
+    kind = feature.get("kind")
+    if kind in ("numeric", "categorical", "date"):
+        return str(kind)
+    dtype = feature.get("dtype")
+    if not isinstance(dtype, str) or not dtype:
+        return None
+    return "numeric" if _NUMERIC_DTYPE.match(dtype) else "categorical"
+
+
+def _schema_names(features: Sequence[Mapping[str, Any] | str]) -> list[dict[str, Any]]:
+    schema = []
+    for item in features:
+        if isinstance(item, str):
+            schema.append({"name": item, "dtype": None})
+        else:
+            schema.append(dict(item))
+    return schema
+
+
+def check_schema(frame: pd.DataFrame, features: Sequence[Mapping[str, Any] | str]) -> list[str]:
+    """Problems that stop ``frame`` from being predicted on; empty when it fits.
+
+    Missing columns are named; extra columns are ignored; a column that was numbers (or
+    dates) in training but holds text now is reported with an example value and its row.
+    """
+    import pandas as pd
+
+    problems: list[str] = []
+    schema = _schema_names(features)
+    columns = [str(c) for c in frame.columns]
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        problems.append(f"The data has duplicate column names: {quoted_names(twice)}.")
+    missing = [f["name"] for f in schema if f["name"] not in columns]
+    if missing:
+        word = "column" if len(missing) == 1 else "columns"
+        problems.append(f"The data is missing the {word} the model needs: {quoted_names(missing)}.")
+    if len(frame) == 0:
+        problems.append("The data has no rows.")
+    if twice:
+        return problems
+    renamed = frame.set_axis(columns, axis=1)
+    for feature in schema:
+        name = feature["name"]
+        if name in columns and _expected_kind(feature) == "date":
+            problem = _date_problem(renamed, name, feature.get("format"))
+            if problem is not None:
+                problems.append(problem)
+            continue
+        if name not in columns or _expected_kind(feature) != "numeric":
+            continue
+        series = renamed[name]
+        if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+            continue
+        present = series.dropna()
+        numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
+        bad = present[numbers.isna().to_numpy()]
+        if pd.api.types.is_bool_dtype(series):
+            problems.append(
+                f"Column {name!r} should hold numbers (as in training) but holds true/false."
+            )
+        elif len(bad):
+            row = list(renamed.index).index(bad.index[0]) + 1
+            problems.append(
+                f"Column {name!r} should hold numbers (as in training) but has text such as "
+                f"{bad.iloc[0]!r} (row {row})."
+            )
+    return problems
+
+
+def _date_problem(frame: pd.DataFrame, name: str, fmt: Any) -> str | None:
+    """A sentence naming the first value of a date column that cannot be read as a date."""
+    import pandas as pd
+
+    from tuidash.core.dates import parse_dates
+
+    series = frame[name]
+    present = series.dropna()
+    if present.empty:
+        return None
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return f"Column {name!r} should hold dates (as in training) but holds numbers."
+    parsed = parse_dates(present, fmt if isinstance(fmt, str) else None)
+    bad = present[parsed.isna().to_numpy()]
+    if len(bad) == 0:
+        return None
+    row = list(frame.index).index(bad.index[0]) + 1
+    return (
+        f"Column {name!r} should hold dates (as in training) but has {bad.iloc[0]!r} (row {row})."
+    )
+
+
+def predict(
+    model: Any,
+    frame: pd.DataFrame,
+    features: Sequence[Mapping[str, Any] | str] | None = None,
+) -> np.ndarray:
+    """Check ``frame`` against the feature schema, then predict; SchemaError if it does not fit.
+
+    ``model`` is a fitted pipeline, a FittedModel (``TrainedModel``), or a dict from the store
+    (``"model"`` key).
+    """
+    import numpy as np
+
+    if isinstance(model, FittedModel):
+        features = features if features is not None else model.features
+        pipeline = model.pipeline
+    elif isinstance(model, Mapping):
+        pipeline = model.get("model")
+        if features is None:
+            metadata = model.get("metadata") or {}
+            recorded = (
+                (metadata.get("data") or {}).get("features")
+                if isinstance(metadata, Mapping)
+                else None
+            )
+            features = recorded or None
+    else:
+        pipeline = model
+    if pipeline is None or not hasattr(pipeline, "predict"):
+        raise SchemaError(["The model has no fitted estimator to predict with."])
+    if features is None:
+        features = features_from_pipeline(pipeline)
+    if not features:
+        raise SchemaError(["The model does not record which columns it needs."])
+    problems = check_schema(frame, features)
+    if problems:
+        raise SchemaError(problems)
+    schema = _schema_names(features)
+    names = [f["name"] for f in schema]
+    numeric, categorical = _split_kinds(pipeline, schema)
+    columns = [str(c) for c in frame.columns]
+    X = prepare_frame(frame.set_axis(columns, axis=1)[names], numeric, categorical)
+    return np.asarray(pipeline.predict(X), dtype=np.float64).ravel()
+
+
+def _split_kinds(pipeline: Any, schema: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
+    """Numeric and categorical columns: from the pipeline itself when it was built here."""
+    known = features_from_pipeline(pipeline) or []
+    kinds = {f["name"]: f.get("kind") for f in known if f.get("kind")}
+    numeric: list[str] = []
+    categorical: list[str] = []
+    for feature in schema:
+        kind = kinds.get(feature["name"]) or _expected_kind(feature)
+        if kind == "numeric":
+            numeric.append(feature["name"])
+        elif kind == "categorical":
+            categorical.append(feature["name"])
+    return numeric, categorical

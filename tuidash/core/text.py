@@ -6,7 +6,8 @@ the dashboard and the CLI show, so both say the same thing the same way.
 - sizes: 512 B, 12.3 KB, 4.0 MB, 1.2 GB (1024 steps);
 - metrics: the number, or ``undefined (reason)`` when it could not be computed;
 - durations: 0.52 s, 2 min 05 s, 1 h 02 min;
-- export files: ``stem.csv``, then ``stem_2.csv``, ``stem_3.csv``, ... (never replaced).
+- export files: ``stem.csv``, then ``stem_2.csv``, ``stem_3.csv``, ... (never replaced);
+- lists of column names in a sentence: 'a', 'b' and 3 more.
 
 Plain Python, no imports beyond the standard library.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,12 @@ def metric_of(
     """``metric_text`` of one metric of a model's ``metrics`` and ``metric_reasons``."""
     reason = (reasons or {}).get(name)
     return metric_text((metrics or {}).get(name), str(reason) if reason else None)
+
+
+def quoted_names(names: Sequence[str], limit: int = 12) -> str:
+    """Names quoted for a sentence: 'a', 'b', 'c' (past ``limit``: "and N more")."""
+    shown = ", ".join(repr(n) for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def duration_text(seconds: Any) -> str:

@@ -361,14 +361,14 @@ def _features(model: Any, document: Mapping[str, Any] | None) -> list[dict[str, 
                 out.append(dict(item))
         if out:
             return out
-    from tuidash.core.training import features_from_pipeline
+    from tuidash.core.pipeline import features_from_pipeline
 
     return list(features_from_pipeline(model) or [])
 
 
 def _predictions(document: Mapping[str, Any] | None) -> dict[str, Any]:
     raw = document.get("predictions") if document else None
-    empty = {"y_pred": [], "y_test": [], "feature_importance": None}
+    empty: dict[str, Any] = {"y_pred": [], "y_test": [], "feature_importance": None}
     if not isinstance(raw, Mapping):
         return empty
     y_pred, y_test = raw.get("y_pred"), raw.get("y_test")

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from tuidash.core.errors import ModelExists
-from tuidash.core.store.names import free_name
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,6 +49,10 @@ class ModelSaver(Protocol):
 
     def list_models(self, *, predictions: bool = True) -> list[dict[str, Any]]:
         """The good entries of the store, from their JSON."""
+        ...
+
+    def list_versions(self, name: str) -> list[dict[str, Any]]:
+        """The versions of a saved name, oldest first."""
         ...
 
 
@@ -116,7 +119,9 @@ class SaveOutcome:
     name: str
     message: str
     replaced: bool
-    """A model of that name was overwritten."""
+    """A model of that name existed: this save is its next version (the earlier one is kept)."""
+    version: int = 1
+    """The version number this save got."""
 
 
 @dataclass
@@ -183,7 +188,7 @@ class NameTaken(ModelExists):
 
     def __init__(self, existing: str, same: bool) -> None:
         if same:
-            text = f"A model named {existing!r} already exists; choose another name or replace it."
+            text = f"A model named {existing!r} already exists; choose another name."
         else:
             text = (
                 f"A model named {existing!r} already exists; names that differ only in "
@@ -197,24 +202,21 @@ class NameTaken(ModelExists):
 
 
 def name_for(store: ModelSaver, request: TrainRequest) -> str:
-    """The name to save under, checked before any training: the request's name (``NameTaken``
-    when a saved model has it, in any upper/lower case, unless replacing that very name) or
-    the kind's display name made free with the store's rule ("Random Forest (2)")."""
+    """The name to save under, checked before any training: the request's name or else the
+    kind's display name (a saved name gets its next version; ``NameTaken`` when another saved
+    name shares its files: another upper/lower case, or ``_`` for a space)."""
     from tuidash.core.catalog import get_kind
     from tuidash.core.errors import InvalidModelName
     from tuidash.core.store.names import fold, name_problem
 
     taken = {str(entry.get("name")) for entry in store.list_models(predictions=False)}
-    if request.name is None:
-        return free_name(get_kind(request.kind).display_name, taken)
-    name = request.name
+    # Without a name the kind's name, like the original app: retraining saves its next version.
+    name = request.name if request.name is not None else get_kind(request.kind).display_name
     problem = name_problem(name)
     if problem:
         raise InvalidModelName(problem)
     if name in taken:
-        if not request.replace:
-            raise NameTaken(name, same=True)
-        return name
+        return name  # saved as its next version; the earlier ones stay loadable
     other = sorted(n for n in taken if fold(n) == fold(name))
     if other:
         raise NameTaken(other[0], same=False)
@@ -247,7 +249,9 @@ def save(
 ) -> SaveOutcome:
     """Save a trained model under ``name``; a ``StoreError`` says why it could not be."""
     message = store.save(name, trained.to_model_data(), replace=replace)
-    return SaveOutcome(name, message, replaced=bool(replace and "replac" in message.lower()))
+    versions = store.list_versions(name)
+    version = int(versions[-1]["version"]) if versions else 1
+    return SaveOutcome(name, message, replaced=version > 1, version=version)
 
 
 def train_and_save(

@@ -51,7 +51,12 @@ The modules, from the bottom up (each imports only those above it in this list):
   rename, and the clean-up of interrupted writes;
 - ``listing``: rows and problem rows from two folder scans and the cache;
 - ``loading``: read, verify the digest, unpickle (restricted), hash ahead;
-- ``store``: ``ModelStore``, the store with one API that raises ``StoreError``s;
+- ``base``: ``StoreBase``: opening, references (``NAME@vN``), the writer lock, the steps
+  every write takes under it;
+- ``registry``: ``VersionRegistry``: versions, history, aliases, notes and tags,
+  roll-back, rename, prune;
+- ``store``: ``ModelStore``, the store with one API that raises ``StoreError``s (save,
+  open, load many, delete, clear, report, and the version operations it inherits);
 - ``legacy``: ``ModelPersistence``, the original app's tuple API over ``ModelStore``.
 
 Errors are ``tuidash.core.errors.StoreError`` and its subclasses.
@@ -68,6 +73,7 @@ from tuidash.core.errors import (
     StoreWriteError,
 )
 from tuidash.core.store.backend import LocalBackend, StoreBackend
+from tuidash.core.store.base import LOCK_TIMEOUT
 from tuidash.core.store.documents import (
     MAX_JSON_BYTES,
     METRIC_NAMES,
@@ -92,7 +98,7 @@ from tuidash.core.store.names import (
     parse_ref,
     stem,
 )
-from tuidash.core.store.store import LOCK_TIMEOUT, LoadEvent, ModelStore
+from tuidash.core.store.store import LoadEvent, ModelStore
 
 __all__ = [
     "INDEX_NAME",

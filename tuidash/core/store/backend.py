@@ -253,7 +253,7 @@ class LocalBackend:
             with open(self.path(source), "rb") as src:
                 sink = self.create(tmp)
                 try:
-                    shutil.copyfileobj(src, sink, 1024 * 1024)  # type: ignore[misc]
+                    shutil.copyfileobj(src, sink, 1024 * 1024)
                     sink.sync()
                 finally:
                     sink.close()

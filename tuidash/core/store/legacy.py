@@ -86,11 +86,9 @@ class ModelPersistence(ModelStore):
     def clear_all_saved_models(self) -> tuple[bool, str]:
         """Delete every model and problem entry (only files the store lists)."""
         try:
-            message = self.clear()
+            return True, self.clear()
         except StoreError as exc:
             return False, exc.message
-        self.loaded_models.clear()
-        return True, message
 
     def get_storage_info(self, *, verify: bool = False) -> dict[str, Any]:
         """Sizes, counts, free space and problems (see ``ModelStore.storage_report``).
@@ -111,6 +109,12 @@ class ModelPersistence(ModelStore):
         """Delete a model (every version) or one version; raises a StoreError subclass."""
         message = super().delete(name)
         self.loaded_models.pop(name, None)
+        return message
+
+    def clear(self) -> str:
+        """Delete every model and problem entry; raises a StoreError subclass."""
+        message = super().clear()
+        self.loaded_models.clear()
         return message
 
     def rollback(self, name: str, version: int | str) -> str:

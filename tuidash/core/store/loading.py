@@ -20,12 +20,10 @@ from typing import Any
 from tuidash.core.store.backend import StoreBackend
 from tuidash.core.store.commit import read_pending
 from tuidash.core.store.documents import (
-    MAX_JSON_BYTES,
     NAME_KEYS,
     Problem,
     check_doc,
     environment_mismatch,
-    parse_json,
     short,
     sklearn_version,
     version_of,
@@ -35,11 +33,10 @@ from tuidash.core.store.durable import (
     HASH_IN_THREAD_BYTES,
     OpenPickle,
     Payload,
-    TooLarge,
     close_payload,
 )
 from tuidash.core.store.names import fold, json_key, pkl_key, stem, version_json_key
-from tuidash.core.store.versions import bases_of
+from tuidash.core.store.versions import bases_of, read_json
 
 Prehashed = tuple[Payload, str | None]
 """A pickle's payload and digest, read ahead by a PreHasher."""
@@ -143,26 +140,11 @@ def _fetch_once(
 ) -> tuple[dict[str, Any], Payload, list[str]]:
     model_key = meta_key.removesuffix(".json") + ".pkl" if last is None else pkl_key(base)
     try:
-        raw = backend.read(meta_key, MAX_JSON_BYTES)
+        parsed, _ = read_json(backend, meta_key)
     except FileNotFoundError:
         if last and backend.stat(model_key) is not None:
             raise Problem("orphaned", "its pickle has no metadata file") from None
         raise
-    except IsADirectoryError:
-        raise Problem("damaged", "its metadata is not a regular file") from None
-    except TooLarge as exc:
-        raise Problem("damaged", exc.reason) from None
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise Problem(
-                "damaged",
-                "its metadata file is a symbolic link, which tuidash does not follow",
-            ) from None
-        raise
-    try:
-        parsed = parse_json(raw)
-    except ValueError as exc:
-        raise Problem("damaged", f"its metadata is not valid JSON ({short(exc)})") from None
     if isinstance(parsed, dict):
         other = parsed.get("model_name")
         if isinstance(other, str) and other != name and fold(other) == fold(name):

@@ -156,8 +156,8 @@ def numbers(backend: StoreBackend, base: str) -> set[int]:
 def read_version(backend: StoreBackend, base: str, name: str, number: int) -> dict[str, Any]:
     """An earlier version's checked JSON (FileNotFoundError, Problem), without the keys
     about the whole name (true only in the latest JSON)."""
-    doc, _ = read_json(backend, version_json_key(base, number))
-    check_doc(doc, name)
+    raw, _ = read_json(backend, version_json_key(base, number))
+    doc = check_doc(raw, name)
     for key in NAME_KEYS:
         doc.pop(key, None)
     doc["version"] = number
