@@ -99,7 +99,7 @@ async def test_one_row_per_name_with_its_versions_and_chart(versioned: Path) -> 
         assert table.row_count == 2
         row = table.get_row("Forest")
         labels = [str(c.label).split()[0] for c in table.ordered_columns]
-        assert row[labels.index("v")] == "3/3"
+        assert row[labels.index("v")] == "v3 (3)"
         assert row[labels.index("Target")] == "target"
         assert row[labels.index("Data")] == "sample:diabetes"
         text = detail(screen)

@@ -148,7 +148,7 @@ def test_versions_lists_every_version_with_aliases_and_notes(
     assert forest["aliases"] == {"champion": 2}
     assert (forest["version"], forest["versions"]) == (3, 3)
     assert main(store, "models", "list") == 0
-    assert "3/3" in capsys.readouterr().out
+    assert "v3 (3)" in capsys.readouterr().out
 
 
 def test_alias_moves_and_is_removed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

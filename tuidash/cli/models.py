@@ -90,7 +90,8 @@ def register(subparsers: Any) -> None:
         "list",
         "list the saved models with their main metrics (reads JSON only, fast)",
         "example:\n  tuidash models list --store /data/models\n\n"
-        "VER is the latest version and how many versions the name has (3/3).\n"
+        "VER is the latest version and, in brackets, how many versions the name has:\n"
+        "v4 (3) after one of four versions was deleted.\n"
         "JSON: {store, models: [{name, model_type, task, saved_at, target, data_file, rows,\n"
         "features, metrics, metric_reasons, size_bytes, environment_mismatch, version,\n"
         "versions, aliases {alias: version}, tags, note, trained_by}],\n"
@@ -249,7 +250,7 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
         rows.append(
             (
                 e["name"],
-                f"{e['version']}/{e['versions']}",
+                f"v{e['version']} ({e['versions']})",
                 e["model_type"] or "-",
                 e["saved_at"] or "-",
                 e["target"] or "-",

@@ -88,6 +88,12 @@ def matches(entry: dict[str, Any], words: str) -> bool:
     return all(word in haystack for word in words.lower().split())
 
 
+def version_cell(entry: dict[str, Any]) -> str:
+    """``v4 (3)``: the latest version's number and how many versions the name has (earlier
+    ones may have been deleted or pruned, so the two can differ)."""
+    return f"v{entry.get('version') or 1} ({entry.get('versions') or 1})"
+
+
 def data_file(entry: dict[str, Any]) -> str:
     """The data file a model was trained on, its file name only (``sample:diabetes``)."""
     data = entry.get("data") or {}
@@ -308,7 +314,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
                 "✓" if name in self.marked else "",
                 "★" if name in best else "",
                 Text(name),
-                f"{entry.get('version') or 1}/{entry.get('versions') or 1}",
+                version_cell(entry),
                 Text(status, style=style),
                 kind_label(entry),
                 *metrics[:2],
