@@ -87,7 +87,9 @@ class StorageScreen(SectionScreen):
         sizes.add_column("Size", key="size")
         sizes.add_column("Versions", key="versions")
         sizes.add_column("Latest", key="latest")
-        sizes.add_column("Status", key="status")
+        # As wide as its widest value ("on disk", "problem"): columns never shrink, so a width
+        # taken from the first values drawn would depend on timing.
+        sizes.add_column("Status", key="status", width=7)
         switch = self.query_one("#autoload", Switch)
         with switch.prevent(Switch.Changed):
             switch.value = self.store.autoload
