@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pilot_helpers import GUARD_SECONDS, wait_for
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, ProgressBar, Static, TabbedContent
@@ -17,19 +17,6 @@ from tuidash.core import data as core_data
 from tuidash.ui import messages as msg
 from tuidash.ui.factory import make_app
 from tuidash.ui.screens.data import PROGRESS_INTERVAL
-
-GUARD_SECONDS = 120.0
-"""Only a guard against a hang: the conditions below normally hold in a second or two."""
-
-
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> None:
-    """Let the app run until ``condition()`` holds."""
-    waited = 0.0
-    while not condition():
-        await pilot.pause(0.05)
-        waited += 0.05
-        if waited > GUARD_SECONDS:
-            raise AssertionError(f"the app never got to: {what}")
 
 
 def of_type(messages: list[Message], kind: type[Message]) -> list[Any]:

@@ -3,39 +3,14 @@ listed as a problem, and a file browser that opens typed folders and goes up."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual.app import App
-from textual.pilot import Pilot
-from textual.screen import Screen
+from pilot_helpers import section_shown, wait_for
 from textual.widgets import DirectoryTree, Select, Static, TabbedContent
 
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.factory import make_app
-
-GUARD_SECONDS = 120.0
-"""Only a guard against a hang: the conditions below normally hold in a second or two."""
-
-
-def section_shown(app: App[Any], mode: str) -> Screen[Any] | None:
-    """The screen of a section once it is shown (mounted), else None."""
-    try:
-        stack = app.get_screen_stack(mode)
-    except KeyError:  # the mode has not been opened yet
-        return None
-    return stack[0] if stack and stack[0].is_mounted else None
-
-
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> None:
-    """Let the app run until ``condition()`` holds."""
-    waited = 0.0
-    while not condition():
-        await pilot.pause(0.05)
-        waited += 0.05
-        if waited > GUARD_SECONDS:
-            raise AssertionError(f"the app never got to: {what}")
 
 
 def new_app(store: Path, **options: Any) -> TuidashApp:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pilot_helpers import wait_for
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, Static
@@ -16,19 +16,6 @@ from tuidash.ui.app import TuidashApp
 from tuidash.ui.factory import make_app
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.modals.name_taken import NameTakenModal
-
-GUARD_SECONDS = 120.0
-"""Only a guard against a hang: the conditions below normally hold in a second or two."""
-
-
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> None:
-    """Let the app run until ``condition()`` holds."""
-    waited = 0.0
-    while not condition():
-        await pilot.pause(0.05)
-        waited += 0.05
-        if waited > GUARD_SECONDS:
-            raise AssertionError(f"the app never got to: {what}")
 
 
 def of_type(messages: list[Message], kind: type[Message]) -> list[Any]:

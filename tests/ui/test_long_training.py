@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pilot_helpers import wait_for as wait_up_to
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, SelectionList, Static
@@ -26,13 +27,8 @@ GUARD_SECONDS = 60.0
 
 
 async def wait_for(pilot: Pilot[Any], condition: Callable[[], Any], what: str) -> None:
-    """Let the app run until ``condition()`` holds."""
-    waited = 0.0
-    while not condition():
-        await pilot.pause(0.05)
-        waited += 0.05
-        if waited > GUARD_SECONDS:
-            raise AssertionError(f"the app never got to: {what}")
+    """Let the app run until ``condition()`` holds (this file's shorter guard)."""
+    await wait_up_to(pilot, condition, what, GUARD_SECONDS)
 
 
 def of_type(messages: list[Message], kind: type[Message]) -> list[Any]:
