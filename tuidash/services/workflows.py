@@ -260,16 +260,20 @@ def train_and_save(
     *,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    before_save: Callable[[str], None] | None = None,
 ) -> TrainOutcome:
     """Check the request and the name, read the data, train, evaluate and save.
 
     Everything that can be refused without training (kind, parameters, settings, the name)
-    is refused first, so a mistake costs no training time.
+    is refused first, so a mistake costs no training time. ``before_save(name)`` is called
+    once training is done, just before the save (a job process stops taking SIGTERM there).
     """
     check_request(request)
     name = name_for(store, request)
     data = request_data(request)
     trained = train(request, progress=progress, cancel=cancel, data=data)
+    if before_save is not None:
+        before_save(name)
     saved = save(store, name, trained, replace=request.replace)
     return TrainOutcome(trained, saved, data)
 

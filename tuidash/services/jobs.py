@@ -1,0 +1,723 @@
+"""Jobs: a training that runs in its own process and outlives the terminal that started it.
+
+``Jobs(store_dir)`` is the API the CLI and the dashboard call (plain Python, no textual):
+
+- ``start(request)`` checks the request and the name, records a queued job and starts its
+  process in a new session (SIGHUP of the terminal does not reach it); it returns at once;
+- ``list_jobs()`` / ``get(id)`` read the records (reconciled: a dead job is "interrupted");
+- ``attach(id)`` gives a ``JobWatcher`` whose ``poll()`` returns what is new (state,
+  progress reports, the result once finished), without blocking;
+- ``cancel(id)`` stops a job within about two seconds, even inside one long fit (its
+  process group is sent SIGTERM, and SIGKILL if it is still there), and records
+  "cancelled"; a job that is saving finishes its save first (old-or-new, never half);
+- ``clean(older_than_days)`` removes ended jobs; ``max_running`` is the store's limit of
+  jobs that train at once (default one; the others wait as queued).
+
+A job process is ``python -m tuidash.services.jobs run STORE ID``: it waits for a slot,
+then runs ``workflows.train_and_save`` (the same train → evaluate → save path as the app
+and the CLI), appending progress and a heartbeat to its progress file and writing its end
+state to ``job.json``. The record format is ``tuidash.core.jobs``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from tuidash.core import jobs as records
+from tuidash.core.errors import TuidashError
+from tuidash.core.jobs import (
+    CANCELLED,
+    DATA_FILE,
+    FAILED,
+    FINISHED,
+    LOG_FILE,
+    QUEUED,
+    RESULT_FILE,
+    RUNNING,
+    JobError,
+    JobFiles,
+    JobNotFound,
+    JobRecord,
+    ProgressEvent,
+)
+
+if TYPE_CHECKING:
+    from tuidash.services.workflows import TrainOutcome, TrainRequest
+
+__all__ = [
+    "CANCEL_GRACE_SECONDS",
+    "JobError",
+    "JobNotFound",
+    "JobRecord",
+    "JobUpdate",
+    "JobWatcher",
+    "Jobs",
+    "ProgressEvent",
+    "request_document",
+    "request_from_document",
+    "run_job",
+]
+
+_log = logging.getLogger(__name__)
+
+CANCEL_GRACE_SECONDS = 1.5
+"""After SIGTERM, a job's process group gets this long before SIGKILL (unless saving)."""
+SAVE_GRACE_SECONDS = 120.0
+"""A job that is saving when cancelled may finish its save for this long."""
+QUEUE_POLL_SECONDS = 0.5
+"""How often a queued job's process looks for a free slot."""
+
+_children: dict[int, subprocess.Popen[bytes]] = {}
+"""Job processes this process started: reaped, so a dead one is never a zombie here."""
+
+
+def _reap() -> None:
+    for pid, child in list(_children.items()):
+        if child.poll() is not None:
+            _children.pop(pid, None)
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def request_document(request: TrainRequest) -> dict[str, Any]:
+    """A training request as JSON (every field but the loaded data), for the job record."""
+    from tuidash.core.jsonsafe import plain_json
+
+    document: dict[str, Any] = {}
+    for item in dataclasses.fields(request):
+        if item.name == "data":
+            continue
+        value = getattr(request, item.name)
+        if isinstance(value, Path):
+            value = str(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        document[item.name] = plain_json(value)
+    return document
+
+
+def request_from_document(document: Mapping[str, Any]) -> TrainRequest:
+    """The training request of a job record (fields a later version added are ignored)."""
+    from tuidash.services.workflows import TrainRequest
+
+    names = {item.name for item in dataclasses.fields(TrainRequest)}
+    return TrainRequest(**{k: v for k, v in document.items() if k in names and k != "data"})
+
+
+# --------------------------------------------------------------------------- watching
+
+
+@dataclass
+class JobUpdate:
+    """What a ``JobWatcher.poll()`` found: the record and what is new since the last poll."""
+
+    record: JobRecord
+    events: list[ProgressEvent] = field(default_factory=list)
+    """Progress reports (and heartbeats) written since the last poll, oldest first."""
+    progress: ProgressEvent | None = None
+    """The latest progress report so far (fraction 0..1 and its text), or None yet."""
+    result: dict[str, Any] | None = None
+    """Once finished: ``result.json`` ({summary, metadata}), else None."""
+
+    @property
+    def done(self) -> bool:
+        """The job is in a final state; polling it again changes nothing."""
+        return self.record.ended
+
+
+class JobWatcher:
+    """Follows one job: each ``poll()`` reads the record and the new progress lines."""
+
+    def __init__(self, files: JobFiles, job_id: str) -> None:
+        self.files = files
+        self.job_id = job_id
+        """The job followed."""
+        self.offset = 0
+        """Bytes of the progress file read so far."""
+        self.progress: ProgressEvent | None = None
+        """The latest progress report seen."""
+
+    def poll(self) -> JobUpdate:
+        """The job's record (reconciled) and what it reported since the last poll; a few
+        small file reads, never blocks (call it from a timer or a thread)."""
+        _reap()
+        record = records.reconcile(self.files, self.files.read_record(self.job_id))
+        events, self.offset = self.files.read_progress(self.job_id, self.offset)
+        latest = records.latest_progress(events)
+        if latest is not None:
+            self.progress = latest
+        result = None
+        if record.state == FINISHED:
+            result = self.files.read_json(self.job_id, RESULT_FILE)
+        return JobUpdate(record, events, self.progress, result)
+
+
+# --------------------------------------------------------------------------- the service
+
+
+class Jobs:
+    """The jobs of one store: start, list, follow, cancel and clean them."""
+
+    def __init__(self, store_dir: str | os.PathLike[str]) -> None:
+        self.files = JobFiles(store_dir)
+        """The job files (``STORE/jobs``)."""
+
+    @property
+    def store_dir(self) -> Path:
+        """The store's folder."""
+        return self.files.store_dir
+
+    # ----- reading
+
+    def list_jobs(self) -> list[JobRecord]:
+        """Every job, newest first, reconciled (a dead process's job reads "interrupted")."""
+        _reap()
+        return records.list_records(self.files)
+
+    def active(self) -> list[JobRecord]:
+        """The queued and running jobs (to re-attach to at start), newest first."""
+        return [record for record in self.list_jobs() if record.active]
+
+    def get(self, job_id: str) -> JobRecord:
+        """One job, reconciled; ``job_id`` may be a unique prefix (``JobNotFound`` if not)."""
+        _reap()
+        return records.reconcile(self.files, self.files.read_record(self.resolve(job_id)))
+
+    def resolve(self, text: str) -> str:
+        """The id a full id or a unique prefix names; ``JobNotFound`` says why not."""
+        ids = self.files.ids()
+        if text in ids:
+            return text
+        found = [job_id for job_id in ids if job_id.startswith(text)] if text else []
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise JobNotFound(f"{text!r} names {len(found)} jobs; give more of the id.")
+        raise JobNotFound(f"No job {text!r} in {self.store_dir}; see `tuidash jobs list`.")
+
+    def attach(self, job_id: str) -> JobWatcher:
+        """A watcher of one job (its ``poll()`` gives the state, progress and result)."""
+        return JobWatcher(self.files, self.resolve(job_id))
+
+    def result(self, job_id: str) -> dict[str, Any] | None:
+        """A finished job's ``result.json``: {summary, metadata} (None before it finished)."""
+        return self.files.read_json(self.resolve(job_id), RESULT_FILE)
+
+    def log_path(self, job_id: str) -> Path:
+        """The job's log file."""
+        return self.files.path(self.resolve(job_id), LOG_FILE)
+
+    def read_log(self, job_id: str, offset: int = 0) -> tuple[str, int]:
+        """The log from byte ``offset`` on, and the offset after it."""
+        return self.files.read_log(self.resolve(job_id), offset)
+
+    # ----- settings
+
+    @property
+    def max_running(self) -> int:
+        """How many jobs of this store train at once (the others wait as queued)."""
+        return self.files.max_running()
+
+    def set_max_running(self, count: int) -> None:
+        """Set how many jobs of this store train at once (1 or more); queued jobs see it."""
+        self.files.set_max_running(count)
+
+    # ----- starting
+
+    def start(
+        self,
+        request: TrainRequest,
+        *,
+        snapshot: bool = False,
+        check_name: bool = True,
+    ) -> JobRecord:
+        """Check the request, record a queued job and start its process; returns at once.
+
+        The data: a request's ``source`` (a file or ``sample``) is read by the job; loaded
+        data that came from a file is re-read there (its sha256 is checked, so the job trains
+        on the very bytes that were loaded); other data (a frame, or ``snapshot=True``) is
+        written to the job's folder as Parquet. Refusals (kind, parameters, settings, the
+        name) are ``TuidashError``s raised here, before any job exists.
+        """
+        from tuidash.services import workflows
+
+        workflows.check_request(request)
+        if check_name:
+            from tuidash.core.store import ModelStore
+
+            workflows.name_for(ModelStore(self.store_dir), request)
+        data, frame = _data_reference(request, snapshot)
+        document = request_document(request)
+        if data.get("source") is not None:
+            document["source"] = data["source"]
+            document["encoding"] = data.get("encoding")
+        now = time.time()
+        record = JobRecord(
+            id=records.new_job_id(now),
+            state=QUEUED,
+            what=_what(request, data),
+            request=document,
+            data=data,
+            store=str(self.store_dir),
+            host=records.this_host(),
+            created_at=now,
+        )
+        self.files.make(record.id)
+        try:
+            if frame is not None:
+                _write_snapshot(frame, self.files.path(record.id, DATA_FILE))
+            self.files.write_record(record)
+            child = _spawn(self.files, record.id)
+        except BaseException:
+            self.files.remove(record.id)
+            raise
+        _children[child.pid] = child
+
+        def started(current: JobRecord) -> JobRecord:
+            current.pid, current.pgid = child.pid, child.pid
+            return current
+
+        record = records.update(self.files, record.id, started)
+        _log.info("job %s started (pid %d): %s", record.id, child.pid, record.what)
+        return record
+
+    # ----- cancelling and cleaning
+
+    def cancel(self, job_id: str) -> JobRecord:
+        """Stop a job and record "cancelled"; its record as it ends up (a job that had already
+        ended, or finished its save meanwhile, keeps its own end). Within about two seconds
+        for a job of this machine; a job of another machine stops at its next heartbeat."""
+        job_id = self.resolve(job_id)
+        record = self.get(job_id)
+        if record.ended:
+            return record
+
+        def ask(current: JobRecord) -> JobRecord:
+            current.cancel_requested = True
+            return current
+
+        record = records.update(self.files, job_id, ask)
+        if record.ended:
+            return record
+        if record.host != records.this_host():
+            return record  # its own process sees the request at its next heartbeat
+        if record.pid is not None and records.process_alive(record.pid, job_id):
+            _stop(self.files, record)
+        return records.finish(self.files, job_id, CANCELLED, message=records.CANCELLED_MESSAGE)
+
+    def clean(self, older_than_days: float | None = None) -> list[str]:
+        """Remove ended jobs (those that ended more than ``older_than_days`` days ago, if
+        given); queued and running jobs are never removed. The ids removed."""
+        removed = []
+        for record in self.list_jobs():
+            if not record.ended:
+                continue
+            if older_than_days is not None and not records.older_than(record, older_than_days):
+                continue
+            self.files.remove(record.id)
+            removed.append(record.id)
+        return removed
+
+
+def _stop(files: JobFiles, record: JobRecord) -> None:
+    """SIGTERM the job's process group, then SIGKILL it if it is still there after the grace
+    (longer while it saves: a save is finished, never cut)."""
+    pid = record.pid
+    assert pid is not None
+    group = record.pgid or pid
+    if group <= 1 or group == os.getpgrp():
+        return  # never our own group
+    _signal_group(group, signal.SIGTERM)
+    deadline = time.monotonic() + CANCEL_GRACE_SECONDS
+    killed = False
+    while records.process_alive(pid, record.id):
+        _reap()
+        if time.monotonic() >= deadline and not killed:
+            current = files.read_record(record.id)
+            if current.phase == "saving" and time.monotonic() < deadline + SAVE_GRACE_SECONDS:
+                time.sleep(0.05)
+                continue
+            _signal_group(group, signal.SIGKILL)
+            killed = True
+        time.sleep(0.02)
+    _reap()
+
+
+def _signal_group(group: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, number)
+
+
+def _data_reference(request: TrainRequest, snapshot: bool) -> tuple[dict[str, Any], Any | None]:
+    """Where the job finds its data, and a frame to write as a snapshot (or None)."""
+    from tuidash.services import workflows
+
+    data = request.data
+    if data is None:
+        if request.source is None:
+            from tuidash.core.errors import TrainingError
+
+            raise TrainingError("Choose the data to train on (a data file or the sample).")
+        if workflows.is_sample(request.source):
+            return {"source": "sample", "sha256": None, "encoding": None, "snapshot": False}, None
+        source = os.path.abspath(os.fspath(request.source))
+        return {
+            "source": source,
+            "sha256": None,
+            "encoding": request.encoding,
+            "snapshot": False,
+        }, None
+    from tuidash.core.data import SAMPLE_SOURCE, LoadedData
+
+    if isinstance(data, LoadedData):
+        if not snapshot and data.source == SAMPLE_SOURCE:
+            return {"source": "sample", "sha256": None, "encoding": None, "snapshot": False}, None
+        if not snapshot and data.sha256 and os.path.isfile(data.source):
+            return {
+                "source": os.path.abspath(data.source),
+                "sha256": data.sha256,
+                "encoding": data.encoding,
+                "snapshot": False,
+            }, None
+        return {
+            "source": data.source,
+            "sha256": data.sha256,
+            "encoding": data.encoding,
+            "format": data.format,
+            "snapshot": True,
+        }, data.frame
+    return {"source": None, "sha256": None, "encoding": None, "snapshot": True}, data
+
+
+def _write_snapshot(frame: Any, path: Path) -> None:
+    try:
+        frame.to_parquet(path)
+    except Exception as error:
+        raise JobError(
+            f"This data cannot be handed to a training job ({type(error).__name__}: {error}); "
+            "save it as a file and train on the file."
+        ) from None
+
+
+def _what(request: TrainRequest, data: Mapping[str, Any]) -> str:
+    """ "Random Forest on houses.csv (target price)": one line for lists."""
+    from tuidash.core.catalog import get_kind
+
+    try:
+        kind = get_kind(request.kind).display_name
+    except TuidashError:
+        kind = request.kind
+    source = data.get("source")
+    if source in (None, ""):
+        shown = "the dashboard's data"
+    elif source == "sample" or str(source).startswith("sample:"):
+        shown = "the diabetes sample"
+    else:
+        shown = Path(str(source)).name
+    named = f" as {request.name!r}" if request.name else ""
+    return f"{kind}{named} on {shown} (target {request.target})"
+
+
+def _spawn(files: JobFiles, job_id: str) -> subprocess.Popen[bytes]:
+    """Start the job's process in a new session, its output going to the job's log."""
+    import tuidash
+
+    package_root = str(Path(tuidash.__file__).resolve().parents[1])
+    env = dict(os.environ)
+    # The job runs the very code that started it (a source checkout or the installed one).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    log_fd = os.open(files.path(job_id, LOG_FILE), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tuidash.services.jobs", "run", str(files.store_dir), job_id],
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            cwd=str(files.store_dir),
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(log_fd)
+
+
+# --------------------------------------------------------------------------- the job process
+
+
+class _Runner:
+    """The job process: wait for a slot, train and save, report, write the end state."""
+
+    def __init__(self, files: JobFiles, job_id: str) -> None:
+        self.files = files
+        self.job_id = job_id
+        self.phase_lock = threading.Lock()
+        """Held while deciding between "saving" and "cancelling themselves": never both."""
+        self.saving = False
+        self.stop_beating = threading.Event()
+        self.term_deferred = False
+        self.last_write = 0.0
+        self.last_text: str | None = None
+
+    # ----- progress and heartbeat
+
+    def progress(self, fraction: float, text: str) -> None:
+        now = time.time()
+        if now - self.last_write < records.PROGRESS_MIN_SECONDS and text == self.last_text:
+            return
+        self.last_write, self.last_text = now, text
+        self.files.append_progress(
+            self.job_id, {"time": now, "fraction": round(float(fraction), 4), "text": text}
+        )
+
+    def beat(self) -> None:
+        """Heartbeat lines, and a cancel asked for on another machine (NFS) honoured."""
+        while not self.stop_beating.wait(records.HEARTBEAT_SECONDS):
+            try:
+                self.files.append_progress(self.job_id, {"time": time.time(), "heartbeat": True})
+                record = self.files.read_record(self.job_id)
+            except (OSError, TuidashError):
+                continue
+            if record.cancel_requested and not record.ended:
+                self.cancel_myself()
+
+    def cancel_myself(self) -> None:
+        with self.phase_lock:
+            if self.saving:
+                return  # too late: the save finishes and the job says so
+            records.finish(self.files, self.job_id, CANCELLED, message=records.CANCELLED_MESSAGE)
+            _log.info("job %s cancelled", self.job_id)
+            logging.shutdown()
+            os.killpg(os.getpgrp(), signal.SIGKILL)
+
+    def set_phase(self, phase: str) -> None:
+        def change(record: JobRecord) -> JobRecord:
+            record.phase = phase
+            return record
+
+        records.update(self.files, self.job_id, change)
+
+    def before_save(self, name: str) -> None:
+        """From here to the end state SIGTERM waits: a save is finished, never cut."""
+        with self.phase_lock:
+            signal.signal(signal.SIGTERM, self._defer_term)
+            self.saving = True
+        self.set_phase("saving")
+        _log.info("job %s: saving as %r", self.job_id, name)
+
+    def _defer_term(self, number: int, frame: FrameType | None) -> None:
+        self.term_deferred = True
+
+    # ----- the run
+
+    def run(self) -> int:
+        record = self.files.read_record(self.job_id)
+        if record.pid != os.getpid():
+
+            def mine(current: JobRecord) -> JobRecord:
+                current.pid, current.pgid = os.getpid(), os.getpgrp()
+                return current
+
+            record = records.update(self.files, self.job_id, mine)
+        threading.Thread(target=self.beat, name="tuidash-heartbeat", daemon=True).start()
+        _log.info("job %s (%s) in %s", self.job_id, record.what, record.store)
+        said_waiting = False
+        while True:
+            state = records.claim_slot(self.files, self.job_id)
+            if state == RUNNING:
+                break
+            if state != QUEUED:
+                _log.info("job %s: %s before it started", self.job_id, state)
+                return 0
+            if not said_waiting:
+                _log.info("job %s: queued until a running job ends", self.job_id)
+                self.progress(0.0, "Queued: waiting for a running job to end")
+                said_waiting = True
+            time.sleep(QUEUE_POLL_SECONDS)
+        try:
+            outcome = self.train(record)
+        except BaseException as error:
+            return self.failed(error)
+        return self.finished(outcome)
+
+    def train(self, record: JobRecord) -> TrainOutcome:
+        from tuidash.core.store import ModelStore
+        from tuidash.services import workflows
+
+        request = request_from_document(record.request)
+        self.progress(0.0, "Reading the data")
+        request.data = _read_data(self.files, record)
+        self.set_phase("training")
+        return workflows.train_and_save(
+            ModelStore(record.store),
+            request,
+            progress=self.progress,
+            before_save=self.before_save,
+        )
+
+    def finished(self, outcome: TrainOutcome) -> int:
+        saved = outcome.saved
+        summary = _summary(outcome)
+        metadata = {k: v for k, v in outcome.trained.to_model_data().items() if k != "model"}
+        try:
+            self.files.write_json(
+                self.job_id, RESULT_FILE, {"summary": summary, "metadata": metadata}
+            )
+        except (OSError, ValueError) as error:
+            _log.warning("job %s: the result file could not be written: %s", self.job_id, error)
+        if saved.version > 1:
+            message = f"Saved as {saved.name!r}, version {saved.version}."
+        else:
+            message = f"Saved as {saved.name!r}."
+        self.progress(1.0, "Saved")
+        records.finish(
+            self.files,
+            self.job_id,
+            FINISHED,
+            message=message,
+            saved=[{"name": saved.name, "version": saved.version}],
+        )
+        _log.info("job %s finished: %s", self.job_id, message)
+        self.end()
+        return 0
+
+    def failed(self, error: BaseException) -> int:
+        from tuidash.core.progress import TrainingCancelled
+
+        if isinstance(error, TrainingCancelled):
+            records.finish(self.files, self.job_id, CANCELLED, message=str(error))
+            self.end()
+            return 0
+        if isinstance(error, TuidashError):
+            text = error.message
+            _log.warning("job %s failed: %s", self.job_id, text)
+        else:
+            text = f"unexpected error ({type(error).__name__}): {error}"
+            _log.error("job %s failed: %s", self.job_id, text, exc_info=error)
+        records.finish(
+            self.files,
+            self.job_id,
+            FAILED,
+            error=" ".join(text.split()),
+            error_type=type(error).__name__,
+            error_hint=getattr(error, "suggestion", None),
+        )
+        self.end()
+        return 1
+
+    def end(self) -> None:
+        self.stop_beating.set()
+        snapshot = self.files.path(self.job_id, DATA_FILE)
+        snapshot.unlink(missing_ok=True)
+
+
+def _read_data(files: JobFiles, record: JobRecord) -> Any:
+    """The data of a job: its snapshot, the sample, or its file (the same bytes as loaded)."""
+    from tuidash.core.errors import DataError
+    from tuidash.services import workflows
+
+    data = record.data
+    if data.get("snapshot"):
+        import pandas as pd
+
+        frame = pd.read_parquet(files.path(record.id, DATA_FILE))
+        if data.get("source"):
+            from tuidash.core.data import LoadedData
+
+            return LoadedData(
+                frame=frame,
+                source=str(data["source"]),
+                sha256=data.get("sha256"),
+                format=str(data.get("format") or "parquet"),
+                encoding=data.get("encoding"),
+            )
+        return frame
+    source = data.get("source")
+    if source == "sample":
+        return workflows.load_source("sample")
+    loaded = workflows.load_source(str(source), data.get("encoding"))
+    expected = data.get("sha256")
+    if expected and loaded.sha256 != expected:
+        raise DataError(
+            f"{source} changed after the training was started; start the training again."
+        )
+    return loaded
+
+
+def _summary(outcome: TrainOutcome) -> dict[str, Any]:
+    """What a finished job reports (the keys of ``tuidash train --json``)."""
+    from tuidash.core.jsonsafe import plain_json
+
+    trained, saved = outcome.trained, outcome.saved
+    info = dict(trained.data_info or {})
+    features = [f.get("name") if isinstance(f, dict) else str(f) for f in info.get("features", [])]
+    test_rows = len(trained.y_test) if trained.y_test is not None else None
+    rows = info.get("rows")
+    train_rows = rows - test_rows if isinstance(rows, int) and test_rows is not None else None
+    summary = {
+        "name": saved.name,
+        "model_type": trained.kind_id,
+        "display_name": trained.display_name,
+        "target": trained.target,
+        "features": features,
+        "rows": rows,
+        "train_rows": train_rows,
+        "test_rows": test_rows,
+        "params": trained.params,
+        "metrics": dict(trained.metrics.values),
+        "metric_reasons": dict(trained.metrics.reasons),
+        "cv": trained.cv,
+        "train_seconds": trained.train_seconds,
+        "replaced": saved.replaced,
+        "version": saved.version,
+        "message": saved.message,
+        "notes": [str(n) for n in trained.notes or []],
+    }
+    result: dict[str, Any] = plain_json(summary)
+    return result
+
+
+def run_job(store_dir: str | os.PathLike[str], job_id: str) -> int:
+    """The body of a job process (``python -m tuidash.services.jobs run STORE ID``)."""
+    # Its own session has no terminal; a stray SIGHUP or SIGINT is not a cancel.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # stopped outright, even inside a fit
+    from tuidash.core.logs import FORMAT
+
+    logging.basicConfig(level=logging.INFO, format=FORMAT, stream=sys.stderr)
+    files = JobFiles(store_dir)
+    try:
+        return _Runner(files, job_id).run()
+    except JobError as error:
+        _log.error("job %s: %s", job_id, error.message)
+        return 1
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) != 3 or argv[0] != "run":
+        print("usage: python -m tuidash.services.jobs run STORE JOB_ID", file=sys.stderr)
+        return 2
+    from tuidash.services.jobs import run_job as run  # the module, not this __main__ copy
+
+    return run(argv[1], argv[2])
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
