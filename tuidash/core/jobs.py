@@ -350,6 +350,22 @@ class JobFiles:
             )
         return events, offset + end
 
+    def last_progress(self, job_id: str) -> ProgressEvent | None:
+        """The latest progress report (not a heartbeat), read from the file's tail."""
+        path = self.path(job_id, PROGRESS_FILE)
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            return None
+        for tail in (8192, size):
+            start = max(0, size - tail)
+            # A line cut by the start is no JSON object and is skipped.
+            events, _ = self.read_progress(job_id, start)
+            found = latest_progress(events)
+            if found is not None or not start:
+                return found
+        return None
+
     def last_signal(self, job_id: str) -> float | None:
         """When the job last wrote progress or a heartbeat (the file's time), or None."""
         try:

@@ -211,6 +211,10 @@ class Jobs:
             raise JobNotFound(f"{text!r} names {len(found)} jobs; give more of the id.")
         raise JobNotFound(f"No job {text!r} in {self.store_dir}; see `tuidash jobs list`.")
 
+    def progress(self, job_id: str) -> ProgressEvent | None:
+        """A job's latest progress report (fraction and text), or None yet: for lists."""
+        return self.files.last_progress(self.resolve(job_id))
+
     def attach(self, job_id: str) -> JobWatcher:
         """A watcher of one job (its ``poll()`` gives the state, progress and result)."""
         return JobWatcher(self.files, self.resolve(job_id))
@@ -574,6 +578,7 @@ class _Runner:
     def finished(self, outcome: TrainOutcome) -> int:
         saved = outcome.saved
         summary = _summary(outcome)
+        summary["job"] = self.job_id
         metadata = {k: v for k, v in outcome.trained.to_model_data().items() if k != "model"}
         try:
             self.files.write_json(
