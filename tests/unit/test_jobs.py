@@ -28,7 +28,7 @@ from tuidash.services.jobs import Jobs
 REPO = Path(__file__).resolve().parents[2]
 GUARD = 240.0
 """Seconds before a wait gives up (a hang), never a limit the behaviour is held to."""
-LONG = ("--model", "random_forest", "--param", "n_estimators=6000")
+LONG = ("--model", "random_forest", "--param", "n_estimators=2000")
 """A training of many seconds on the sample (cancelled or killed before it ends)."""
 SEVERAL_SECONDS = ("--model", "random_forest", "--param", "n_estimators=700")
 """A training of several seconds on the sample."""

@@ -282,11 +282,13 @@ class Jobs:
             host=records.this_host(),
             created_at=now,
         )
-        self.files.make(record.id)
-        try:
+
+        def fill(folder: Path) -> None:
             if frame is not None:
-                _write_snapshot(frame, self.files.path(record.id, DATA_FILE))
-            self.files.write_record(record)
+                _write_snapshot(frame, folder / DATA_FILE)
+
+        self.files.create(record, fill)
+        try:
             child = _spawn(self.files, record.id)
         except BaseException:
             self.files.remove(record.id)
