@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,6 +80,8 @@ SAVE_GRACE_SECONDS = 120.0
 """A job that is saving when cancelled may finish its save for this long."""
 QUEUE_POLL_SECONDS = 0.5
 """How often a queued job's process looks for a free slot."""
+
+_STEP_NUMBERS = re.compile(r"\d[\d,.]*")
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
 """Job processes this process started: reaped, so a dead one is never a zombie here."""
@@ -480,11 +483,17 @@ class _Runner:
         self.term_deferred = False
         self.last_write = 0.0
         self.last_text: str | None = None
+        self.logged: tuple[str, int] = ("", -1)
+        """The step and tenth of the way last written to the log."""
 
     # ----- progress and heartbeat
 
     def progress(self, fraction: float, text: str) -> None:
         now = time.time()
+        step, tenth = _STEP_NUMBERS.sub("#", text), int(float(fraction) * 10)
+        if (step, tenth) != self.logged:  # the log (jobs logs -f) gets a line per step/10%
+            self.logged = (step, tenth)
+            _log.info("job %s: %d%% %s", self.job_id, round(float(fraction) * 100), text)
         if now - self.last_write < records.PROGRESS_MIN_SECONDS and text == self.last_text:
             return
         self.last_write, self.last_text = now, text
@@ -709,6 +718,9 @@ def run_job(store_dir: str | os.PathLike[str], job_id: str) -> int:
     from tuidash.core.logs import FORMAT
 
     logging.basicConfig(level=logging.INFO, format=FORMAT, stream=sys.stderr)
+    from tuidash.core.logs import setup_logging
+
+    setup_logging()  # the trainings of jobs are in the tuidash log too (best effort)
     files = JobFiles(store_dir)
     try:
         return _Runner(files, job_id).run()
