@@ -331,3 +331,59 @@ def test_serve_warns_when_others_can_reach_it(store_dir: Path) -> None:
     server.send_signal(signal.SIGTERM)
     server.communicate(timeout=GUARD)
     assert "warning" in line and "anyone who can reach this port" in line
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["jobs"],
+        *(["jobs", action] for action in ("list", "show", "logs", "cancel", "clean", "limit")),
+        ["serve"],
+    ],
+)
+def test_every_jobs_command_has_help_with_an_example(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tuidash import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "example" in out and "--store" in out
+
+
+def test_jobs_commands_refuse_in_one_line(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tuidash import cli
+
+    files = JobFiles(store_dir)
+    record_of(files, "20260101-000001-0001", state="finished", message="Saved as 'A'.")
+    record_of(files, "20260101-000002-0002", state="failed", error="The target is empty.")
+    store = ["--store", str(store_dir)]
+    for argv, words in (
+        (["jobs", "show", "nope"], "No job 'nope'"),
+        (["jobs", "show", "20260101"], "names 2 jobs; give more of the id"),
+        (["jobs", "limit", "0"], "1 or more"),
+        (["jobs", "list", "--store", str(store_dir / "absent")], "does not exist"),
+    ):
+        assert cli.main([*argv, *store] if "--store" not in argv else argv) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, err
+    assert cli.main(["jobs", "limit", "2", *store]) == 0
+    assert "2 jobs of" in capsys.readouterr().out
+    assert Jobs(store_dir).max_running == 2
+    assert cli.main(["jobs", "list", *store]) == 0
+    table = capsys.readouterr().out
+    assert "The target is empty." in table and "Saved as 'A'." in table
+    assert cli.main(["jobs", "show", "20260101-000002", "--json", *store]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["state"], shown["error"], shown["result"]) == (
+        "failed",
+        "The target is empty.",
+        None,
+    )
