@@ -388,3 +388,42 @@ def test_jobs_commands_refuse_in_one_line(
         "The target is empty.",
         None,
     )
+
+
+# --------------------------------------------------------------------------- the app's data
+
+
+def follow(jobs: Jobs, job_id: str) -> Any:
+    """Poll a job's watcher to its end; the last update."""
+    watcher = jobs.attach(job_id)
+    return wait_for(lambda: (u := watcher.poll()).done and u, f"job {job_id} to end")
+
+
+def test_data_loaded_in_memory_is_trained_on_as_it_was_loaded(store_dir: Path) -> None:
+    """The dashboard hands a job the data it holds: a frame from no file goes to the job as
+    a snapshot; a file that changed since it was loaded is refused, never trained on."""
+    import pandas as pd
+
+    from tuidash.core.data import read_table
+    from tuidash.services.workflows import TrainRequest
+
+    jobs = Jobs(store_dir)
+    frame = pd.DataFrame({"x": [float(i) for i in range(40)], "y": [2.0 * i for i in range(40)]})
+    record = jobs.start(TrainRequest(target="y", kind="linear_regression", data=frame))
+    update = follow(jobs, record.id)
+    assert update.record.state == "finished", update.record
+    assert update.result["summary"]["metrics"]["R2"] == pytest.approx(1.0)
+    assert update.result["metadata"]["predictions"]["y_test"]  # the chart's points
+    assert not (jobs.files.folder(record.id) / "data.parquet").exists()  # removed at the end
+
+    path = store_dir.parent / "d.csv"
+    frame.to_csv(path, index=False)
+    loaded = read_table(path)
+    path.write_text("x,y\n1,2\n2,4\n")  # edited after it was loaded
+    record = jobs.start(TrainRequest(target="y", kind="ridge", data=loaded, name="Edited"))
+    update = follow(jobs, record.id)
+    assert update.record.state == "failed"
+    assert update.record.error == (
+        f"{path} changed after the training was started; start the training again."
+    )
+    assert "Edited" not in saved_models(store_dir)
