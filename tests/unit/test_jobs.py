@@ -427,3 +427,23 @@ def test_data_loaded_in_memory_is_trained_on_as_it_was_loaded(store_dir: Path) -
         f"{path} changed after the training was started; start the training again."
     )
     assert "Edited" not in saved_models(store_dir)
+
+
+def test_a_cancel_asked_from_another_machine_is_honoured_at_the_next_heartbeat(
+    store_dir: Path,
+) -> None:
+    """On a shared store (NFS) the machine that asks cannot signal the process: the job's
+    own heartbeat sees the request, records "cancelled" and stops its process group."""
+    jobs = Jobs(store_dir)
+    job_id = detach(*LONG, "--name", "Remote", store=store_dir)
+    record = wait_for(lambda: training(jobs, job_id), "the job to train")
+
+    def ask(current: JobRecord) -> JobRecord:
+        current.cancel_requested = True  # what `cancel` writes for another host's job
+        return current
+
+    records.update(jobs.files, job_id, ask)
+    ended = wait_for(lambda: (r := jobs.get(job_id)).ended and r, "the job to stop")
+    assert (ended.state, ended.message) == ("cancelled", records.CANCELLED_MESSAGE)
+    wait_for(lambda: not records.process_alive(record.pid, job_id), "its process to end")
+    assert "Remote" not in saved_models(store_dir)
