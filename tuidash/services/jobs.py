@@ -78,6 +78,8 @@ CANCEL_GRACE_SECONDS = 1.5
 """After SIGTERM, a job's process group gets this long before SIGKILL (unless saving)."""
 SAVE_GRACE_SECONDS = 120.0
 """A job that is saving when cancelled may finish its save for this long."""
+NO_LOG = "off"
+"""The log level argument of a job process that writes no tuidash log file."""
 QUEUE_POLL_SECONDS = 0.5
 """How often a queued job's process looks for a free slot."""
 
@@ -451,10 +453,23 @@ def _spawn(files: JobFiles, job_id: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     # The job runs the very code that started it (a source checkout or the installed one).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    from tuidash.core import logs
+
+    # The tuidash log at the starting process's level (none if it keeps no log).
+    setup = logs.current()
+    level = setup.level if setup is not None else NO_LOG
     log_fd = os.open(files.path(job_id, LOG_FILE), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "tuidash.services.jobs", "run", str(files.store_dir), job_id],
+            [
+                sys.executable,
+                "-m",
+                "tuidash.services.jobs",
+                "run",
+                str(files.store_dir),
+                job_id,
+                level,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log_fd,
             stderr=subprocess.STDOUT,
@@ -709,8 +724,10 @@ def _summary(outcome: TrainOutcome) -> dict[str, Any]:
     return result
 
 
-def run_job(store_dir: str | os.PathLike[str], job_id: str) -> int:
-    """The body of a job process (``python -m tuidash.services.jobs run STORE ID``)."""
+def run_job(store_dir: str | os.PathLike[str], job_id: str, log_level: str = NO_LOG) -> int:
+    """The body of a job process (``python -m tuidash.services.jobs run STORE ID LEVEL``):
+    its own log is the job's ``log`` (stderr); ``log_level`` is that of the tuidash log
+    file (``off``: none), as the process that started it had it."""
     # Its own session has no terminal; a stray SIGHUP or SIGINT is not a cancel.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -718,9 +735,16 @@ def run_job(store_dir: str | os.PathLike[str], job_id: str) -> int:
     from tuidash.core.logs import FORMAT
 
     logging.basicConfig(level=logging.INFO, format=FORMAT, stream=sys.stderr)
-    from tuidash.core.logs import setup_logging
+    from tuidash.core import logs
 
-    setup_logging()  # the trainings of jobs are in the tuidash log too (best effort)
+    if log_level in logs.LEVELS:
+        # The trainings of jobs are in the tuidash log too, at the level it was asked for;
+        # the job's own log keeps every info line.
+        logs.setup_logging(log_level)
+        logger = logging.getLogger(logs.LOGGER_NAME)
+        for handler in logger.handlers:
+            handler.setLevel(logs.LEVELS[log_level])
+        logger.setLevel(min(logging.INFO, logs.LEVELS[log_level]))
     files = JobFiles(store_dir)
     try:
         return _Runner(files, job_id).run()
@@ -730,12 +754,12 @@ def run_job(store_dir: str | os.PathLike[str], job_id: str) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[0] != "run":
-        print("usage: python -m tuidash.services.jobs run STORE JOB_ID", file=sys.stderr)
+    if len(argv) not in (3, 4) or argv[0] != "run":
+        print("usage: python -m tuidash.services.jobs run STORE JOB_ID [LEVEL]", file=sys.stderr)
         return 2
     from tuidash.services.jobs import run_job as run  # the module, not this __main__ copy
 
-    return run(argv[1], argv[2])
+    return run(*argv[1:])
 
 
 if __name__ == "__main__":
