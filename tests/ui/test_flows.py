@@ -637,7 +637,11 @@ async def test_name_taken_meanwhile_asks_before_saving(store_dir: Path) -> None:
         await load_sample(pilot, messages)
         await open_train(pilot, trees="3")
         await pilot.press("ctrl+r")
-        await wait_for(pilot, lambda: isinstance(app.screen, NameTakenModal), "the name dialog")
+        await wait_for(
+            pilot,
+            lambda: isinstance(app.screen, NameTakenModal) and bool(app.screen.query("#free")),
+            "the name dialog",
+        )
         # Not the very same name: a new version of it cannot be offered, another name can.
         assert not app.screen.query("#version")
         await pilot.click("#free")
