@@ -151,7 +151,14 @@ def boost_kinds(task: str = "regression") -> tuple[ModelKind, ...]:
                 _float("l2_leaf_reg", 3.0, 0.0, 10_000.0, "L2 penalty on leaf values."),
             ),
             # Silent, and no catboost_info/ folder written into the working directory.
-            fixed={"random_state": 42, "verbose": 0, "allow_writing_files": False},
+            # Bernoulli: subsample is a plain share of rows for every loss (CatBoost's
+            # default for several classes, Bayesian, refuses subsample).
+            fixed={
+                "random_state": 42,
+                "verbose": 0,
+                "allow_writing_files": False,
+                "bootstrap_type": "Bernoulli",
+            },
             task=task,
         ),
     )
