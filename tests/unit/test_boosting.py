@@ -401,3 +401,69 @@ def test_listing_the_catalog_imports_none_of_the_libraries(tmp_path: Path) -> No
     report = json.loads(out.stdout)
     assert set(KINDS) <= set(report["kinds"])
     assert report["imported"] == []
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_trains_and_predicts_with_each_kind_and_says_what_is_missing(tmp_path: Path) -> None:
+    from test_cli import run, write_data
+
+    data = write_data(tmp_path / "train.csv")
+    new = write_data(tmp_path / "new.csv", rows=7, drop="y")
+    store = tmp_path / "store"
+    for kind_id in KINDS:
+        name = f"{kind_id} small"
+        trained = run(
+            "train",
+            str(data),
+            "--target",
+            "y",
+            "--model",
+            kind_id,
+            "--param",
+            f"{ROUNDS[kind_id]}=20",
+            "--param",
+            "learning_rate=0.3",
+            "--name",
+            name,
+            "--json",
+            cwd=tmp_path,
+            store=store,
+        )
+        assert trained.returncode == 0, trained.stderr
+        report = json.loads(trained.stdout)
+        assert report["model_type"] == kind_id and report["name"] == name
+        assert report["params"][ROUNDS[kind_id]] == 20 and report["metrics"]["R2"] > 0.5
+        predicted = run("predict", name, str(new), "--json", cwd=tmp_path, store=store)
+        assert predicted.returncode == 0, predicted.stderr
+        # The same numbers as the saved model predicts in this process.
+        loaded = ModelPersistence(store).load_model(name)
+        assert loaded is not None
+        expected = loaded["model"].predict(pd.read_csv(new))
+        np.testing.assert_allclose(json.loads(predicted.stdout)["predictions"], expected)
+    assert not (tmp_path / "catboost_info").exists()
+
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cli = _BLOCKER + "from tuidash.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    for argv, sentence in (
+        (
+            ["predict", "catboost small", str(new)],
+            "Model 'catboost small' was not loaded: needs tuidash[boost] (catboost) to load.",
+        ),
+        (
+            ["train", str(data), "--target", "y", "--model", "xgboost"],
+            "The model kind 'xgboost' needs the optional extra tuidash[boost]: "
+            "pip install 'tuidash[boost]' (or pip install xgboost).",
+        ),
+    ):
+        out = subprocess.run(
+            [sys.executable, "-c", cli, *argv, "--store", str(store)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=300,
+        )
+        assert out.returncode == 1, out.stderr
+        assert out.stderr.strip() == f"tuidash: {sentence}"
