@@ -207,6 +207,22 @@ def test_progress_is_reported_about_a_hundred_times_however_many_rounds() -> Non
     assert fractions == sorted(fractions)
 
 
+@pytest.mark.parametrize("kind_id", ["xgboost", "lightgbm"])
+def test_small_data_fits_on_one_thread_and_the_model_keeps_its_default(kind_id: str) -> None:
+    frame, target = frame_and_target()
+    X = frame[["age", "income"]].to_numpy()
+    model = get_kind(kind_id).build({"n_estimators": 5})
+    default = model.get_params()["n_jobs"]
+    during: list[Any] = []
+    reporter = ProgressReporter(lambda f, t: during.append(model.get_params()["n_jobs"]), None)
+    boosting.fit_rounds(model, kind_id, kind_id, X, target.to_numpy(), reporter, 0, 1)
+    assert set(during[1:]) == {1}  # every report after the first came from a round
+    assert model.get_params()["n_jobs"] == default
+    loaded = restricted_loads(pickle.dumps(model, protocol=5))
+    assert loaded.get_params()["n_jobs"] == default
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
 def test_a_library_error_is_one_sentence() -> None:
     model = get_kind("catboost").build({"iterations": 5})
     with pytest.raises(TrainingError) as caught:
