@@ -280,7 +280,7 @@ def _total_rounds(model: Any, kind_id: str) -> int:
 def _fit_xgboost(model: Any, Xt: Any, y: Any, after_round: Any) -> None:
     from xgboost.callback import TrainingCallback
 
-    class _Rounds(TrainingCallback):  # type: ignore[misc]
+    class _Rounds(TrainingCallback):  # type: ignore[misc,unused-ignore]  # Any without xgboost
         def after_iteration(self, booster: Any, epoch: int, evals_log: Any) -> bool:
             after_round(epoch + 1)  # raises TrainingCancelled, which ends xgboost's loop
             return False
