@@ -350,9 +350,9 @@ def test_train_bad_inputs(trained: dict[str, Path]) -> None:
     root, store = trained["root"], trained["store"]
     data = str(trained["data"])
     assert_failed(
-        run("train", data, "--target", "y", "--model", "xgboost", cwd=root, store=store),
+        run("train", data, "--target", "y", "--model", "tabnet", cwd=root, store=store),
         1,
-        "xgboost",
+        "tabnet",
         "random_forest",
         "linear_regression",
     )

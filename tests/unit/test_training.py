@@ -431,7 +431,7 @@ def test_settings_out_of_range(setting: dict[str, Any], expected: str) -> None:
 
 def test_unknown_kind_and_bad_param_are_catalog_errors() -> None:
     with pytest.raises(UnknownModelKind):
-        train_model(make_frame(), "xgboost", None, TrainConfig("price"))
+        train_model(make_frame(), "tabnet", None, TrainConfig("price"))
     with pytest.raises(ParamError, match="n_estimators"):
         train_model(make_frame(), "random_forest", {"n_estimators": 0}, TrainConfig("price"))
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from tuidash.core import boosting
 from tuidash.core.errors import TuidashError
 
 ParamType = Literal["int", "float", "bool", "choice", "layers"]
@@ -335,7 +336,10 @@ _REGRESSORS: tuple[ModelKind, ...] = (
     ),
 )
 
-CATALOG: dict[str, ModelKind] = {kind.id: kind for kind in _REGRESSORS}
+# tuidash[boost]: XGBoost, LightGBM, CatBoost join when their package is installed.
+_BOOSTED = boosting.installed_kinds("regression")
+
+CATALOG: dict[str, ModelKind] = {kind.id: kind for kind in (*_REGRESSORS, *_BOOSTED)}
 """Every model kind by its snake_case id, in the order a user sees them."""
 
 
@@ -345,7 +349,10 @@ def get_kind(kind_id: str) -> ModelKind:
         return CATALOG[kind_id]
     except KeyError:
         known = ", ".join(CATALOG)
-        raise UnknownModelKind(f"Unknown model kind {kind_id!r}; known kinds: {known}.") from None
+        missing = boosting.missing_kind_message(kind_id)
+        raise UnknownModelKind(
+            missing or f"Unknown model kind {kind_id!r}; known kinds: {known}."
+        ) from None
 
 
 def kind_for_display_name(name: str) -> ModelKind | None:

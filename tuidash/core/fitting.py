@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from tuidash.core.boosting import fit_rounds, is_boosting
 from tuidash.core.errors import TrainingError
 from tuidash.core.progress import ProgressReporter, TrainingCancelled
 
@@ -82,6 +83,8 @@ def fit_pipeline(
                         f"The neural network did not converge in {model.max_iter} epochs; "
                         "more epochs (max_iter) or a larger learning rate may help."
                     )
+            elif is_boosting(kind_id):  # tuidash[boost]: a callback after every round
+                fit_rounds(model, kind_id, display_name, Xt, target, report, start, span)
             else:
                 model.fit(Xt, target)
         except (TrainingCancelled, TrainingError):

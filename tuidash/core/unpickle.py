@@ -23,6 +23,8 @@ import pickle
 import zlib
 from typing import Any
 
+from tuidash.core import boosting
+
 # Each entry is (module, name) exactly as a pickle spells it. Only classes and the
 # reconstructor helpers numpy/sklearn pickles call; every function here only builds
 # an object of a fixed (or itself allowlisted) type.
@@ -135,7 +137,35 @@ _TUIDASH: frozenset[tuple[str, str]] = frozenset(
     }
 )
 
-ALLOWED_GLOBALS: frozenset[tuple[str, str]] = _NUMPY | _BUILTINS | _SKLEARN | _TUIDASH
+# ---------------------------------------------------------------- tuidash[boost] (issue 15)
+# XGBoost, LightGBM and CatBoost models, found the same way (fitted alone and inside
+# build_pipeline, both tasks, protocols 2, 4 and 5). Each class's __setstate__ only hands
+# the saved model bytes to its library's own model reader. Nothing else of these
+# packages is allowed (tests/unit/test_boosting.py checks a function of each is refused).
+BOOST_GLOBALS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("xgboost.sklearn", "XGBRegressor"),
+        ("xgboost.sklearn", "XGBClassifier"),
+        ("xgboost.core", "Booster"),
+        ("lightgbm.sklearn", "LGBMRegressor"),
+        ("lightgbm.sklearn", "LGBMClassifier"),
+        ("lightgbm.basic", "Booster"),
+        # LightGBM keeps best_score in a defaultdict(OrderedDict); its factory is a global
+        # too, so it can only ever be an allowlisted class.
+        ("collections", "defaultdict"),
+        # LGBMClassifier encodes its labels with sklearn's LabelEncoder.
+        ("sklearn.preprocessing._label", "LabelEncoder"),
+        ("catboost.core", "CatBoostRegressor"),
+        ("catboost.core", "CatBoostClassifier"),
+    }
+)
+"""What unpickling the optional boosting libraries' models needs, exactly."""
+
+# -------------------------------------------------------------- end of tuidash[boost] block
+
+ALLOWED_GLOBALS: frozenset[tuple[str, str]] = (
+    _NUMPY | _BUILTINS | _SKLEARN | _TUIDASH | BOOST_GLOBALS
+)
 """Every (module, name) a model pickle may name; everything else is refused."""
 
 # Pickles written under numpy 1.x name the same reconstructors under numpy.core; map
@@ -164,6 +194,16 @@ class UnpickleRefused(pickle.UnpicklingError):
         super().__init__(self.message)
 
 
+class NeedsBoostExtra(UnpickleRefused):
+    """The pickle is a model of a boosting library that is not installed here."""
+
+    def __init__(self, module: str, name: str, package: str) -> None:
+        super().__init__(module, name)
+        self.package = package
+        self.message = boosting.needs_extra_text(package)
+        self.args = (self.message,)
+
+
 def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     """Protocol 2 stores bytes as _codecs.encode(text, "latin1"); only that is allowed."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
@@ -188,8 +228,18 @@ def resolve_global(module: str, name: str) -> Any:
     key = _ALIASES.get((module, name), (module, name))
     if key not in ALLOWED_GLOBALS:
         raise UnpickleRefused(module, name)
+    package = key[0].partition(".")[0]
+    if package in boosting.BOOST_PACKAGES:
+        if not boosting.package_installed(package):
+            raise NeedsBoostExtra(module, name, package)
+        try:
+            imported = importlib.import_module(key[0])
+        except ImportError:  # found but broken (a missing shared library, say)
+            raise NeedsBoostExtra(module, name, package) from None
+    else:
+        imported = importlib.import_module(key[0])
     # Exact attribute of an allowlisted module; a dotted name is never walked.
-    found = getattr(importlib.import_module(key[0]), key[1])
+    found = getattr(imported, key[1])
     _RESOLVED[(module, name)] = found
     return found
 

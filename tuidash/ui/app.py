@@ -38,6 +38,8 @@ from tuidash.ui.state import AppState, Settings, TrainJob
 from tuidash.ui.store_workers import StoreWorkers
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from tuidash.services.persistence import PersistenceService
     from tuidash.ui.screens.base import SectionScreen
 
@@ -145,6 +147,19 @@ class TuidashApp(StoreWorkers):
         for section in SECTIONS:
             screen = self.SECTION_SCREENS[section.mode]
             self.add_mode(section.mode, partial(screen.for_app, self.state, self))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Notifications are plain sentences: brackets in a name or a reason show as typed
+        ("needs tuidash[boost] ..."), whoever asks (screens pass markup=True by default)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # ----- lifecycle -------------------------------------------------------------------
 
