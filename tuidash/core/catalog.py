@@ -148,6 +148,16 @@ class ModelKind:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     """Constructor arguments that are not user-tunable (e.g. a random_state)."""
     task: str = "regression"
+    """regression or classification: which catalog the kind belongs to."""
+    save_name: str | None = None
+    """The name a trained model is saved under by default (None: the display name); a
+    classifier whose id is also a regression kind's gets its own ("Random Forest
+    classifier"), so retraining one never adds a version to the other."""
+
+    @property
+    def default_name(self) -> str:
+        """The name to save a model of this kind under when none is given."""
+        return self.save_name or self.display_name
 
     def param(self, name: str) -> ParamSpec:
         """Return the spec of one parameter by name."""
@@ -354,6 +364,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
             ),
         ),
         task="classification",
+        save_name="Dummy classifier",
     ),
     ModelKind(
         "logistic_regression",
@@ -401,6 +412,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
         ),
         fixed={"random_state": 42},
         task="classification",
+        save_name="Decision Tree classifier",
     ),
     ModelKind(
         "random_forest",
@@ -421,6 +433,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
         ),
         fixed={"random_state": 42, "n_jobs": -1},
         task="classification",
+        save_name="Random Forest classifier",
     ),
     ModelKind(
         "gradient_boosting",
@@ -449,6 +462,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
         ),
         fixed={"random_state": 42},
         task="classification",
+        save_name="Gradient Boosting classifier",
     ),
     ModelKind(
         "svc",
@@ -500,6 +514,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
         ),
         needs_scaling=True,
         task="classification",
+        save_name="k-Nearest Neighbours classifier",
     ),
     ModelKind(
         "mlp",
@@ -517,6 +532,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
         needs_scaling=True,
         fixed={"random_state": 42},
         task="classification",
+        save_name="Neural Network classifier",
     ),
 )
 
@@ -558,6 +574,26 @@ def get_kind(kind_id: str, task: str = "regression") -> ModelKind:
                 f"{kind_id!r} is a {others[0]} kind, not a {task} one; the {task} kinds: {known}."
             ) from None
         raise UnknownModelKind(f"Unknown model kind {kind_id!r}; known kinds: {known}.") from None
+
+
+def validate_params(
+    kind_id: str, params: Mapping[str, Any] | None, task: str = "auto"
+) -> dict[str, Any]:
+    """The kind's parameters with defaults filled in; with ``task`` "auto" (the task is not
+    known before the data is read) the values must fit the kind of at least one task."""
+    if task != "auto":
+        return get_kind(kind_id, task).validate(params)
+    errors: list[CatalogError] = []
+    for each in TASKS:
+        if kind_id in CATALOGS[each]:
+            try:
+                return CATALOGS[each][kind_id].validate(params)
+            except CatalogError as error:
+                errors.append(error)
+    if errors:
+        raise errors[0]
+    known = ", ".join(dict.fromkeys([*CATALOG, *CLASSIFICATION_CATALOG]))
+    raise UnknownModelKind(f"Unknown model kind {kind_id!r}; known kinds: {known}.")
 
 
 def kind_for_display_name(name: str, task: str = "regression") -> ModelKind | None:

@@ -443,7 +443,10 @@ def _same_label_type(true: Any, pred: Any) -> tuple[Any, Any]:
     kinds = {type(v) is str for v in a + b}
     if len(kinds) > 1:
         a, b = [str(v) for v in a], [str(v) for v in b]
-    return np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    if True in kinds:  # text: an object array (sklearn reads it as class names)
+        return np.asarray(a, dtype=object), np.asarray(b, dtype=object)
+    # Numbers: a numeric array (sklearn calls an object array of ints "unknown").
+    return np.asarray(a), np.asarray(b)
 
 
 def _label_index(true: Any, known: Sequence[Any]) -> Any:
