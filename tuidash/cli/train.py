@@ -3,11 +3,13 @@
 The work is ``tuidash.services.workflows.train_and_save``; this module reads the options,
 prints progress on a terminal and reports. JSON document (every key is always present):
 name, model_type, display_name, store, target, features, rows, train_rows, test_rows,
-params, metrics {MAE, MSE, RMSE, MAPE, R2: number|null}, metric_reasons {metric: why it is
-null}, cv (null or {folds, metric, splitter, scores, mean, std}), train_seconds, replaced
-(bool: the name was taken and this is a new version of it), version (this save's number),
-versions (how many the name has now), message (the store's sentence), notes [str] (also
-printed on stderr).
+params, metrics {MAE, MSE, RMSE, MAPE, R2: number|null} (classification: {Accuracy,
+Balanced accuracy, Precision/Recall/F1 macro and weighted, ROC AUC, Log loss}),
+metric_reasons {metric: why it is null}, task (regression|classification), task_reason
+(why), classes (the classes, or null for regression), cv (null or {folds, metric,
+splitter, scores, mean, std}), train_seconds, replaced (bool: the name was taken and this
+is a new version of it), version (this save's number), versions (how many the name has
+now), message (the store's sentence), notes [str] (also printed on stderr).
 
 ``--name X`` on a taken name saves a new version of X (the earlier one stays as ``X@vN``);
 ``--replace`` is still accepted so that older scripts run, and changes nothing.
@@ -44,12 +46,14 @@ _log = logging.getLogger(__name__)
 
 
 def _kinds_epilog() -> str:
-    from tuidash.core.catalog import CATALOG
+    from tuidash.core.catalog import CATALOGS
 
-    lines = ["model kinds and their --param names:"]
-    for kind in CATALOG.values():
-        params = ", ".join(p.name for p in kind.params) or "-"
-        lines.append(f"  {kind.id:<18} {params}")
+    lines = []
+    for task, kinds in CATALOGS.items():
+        lines.append(f"{task} kinds and their --param names:")
+        for kind in kinds.values():
+            params = ", ".join(p.name for p in kind.params) or "-"
+            lines.append(f"  {kind.id:<20} {params}")
     return "\n".join(lines)
 
 
@@ -62,12 +66,16 @@ def register(subparsers: Any) -> None:
         "example:\n"
         "  tuidash train houses.csv --target price --model random_forest \\\n"
         "      --param n_estimators=200 --name 'RF 200' --cv 5\n"
-        "  tuidash train sample --target target --model ridge --json\n\n"
+        "  tuidash train sample --target target --model ridge --json\n"
+        "  tuidash train iris.csv --target species --model logistic_regression\n\n"
+        "--task auto (the default) follows the target: text, true/false and whole numbers\n"
+        "with few values (2 to 10) are classification, other numbers regression; the note\n"
+        "says which and why. --task regression|classification chooses it.\n\n"
         "Progress goes to stderr when it is a terminal; the metrics are printed at the end\n"
         "(a metric that cannot be computed shows as `undefined (reason)`, null in JSON).\n"
         "JSON fields: name, model_type, display_name, store, target, features, rows,\n"
-        "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced,\n"
-        "version, versions, message, notes.\n\n"
+        "train_rows, test_rows, params, metrics, metric_reasons, task, task_reason, classes,\n"
+        "cv, train_seconds, replaced, version, versions, message, notes.\n\n"
         "--name X on a taken name saves a new version of X (the earlier one stays as X@vN).\n\n"
         + _kinds_epilog(),
         run,
@@ -75,6 +83,12 @@ def register(subparsers: Any) -> None:
     train.add_argument("data", metavar="DATA", help=DATA_HELP)
     train.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     train.add_argument("--model", required=True, metavar="KIND", help="a model kind (see below)")
+    train.add_argument(
+        "--task",
+        choices=("auto", "regression", "classification"),
+        default="auto",
+        help="predict a number or a class; auto (default) follows the target's values",
+    )
     train.add_argument("--name", help="the name to save it under (default: the kind's name)")
     train.add_argument(
         "--param",
@@ -126,10 +140,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, save and report."""
-    from tuidash.core.catalog import get_kind
     from tuidash.services import workflows
 
-    kind = get_kind(args.model)
     features = None
     if args.features is not None:
         features = [f.strip() for f in args.features.split(",") if f.strip()]
@@ -137,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError("--features needs at least one column name.")
     request = workflows.TrainRequest(
         target=args.target,
-        kind=kind.id,
+        kind=args.model,
         params=dict(args.param),
         features=features,
         source=args.data,
@@ -150,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         # A taken name gets a new version; the store keeps the earlier one (NAME@vN).
         replace=True,
+        task=args.task,
     )
     workflows.check_request(request)
     store = open_store(args, create=True)
@@ -164,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.flush()
     trained, saved = outcome.trained, outcome.saved
     _log.info("saved model %r in %s: %s", saved.name, store.base_dir, saved.message)
-    report = _report(trained, saved, kind.display_name, str(store.base_dir), args.target)
+    report = _report(trained, saved, trained.display_name, str(store.base_dir), args.target)
     row = next(
         (e for e in store.list_saved_models(predictions=False) if e.get("name") == saved.name), {}
     )
@@ -185,7 +198,9 @@ def run(args: argparse.Namespace) -> int:
     took = f" in {duration_text(seconds)}" if isinstance(seconds, int | float) else ""
     split = f" ({train_rows} training rows, {test_rows} test rows)" if train_rows else ""
     shown = "the diabetes sample" if workflows.is_sample(args.data) else args.data
-    print(f"Trained {kind.display_name} on {shown}{split}{took}.")
+    task = " classifier" if report["task"] == "classification" else ""
+    display_name = trained.display_name
+    print(f"Trained {display_name}{task} on {shown}{split}{took}.")
     if version > 1:
         print(
             f"Saved as {saved.name!r} in {store.base_dir}: version {version}; the earlier "
@@ -227,14 +242,26 @@ def _report(trained: Any, saved: Any, display_name: str, store: str, target: str
         "train_rows": train_rows,
         "test_rows": test_rows,
         "params": trained.params,
-        "metrics": {m: metrics.get(m) for m in METRIC_ORDER},
+        "metrics": {m: metrics.get(m) for m in _metric_order(trained)},
         "metric_reasons": dict(trained.metrics.reasons),
+        "task": getattr(trained, "task", "regression"),
+        "task_reason": getattr(trained, "task_reason", "") or None,
+        "classes": getattr(trained, "classes", None),
         "cv": trained.cv,
         "train_seconds": trained.train_seconds,
         "replaced": saved.replaced,
         "version": saved.version,
         "notes": [str(n) for n in trained.notes or []],
     }
+
+
+def _metric_order(trained: Any) -> tuple[str, ...]:
+    """The metrics of the model's task, in the order tables show them."""
+    if getattr(trained, "task", "regression") == "classification":
+        from tuidash.core.metrics import CLASSIFICATION_METRIC_NAMES
+
+        return CLASSIFICATION_METRIC_NAMES
+    return METRIC_ORDER
 
 
 def _progress_printer() -> Callable[[float, str], None]:
