@@ -561,7 +561,8 @@ def stratify_problem(y: pd.Series, n_train: int, n_test: int) -> str | None:
     rare = counts[counts < 2]
     if len(rare):
         return (
-            f"The split is a plain random one, not stratified: class {rare.index[0]!r} has only "
+            f"The split is a plain random one, not stratified: class {_plain(rare.index[0])!r} "
+            "has only "
             "1 row (stratifying needs at least 2 rows per class)."
         )
     if n_test < len(counts) or n_train < len(counts):
