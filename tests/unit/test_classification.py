@@ -103,8 +103,7 @@ def test_the_task_follows_the_target_and_says_why() -> None:
     mass = decide_task(frame["body_mass_g"])
     assert mass.task == "regression"
     assert mass.reason == (
-        "'body_mass_g' holds whole numbers with more than 10 different values, so it is "
-        "regression."
+        "'body_mass_g' holds whole numbers with more than 10 different values, so it is regression."
     )
     assert decide_task(frame["bill_length_mm"]).task == "regression"
     assert decide_task(pd.Series([True, False] * 5, name="flag")).task == "classification"
