@@ -795,14 +795,19 @@ def test_default_target_falls_back_to_a_numeric_id_then_to_the_last_column() -> 
     assert data_module.default_target(flags) == "y"
 
 
-def test_a_text_target_is_a_data_problem_with_examples() -> None:
+def test_a_text_target_is_a_data_problem_for_regression_with_examples() -> None:
     frame = pd.DataFrame({"x": [float(i) for i in range(30)], "label": ["a", "b", "c"] * 10})
     expected = (
         "The target 'label' holds text (such as 'a', 'b', 'c'); tuidash predicts numbers, so "
         "choose a column of numbers as the target."
     )
-    assert data_module.target_problems(frame, "label") == [expected]
-    assert data_problems(frame, target="label")[-1] == expected
+    # Regression chosen: text is a problem, as before classification existed.
+    assert data_module.target_problems(frame, "label", task="regression") == [expected]
+    assert data_problems(frame, target="label", task="regression")[-1] == expected
+    # On "auto" (and for classification) a text target is classes: no problem.
+    assert data_module.target_problems(frame, "label") == []
+    assert data_module.target_problems(frame, "label", task="classification") == []
+    assert data_problems(frame, target="label") == data_problems(frame)
     assert data_module.target_problems(frame, "x") == []
     assert data_problems(frame, target="x") == data_problems(frame)
     frame["mostly"] = [str(i) for i in range(29)] + ["n/a"]

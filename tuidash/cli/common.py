@@ -168,7 +168,11 @@ def format_table(
 
 def metrics_table(metrics: dict[str, Any], reasons: dict[str, Any]) -> str:
     """The Metric/Value table of a model (a metric that cannot be computed says why)."""
-    names = [m for m in METRIC_ORDER if m in (metrics or {}) or m in (reasons or {})]
+    from tuidash.core.metrics import CLASSIFICATION_METRIC_NAMES
+
+    present = set(metrics or {}) | set(reasons or {})
+    names = [m for m in METRIC_ORDER if m in present]
+    names = names or [m for m in CLASSIFICATION_METRIC_NAMES if m in present]  # a classifier
     names = names or list(METRIC_ORDER)
     return format_table(("Metric", "Value"), [(m, metric_of(m, metrics, reasons)) for m in names])
 

@@ -7,10 +7,13 @@ rename``) are in ``tuidash.cli.versions``. ``show``, ``export`` and ``delete`` t
 JSON documents (every key is always present):
 
 - ``models list``: store, models [{name, model_type, task, saved_at, target, data_file,
-  rows, features (count), metrics, metric_reasons, size_bytes, environment_mismatch,
+  rows, features (count), metrics (the five regression metrics, or a classifier's ten),
+  metric_reasons, size_bytes, environment_mismatch,
   version, versions (count), aliases {alias: version}, tags, note, trained_by}],
   problems [{name, kind, reason}] (entries that cannot be used; see ``storage``).
-- ``models show``: the list fields plus ref, params, data, cv, train_seconds, environment,
+- ``models show``: the list fields plus ref, params, data, classes, per_class [{class,
+  precision, recall, f1, support}], confusion_matrix {labels, counts} (the last three null
+  for regression), cv, train_seconds, environment,
   feature_importance, predictions_stored, predictions_total, schema_version, files.
 - ``models delete`` / ``models clear``: store, deleted [names or NAME@vN], message.
 - ``models export``: name, files [absolute paths written].
@@ -209,7 +212,7 @@ def _entry_summary(entry: dict[str, Any]) -> dict[str, Any]:
         "data_file": data.get("source"),
         "rows": data.get("rows"),
         "features": len(features) if features is not None else None,
-        "metrics": {m: metrics.get(m) for m in METRIC_ORDER},
+        "metrics": {m: metrics.get(m) for m in _metric_order(entry)},
         "metric_reasons": entry.get("metric_reasons") or {},
         "size_bytes": entry.get("size_bytes"),
         "environment_mismatch": list(entry.get("environment_mismatch") or []),
@@ -220,6 +223,15 @@ def _entry_summary(entry: dict[str, Any]) -> dict[str, Any]:
         "note": entry.get("note"),
         "trained_by": entry.get("trained_by"),
     }
+
+
+def _metric_order(entry: dict[str, Any]) -> tuple[str, ...]:
+    """The metrics of the entry's task (a classifier's, or the five regression ones)."""
+    if entry.get("task") == "classification":
+        from tuidash.core.metrics import CLASSIFICATION_METRIC_NAMES
+
+        return CLASSIFICATION_METRIC_NAMES
+    return METRIC_ORDER
 
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
@@ -245,6 +257,9 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
         missing = " (the folder does not exist yet)" if store is None else ""
         print(f"No saved models in {base}{missing}.")
         return 0
+    # Classifiers add their two headline columns; a store of regressors prints as before.
+    classifiers = any(e["task"] == "classification" for e in entries)
+    extra = ("Balanced accuracy", "F1 macro") if classifiers else ()
     rows = []
     for e in entries:
         rows.append(
@@ -256,15 +271,18 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
                 e["target"] or "-",
                 _short_metric("R2", e),
                 _short_metric("RMSE", e),
+                *(_short_metric(m, e) for m in extra),
                 size_text(e["size_bytes"]),
                 versions.aliases_text(e["aliases"]) or "-",
             )
         )
+    headers = ("BAL.ACC", "F1 MACRO") if classifiers else ()
+    numeric = tuple(range(5, 8 + len(headers)))
     print(
         format_table(
-            ("NAME", "VER", "KIND", "SAVED", "TARGET", "R2", "RMSE", "SIZE", "ALIASES"),
+            ("NAME", "VER", "KIND", "SAVED", "TARGET", "R2", "RMSE", *headers, "SIZE", "ALIASES"),
             rows,
-            (5, 6, 7),
+            numeric,
         )
     )
     count = len(entries)
@@ -273,6 +291,8 @@ def _cmd_models_list(args: argparse.Namespace) -> int:
 
 
 def _short_metric(name: str, entry: dict[str, Any]) -> str:
+    if name not in _metric_order(entry):  # R2 of a classifier, accuracy of a regressor
+        return "-"
     value = entry["metrics"].get(name)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return number_text(value)
@@ -300,6 +320,9 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
         {
             "params": entry.get("params") or {},
             "data": data,
+            "classes": _classes_of(entry),
+            "per_class": _class_block(entry).get("per_class"),
+            "confusion_matrix": _class_block(entry).get("confusion_matrix"),
             "cv": entry.get("cv"),
             "train_seconds": entry.get("train_seconds"),
             "environment": entry.get("environment") or {},
@@ -319,6 +342,22 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
         return 0
     _print_show(document, store.base_dir)
     return 0
+
+
+def _class_block(entry: dict[str, Any]) -> dict[str, Any]:
+    """The ``predictions.classification`` block of a classifier ({} otherwise)."""
+    if entry.get("task") != "classification":
+        return {}
+    return dict(mapping_at(mapping_at(entry, "predictions"), "classification"))
+
+
+def _classes_of(entry: dict[str, Any]) -> list[Any] | None:
+    """A classifier's classes (stored at the top and with its predictions), else None."""
+    if entry.get("task") != "classification":
+        return None
+    block = mapping_at(mapping_at(entry, "predictions"), "classification")
+    classes = entry.get("classes") or block.get("classes")
+    return list(classes) if isinstance(classes, list) else None
 
 
 def _version_entry(
@@ -357,6 +396,21 @@ def _raw_metadata(store: ModelPersistence, name: str) -> dict[str, Any]:
     return document if isinstance(document, dict) else {}
 
 
+def _class_fields(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A classifier's classes and how its split was made, for ``models show``."""
+    if doc.get("task") != "classification":
+        return []
+    classes = doc.get("classes") or []
+    shown = ", ".join(map(str, classes[:20])) + (
+        f" and {len(classes) - 20} more" if len(classes) > 20 else ""
+    )
+    data = doc.get("data") or {}
+    split = "stratified" if data.get("stratified") else "plain random"
+    if data.get("keep_order"):
+        split = "last rows (order kept)"
+    return [("Classes", f"{len(classes)}: {shown}" if classes else "-"), ("Split", split)]
+
+
 def _print_show(doc: dict[str, Any], base: Path) -> None:
     data = doc["data"]
     features = data.get("features") if isinstance(data.get("features"), list) else []
@@ -374,6 +428,7 @@ def _print_show(doc: dict[str, Any], base: Path) -> None:
         ("Data", data.get("source") or "-"),
         ("Rows", data.get("rows") if data.get("rows") is not None else "-"),
         ("Target", data.get("target") or "-"),
+        *_class_fields(doc),
         ("Features", ", ".join(map(str, feature_names)) or "-"),
         ("Test size", data.get("test_size") if data.get("test_size") is not None else "-"),
         (
@@ -394,6 +449,23 @@ def _print_show(doc: dict[str, Any], base: Path) -> None:
         print(format_table(("Name", "Value"), sorted((k, v) for k, v in params.items())))
     print("\nMetrics (test set)")
     print(metrics_table(doc["metrics"], doc["metric_reasons"]))
+    per_class = doc.get("per_class")
+    if isinstance(per_class, list) and per_class:
+        print("\nPer class (test set)")
+        rows = [
+            (
+                str(item.get("class")),
+                number_text(item.get("precision")),
+                number_text(item.get("recall")),
+                number_text(item.get("f1")),
+                item.get("support"),
+            )
+            for item in per_class[:20]
+            if isinstance(item, dict)
+        ]
+        print(format_table(("Class", "Precision", "Recall", "F1", "Rows"), rows, (1, 2, 3, 4)))
+        if len(per_class) > 20:
+            print(f"... and {len(per_class) - 20} more classes (see --json).")
     cv = doc["cv"]
     if isinstance(cv, dict) and cv.get("mean") is not None:
         print(

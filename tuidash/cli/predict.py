@@ -2,7 +2,9 @@
 
 The work is ``tuidash.services.workflows.predict_to_file``; this module reads the options
 and reports. JSON document (every key is always present): model, data, rows, output (path
-or null), column, predictions [numbers], notes [str].
+or null), column, predictions [numbers, or class labels for a classifier], probabilities
+{class: [numbers]} (a classifier's probability of each class per row; {} otherwise),
+notes [str].
 """
 
 from __future__ import annotations
@@ -41,8 +43,10 @@ def register(subparsers: Any) -> None:
         "  tuidash predict 'Random Forest@champion' new.csv   (a version: NAME@v2, NAME@ALIAS)\n\n"
         "DATA must have the model's feature columns (missing ones are named); the output\n"
         "is the input rows plus a `prediction` column, as CSV on stdout or in OUT.csv.\n"
+        "A classifier predicts a class and, when it has probabilities, adds one column per\n"
+        "class: probability_<class>.\n"
         "With --json, stdout gets one JSON document instead: {model, data, rows, output,\n"
-        "column, predictions, notes}.",
+        "column, predictions, probabilities, notes}.",
         run,
         model_name=True,
     )
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
                 "output": str(output) if output else None,
                 "column": result.column,
                 "predictions": result.values(),
+                "probabilities": result.probabilities(),
                 "notes": result.notes,
             }
         )

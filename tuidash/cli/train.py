@@ -3,11 +3,14 @@
 The work is ``tuidash.services.workflows.train_and_save``; this module reads the options,
 prints progress on a terminal and reports. JSON document (every key is always present):
 name, model_type, display_name, store, target, features, rows, train_rows, test_rows,
-params, metrics {MAE, MSE, RMSE, MAPE, R2: number|null}, metric_reasons {metric: why it is
-null}, cv (null or {folds, metric, splitter, scores, mean, std}), train_seconds, replaced
-(bool: the name was taken and this is a new version of it), version (this save's number),
-versions (how many the name has now), message (the store's sentence), notes [str] (also
-printed on stderr), job (the id of the job that trained it).
+params, metrics {MAE, MSE, RMSE, MAPE, R2: number|null} (classification: {Accuracy,
+Balanced accuracy, Precision/Recall/F1 macro and weighted, ROC AUC, Log loss}),
+metric_reasons {metric: why it is null}, task (regression|classification), task_reason
+(why), classes (the classes, or null for regression), cv (null or {folds, metric,
+splitter, scores, mean, std}), train_seconds, replaced (bool: the name was taken and this
+is a new version of it), version (this save's number), versions (how many the name has
+now), message (the store's sentence), notes [str] (also printed on stderr), job (the id of
+the job that trained it).
 
 Every training runs as a job (``tuidash.services.jobs``): a process in its own session, so
 closing the terminal or losing the SSH link does not stop it. Without ``--detach`` the
@@ -53,12 +56,14 @@ _log = logging.getLogger(__name__)
 
 
 def _kinds_epilog() -> str:
-    from tuidash.core.catalog import CATALOG
+    from tuidash.core.catalog import CATALOGS
 
-    lines = ["model kinds and their --param names:"]
-    for kind in CATALOG.values():
-        params = ", ".join(p.name for p in kind.params) or "-"
-        lines.append(f"  {kind.id:<18} {params}")
+    lines = []
+    for task, kinds in CATALOGS.items():
+        lines.append(f"{task} kinds and their --param names:")
+        for kind in kinds.values():
+            params = ", ".join(p.name for p in kind.params) or "-"
+            lines.append(f"  {kind.id:<20} {params}")
     return "\n".join(lines)
 
 
@@ -71,12 +76,16 @@ def register(subparsers: Any) -> None:
         "example:\n"
         "  tuidash train houses.csv --target price --model random_forest \\\n"
         "      --param n_estimators=200 --name 'RF 200' --cv 5\n"
-        "  tuidash train sample --target target --model ridge --json\n\n"
+        "  tuidash train sample --target target --model ridge --json\n"
+        "  tuidash train iris.csv --target species --model logistic_regression\n\n"
+        "--task auto (the default) follows the target: text, true/false and whole numbers\n"
+        "with few values (2 to 10) are classification, other numbers regression; the note\n"
+        "says which and why. --task regression|classification chooses it.\n\n"
         "Progress goes to stderr when it is a terminal; the metrics are printed at the end\n"
         "(a metric that cannot be computed shows as `undefined (reason)`, null in JSON).\n"
         "JSON fields: name, model_type, display_name, store, target, features, rows,\n"
-        "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced,\n"
-        "version, versions, message, notes, job.\n\n"
+        "train_rows, test_rows, params, metrics, metric_reasons, task, task_reason, classes,\n"
+        "cv, train_seconds, replaced, version, versions, message, notes, job.\n\n"
         "The training runs as a job that goes on if the terminal closes: without --detach\n"
         "the command follows it (Ctrl-C cancels it); --detach prints the job id and returns\n"
         "(see `tuidash jobs list`, `tuidash jobs logs ID -f`).\n\n"
@@ -87,6 +96,12 @@ def register(subparsers: Any) -> None:
     train.add_argument("data", metavar="DATA", help=DATA_HELP)
     train.add_argument("--target", required=True, metavar="COL", help="the column to predict")
     train.add_argument("--model", required=True, metavar="KIND", help="a model kind (see below)")
+    train.add_argument(
+        "--task",
+        choices=("auto", "regression", "classification"),
+        default="auto",
+        help="predict a number or a class; auto (default) follows the target's values",
+    )
     train.add_argument("--name", help="the name to save it under (default: the kind's name)")
     train.add_argument(
         "--param",
@@ -139,10 +154,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, save and report."""
-    from tuidash.core.catalog import get_kind
     from tuidash.services import workflows
 
-    kind = get_kind(args.model)
     features = None
     if args.features is not None:
         features = [f.strip() for f in args.features.split(",") if f.strip()]
@@ -150,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError("--features needs at least one column name.")
     request = workflows.TrainRequest(
         target=args.target,
-        kind=kind.id,
+        kind=args.model,
         params=dict(args.param),
         features=features,
         source=args.data,
@@ -163,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
         name=args.name,
         # A taken name gets a new version; the store keeps the earlier one (NAME@vN).
         replace=True,
+        task=args.task,
     )
     workflows.check_request(request)
     store = open_store(args, create=True)
@@ -172,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
         return 0  # --detach: the job id is printed
     saved_name = str(summary["name"])
     _log.info("saved model %r in %s: %s", saved_name, store.base_dir, summary.get("message"))
-    report = _report_of_job(summary, kind.display_name, str(store.base_dir), args.target)
+    display_name = str(summary.get("display_name") or args.model)
+    report = _report_of_job(summary, display_name, str(store.base_dir), args.target)
     row = next(
         (e for e in store.list_saved_models(predictions=False) if e.get("name") == saved_name), {}
     )
@@ -193,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
     took = f" in {duration_text(seconds)}" if isinstance(seconds, int | float) else ""
     split = f" ({train_rows} training rows, {test_rows} test rows)" if train_rows else ""
     shown = "the diabetes sample" if workflows.is_sample(args.data) else args.data
-    print(f"Trained {kind.display_name} on {shown}{split}{took}.")
+    task = " classifier" if report["task"] == "classification" else ""
+    print(f"Trained {display_name}{task} on {shown}{split}{took}.")
     if version > 1:
         print(
             f"Saved as {saved_name!r} in {store.base_dir}: version {version}; the earlier "
@@ -338,8 +354,11 @@ def _report_of_job(
         "train_rows": summary.get("train_rows"),
         "test_rows": summary.get("test_rows"),
         "params": summary.get("params"),
-        "metrics": {m: metrics.get(m) for m in METRIC_ORDER},
+        "metrics": {m: metrics.get(m) for m in _metric_order(summary)},
         "metric_reasons": dict(summary.get("metric_reasons") or {}),
+        "task": summary.get("task") or "regression",
+        "task_reason": summary.get("task_reason") or None,
+        "classes": summary.get("classes"),
         "cv": summary.get("cv"),
         "train_seconds": summary.get("train_seconds"),
         "replaced": summary.get("replaced"),
@@ -347,3 +366,12 @@ def _report_of_job(
         "notes": [str(n) for n in summary.get("notes") or []],
         "job": summary.get("job"),
     }
+
+
+def _metric_order(summary: dict[str, Any]) -> tuple[str, ...]:
+    """The metrics of the model's task, in the order tables show them."""
+    if summary.get("task") == "classification":
+        from tuidash.core.metrics import CLASSIFICATION_METRIC_NAMES
+
+        return CLASSIFICATION_METRIC_NAMES
+    return METRIC_ORDER

@@ -20,7 +20,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tuidash.core.class_views import (
+    PROBABILITY_BIN_CHOICES,
+    ClassErrorRow,
+    ClassMetrics,
+    ClassSample,
+    ConfusionMatrix,
+    PerClass,
+    ProbabilityHistogram,
+    RocCurve,
+    class_error_rows,
+    class_sample,
+    confusion_matrix,
+    export_class_errors_csv,
+    label_text,
+    model_classes,
+    per_class_metrics,
+    probability_histogram,
+    roc_curve,
+)
 from tuidash.core.comparison import (
+    RECOMMENDATION_METRICS,
     UNKNOWN_DATA,
     GroupedBars,
     MetricDiff,
@@ -44,6 +64,7 @@ from tuidash.core.comparison import (
     predictions_overlay,
     provenance,
     recommend,
+    recommendation_metric,
 )
 from tuidash.core.model_facts import (
     HIGHER_IS_BETTER,
@@ -58,6 +79,7 @@ from tuidash.core.model_facts import (
     format_percent,
     format_signed,
     format_value,
+    is_classification,
     is_higher_better,
     metric_help,
     metric_names,
@@ -65,6 +87,7 @@ from tuidash.core.model_facts import (
     metric_value,
     model_kind,
     model_name,
+    model_task,
     prediction_sample,
     row_order,
     write_new_csv,
@@ -76,10 +99,16 @@ __all__ = [
     "IMPORTANCE_KINDS",
     "METRIC_NAMES",
     "POINT_CHOICES",
+    "PROBABILITY_BIN_CHOICES",
+    "RECOMMENDATION_METRICS",
     "TOP_N_CHOICES",
     "UNDEFINED",
     "UNKNOWN_DATA",
     "AnalysisError",
+    "ClassErrorRow",
+    "ClassMetrics",
+    "ClassSample",
+    "ConfusionMatrix",
     "ErrorRow",
     "FeatureBar",
     "GroupedBars",
@@ -92,19 +121,26 @@ __all__ = [
     "Overlay",
     "PairDiff",
     "ParamDiff",
+    "PerClass",
     "PredictionSample",
+    "ProbabilityHistogram",
     "Provenance",
     "Recommendation",
     "ResidualData",
+    "RocCurve",
     "ScatterData",
     "actual_vs_predicted",
     "best_models",
     "best_per_group",
     "best_values",
+    "class_error_rows",
+    "class_sample",
     "comparable",
     "comparison_groups",
+    "confusion_matrix",
     "error_rows",
     "evenly_spaced",
+    "export_class_errors_csv",
     "export_comparison_csv",
     "export_errors_csv",
     "feature_importance",
@@ -116,22 +152,30 @@ __all__ = [
     "importance_note",
     "importance_title",
     "is_best",
+    "is_classification",
     "is_higher_better",
+    "label_text",
     "metric_help",
     "metric_names",
     "metric_reason",
     "metric_value",
     "metrics_table",
+    "model_classes",
     "model_kind",
     "model_name",
+    "model_task",
     "normalised_metrics",
     "pairwise_diff",
+    "per_class_metrics",
     "prediction_sample",
     "predictions_overlay",
+    "probability_histogram",
     "provenance",
     "readable_feature_name",
     "recommend",
+    "recommendation_metric",
     "residuals",
+    "roc_curve",
     "row_label",
     "row_note",
     "row_order",
@@ -384,6 +428,7 @@ IMPORTANCE_KINDS: dict[str, str] = {
     "impurity": "Feature importance (impurity decrease)",
     "coefficient": "Coefficient size (|coef| on scaled inputs)",
     "permutation": "Permutation importance (MAE increase)",
+    "permutation-classification": "Permutation importance (accuracy drop)",
     "none": "No importance (a constant baseline)",
     "unknown": "Feature importance",
 }
@@ -399,6 +444,7 @@ _KIND_BY_MODEL = {
     "gradient_boosting": "permutation",
     "knn": "permutation",
     "mlp": "permutation",
+    "logistic_regression": "coefficient",
 }
 """What training measures for each model kind, for entries saved without the method."""
 
@@ -417,7 +463,7 @@ def importance_kind(meta: Mapping[str, Any]) -> str:
             if isinstance(stored, str) and stored in IMPORTANCE_KINDS:
                 return stored
     kind = _KIND_BY_MODEL.get(model_kind(meta), "unknown")
-    if model_kind(meta) == "svr":
+    if model_kind(meta) in ("svr", "svc"):
         params = meta.get("params")
         linear = isinstance(params, Mapping) and params.get("kernel") == "linear"
         kind = "coefficient" if linear else "permutation"
@@ -427,13 +473,22 @@ def importance_kind(meta: Mapping[str, Any]) -> str:
     return kind
 
 
-def importance_title(kind: str) -> str:
-    """The chart title for a kind of importance."""
+def importance_title(kind: str, task: str = "regression") -> str:
+    """The chart title for a kind of importance (permutation: MAE or accuracy by task)."""
+    if kind == "permutation" and task == "classification":
+        return IMPORTANCE_KINDS["permutation-classification"]
     return IMPORTANCE_KINDS.get(kind, IMPORTANCE_KINDS["unknown"])
 
 
-def importance_note(kind: str) -> str:
+def importance_note(kind: str, task: str = "regression") -> str:
     """One sentence on how to read the importance chart."""
+    if kind == "permutation" and task == "classification":
+        return (
+            "How much the accuracy drops when a column is shuffled; below 0, shuffling it "
+            "helped (the column adds noise)."
+        )
+    if kind == "coefficient" and task == "classification":
+        return "Size of the linear coefficients on the scaled column, averaged over classes."
     return {
         "impurity": "How much the trees' splits on a column reduce the error; never negative.",
         "coefficient": "Size of the linear coefficient on the scaled column (sign not kept).",
@@ -490,7 +545,12 @@ def row_note(sample: PredictionSample) -> str:
 
 
 def export_errors_csv(meta: Mapping[str, Any], directory: str | Path) -> Path:
-    """Write the model's errors table to a new CSV in ``directory``; return its path."""
+    """Write the model's errors table to a new CSV in ``directory``; return its path.
+
+    A classifier's table is (row, actual, predicted, probability, correct):
+    ``export_class_errors_csv``."""
+    if is_classification(meta):
+        return export_class_errors_csv(meta, directory)
     sample = prediction_sample(meta)
     if not sample.stored:
         raise AnalysisError(f"{model_name(meta)} has no stored predictions to export.")

@@ -149,6 +149,16 @@ class ModelKind:
     fixed: Mapping[str, Any] = field(default_factory=dict)
     """Constructor arguments that are not user-tunable (e.g. a random_state)."""
     task: str = "regression"
+    """regression or classification: which catalog the kind belongs to."""
+    save_name: str | None = None
+    """The name a trained model is saved under by default (None: the display name); a
+    classifier whose id is also a regression kind's gets its own ("Random Forest
+    classifier"), so retraining one never adds a version to the other."""
+
+    @property
+    def default_name(self) -> str:
+        """The name to save a model of this kind under when none is given."""
+        return self.save_name or self.display_name
 
     def param(self, name: str) -> ParamSpec:
         """Return the spec of one parameter by name."""
@@ -178,6 +188,8 @@ class ModelKind:
         cls: Callable[..., Any] = getattr(module, class_name)
         kwargs: dict[str, Any] = dict(self.fixed)
         kwargs.update(values)
+        if kwargs.get("class_weight") == "none":  # a choice list holds text; sklearn wants None
+            kwargs["class_weight"] = None
         if "random_state" in kwargs and random_state is not None:
             kwargs["random_state"] = random_state
         return cls(**kwargs)
@@ -336,28 +348,267 @@ _REGRESSORS: tuple[ModelKind, ...] = (
     ),
 )
 
+_CLASSIFIERS: tuple[ModelKind, ...] = (
+    ModelKind(
+        "dummy",
+        "Dummy",
+        "Predicts the most frequent class; the baseline every classifier must beat.",
+        "sklearn.dummy.DummyClassifier",
+        (
+            ParamSpec(
+                "strategy",
+                "choice",
+                "prior",
+                "prior: the most frequent class, with the class shares as probabilities; "
+                "most_frequent: the same class, with probability 1 for it.",
+                choices=("prior", "most_frequent"),
+            ),
+        ),
+        task="classification",
+        save_name="Dummy classifier",
+    ),
+    ModelKind(
+        "logistic_regression",
+        "Logistic Regression",
+        "A linear model of the class probabilities; fast, readable, a strong baseline.",
+        "sklearn.linear_model.LogisticRegression",
+        (
+            _float(
+                "C", 1.0, 1e-4, 1e5, "Inverse regularisation; larger fits the training data closer."
+            ),
+            _int("max_iter", 1000, 10, 100_000, "Iterations of the solver before it gives up."),
+            ParamSpec(
+                "class_weight",
+                "choice",
+                "none",
+                "balanced: rare classes count as much as common ones; none: every row counts once.",
+                choices=("none", "balanced"),
+            ),
+        ),
+        needs_scaling=True,
+        task="classification",
+    ),
+    ModelKind(
+        "decision_tree",
+        "Decision Tree",
+        "One tree of if/else splits; easy to read, prone to overfitting.",
+        "sklearn.tree.DecisionTreeClassifier",
+        (
+            _int("max_depth", None, 1, 100, "Deepest split allowed; empty for unlimited.", True),
+            _int("min_samples_split", 2, 2, 1000, "Fewest rows a node needs to be split."),
+            ParamSpec(
+                "criterion",
+                "choice",
+                "gini",
+                "How a split's purity is measured.",
+                choices=("gini", "entropy", "log_loss"),
+            ),
+            ParamSpec(
+                "class_weight",
+                "choice",
+                "none",
+                "balanced: rare classes count as much as common ones; none: every row counts once.",
+                choices=("none", "balanced"),
+            ),
+        ),
+        fixed={"random_state": 42},
+        task="classification",
+        save_name="Decision Tree classifier",
+    ),
+    ModelKind(
+        "random_forest",
+        "Random Forest",
+        "Many decision trees voting; a strong default for tabular data.",
+        "sklearn.ensemble.RandomForestClassifier",
+        (
+            _int("n_estimators", 100, 1, 2000, "Number of trees; more is steadier and slower."),
+            _int("max_depth", None, 1, 100, "Deepest split allowed; empty for unlimited.", True),
+            _int("min_samples_split", 2, 2, 1000, "Fewest rows a node needs to be split."),
+            ParamSpec(
+                "class_weight",
+                "choice",
+                "none",
+                "balanced: rare classes count as much as common ones; none: every row counts once.",
+                choices=("none", "balanced"),
+            ),
+        ),
+        fixed={"random_state": 42, "n_jobs": -1},
+        task="classification",
+        save_name="Random Forest classifier",
+    ),
+    ModelKind(
+        "gradient_boosting",
+        "Gradient Boosting",
+        "Histogram gradient boosting: trees added one after another to fix the errors.",
+        "sklearn.ensemble.HistGradientBoostingClassifier",
+        (
+            _int("max_iter", 100, 1, 5000, "Boosting rounds (trees per class)."),
+            _float(
+                "learning_rate",
+                0.1,
+                1e-4,
+                1.0,
+                "Step size of each round; smaller needs more rounds.",
+            ),
+            _int(
+                "max_depth", None, 1, 100, "Deepest split of each tree; empty for unlimited.", True
+            ),
+            ParamSpec(
+                "class_weight",
+                "choice",
+                "none",
+                "balanced: rare classes count as much as common ones; none: every row counts once.",
+                choices=("none", "balanced"),
+            ),
+        ),
+        fixed={"random_state": 42},
+        task="classification",
+        save_name="Gradient Boosting classifier",
+    ),
+    ModelKind(
+        "svc",
+        "SVC",
+        "Support vector classifier; good on small, scaled data sets, slow on large ones.",
+        "sklearn.svm.SVC",
+        (
+            ParamSpec(
+                "kernel",
+                "choice",
+                "rbf",
+                "Shape of the boundary between classes.",
+                choices=("rbf", "linear", "poly", "sigmoid"),
+            ),
+            _float("C", 1.0, 1e-4, 1e5, "Penalty on errors; larger fits the training data closer."),
+            ParamSpec(
+                "probability",
+                "bool",
+                True,
+                "Estimate class probabilities (an internal 5-fold fit, slower); without them "
+                "log loss is undefined and ROC AUC uses the decision scores.",
+            ),
+            ParamSpec(
+                "class_weight",
+                "choice",
+                "none",
+                "balanced: rare classes count as much as common ones; none: every row counts once.",
+                choices=("none", "balanced"),
+            ),
+        ),
+        needs_scaling=True,
+        fixed={"random_state": 42},
+        task="classification",
+    ),
+    ModelKind(
+        "knn",
+        "k-Nearest Neighbours",
+        "Takes the most common class of the k most similar training rows.",
+        "sklearn.neighbors.KNeighborsClassifier",
+        (
+            _int("n_neighbors", 5, 1, 500, "How many neighbours vote."),
+            ParamSpec(
+                "weights",
+                "choice",
+                "uniform",
+                "uniform: one vote each; distance: nearer rows count more.",
+                choices=("uniform", "distance"),
+            ),
+        ),
+        needs_scaling=True,
+        task="classification",
+        save_name="k-Nearest Neighbours classifier",
+    ),
+    ModelKind(
+        "mlp",
+        "Neural Network",
+        "A multi-layer perceptron (MLPClassifier); needs scaled data and some tuning.",
+        "sklearn.neural_network.MLPClassifier",
+        (
+            ParamSpec(
+                "hidden_layer_sizes", "layers", (100,), "Neurons per hidden layer, e.g. 64,32."
+            ),
+            _float("alpha", 0.0001, 0.0, 10.0, "L2 penalty on the weights."),
+            _float("learning_rate_init", 0.001, 1e-6, 1.0, "Initial step size of the optimiser."),
+            _int("max_iter", 200, 1, 10_000, "Training epochs at most."),
+        ),
+        needs_scaling=True,
+        fixed={"random_state": 42},
+        task="classification",
+        save_name="Neural Network classifier",
+    ),
+)
+
+TASKS: tuple[str, ...] = ("regression", "classification")
+"""The tasks a model can learn: predict a number, or predict a class."""
+
 # tuidash[boost]: XGBoost, LightGBM, CatBoost join when their package is installed.
 _BOOSTED = boosting.installed_kinds("regression")
 
 CATALOG: dict[str, ModelKind] = {kind.id: kind for kind in (*_REGRESSORS, *_BOOSTED)}
-"""Every model kind by its snake_case id, in the order a user sees them."""
+"""Every regression kind by its snake_case id, in the order a user sees them."""
+
+CLASSIFICATION_CATALOG: dict[str, ModelKind] = {kind.id: kind for kind in _CLASSIFIERS}
+"""Every classification kind by its id; ids shared with regression name the same idea
+(``random_forest`` is RandomForestRegressor or RandomForestClassifier by task)."""
+
+CATALOGS: dict[str, dict[str, ModelKind]] = {
+    "regression": CATALOG,
+    "classification": CLASSIFICATION_CATALOG,
+}
+"""The kinds of each task."""
 
 
-def get_kind(kind_id: str) -> ModelKind:
-    """Return a model kind by id; the error lists the known ids."""
+def kinds_for(task: str = "regression") -> dict[str, ModelKind]:
+    """The kinds of one task by id, in the order a user sees them."""
     try:
-        return CATALOG[kind_id]
+        return CATALOGS[task]
     except KeyError:
-        known = ", ".join(CATALOG)
+        raise CatalogError(f"Unknown task {task!r}; the tasks are {', '.join(TASKS)}.") from None
+
+
+def get_kind(kind_id: str, task: str = "regression") -> ModelKind:
+    """Return a model kind of ``task`` by id; the error lists the known ids of that task."""
+    kinds = kinds_for(task)
+    try:
+        return kinds[kind_id]
+    except KeyError:
+        known = ", ".join(kinds)
         missing = boosting.missing_kind_message(kind_id)
-        raise UnknownModelKind(
-            missing or f"Unknown model kind {kind_id!r}; known kinds: {known}."
-        ) from None
+        if missing:
+            raise UnknownModelKind(missing) from None
+        others = [t for t in TASKS if t != task and kind_id in CATALOGS[t]]
+        if others:
+            raise UnknownModelKind(
+                f"{kind_id!r} is a {others[0]} kind, not a {task} one; the {task} kinds: {known}."
+            ) from None
+        raise UnknownModelKind(f"Unknown model kind {kind_id!r}; known kinds: {known}.") from None
 
 
-def kind_for_display_name(name: str) -> ModelKind | None:
+def validate_params(
+    kind_id: str, params: Mapping[str, Any] | None, task: str = "auto"
+) -> dict[str, Any]:
+    """The kind's parameters with defaults filled in; with ``task`` "auto" (the task is not
+    known before the data is read) the values must fit the kind of at least one task."""
+    if task != "auto":
+        return get_kind(kind_id, task).validate(params)
+    errors: list[CatalogError] = []
+    for each in TASKS:
+        if kind_id in CATALOGS[each]:
+            try:
+                return CATALOGS[each][kind_id].validate(params)
+            except CatalogError as error:
+                errors.append(error)
+    if errors:
+        raise errors[0]
+    known = ", ".join(dict.fromkeys([*CATALOG, *CLASSIFICATION_CATALOG]))
+    missing = boosting.missing_kind_message(kind_id)
+    if missing:
+        raise UnknownModelKind(missing)
+    raise UnknownModelKind(f"Unknown model kind {kind_id!r}; known kinds: {known}.")
+
+
+def kind_for_display_name(name: str, task: str = "regression") -> ModelKind | None:
     """Find a kind by its display name (as the original app stored it), or None."""
-    for kind in CATALOG.values():
+    for kind in kinds_for(task).values():
         if kind.display_name.lower() == name.lower():
             return kind
     return None

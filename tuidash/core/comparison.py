@@ -24,6 +24,7 @@ from tuidash.core.model_facts import (
     metric_value,
     model_kind,
     model_name,
+    model_task,
     prediction_sample,
     row_order,
     write_new_csv,
@@ -34,6 +35,18 @@ from tuidash.core.model_facts import (
 
 UNKNOWN_DATA = "data unknown"
 """The label of models saved without a data fingerprint (e.g. by the original app)."""
+
+RECOMMENDATION_METRICS: dict[str, str] = {
+    "regression": "R2",
+    "classification": "Balanced accuracy",
+}
+"""The metric a recommendation ranks by, per task (classification: every class counts the
+same, however rare; ``recommend(..., metric="F1 macro")`` ranks by another)."""
+
+
+def recommendation_metric(task: str) -> str:
+    """The metric models of ``task`` are recommended by."""
+    return RECOMMENDATION_METRICS.get(task, "R2")
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,8 @@ class Provenance:
     split: tuple[Any, ...] | None
     """How the test rows were chosen (test size, random state, kept order, batching);
     None when not recorded."""
+    task: str = "regression"
+    """regression or classification: models of different tasks are never ranked together."""
 
     @property
     def known(self) -> bool:
@@ -66,8 +81,9 @@ def _data_block(meta: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def provenance(meta: Mapping[str, Any]) -> Provenance:
     """The model's data identity, target and test split, as far as its metadata records them."""
     data = _data_block(meta)
+    task = model_task(meta)
     if data is None:
-        return Provenance(None, None, None, None)
+        return Provenance(None, None, None, None, task)
 
     def text(key: str) -> str | None:
         value = data.get(key)
@@ -87,7 +103,7 @@ def provenance(meta: Mapping[str, Any]) -> Provenance:
         batch = data.get("batch_rows")
         batch = batch if isinstance(batch, int) and batch > 1 else None
         split = (size, None if keep is True else state, keep is True, batch)
-    return Provenance(identity, source, target, split)
+    return Provenance(identity, source, target, split, task)
 
 
 def _split_text(split: tuple[Any, ...] | None) -> str:
@@ -113,7 +129,17 @@ class ModelGroup:
     models: list[Mapping[str, Any]]
     """The models' metadata dicts, in the order given."""
     provenance: Provenance
-    """What they were trained on (of the first model; the rest share data and target)."""
+    """What they were trained on (of the first model; the rest share data, target, task)."""
+
+    @property
+    def task(self) -> str:
+        """regression or classification (of the first model; a known group shares it)."""
+        return self.provenance.task
+
+    @property
+    def metric(self) -> str:
+        """The metric this group is ranked and recommended by."""
+        return recommendation_metric(self.task)
 
     @property
     def known(self) -> bool:
@@ -130,7 +156,9 @@ class ModelGroup:
         """ "'price' of houses.csv", or "data unknown"."""
         if not self.known:
             return UNKNOWN_DATA
-        return f"{self.provenance.target!r} of {_source_name(self.provenance.source)}"
+        label = f"{self.provenance.target!r} of {_source_name(self.provenance.source)}"
+        # Regression labels stay as they were; classifiers say so (a target may be both).
+        return label + (" (classification)" if self.task == "classification" else "")
 
     def test_rows_note(self) -> str | None:
         """A sentence when the models were not all tested on the same rows, else None."""
@@ -151,20 +179,21 @@ class ModelGroup:
 
 
 def comparison_groups(models: Sequence[Mapping[str, Any]]) -> list[ModelGroup]:
-    """Models grouped by what they predict: the same target of the same data.
+    """Models grouped by what they predict: the same target of the same data, by the same
+    task (a regressor and a classifier of one target are never ranked together).
 
     Data are the same when the fingerprints (``data.sha256``) match, or, for models saved
     without one, when the sources match. Groups come in the order of their first model;
     models whose data or target is unknown form one last group that is never ranked.
     """
-    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
     unknown: list[Mapping[str, Any]] = []
     for meta in models:
         origin = provenance(meta)
         if origin.data is None or origin.target is None:
             unknown.append(meta)
         else:
-            groups.setdefault((origin.data, origin.target), []).append(meta)
+            groups.setdefault((origin.data, origin.target, origin.task), []).append(meta)
     out = [ModelGroup(members, provenance(members[0])) for members in groups.values()]
     if unknown:
         out.append(ModelGroup(unknown, Provenance(None, None, None, None)))
@@ -185,6 +214,11 @@ def comparable(models: Sequence[Mapping[str, Any]]) -> str | None:
             "is recommended: metrics of different data or targets cannot be ranked."
         )
     labels = _join([f"{g.label} ({len(g.models)})" for g in groups])
+    if len({g.task for g in groups}) > 1:
+        return (
+            f"These models do different tasks (regression and classification: {labels}), "
+            "so none is recommended across them."
+        )
     return (
         f"These models predict different targets or use different data ({labels}), "
         "so none is recommended across them."
@@ -192,14 +226,15 @@ def comparable(models: Sequence[Mapping[str, Any]]) -> str | None:
 
 
 def best_per_group(models: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Names of the models with the best R2 among the models comparable with them.
+    """Names of the models with the best recommendation metric (R2; balanced accuracy for
+    classifiers) among the models comparable with them.
 
     Ties go to every model holding the best value; models of unknown data are never best.
     """
     best: set[str] = set()
     for group in comparison_groups(models):
         if group.known:
-            best.update(best_models(group.models).get("R2", []))
+            best.update(best_models(group.models).get(group.metric, []))
     return best
 
 
@@ -263,54 +298,77 @@ def best_models(models: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
 
 @dataclass(frozen=True)
 class Recommendation:
-    """Which model to pick by R2, and by how much it beats the next one."""
+    """Which model to pick by a stated metric (R2; balanced accuracy for classifiers), and
+    by how much it beats the next one."""
 
     name: str | None
-    """The recommended model, or None when no model has a defined R2."""
+    """The recommended model, or None when no model has a defined value of the metric."""
     r2: float | None
-    """Its R2."""
+    """Its value of ``metric`` (R2 for regression; the name is kept for old callers)."""
     runner_up: str | None
-    """The second best model by R2."""
+    """The second best model by the metric."""
     runner_up_r2: float | None
-    """The runner-up's R2."""
+    """The runner-up's value of ``metric``."""
     margin: float | None
-    """R2 of the recommended model minus the runner-up's."""
+    """How far the recommended model is ahead of the runner-up (always >= 0)."""
     text: str
     """One sentence for the user."""
+    metric: str = "R2"
+    """The metric the models were ranked by."""
+
+    @property
+    def value(self) -> float | None:
+        """The recommended model's value of ``metric``."""
+        return self.r2
 
 
-def recommend(models: Sequence[Mapping[str, Any]]) -> Recommendation:
-    """Recommend the model with the highest R2 and say its margin over the runner-up."""
+def recommend(models: Sequence[Mapping[str, Any]], metric: str | None = None) -> Recommendation:
+    """Recommend the model with the best ``metric`` and say its margin over the runner-up.
+
+    ``metric`` defaults to the models' task's (``recommendation_metric``: R2, or balanced
+    accuracy for classifiers); a lower-is-better metric ranks the smallest first.
+    """
     if not models:
         return Recommendation(None, None, None, None, None, "No models to compare.")
+    metric = metric or recommendation_metric(model_task(models[0]))
     refused = comparable(models)
     if refused is not None:
-        return Recommendation(None, None, None, None, None, refused)
-    scored = [(model_name(m), metric_value(m, "R2")) for m in models]
+        return Recommendation(None, None, None, None, None, refused, metric)
+    higher = is_higher_better(metric)
+    scored = [(model_name(m), metric_value(m, metric)) for m in models]
     ranked = sorted(
-        ((name, r2) for name, r2 in scored if r2 is not None), key=lambda item: -item[1]
+        ((name, value) for name, value in scored if value is not None),
+        key=lambda item: -item[1] if higher else item[1],
     )
     if not ranked:
         return Recommendation(
-            None, None, None, None, None, "No model has a defined R2, so none is recommended."
+            None,
+            None,
+            None,
+            None,
+            None,
+            f"No model has a defined {metric}, so none is recommended.",
+            metric,
         )
-    name, r2 = ranked[0]
+    name, best = ranked[0]
     if len(models) == 1:
-        text = f"Only one model ({name}, R2 {format_value(r2)}): there is nothing to compare."
-        return Recommendation(name, r2, None, None, None, text)
+        text = (
+            f"Only one model ({name}, {metric} {format_value(best)}): there is nothing to compare."
+        )
+        return Recommendation(name, best, None, None, None, text, metric)
     if len(ranked) == 1:
-        text = f"{name} is the only model with a defined R2 ({format_value(r2)})."
-        return Recommendation(name, r2, None, None, None, text)
-    runner, runner_r2 = ranked[1]
-    margin = r2 - runner_r2
-    if is_best(runner_r2, r2):
-        text = f"{name} and {runner} tie on R2 ({format_value(r2)}); neither is ahead."
+        text = f"{name} is the only model with a defined {metric} ({format_value(best)})."
+        return Recommendation(name, best, None, None, None, text, metric)
+    runner, runner_value = ranked[1]
+    margin = abs(best - runner_value)
+    if is_best(runner_value, best):
+        text = f"{name} and {runner} tie on {metric} ({format_value(best)}); neither is ahead."
     else:
         text = (
-            f"Recommended: {name}, R2 {format_value(r2)}, "
-            f"{format_value(margin)} ahead of {runner} ({format_value(runner_r2)})."
+            f"Recommended: {name}, {metric} {format_value(best)}, "
+            f"{format_value(margin)} ahead of {runner} ({format_value(runner_value)})."
         )
-    return Recommendation(name, r2, runner, runner_r2, margin, text)
+    return Recommendation(name, best, runner, runner_value, margin, text, metric)
 
 
 @dataclass(frozen=True)
@@ -368,6 +426,12 @@ def predictions_overlay(
     models: Sequence[Mapping[str, Any]], max_points: int | None = 200, *, by_actual: bool = False
 ) -> Overlay:
     """Overlay the models' predictions, only when they were tested on the same rows."""
+    if any(model_task(m) == "classification" for m in models):
+        return Overlay(
+            False,
+            "Classifiers predict classes, which do not overlay as lines; compare their "
+            "confusion matrices and metrics instead.",
+        )
     samples = [(model_name(m), prediction_sample(m)) for m in models]
     with_data = [(name, s) for name, s in samples if s.stored]
     missing = [name for name, s in samples if not s.stored]

@@ -46,21 +46,30 @@ def cross_validate(
     report: ProgressReporter,
     start: float,
     end: float,
+    task: str = "regression",
 ) -> dict[str, Any]:
-    """R2 of each of ``folds`` folds on the training rows (time-ordered when ``keep_order``)."""
+    """R2 (regression) or balanced accuracy (classification) of each of ``folds`` folds on
+    the training rows: time-ordered when ``keep_order``, stratified for classification when
+    every class has at least ``folds`` training rows (plain k-fold otherwise)."""
     import numpy as np
     from sklearn.base import clone
-    from sklearn.model_selection import KFold, TimeSeriesSplit
+    from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
 
+    classify = task == "classification"
     if keep_order:
         splitter: Any = TimeSeriesSplit(n_splits=folds)
         splitter_name = "time-ordered"
+    elif classify and int(y.value_counts().min()) >= folds:
+        splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=random_state)
+        splitter_name = "stratified k-fold"
     else:
         splitter = KFold(n_splits=folds, shuffle=True, random_state=random_state)
         splitter_name = "k-fold"
+    metric = "Balanced accuracy" if classify else "R2"
     scores: list[float | None] = []
     width = (end - start) / folds
-    for number, (train_index, valid_index) in enumerate(splitter.split(X), start=1):
+    split_args = (X, y) if splitter_name == "stratified k-fold" else (X,)
+    for number, (train_index, valid_index) in enumerate(splitter.split(*split_args), start=1):
         # The fold's fit reports inside the fold's share ("... fold 2 of 5: Fitted 10 of ...").
         fold_report = report.scaled(
             start + width * (number - 1),
@@ -71,19 +80,25 @@ def cross_validate(
         fit_pipeline(
             fold,
             kind_id,
-            get_kind(kind_id).display_name,
+            get_kind(kind_id, task).display_name,
             X.iloc[train_index],
             y.iloc[train_index],
             fold_report,
             0.0,
             1.0,
         )
-        predicted = predict_in_chunks(fold, X.iloc[valid_index], fold_report.silent())
-        scores.append(regression_metrics(y.iloc[valid_index].to_numpy(), predicted)["R2"])
+        if classify:
+            from tuidash.core.metrics import balanced_accuracy
+
+            labels = predict_labels_in_chunks(fold, X.iloc[valid_index], fold_report.silent())
+            scores.append(balanced_accuracy(y.iloc[valid_index].to_numpy(), labels))
+        else:
+            predicted = predict_in_chunks(fold, X.iloc[valid_index], fold_report.silent())
+            scores.append(regression_metrics(y.iloc[valid_index].to_numpy(), predicted)["R2"])
     defined = [s for s in scores if s is not None]
     return {
         "folds": folds,
-        "metric": "R2",
+        "metric": metric,
         "splitter": splitter_name,
         "scores": scores,
         "mean": float(np.mean(defined)) if defined else None,
@@ -102,8 +117,12 @@ def feature_importance(
     y_test: pd.Series,
     random_state: int,
     report: ProgressReporter,
+    task: str = "regression",
 ) -> tuple[dict[str, float] | None, str | None]:
-    """Importance per original column and how it was measured."""
+    """Importance per original column and how it was measured.
+
+    Permutation importance is the MAE increase (regression) or the accuracy drop
+    (classification) when a column is shuffled."""
     import numpy as np
 
     model = pipeline.named_steps["model"]
@@ -120,7 +139,10 @@ def feature_importance(
             coef = None
         if coef is not None:
             dense = coef.toarray() if hasattr(coef, "toarray") else np.asarray(coef)
-            raw, method = np.abs(np.asarray(dense, dtype=np.float64)).ravel(), "coefficient"
+            size = np.abs(np.asarray(dense, dtype=np.float64))
+            if size.ndim == 2 and size.shape[0] > 1:  # a classifier: one row per class (pair)
+                size = size.mean(axis=0)
+            raw, method = size.ravel(), "coefficient"
     if raw is not None:
         owners = _output_owners(pipeline.named_steps["preprocess"])
         if owners is not None and len(owners) == raw.size:
@@ -129,7 +151,7 @@ def feature_importance(
                 if owner in totals and math.isfinite(value):
                     totals[owner] += value
             return _ranked(totals), method
-    return _permutation_importance(pipeline, features, X_test, y_test, random_state, report)
+    return _permutation_importance(pipeline, features, X_test, y_test, random_state, report, task)
 
 
 def _output_owners(preprocess: Any) -> list[str] | None:
@@ -172,14 +194,21 @@ def _permutation_importance(
     y_test: pd.Series,
     random_state: int,
     report: ProgressReporter,
+    task: str = "regression",
 ) -> tuple[dict[str, float] | None, str | None]:
-    """Mean drop in (negative) MAE when one column is shuffled, on a capped test sample.
+    """Mean drop in (negative) MAE, or in accuracy for classification, when one column is
+    shuffled, on a capped test sample.
 
     The same shuffles and scores as sklearn's ``permutation_importance``, one column at a
     time, so progress is reported and cancel is honoured between predictions.
     """
     import numpy as np
-    from sklearn.metrics import mean_absolute_error
+    from sklearn.metrics import accuracy_score, mean_absolute_error
+
+    def score(truth: Any, predicted: Any) -> float:
+        if task == "classification":
+            return float(accuracy_score(truth, predicted))
+        return float(-mean_absolute_error(truth, predicted))
 
     if len(X_test) < 2:
         return dict.fromkeys(features, 0.0), "permutation"
@@ -192,7 +221,7 @@ def _permutation_importance(
     report(0.0, f"Feature importance: 0 of {len(columns)} columns")
     # As sklearn: one seed drawn from random_state, the same shuffles for every column.
     seed = np.random.RandomState(random_state).randint(np.iinfo(np.int32).max + 1)
-    baseline = -mean_absolute_error(y, pipeline.predict(X))
+    baseline = score(y, pipeline.predict(X))
     values = []
     for position, column in enumerate(columns):
         shuffler = np.random.RandomState(seed)
@@ -205,7 +234,7 @@ def _permutation_importance(
             moved = shuffled.iloc[order, position]
             moved.index = shuffled.index
             shuffled[column] = moved
-            scores.append(-mean_absolute_error(y, pipeline.predict(shuffled)))
+            scores.append(score(y, pipeline.predict(shuffled)))
         value = float(baseline - np.mean(scores))
         values.append(value if math.isfinite(value) else 0.0)
         done = position + 1
@@ -237,6 +266,70 @@ def predict_in_chunks(
         parts.append(np.asarray(pipeline.predict(X.iloc[begin:end]), dtype=np.float64).ravel())
         report(end / total, f"Predicting the test rows: {end:,} of {total:,}")
     return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
+
+
+def predict_labels_in_chunks(
+    pipeline: Any, X: pd.DataFrame, report: ProgressReporter, chunk_rows: int = PREDICT_CHUNK_ROWS
+) -> np.ndarray:
+    """Predicted class labels of ``X``, a chunk of rows at a time (an object array)."""
+    labels, _proba, _scores = classify_in_chunks(pipeline, X, report, chunk_rows, outputs=False)
+    return labels
+
+
+def classify_in_chunks(
+    pipeline: Any,
+    X: pd.DataFrame,
+    report: ProgressReporter,
+    chunk_rows: int = PREDICT_CHUNK_ROWS,
+    *,
+    outputs: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Labels, probabilities (rows x classes, or None) and, without probabilities, decision
+    scores of ``X``, a chunk of rows at a time: progress after each, cancel between."""
+    import numpy as np
+
+    total = len(X)
+    report(0.0, f"Predicting the test rows: 0 of {total:,}")
+    has_proba = outputs and probability_method(pipeline) == "predict_proba"
+    has_scores = outputs and probability_method(pipeline) == "decision_function"
+    # SVC's predict votes with its decision function, which may disagree with its
+    # (cross-validated) probabilities, so its labels come from predict itself.
+    own_vote = hasattr(getattr(pipeline, "named_steps", {}).get("model"), "probability")
+    labels, proba, scores = [], [], []
+    for begin in range(0, total, chunk_rows):
+        end = min(total, begin + chunk_rows)
+        part = X.iloc[begin:end]
+        if has_proba:
+            probabilities = np.asarray(pipeline.predict_proba(part), dtype=np.float64)
+            proba.append(probabilities)
+            if own_vote:
+                labels.append(np.asarray(pipeline.predict(part), dtype=object).ravel())
+            else:  # the class of the highest probability, as these models' predict does
+                labels.append(np.asarray(pipeline.classes_, dtype=object)[probabilities.argmax(1)])
+        else:
+            labels.append(np.asarray(pipeline.predict(part), dtype=object).ravel())
+            if has_scores:
+                scores.append(np.asarray(pipeline.decision_function(part), dtype=np.float64))
+        report(end / total, f"Predicting the test rows: {end:,} of {total:,}")
+    out = np.concatenate(labels) if labels else np.empty(0, dtype=object)
+    return (
+        out,
+        np.concatenate(proba) if proba else None,
+        np.concatenate(scores) if scores else None,
+    )
+
+
+def probability_method(pipeline: Any) -> str | None:
+    """What a fitted classifier gives besides its class: predict_proba, decision_function
+    or None (SVC offers predict_proba only when it was fitted with probability=True)."""
+    model = getattr(pipeline, "named_steps", {}).get("model", pipeline)
+    for method in ("predict_proba", "decision_function"):
+        try:
+            if hasattr(model, method):
+                return method
+        except AttributeError:  # available_if raises when the method is switched off
+            continue
+    return None
 
 
 def _ranked(values: Mapping[str, float]) -> dict[str, float]:
@@ -310,3 +403,73 @@ def data_file_rows(keep: Any, batch_rows: int | None, test_index: Any) -> Any:
 def json_float(value: Any) -> float | None:
     number = float(value)
     return number if math.isfinite(number) else None
+
+
+def stored_class_predictions(
+    y_test: Any,
+    y_pred: Any,
+    rows: Any,
+    importance: Mapping[str, float] | None,
+    importance_method: str | None,
+    *,
+    classes: Sequence[Any],
+    proba: Any = None,
+    scores: Any = None,
+    details: Mapping[str, Any] | None = None,
+    roc: Mapping[str, Any] | None = None,
+    probability_method: str | None = None,
+) -> dict[str, Any]:
+    """The ``predictions`` block of a classifier: the same keys as regression (labels in
+    ``y_test``/``y_pred``, at most PREDICTION_CAP, evenly spaced) plus ``y_proba`` (the
+    probability of each stored row's predicted class), ``y_score`` (two classes: the score
+    of the positive class, ``classes[1]``) and ``classification`` (classes, per-class
+    metrics, confusion matrix and ROC curve of the whole test set)."""
+    import numpy as np
+
+    from tuidash.core.tasks import plain_label
+
+    test = np.asarray(y_test, dtype=object).ravel()
+    pred = np.asarray(y_pred, dtype=object).ravel()
+    if test.size <= PREDICTION_CAP:
+        index = np.arange(test.size)
+    else:
+        index = np.unique(np.linspace(0, test.size - 1, PREDICTION_CAP).round().astype(np.int64))
+    numbers = None if rows is None else np.asarray(rows, dtype=np.int64).ravel()
+    kept_rows = (
+        None if numbers is None or numbers.size != test.size else [int(r) for r in numbers[index]]
+    )
+    labels = [plain_label(c) for c in classes]
+    y_proba = None
+    y_score = None
+    if proba is not None:
+        probabilities = np.asarray(proba, dtype=np.float64)
+        position = {label: i for i, label in enumerate(labels)}
+        y_proba = [
+            json_float(probabilities[i, position[plain_label(pred[i])]])
+            if plain_label(pred[i]) in position
+            else None
+            for i in index.tolist()
+        ]
+        if len(labels) == 2:
+            y_score = [json_float(v) for v in probabilities[index, 1]]
+    elif scores is not None and len(labels) == 2:
+        y_score = [json_float(v) for v in np.asarray(scores, dtype=np.float64).ravel()[index]]
+    block: dict[str, Any] = {
+        "classes": labels,
+        "positive_class": labels[1] if len(labels) == 2 else None,
+        "probability_method": probability_method,
+        **dict(details or {}),
+        "roc_curve": None if roc is None else dict(roc),
+    }
+    return {
+        "y_pred": [plain_label(v) for v in pred[index]],
+        "y_test": [plain_label(v) for v in test[index]],
+        "feature_importance": (
+            None if importance is None else {k: json_float(v) for k, v in importance.items()}
+        ),
+        "feature_importance_method": importance_method,
+        "rows": kept_rows,
+        "y_proba": y_proba,
+        "y_score": y_score,
+        "classification": block,
+    }

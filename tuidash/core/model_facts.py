@@ -19,13 +19,23 @@ from pathlib import Path
 from typing import Any
 
 from tuidash.core.errors import TuidashError
+from tuidash.core.metrics import CLASSIFICATION_METRIC_NAMES
 from tuidash.core.text import numbered_file_names
 
 METRIC_NAMES: tuple[str, ...] = ("MAE", "MSE", "RMSE", "MAPE", "R2")
 """The regression metrics, in the order they are shown."""
 
-HIGHER_IS_BETTER: frozenset[str] = frozenset({"R2"})
-"""Metrics where a larger value is better; every other metric is an error (lower is better)."""
+HIGHER_IS_BETTER: frozenset[str] = frozenset(
+    {"R2", *(m for m in CLASSIFICATION_METRIC_NAMES if m != "Log loss")}
+)
+"""Metrics where a larger value is better (R2 and the classification scores); every other
+metric is an error or a loss (lower is better)."""
+
+TASK_METRIC_NAMES: dict[str, tuple[str, ...]] = {
+    "regression": METRIC_NAMES,
+    "classification": CLASSIFICATION_METRIC_NAMES,
+}
+"""The standard metrics of each task, in the order they are shown."""
 
 UNDEFINED = "undefined"
 """What a metric or percentage that cannot be computed is shown as."""
@@ -70,6 +80,22 @@ def model_kind(meta: Mapping[str, Any]) -> str:
     return ""
 
 
+def model_task(meta: Mapping[str, Any]) -> str:
+    """regression or classification: the metadata's ``task`` (regression when unrecorded,
+    as every model of the original app and of tuidash before classification)."""
+    for source in (meta, meta.get("metadata")):
+        if isinstance(source, Mapping):
+            value = source.get("task")
+            if value in TASK_METRIC_NAMES:
+                return str(value)
+    return "regression"
+
+
+def is_classification(meta: Mapping[str, Any]) -> bool:
+    """True for a classifier's metadata."""
+    return model_task(meta) == "classification"
+
+
 def finite_value(value: Any) -> float | None:
     """``value`` as a finite float, or None when it is missing, not a number, NaN or infinite."""
     if isinstance(value, bool) or value is None:
@@ -101,26 +127,37 @@ def metric_reason(meta: Mapping[str, Any], metric: str) -> str | None:
 
 def metric_help(metric: str) -> str:
     """A one-line explanation of ``metric`` (from ``tuidash.core.metrics`` when available)."""
-    try:
-        from tuidash.core.metrics import METRIC_HELP
-    except ImportError:  # keep analysis usable even if the metrics module cannot be imported
-        METRIC_HELP = {}
-    return METRIC_HELP.get(metric) or _FALLBACK_HELP.get(metric, "")
+    from tuidash.core.metrics import CLASSIFICATION_METRIC_HELP, METRIC_HELP
+
+    return (
+        METRIC_HELP.get(metric)
+        or CLASSIFICATION_METRIC_HELP.get(metric)
+        or _FALLBACK_HELP.get(metric, "")
+    )
 
 
 def is_higher_better(metric: str) -> bool:
-    """True when a larger value of ``metric`` is better (R2); errors are lower-is-better."""
+    """True when a larger value of ``metric`` is better (R2, accuracy, F1, ROC AUC, ...);
+    errors and log loss are lower-is-better."""
     return metric in HIGHER_IS_BETTER
 
 
 def metric_names(models: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The metrics to show for ``models``: the standard five, then any extra ones, sorted."""
+    """The metrics to show for ``models``: the standard ones of their tasks (the five
+    regression metrics, then the classification ones when there are classifiers; only the
+    classification ones when all are classifiers), then any extra ones, sorted."""
+    models = list(models)
+    tasks = {model_task(meta) for meta in models} or {"regression"}
+    standard: list[str] = []
+    for task in ("regression", "classification"):
+        if task in tasks:
+            standard.extend(TASK_METRIC_NAMES[task])
     extra: set[str] = set()
     for meta in models:
         metrics = meta.get("metrics")
         if isinstance(metrics, Mapping):
-            extra.update(str(key) for key in metrics if key not in METRIC_NAMES)
-    return [*METRIC_NAMES, *sorted(extra)]
+            extra.update(str(key) for key in metrics if key not in standard)
+    return [*standard, *sorted(extra)]
 
 
 def format_value(value: float | None) -> str:

@@ -40,8 +40,13 @@ def build_pipeline(
     categorical_features: Sequence[str],
     random_state: int | None = 42,
     date_features: Sequence[str] = (),
+    task: str = "regression",
 ) -> Any:
     """The unfitted sklearn Pipeline that is trained and saved: preprocessing + estimator.
+
+    ``task`` picks the kind from that task's catalog (``random_forest`` is a regressor or a
+    classifier); a classifier keeps its classes (``classes_``) so predictions come back as
+    the original labels.
 
     Numeric columns: median imputation (+ standard scaling when the kind needs it).
     Text/categorical columns: most-frequent imputation + one-hot of at most
@@ -54,7 +59,7 @@ def build_pipeline(
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    kind = get_kind(kind_id)
+    kind = get_kind(kind_id, task)
     numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median"))]
     if kind.needs_scaling:
         numeric_steps.append(("scale", StandardScaler()))

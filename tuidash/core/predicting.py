@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 PREDICTION_COLUMN = "prediction"
 """Name of the column added to the input rows (a suffix is added if the input has one)."""
 
+PROBABILITY_PREFIX = "probability_"
+"""A classifier with probabilities adds one column per class: ``probability_<class>``."""
+
 
 class PredictionError(TuidashError, ValueError):
     """The data cannot be predicted on with this model; the message says why in one sentence."""
@@ -60,6 +63,8 @@ class Prediction:
     frame: pd.DataFrame
     column: str
     notes: list[str] = field(default_factory=list)
+    probability_columns: dict[str, Any] = field(default_factory=dict)
+    """Classifiers with probabilities: column name -> class, in the model's class order."""
 
     @property
     def rows(self) -> int:
@@ -67,14 +72,26 @@ class Prediction:
         return len(self.frame)
 
     def values(self) -> list[Any]:
-        """The predictions as plain Python numbers (NaN -> None), for JSON."""
-        out: list[Any] = []
-        for value in self.frame[self.column].tolist():
-            if isinstance(value, float) and value != value:
-                out.append(None)
-            else:
-                out.append(value.item() if hasattr(value, "item") else value)
-        return out
+        """The predictions as plain Python values (numbers, or class labels; NaN -> None)."""
+        return _plain_values(self.frame[self.column].tolist())
+
+    def probabilities(self) -> dict[str, list[Any]]:
+        """Classifiers: each class's probability column as plain numbers, keyed by the
+        class as text; empty for regression and models without probabilities."""
+        return {
+            str(label): _plain_values(self.frame[column].tolist())
+            for column, label in self.probability_columns.items()
+        }
+
+
+def _plain_values(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, float) and value != value:
+            out.append(None)
+        else:
+            out.append(value.item() if hasattr(value, "item") else value)
+    return out
 
 
 def model_features(entry: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -125,7 +142,9 @@ def predict_frame(
         where = f"{source} " if source else "The data "
         raise PredictionError(f"{where}does not fit model {model_name!r}: " + "; ".join(problems))
     try:
-        values = predict(model, frame, features)
+        pipeline, X = _prepared(model, frame, features)
+        values = _predicted(pipeline, X)
+        probabilities = _probabilities(pipeline, X)
     except SchemaError as error:
         raise PredictionError(" ".join(error.problems) or str(error)) from None
     except (ValueError, TypeError) as error:
@@ -136,7 +155,16 @@ def predict_frame(
         notes.append(f"The input already has a {PREDICTION_COLUMN!r} column; added {column!r}.")
     result = frame.copy()
     result[column] = values
-    return Prediction(model_name, source, result, column, notes)
+    probability_columns: dict[str, Any] = {}
+    if probabilities is not None:
+        classes, table = probabilities
+        taken = {str(c) for c in result.columns}
+        for index, label in enumerate(classes):
+            name = _free_name(f"{PROBABILITY_PREFIX}{label}", taken)
+            taken.add(name)
+            result[name] = table[:, index]
+            probability_columns[name] = label
+    return Prediction(model_name, source, result, column, notes, probability_columns)
 
 
 def predict_file(
@@ -178,6 +206,15 @@ def write_csv(prediction: Prediction, path: Path) -> Path:
 
     # Permissions follow the umask like any file the user writes (mkstemp's were 0600).
     return write_file_atomic(target, lambda stream: prediction.frame.to_csv(stream, index=False))
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    if name not in taken:
+        return name
+    index = 2
+    while f"{name}_{index}" in taken:
+        index += 1
+    return f"{name}_{index}"
 
 
 def _free_column(columns: Any) -> str:
@@ -297,10 +334,57 @@ def predict(
     """Check ``frame`` against the feature schema, then predict; SchemaError if it does not fit.
 
     ``model`` is a fitted pipeline, a FittedModel (``TrainedModel``), or a dict from the store
-    (``"model"`` key).
+    (``"model"`` key). Regression gives floats; a classifier gives its class labels.
     """
+
+    pipeline, X = _prepared(model, frame, features)
+    return _predicted(pipeline, X)
+
+
+def _predicted(pipeline: Any, X: Any) -> np.ndarray:
     import numpy as np
 
+    if _is_classifier(pipeline):
+        return np.asarray(pipeline.predict(X), dtype=object).ravel()
+    return np.asarray(pipeline.predict(X), dtype=np.float64).ravel()
+
+
+def predict_probabilities(
+    model: Any,
+    frame: pd.DataFrame,
+    features: Sequence[Mapping[str, Any] | str] | None = None,
+) -> tuple[list[Any], np.ndarray] | None:
+    """A classifier's classes and its probability of each per row (rows x classes), or None
+    for regression and classifiers without probabilities (SVC with probability off)."""
+    pipeline, X = _prepared(model, frame, features)
+    return _probabilities(pipeline, X)
+
+
+def _probabilities(pipeline: Any, X: Any) -> tuple[list[Any], np.ndarray] | None:
+    import numpy as np
+
+    if not _is_classifier(pipeline) or not hasattr(pipeline, "predict_proba"):
+        return None
+    from tuidash.core.tasks import plain_label
+
+    table = np.asarray(pipeline.predict_proba(X), dtype=np.float64)
+    return [plain_label(c) for c in pipeline.classes_], table
+
+
+def _is_classifier(pipeline: Any) -> bool:
+    """A fitted classifier (or a pipeline ending in one): it has classes."""
+    try:
+        return getattr(pipeline, "classes_", None) is not None
+    except AttributeError:
+        return False
+
+
+def _prepared(
+    model: Any,
+    frame: pd.DataFrame,
+    features: Sequence[Mapping[str, Any] | str] | None,
+) -> tuple[Any, Any]:
+    """The pipeline and the checked, normalised rows it predicts on."""
     if isinstance(model, FittedModel):
         features = features if features is not None else model.features
         pipeline = model.pipeline
@@ -330,7 +414,7 @@ def predict(
     numeric, categorical = _split_kinds(pipeline, schema)
     columns = [str(c) for c in frame.columns]
     X = prepare_frame(frame.set_axis(columns, axis=1)[names], numeric, categorical)
-    return np.asarray(pipeline.predict(X), dtype=np.float64).ravel()
+    return pipeline, X
 
 
 def _split_kinds(pipeline: Any, schema: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[str]]:

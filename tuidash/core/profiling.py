@@ -115,6 +115,7 @@ def data_problems(
     frame: pd.DataFrame,
     profile: list[ColumnProfile] | None = None,
     target: str | None = None,
+    task: str = "auto",
 ) -> list[str]:
     """Plain-word problems a person should see before training (one sentence each).
 
@@ -122,7 +123,7 @@ def data_problems(
     here otherwise). Missing and unique counts and duplicate rows are exact; whether a text
     column is "mostly numbers" is judged on its distinct values, or on a fixed sample of
     ``SAMPLE_ROWS`` values when a long column has more distinct values than that. With a
-    ``target``, the problems of that target (``target_problems``) come last.
+    ``target``, the problems of that target for ``task`` (``target_problems``) come last.
     """
     problems: list[str] = []
     rows = len(frame)
@@ -170,17 +171,21 @@ def data_problems(
     if duplicates:
         problems.append(f"{duplicates} rows are exact copies of an earlier row.")
     if target is not None:
-        problems.extend(target_problems(frame, target))
+        problems.extend(target_problems(frame, target, task))
     return problems
 
 
-def target_problems(frame: pd.DataFrame, target: str | None) -> list[str]:
-    """Why ``target`` cannot be predicted (text, dates, true/false, empty); empty when it can.
+def target_problems(frame: pd.DataFrame, target: str | None, task: str = "auto") -> list[str]:
+    """Why ``target`` cannot be predicted for ``task``; empty when it can.
 
-    Training predicts numbers, so a target that is not numbers is named here, on the Data
-    screen, before a training is started.
+    Named here, on the Data screen, before a training is started: an empty target, dates,
+    and for regression (chosen, or ``auto`` on numbers) text and true/false values; for
+    classification (chosen, or ``auto`` on text, true/false or a few whole numbers) more
+    classes than ``tuidash.core.tasks.MAX_CLASSES``.
     """
     import pandas as pd
+
+    from tuidash.core.tasks import MAX_CLASSES, decide_task
 
     if target is None:
         return ["No target is chosen; choose the column to predict."]
@@ -191,6 +196,24 @@ def target_problems(frame: pd.DataFrame, target: str | None) -> list[str]:
     fix = "choose a column of numbers as the target."
     if series.isna().all():
         return [f"The target {target!r} is empty (every value is missing); {fix}"]
+    choice = None if kind == "datetime" else decide_task(series, task, target)
+    if choice is not None and choice.task == "classification":
+        # Counted on at most SAMPLE_ROWS values (training counts them all).
+        present = series.dropna()
+        classes = (
+            choice.classes
+            if choice.classes is not None
+            else _unique_count(present.head(SAMPLE_ROWS))
+        )
+        if classes > MAX_CLASSES:
+            return [
+                f"The target {target!r} has {classes:,} different values, more than the "
+                f"{MAX_CLASSES} classes classification takes; choose regression or another "
+                "target."
+            ]
+        if classes < 2:
+            return [f"The target {target!r} has one value in every row; there is nothing to learn."]
+        return []
     if kind == "boolean":
         return [f"The target {target!r} holds true/false values, not numbers; {fix}"]
     if kind == "datetime":
@@ -220,8 +243,9 @@ def default_target(frame: pd.DataFrame) -> str | None:
     A numeric identifier is a column of whole numbers, a different one in every row, that is
     named like one ("id", "customer_id", "row", "index", "No.", pandas' "Unnamed: 0") or
     numbers the rows (0, 1, 2, ... or 1, 2, 3, ...).
-    Without such a column the last numeric one is chosen, and without any the last column
-    (which ``target_problems`` then reports).
+    Without such a column the last numeric one is chosen; without any, the last text or
+    true/false column with 2 to ``MAX_CLASSES`` values that is not an identifier (a class
+    to predict), and without that the last column (which ``target_problems`` reports).
     """
     import pandas as pd
 
@@ -239,7 +263,27 @@ def default_target(frame: pd.DataFrame) -> str | None:
         numeric.append(name)
         if not _numeric_identifier(name, series):
             return name
-    return numeric[0] if numeric else str(columns[-1])
+    if numeric:
+        return numeric[0]
+    return _class_target(frame) or str(columns[-1])
+
+
+def _class_target(frame: pd.DataFrame) -> str | None:
+    """The last text or true/false column that reads as classes (2 to MAX_CLASSES values,
+    not a different value in most rows), or None."""
+    from tuidash.core.tasks import MAX_CLASSES
+
+    for position in range(frame.shape[1] - 1, -1, -1):
+        series = frame.iloc[:, position]
+        if column_kind(series) not in ("text", "boolean"):
+            continue
+        present = series.dropna()
+        distinct = _unique_count(present)
+        if 2 <= distinct <= MAX_CLASSES and distinct <= max(2, len(present) // 2):
+            if column_kind(series) == "text" and _is_dates(series):
+                continue
+            return str(frame.columns[position])
+    return None
 
 
 _ID_NAME = re.compile(

@@ -31,16 +31,24 @@ from tuidash.core.evaluation import (
     PERMUTATION_ROWS,
     PREDICT_CHUNK_ROWS,
     PREDICTION_CAP,
+    classify_in_chunks,
     cross_validate,
     data_file_rows,
     feature_importance,
     permutation_rows,
     predict_in_chunks,
+    stored_class_predictions,
     stored_predictions,
 )
 from tuidash.core.fitting import CHUNK_SECONDS, check_neighbours, fit_pipeline, thread_limit
 from tuidash.core.jsonsafe import plain_json
-from tuidash.core.metrics import MetricsResult, regression_metrics
+from tuidash.core.metrics import (
+    MetricsResult,
+    class_details,
+    classification_metrics,
+    regression_metrics,
+    roc_points,
+)
 from tuidash.core.pipeline import (
     ID_MIN_DISTINCT,
     ID_UNIQUE_RATIO,
@@ -65,6 +73,14 @@ from tuidash.core.progress import (
     TrainingCancelled,
     duration_text,
     time_left_text,
+)
+from tuidash.core.tasks import (
+    MAX_CLASSES,
+    TaskChoice,
+    check_task,
+    class_labels,
+    decide_task,
+    typed_labels,
 )
 from tuidash.core.text import quoted_names
 
@@ -122,11 +138,15 @@ class TrainConfig:
     """k-fold cross-validation on the training rows (2 to 20), or None for none."""
     batch_rows: int | None = None
     """Aggregate every N rows into one before training (None or 1: no batching)."""
+    task: str = "auto"
+    """auto (follow the target: ``tuidash.core.tasks.decide_task``), regression or
+    classification."""
 
     def validate(self) -> None:
         """Raise TrainingError with one sentence if a setting is outside its range."""
         if not isinstance(self.target, str) or not self.target:
             raise TrainingError("Choose a target column to predict.")
+        check_task(self.task)
         size = self.test_size
         if isinstance(size, bool) or not isinstance(size, int | float) or math.isnan(size):
             raise TrainingError(f"The test size must be a number from 0.1 to 0.4, not {size!r}.")
@@ -173,7 +193,8 @@ class TrainedModel:
     feature_importance: dict[str, float] | None
     """Importance per original column, largest first (see ``importance_method``)."""
     cv: dict[str, Any] | None
-    """{folds, metric: "R2", scores, mean, std, splitter} when cross-validation ran."""
+    """{folds, metric: "R2" (classification: "Balanced accuracy"), scores, mean, std, splitter}
+    when cross-validation ran."""
     train_seconds: float
     """Wall time of the whole train_model call."""
     data_info: dict[str, Any]
@@ -184,6 +205,22 @@ class TrainedModel:
     """What a person should know: dropped rows, skipped columns, non-convergence."""
     test_data_rows: np.ndarray | None = None
     """The data-file row (1-based data row) of each test row, in ``y_test`` order."""
+    task: str = "regression"
+    """regression or classification (``task_reason`` says why)."""
+    task_reason: str = ""
+    """One sentence: why this task (the target's values, or the person's choice)."""
+    classes: list[Any] | None = None
+    """Classification: the model's classes in its column order (``predict_proba``'s)."""
+    y_proba: np.ndarray | None = None
+    """Classification: test-row probabilities (rows x classes), None when the model has none."""
+    y_score: np.ndarray | None = None
+    """Classification without probabilities: decision scores of the test rows, if any."""
+    class_details: dict[str, Any] | None = None
+    """Classification: per-class metrics and the confusion matrix (``metrics.class_details``)."""
+    roc_curve: dict[str, Any] | None = None
+    """Two classes: the ROC curve of the whole test set (``metrics.roc_points``)."""
+    probability_method: str | None = None
+    """Classification: predict_proba, decision_function or None."""
 
     @property
     def features(self) -> list[dict[str, Any]]:
@@ -201,13 +238,28 @@ class TrainedModel:
 
     def to_model_data(self) -> dict[str, Any]:
         """The dict ModelPersistence.save_model takes (predictions capped to PREDICTION_CAP)."""
-        predictions = stored_predictions(
-            self.y_test,
-            self.y_pred,
-            self.test_data_rows,
-            self.feature_importance,
-            self.importance_method,
-        )
+        if self.task == "classification":
+            predictions = stored_class_predictions(
+                self.y_test,
+                self.y_pred,
+                self.test_data_rows,
+                self.feature_importance,
+                self.importance_method,
+                classes=list(self.classes or []),
+                proba=self.y_proba,
+                scores=self.y_score,
+                details=self.class_details,
+                roc=self.roc_curve,
+                probability_method=self.probability_method,
+            )
+        else:
+            predictions = stored_predictions(
+                self.y_test,
+                self.y_pred,
+                self.test_data_rows,
+                self.feature_importance,
+                self.importance_method,
+            )
         data: dict[str, Any] = {
             "model": self.pipeline,
             "metrics": dict(self.metrics.values),
@@ -215,7 +267,7 @@ class TrainedModel:
             "params": plain_json(self.params),
             "predictions": predictions,
             "model_type": self.kind_id,
-            "task": "regression",
+            "task": self.task,
             "data": plain_json(self.data_info),
             "train_seconds": round(float(self.train_seconds), 4),
             "feature_importance_method": self.importance_method,
@@ -224,6 +276,8 @@ class TrainedModel:
             data["predictions_total"] = len(self.y_test)
         if self.cv is not None:
             data["cv"] = plain_json(self.cv)
+        if self.task == "classification":
+            data["classes"] = list(predictions["classification"]["classes"])
         return data
 
 
@@ -246,8 +300,8 @@ def train_model(
     started = time.perf_counter()
     report = ProgressReporter(progress, cancel)
     config.validate()
-    kind = get_kind(kind_id)
-    values = kind.validate(params)
+    if config.task != "auto":  # an unknown kind is refused before the data is looked at
+        get_kind(kind_id, config.task)
     report(0.0, "Preparing the data")
 
     if isinstance(data, LoadedData):
@@ -269,19 +323,31 @@ def train_model(
         raise TrainingError(
             f"There is no column {target!r}; the columns are {quoted_names(columns)}."
         )
+    choice = decide_task(frame[target], config.task, target)
+    task = choice.task
+    classify = task == "classification"
+    kind = kind_for_task(kind_id, choice)
+    values = kind.validate(params)
+    if classify or choice.chosen:  # regression as before keeps its notes as they were
+        notes.append(choice.reason)
     features, numeric, categorical, dates = choose_features(frame, target, config.features, notes)
 
-    y_all = numeric_target(frame[target], target)
-    keep = np.isfinite(y_all.to_numpy(dtype=np.float64, na_value=np.nan))
+    if classify:
+        y_all = class_labels(frame[target], target)
+        keep = y_all.notna().to_numpy()
+    else:
+        y_all = numeric_target(frame[target], target)
+        keep = np.isfinite(y_all.to_numpy(dtype=np.float64, na_value=np.nan))
     dropped = int((~keep).sum())
     if dropped:
         frame = frame.loc[keep]
         y_all = y_all.loc[keep]
         notes.append(f"Dropped {dropped} of {rows_read} rows with no value in {target!r}.")
     if len(frame) == 0:
-        raise TrainingError(f"The target column {target!r} has no numeric values.")
+        what = "values" if classify else "numeric values"
+        raise TrainingError(f"The target column {target!r} has no {what}.")
     X = prepare_frame(frame[features], numeric, categorical)
-    y = y_all.astype("float64")
+    y = typed_labels(y_all) if classify else y_all.astype("float64")
     batches_from = None
     if config.batch_rows is not None and config.batch_rows > 1:
         batches_from = len(X)
@@ -294,9 +360,15 @@ def train_model(
     y = y.reset_index(drop=True)
     rows = len(X)
     if y.nunique() == 1:
+        same = f"{y.iloc[0]!r}" if classify else f"{y.iloc[0]:g}"
         raise TrainingError(
-            f"The target column {target!r} has the same value ({y.iloc[0]:g}) in every row; "
+            f"The target column {target!r} has the same value ({same}) in every row; "
             "there is nothing to learn."
+        )
+    if classify and y.nunique() > MAX_CLASSES:
+        raise TrainingError(
+            f"The target column {target!r} has {y.nunique():,} different values, more than the "
+            f"{MAX_CLASSES} classes classification takes; choose regression or another target."
         )
     n_test = math.ceil(rows * config.test_size)
     n_train = rows - n_test
@@ -308,20 +380,34 @@ def train_model(
         )
     report.check()
 
+    stratified = False
     if config.keep_order:
         train_index = np.arange(n_train)
         test_index = np.arange(n_train, rows)
     else:
         from sklearn.model_selection import train_test_split
 
+        stratify = None
+        if classify:
+            reason = stratify_problem(y, n_train, n_test)
+            if reason is None:
+                stratify, stratified = y.to_numpy(), True
+            else:
+                notes.append(reason)
         train_index, test_index = train_test_split(
-            np.arange(rows), test_size=n_test, random_state=config.random_state, shuffle=True
+            np.arange(rows),
+            test_size=n_test,
+            random_state=config.random_state,
+            shuffle=True,
+            stratify=stratify,
         )
     X_train, X_test = X.iloc[train_index], X.iloc[test_index]
     y_train, y_test = y.iloc[train_index], y.iloc[test_index]
     check_neighbours(kind_id, values, n_train, config.cv_folds, config.keep_order)
 
-    pipeline = build_pipeline(kind_id, values, numeric, categorical, config.random_state, dates)
+    pipeline = build_pipeline(
+        kind_id, values, numeric, categorical, config.random_state, dates, task=task
+    )
     # On small data, OpenMP threads (gradient boosting) cost far more than they save,
     # especially on a busy shared server, so they are limited to one there.
     with thread_limit(n_train):
@@ -339,6 +425,7 @@ def train_model(
                 report,
                 0.05,
                 0.45,
+                task,
             )
             fit_start = 0.45
         fit_notes = fit_pipeline(
@@ -351,11 +438,34 @@ def train_model(
         predicted_rows = len(X_test)
         shuffled_rows = permutation_rows(pipeline, kind_id, features, len(X_test))
         split = 0.9 + 0.1 * predicted_rows / max(1, predicted_rows + shuffled_rows)
-        y_pred = predict_in_chunks(pipeline, X_test, report.scaled(0.9, split))
-        metrics = regression_metrics(y_test.to_numpy(), y_pred)
+        proba = scores = details = roc = None
+        classes: list[Any] | None = None
+        proba_method = None
+        if classify:
+            from tuidash.core.evaluation import probability_method
+
+            y_pred, proba, scores = classify_in_chunks(pipeline, X_test, report.scaled(0.9, split))
+            classes = list(pipeline.classes_)
+            proba_method = probability_method(pipeline)
+            truth = y_test.to_numpy(dtype=object)
+            metrics = classification_metrics(truth, y_pred, classes, proba=proba, scores=scores)
+            details = class_details(truth, y_pred, classes)
+            if len(classes) == 2:
+                positive = proba[:, 1] if proba is not None else scores
+                roc = roc_points(truth, positive, classes[1])
+        else:
+            y_pred = predict_in_chunks(pipeline, X_test, report.scaled(0.9, split))
+            metrics = regression_metrics(y_test.to_numpy(), y_pred)
         importance_report = report.scaled(split, 1.0)
         importance, method = feature_importance(
-            pipeline, kind_id, features, X_test, y_test, config.random_state, importance_report
+            pipeline,
+            kind_id,
+            features,
+            X_test,
+            y_test,
+            config.random_state,
+            importance_report,
+            task,
         )
     report(1.0, "Done")
 
@@ -379,20 +489,26 @@ def train_model(
         "train_rows": int(n_train),
         "test_rows": int(n_test),
     }
+    if classify:  # only then: the metadata of regression models stays as it was
+        data_info["task"] = task
+        data_info["task_reason"] = choice.reason
+        data_info["stratified"] = stratified
     if isinstance(data, LoadedData):
         from tuidash.core.provenance import git_commit_of
 
         data_info["git"] = git_commit_of(source)  # None outside a git work tree
     seconds = time.perf_counter() - started
+    headline = "Balanced accuracy" if classify else "R2"
     _log.info(
-        "trained %s on %s (target %r, %d training rows, %d test rows) in %.2f s; R2 %s",
+        "trained %s on %s (target %r, %d training rows, %d test rows) in %.2f s; %s %s",
         kind.display_name,
         source,
         target,
         n_train,
         n_test,
         seconds,
-        "undefined" if metrics.values.get("R2") is None else f"{metrics.values['R2']:.4f}",
+        headline,
+        "undefined" if metrics.values.get(headline) is None else f"{metrics.values[headline]:.4f}",
     )
     if dates:  # only then: the metadata of models without dates stays as it was
         data_info["date_features"] = list(dates)
@@ -402,7 +518,7 @@ def train_model(
         pipeline=pipeline,
         params=values,
         metrics=metrics,
-        y_test=y_test.to_numpy(dtype=np.float64),
+        y_test=y_test.to_numpy(dtype=object if classify else np.float64),
         y_pred=y_pred,
         feature_importance=importance,
         cv=cv,
@@ -411,7 +527,57 @@ def train_model(
         importance_method=method,
         notes=notes,
         test_data_rows=data_file_rows(keep, config.batch_rows, test_index),
+        task=task,
+        task_reason=choice.reason,
+        classes=None if classes is None else [_plain(c) for c in classes],
+        y_proba=proba,
+        y_score=scores,
+        class_details=details,
+        roc_curve=roc,
+        probability_method=proba_method,
     )
+
+
+def kind_for_task(kind_id: str, choice: TaskChoice) -> Any:
+    """The kind of the chosen task; when ``auto`` chose a task the kind does not have, the
+    error says why the task was chosen and how to change it."""
+    from tuidash.core.catalog import CATALOGS, kinds_for
+
+    if choice.chosen or kind_id in kinds_for(choice.task):
+        return get_kind(kind_id, choice.task)
+    other = "regression" if choice.task == "classification" else "classification"
+    if kind_id not in CATALOGS[other]:
+        return get_kind(kind_id, choice.task)  # unknown everywhere: the catalog's error
+    name = CATALOGS[other][kind_id].display_name
+    known = ", ".join(kinds_for(choice.task))
+    raise TrainingError(
+        f"{choice.reason.rstrip('.')}, and {name} is a {other} model; choose a "
+        f"{choice.task} model ({known}) or set the task to {other}."
+    )
+
+
+def stratify_problem(y: pd.Series, n_train: int, n_test: int) -> str | None:
+    """Why the split cannot be stratified (a class with one row, too few test rows), or None."""
+    counts = y.value_counts()
+    rare = counts[counts < 2]
+    if len(rare):
+        return (
+            f"The split is a plain random one, not stratified: class {_plain(rare.index[0])!r} "
+            "has only "
+            "1 row (stratifying needs at least 2 rows per class)."
+        )
+    if n_test < len(counts) or n_train < len(counts):
+        return (
+            f"The split is a plain random one, not stratified: {len(counts)} classes do not fit "
+            f"in {min(n_test, n_train)} {'test' if n_test <= n_train else 'training'} rows."
+        )
+    return None
+
+
+def _plain(value: Any) -> Any:
+    from tuidash.core.tasks import plain_label
+
+    return plain_label(value)
 
 
 def _rows_needed(test_size: float) -> int:

@@ -163,8 +163,42 @@ BOOST_GLOBALS: frozenset[tuple[str, str]] = frozenset(
 
 # -------------------------------------------------------------- end of tuidash[boost] block
 
+# ---- classification (issue 15, i15-class): the classification catalog's estimators, by
+# exact class name, found with a recording Unpickler over every kind of
+# CLASSIFICATION_CATALOG fitted on text, whole-number, two-class and several-class targets
+# (tests/unit/test_classification.py re-checks it).
+_SKLEARN_CLASSIFIERS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("sklearn.dummy", "DummyClassifier"),
+        ("sklearn.linear_model._logistic", "LogisticRegression"),
+        ("sklearn.tree._classes", "DecisionTreeClassifier"),
+        ("sklearn.ensemble._forest", "RandomForestClassifier"),
+        (
+            "sklearn.ensemble._hist_gradient_boosting.gradient_boosting",
+            "HistGradientBoostingClassifier",
+        ),
+        ("sklearn.svm._classes", "SVC"),
+        ("sklearn.neighbors._classification", "KNeighborsClassifier"),
+        ("sklearn.neural_network._multilayer_perceptron", "MLPClassifier"),
+        # Label handling kept by the classifiers (MLP, gradient boosting).
+        ("sklearn.preprocessing._label", "LabelEncoder"),
+        ("sklearn.preprocessing._label", "LabelBinarizer"),
+        # The losses and links of gradient boosting for two and several classes.
+        ("sklearn._loss.loss", "HalfBinomialLoss"),
+        ("sklearn._loss.loss", "HalfMultinomialLoss"),
+        ("sklearn._loss._loss", "CyHalfBinomialLoss"),
+        ("sklearn._loss._loss", "CyHalfMultinomialLoss"),
+        # Cython's pickle helper of that loss: it only calls CyHalfMultinomialLoss.__new__
+        # and sets its state (as numpy's __pyx_unpickle_SeedSequence above).
+        ("sklearn._loss._loss", "__pyx_unpickle_CyHalfMultinomialLoss"),
+        ("sklearn._loss.link", "LogitLink"),
+        ("sklearn._loss.link", "MultinomialLogit"),
+    }
+)
+# ---- end of the classification block
+
 ALLOWED_GLOBALS: frozenset[tuple[str, str]] = (
-    _NUMPY | _BUILTINS | _SKLEARN | _TUIDASH | BOOST_GLOBALS
+    _NUMPY | _BUILTINS | _SKLEARN | _TUIDASH | _SKLEARN_CLASSIFIERS | BOOST_GLOBALS
 )
 """Every (module, name) a model pickle may name; everything else is refused."""
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from tuidash.core.data import LoadedData
     from tuidash.core.predicting import Prediction
+    from tuidash.core.tasks import TaskChoice
     from tuidash.core.training import TrainConfig, TrainedModel
 
 SAMPLE_WORDS = ("sample", "sample:diabetes")
@@ -96,6 +97,8 @@ class TrainRequest:
     """The name to save under; None means the kind's name, made free in the store."""
     replace: bool = False
     """Overwrite a saved model of the same name."""
+    task: str = "auto"
+    """auto (follow the target), regression or classification (``core.tasks``)."""
 
     def config(self) -> TrainConfig:
         """The core's training configuration of this request."""
@@ -109,6 +112,7 @@ class TrainRequest:
             keep_order=self.keep_order,
             cv_folds=self.cv_folds,
             batch_rows=self.batch_rows,
+            task=self.task,
         )
 
 
@@ -176,11 +180,23 @@ def request_data(request: TrainRequest) -> LoadedData | pd.DataFrame:
 
 def check_request(request: TrainRequest) -> dict[str, Any]:
     """Check the kind, parameters and settings before any data is read; the parameters."""
-    from tuidash.core.catalog import get_kind
+    from tuidash.core.catalog import validate_params
 
-    params = dict(get_kind(request.kind).validate(dict(request.params)))
-    request.config().validate()
-    return params
+    request.config().validate()  # an unknown task is named before the kind is checked
+    return dict(validate_params(request.kind, dict(request.params), request.task))
+
+
+def resolve_task(request: TrainRequest, data: LoadedData | pd.DataFrame) -> TaskChoice:
+    """The request's task on its data (``auto`` follows the target) and why, in a sentence."""
+    from tuidash.core.data import LoadedData
+    from tuidash.core.tasks import decide_task
+    from tuidash.core.training import TrainingError
+
+    frame = data.frame if isinstance(data, LoadedData) else data
+    columns = [str(c) for c in frame.columns]
+    if request.target not in columns:
+        raise TrainingError(f"There is no column {request.target!r} to predict.")
+    return decide_task(frame.iloc[:, columns.index(request.target)], request.task, request.target)
 
 
 class NameTaken(ModelExists):
@@ -201,17 +217,29 @@ class NameTaken(ModelExists):
         """The very same name (replacing it is possible), not another spelling."""
 
 
-def name_for(store: ModelSaver, request: TrainRequest) -> str:
+def name_for(store: ModelSaver, request: TrainRequest, task: str | None = None) -> str:
     """The name to save under, checked before any training: the request's name or else the
-    kind's display name (a saved name gets its next version; ``NameTaken`` when another saved
-    name shares its files: another upper/lower case, or ``_`` for a space)."""
-    from tuidash.core.catalog import get_kind
+    kind's default name (a saved name gets its next version; ``NameTaken`` when another saved
+    name shares its files: another upper/lower case, or ``_`` for a space).
+
+    ``task`` is the task decided on the data (``resolve_task``); without it the request's
+    task, and regression for ``auto``. Classifiers of a kind that also regresses get their
+    own default name ("Random Forest classifier")."""
+    from tuidash.core.catalog import CATALOGS, get_kind
     from tuidash.core.errors import InvalidModelName
     from tuidash.core.store.names import fold, name_problem
 
+    if task is None:
+        task = request.task if request.task != "auto" else "regression"
     taken = {str(entry.get("name")) for entry in store.list_models(predictions=False)}
     # Without a name the kind's name, like the original app: retraining saves its next version.
-    name = request.name if request.name is not None else get_kind(request.kind).display_name
+    if request.name is not None:
+        name = request.name
+    elif request.kind in CATALOGS.get(task, {}):
+        name = CATALOGS[task][request.kind].default_name
+    else:  # a kind of the other task: training refuses it, saying which task and why
+        owner = next((kinds for kinds in CATALOGS.values() if request.kind in kinds), None)
+        name = owner[request.kind].default_name if owner else get_kind(request.kind).display_name
     problem = name_problem(name)
     if problem:
         raise InvalidModelName(problem)
@@ -269,8 +297,12 @@ def train_and_save(
     once training is done, just before the save (a job process stops taking SIGTERM there).
     """
     check_request(request)
-    name = name_for(store, request)
-    data = request_data(request)
+    if request.name is not None or request.task != "auto":
+        name = name_for(store, request)
+        data = request_data(request)
+    else:  # the default name depends on the task, which follows the data
+        data = request_data(request)
+        name = name_for(store, request, resolve_task(request, data).task)
     trained = train(request, progress=progress, cancel=cancel, data=data)
     if before_save is not None:
         before_save(name)
