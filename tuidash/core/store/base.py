@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tuidash.core.errors import (
@@ -27,12 +28,13 @@ from tuidash.core.errors import (
     StoreWriteError,
 )
 from tuidash.core.store import versions as vs
-from tuidash.core.store.backend import LocalBackend, LockTimeout, StoreBackend
+from tuidash.core.store.backend import LockTimeout, StoreBackend
 from tuidash.core.store.commit import recover_pending, write_failure
 from tuidash.core.store.documents import (
     Problem,
 )
 from tuidash.core.store.listing import LoadProblems, scan, signature, survey
+from tuidash.core.store.remote import open_backend
 from tuidash.core.store.names import (
     METADATA_DIR,
     MODELS_DIR,
@@ -62,11 +64,15 @@ class StoreBase:
         *,
         backend: StoreBackend | None = None,
     ) -> None:
-        """Open (and create) the store; clean temp files a crashed save left, if safe."""
-        self.backend: StoreBackend = backend if backend is not None else LocalBackend(base_dir)
-        """Where the files live (a folder on the local disk unless given)."""
-        self.base_dir = self.backend.root
-        """The store's location."""
+        """Open (and create) the store; clean temp files a crashed save left, if safe.
+
+        ``base_dir`` is a folder, or a URL (``s3://bucket/prefix``) of a store in object
+        storage (``remote.RemoteBackend``, with ``TUIDASH_STORAGE_OPTIONS``).
+        """
+        self.backend: StoreBackend = backend if backend is not None else open_backend(base_dir)
+        """Where the files live (a folder on the local disk, or object storage)."""
+        self.base_dir: Path | str = self.backend.root
+        """The store's location: a folder (``Path``) or a URL (text)."""
         self._load_problems: LoadProblems = {}
         self._folds: tuple[tuple[int, ...], dict[str, set[str]]] | None = None
         try:
@@ -74,6 +80,11 @@ class StoreBase:
         except OSError:
             return  # read-only or missing store: listing and loading still work
         self._clean_leftovers()
+
+    @property
+    def remote(self) -> bool:
+        """True for a store in object storage (its location is a URL)."""
+        return bool(getattr(self.backend, "remote", False))
 
     def _clean_leftovers(self) -> None:
         """Under the writer lock: finish or drop interrupted saves, delete temp files."""
