@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(info)
         return 0
     exists = store is not None
-    print(f"Store       {info.get('base_dir')}{'' if exists else '  (does not exist yet)'}")
+    where = "  (remote)" if info.get("remote") else ""
+    print(f"Store       {info.get('base_dir')}{where if exists else '  (does not exist yet)'}")
     print(f"Models      {info.get('model_count', 0)}")
     print(f"Total size  {size_text(info.get('total_size_bytes'))}")
     if info.get("free_bytes") is not None:

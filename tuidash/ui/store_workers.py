@@ -337,7 +337,7 @@ async def _run_version_action(
     raise ValueError(f"Unknown version action {action!r}.")
 
 
-def _open_service(store_dir: Path) -> tuple[PersistenceService, bool | None]:
+def _open_service(store_dir: Path | str) -> tuple[PersistenceService, bool | None]:
     """Import and open the service and read its auto-load setting (in a thread: disk)."""
     from tuidash.services.persistence import PersistenceService
 

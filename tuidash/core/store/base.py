@@ -34,7 +34,6 @@ from tuidash.core.store.documents import (
     Problem,
 )
 from tuidash.core.store.listing import LoadProblems, scan, signature, survey
-from tuidash.core.store.remote import open_backend
 from tuidash.core.store.names import (
     METADATA_DIR,
     MODELS_DIR,
@@ -50,6 +49,7 @@ from tuidash.core.store.names import (
     version_pkl_key,
     versions_folder,
 )
+from tuidash.core.store.remote import open_backend
 
 LOCK_TIMEOUT = 60.0
 """Seconds a save waits for another tuidash process's save to finish."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from pathlib import Path
 from collections.abc import Generator, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from tuidash.core.errors import StoreError

@@ -494,8 +494,9 @@ class RemoteBackend:
         try:
             if self._s3:
                 bucket = self._base.split("/", 1)[0]
-                self._exists = bool(self._call(self.fs.exists, bucket))
-                return self._exists
+                self._call(self.fs.call_s3, "head_bucket", Bucket=bucket)
+                self._exists = True
+                return True
             return bool(self._call(self.fs.isdir, self._base))
         except StoreUnreachable:
             raise

@@ -358,12 +358,14 @@ class ModelStore(VersionRegistry):
             for e in entries
         ]
         total = sum(m["total_bytes"] for m in models)
+        free: int | None
         try:
             free = self.backend.free_bytes()
         except OSError:
-            free = 0
+            free = None if self.remote else 0  # object storage has no free space to show
         return {
             "base_dir": str(self.base_dir),
+            "remote": self.remote,
             "model_count": len(entries),
             "total_size_bytes": total,
             "total_size_mb": round(total / (1024 * 1024), 2),
