@@ -25,6 +25,7 @@ from tuidash.core.errors import (
     ModelDamaged,
     ModelExists,
     ModelNotFound,
+    StoreError,
     StoreWriteError,
 )
 from tuidash.core.store import versions as vs
@@ -193,6 +194,8 @@ class StoreBase:
         try:
             self.backend.make_folders()
         except OSError as exc:
+            if isinstance(exc, StoreError):  # an unreachable remote store says so itself
+                raise StoreWriteError(exc.message) from None
             raise StoreWriteError(
                 f"Could not create the store folder {self.base_dir}: {exc.strerror or exc}."
             ) from None

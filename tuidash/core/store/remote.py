@@ -556,14 +556,16 @@ class RemoteBackend:
             try:
                 info = self._info(key)
             except FileNotFoundError:
-                self._seen[key] = None
+                self._seen.setdefault(key, None)
                 raise
             if info.get("type") == "directory":
                 raise IsADirectoryError(errno.EISDIR, "not a regular file", self.object_path(key))
             if limit is not None and int(info.get("size") or 0) > limit:
                 raise TooLarge(int(info["size"]))
             data = self._read_matching(key, info)
-            self._seen[key] = _etag_or_sig(info)
+            # The first look of this lock hold counts: a later read must not bless a change
+            # another process made meanwhile (only this holder's own writes move it on).
+            self._seen.setdefault(key, _etag_or_sig(info))
             return data
         data = bytes(self._call(self.fs.cat_file, self.object_path(key)))
         if limit is not None and len(data) > limit:
