@@ -21,8 +21,7 @@ from store_helpers import fitted, model_data
 
 from tuidash.core.errors import StoreError, StoreWriteError
 from tuidash.core.settings import parse_storage_options
-from tuidash.core.store import ModelPersistence
-from tuidash.core.store import remote
+from tuidash.core.store import ModelPersistence, remote
 from tuidash.core.store.backend import LockTimeout
 from tuidash.core.store.remote import DownloadCache, RemoteBackend, WriteConflict
 
@@ -134,20 +133,16 @@ def test_a_save_that_loses_a_race_says_so_and_overwrites_nothing(s3_url, s3_fs):
     assert json.loads(s3_fs.cat_file(meta))["note"] == "written by another process"
 
 
-def test_the_lock_is_held_by_one_process_and_a_dead_ones_lock_expires(
-    s3_url, s3_fs, monkeypatch
-):
+def test_the_lock_is_held_by_one_process_and_a_dead_ones_lock_expires(s3_url, s3_fs, monkeypatch):
     first, second = RemoteBackend(s3_url), RemoteBackend(s3_url)
-    with first.lock(5), pytest.raises(LockTimeout):
-        with second.lock(0):
-            pass
+    with first.lock(5), pytest.raises(LockTimeout), second.lock(0):
+        pass
     with second.lock(0):  # released
         pass
     # A writer killed while holding the lock: its object stays until its lease runs out.
     s3_fs.pipe_file(_key(s3_url, ".tuidash.lock"), b'{"pid": 1}')
-    with pytest.raises(LockTimeout):
-        with second.lock(0):
-            pass
+    with pytest.raises(LockTimeout), second.lock(0):
+        pass
     monkeypatch.setattr(remote, "LEASE_SECONDS", 0.5)
     time.sleep(1.1)
     with second.lock(2):
