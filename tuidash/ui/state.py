@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         ModelLoadProgress,
         ModelsLoadFinished,
         StoreActionDone,
+        StoreTransfer,
         TrainingProgress,
     )
 
@@ -178,6 +179,8 @@ class StoreState:
         self.reported: Signal[StoreState] = Signal(owner, "store-reported")
         """A new storage report (sizes, problems) arrived."""
         self.load_progress: Signal[ModelLoadProgress] = Signal(owner, "load-progress")
+        self.transfer: Signal[StoreTransfer] = Signal(owner, "store-transfer")
+        """Bytes of a large model moving to or from a remote store."""
         """One model of a bulk load was handled."""
         self.load_finished: Signal[ModelsLoadFinished] = Signal(owner, "load-finished")
         """A bulk load ended."""
