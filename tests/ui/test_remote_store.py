@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pilot_helpers import wait_for
 from textual.widgets import Label, Static
 
 from tuidash.core.store import ModelPersistence
 from tuidash.ui import messages as msg
 from tuidash.ui.factory import make_app
 from tuidash.ui.widgets.load_status import LoadStatus
-
-from pilot_helpers import wait_for
 
 pytest.importorskip("fsspec")
 
