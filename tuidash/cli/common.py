@@ -13,7 +13,6 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuidash.core import logs
@@ -309,7 +308,7 @@ def problems(store: ModelPersistence | None) -> list[dict[str, Any]]:
 
 
 def find_entry(
-    store: ModelPersistence | None, name: str, base: Path, *, predictions: bool = False
+    store: ModelPersistence | None, name: str, base: StoreLocation, *, predictions: bool = False
 ) -> dict[str, Any]:
     """The listing row of model ``name``; CommandError naming the saved models if none."""
     for entry in list_entries(store, predictions=predictions):
@@ -319,7 +318,7 @@ def find_entry(
 
 
 def find_ref(
-    store: ModelPersistence | None, ref: str, base: Path, *, predictions: bool = False
+    store: ModelPersistence | None, ref: str, base: StoreLocation, *, predictions: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The listing row of the model ``ref`` names (``NAME``, ``NAME@vN``, ``NAME@ALIAS``)
     and, for ``@vN``/``@ALIAS``, its ``list_versions`` row (None for ``NAME``); a
@@ -358,7 +357,7 @@ def shell_word(text: str) -> str:
     return shlex.quote(text)
 
 
-def not_found_text(store: ModelPersistence | None, name: str, base: Path) -> str:
+def not_found_text(store: ModelPersistence | None, name: str, base: StoreLocation) -> str:
     """Why ``name`` is not a usable model here, with the names that are."""
     if store is None:
         return f"No model named {name!r}: the store {base} does not exist."

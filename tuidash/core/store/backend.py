@@ -103,11 +103,13 @@ class Entry(Protocol):
 class StoreBackend(Protocol):
     """Where a store's files live: the only way the store touches them."""
 
-    root: Path | str
-    """The store's location, as shown to a person: a folder, or a URL (a remote store)."""
+    @property
+    def root(self) -> Path | str:
+        """The store's location, as shown to a person: a folder, or a URL (a remote store)."""
 
-    remote: bool
-    """True for a store in object storage (not on this computer's disk)."""
+    @property
+    def remote(self) -> bool:
+        """True for a store in object storage (not on this computer's disk)."""
 
     def exists(self) -> bool:
         """True if the store's top folder is there."""

@@ -51,7 +51,7 @@ from tuidash.core.errors import StoreError
 from tuidash.core.settings import is_store_url
 from tuidash.core.settings import storage_options as default_options
 from tuidash.core.store import durable
-from tuidash.core.store.backend import LockTimeout, StoreBackend
+from tuidash.core.store.backend import Entry, LockTimeout, StoreBackend
 from tuidash.core.store.durable import OpenPickle, Payload, TooLarge
 from tuidash.core.store.names import LOCK_NAME, METADATA_DIR, MODELS_DIR
 
@@ -72,6 +72,9 @@ Progress = Callable[[str, str, int, int], None]
 
 class StoreUnreachable(OSError, StoreError):
     """The object store could not be reached; ``strerror`` is a clause for a sentence."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        OSError.__init__(self, code, reason)
 
     @property
     def message(self) -> str:  # type: ignore[override]
@@ -512,7 +515,7 @@ class RemoteBackend:
             bucket = self._base.split("/", 1)[0]
             raise FileNotFoundError(errno.ENOENT, f"the bucket {bucket} does not exist")
 
-    def scan(self, folder: str) -> list[RemoteEntry]:
+    def scan(self, folder: str) -> list[Entry]:
         path = self.object_path(folder)
         try:
             listed = self._call(self.fs.ls, path, detail=True, **self._refresh())
@@ -523,7 +526,7 @@ class RemoteBackend:
         except OSError:
             return []
         prefix = path.rstrip("/") + "/"
-        out = []
+        out: list[Entry] = []
         for info in listed:
             name = str(info.get("name", "")).rstrip("/")
             if not name.startswith(prefix):

@@ -405,7 +405,7 @@ def _young(backend: StoreBackend, entry: Any) -> bool:
     if not grace:
         return False
     age_ns = time.time_ns() - entry.stat(follow_symlinks=False).st_mtime_ns
-    return age_ns < grace * 1e9
+    return bool(age_ns < grace * 1e9)
 
 
 def clean_leftovers(backend: StoreBackend) -> None:
