@@ -160,6 +160,8 @@ class StoreBase:
         except Problem as problem:
             raise ModelDamaged(f"Model '{name}' cannot be read: {problem.reason}.") from None
         except OSError as exc:
+            if isinstance(exc, StoreError):  # an unreachable remote store says so itself
+                raise exc from None
             raise ModelDamaged(f"Model '{name}' cannot be read: {exc.strerror or exc}.") from None
         if latest is None:
             raise ModelNotFound(f"There is no model named '{name}'.")

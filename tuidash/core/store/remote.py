@@ -370,6 +370,10 @@ class RemoteBackend:
             ) from None
         self.fs: Any = fs
         """The fsspec file system."""
+        if self._is_s3_fs(fs):
+            # s3fs retries a failed request 5 times with back-off on top of botocore's own:
+            # a store that is down would take a minute to say so.
+            fs.retries = 2
         self._base = path.rstrip("/")
         self.root: str = url.rstrip("/")
         """The store's URL, as shown to a person."""
@@ -394,6 +398,11 @@ class RemoteBackend:
         self._exists = False
 
     # -- plumbing -----------------------------------------------------------------------
+
+    @staticmethod
+    def _is_s3_fs(fs: Any) -> bool:
+        protocols = fs.protocol if isinstance(fs.protocol, tuple | list) else (fs.protocol,)
+        return any(p in ("s3", "s3a") for p in protocols)
 
     def object_path(self, key: str) -> str:
         """The object path of ``key`` (bucket/prefix/key)."""
