@@ -61,8 +61,6 @@ LEFTOVER_GRACE_SECONDS = float(os.environ.get("TUIDASH_LEFTOVER_GRACE") or 600.0
 """Temp objects younger than this are never removed by another process's clean-up."""
 DEFAULT_CACHE_BYTES = 2 * 1024**3
 """The download cache's size cap (``TUIDASH_CACHE_BYTES`` changes it)."""
-SMALL_OBJECT = 8 * 1024 * 1024
-"""Objects up to this size are copied by GET + conditional PUT; larger by a server-side copy."""
 UPLOAD_CHUNK = 16 * 1024 * 1024
 """Part size of multipart uploads (S3 needs at least 5 MB)."""
 
