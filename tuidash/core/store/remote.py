@@ -191,9 +191,7 @@ class _Upload:
 
     def __init__(self, backend: RemoteBackend, key: str) -> None:
         self._backend, self._key = backend, key
-        folder = backend.cache.folder / "spool"
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, self._spool = tempfile.mkstemp(prefix=".upload-", dir=folder)
+        fd, self._spool = tempfile.mkstemp(prefix=".upload-", dir=backend.cache.spool())
         self._file: Any = os.fdopen(fd, "wb")
         self._hash = hashlib.sha256()
         self._uploaded = False
@@ -233,6 +231,16 @@ class DownloadCache:
             max_bytes = int(os.environ.get("TUIDASH_CACHE_BYTES") or DEFAULT_CACHE_BYTES)
         self.max_bytes = max_bytes
         """The cap: after each new file the oldest-used files go until the rest fit."""
+
+    def spool(self) -> str | None:
+        """Where files being uploaded or downloaded are written: in the cache (a rename then
+        keeps them), else the system's temp folder (None) when the cache cannot be written."""
+        folder = self.folder / "spool"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            return None
+        return str(folder)
 
     def _object_file(self, digest: str) -> Path:
         return self.folder / "objects" / digest[:2] / digest
@@ -392,6 +400,7 @@ class RemoteBackend:
         self._lock_etag: str | None = None
         self._lock_lost = False
         self._heartbeat: threading.Thread | None = None
+        self._beating = threading.Event()
         self._seen: dict[str, str | None] = {}
         self._exists = False
 
@@ -620,10 +629,8 @@ class RemoteBackend:
         self, key: str, size: int, identity: str, want_hash: bool
     ) -> tuple[Payload, str | None]:
         """Stream the object into a cache file while hashing it; its open file or bytes."""
-        folder = self.cache.folder / "spool"
-        folder.mkdir(parents=True, exist_ok=True)
         hasher = hashlib.sha256()
-        fd, spool = tempfile.mkstemp(prefix=".download-", dir=folder)
+        fd, spool = tempfile.mkstemp(prefix=".download-", dir=self.cache.spool())
         transfer = _Transfer(self.progress, "download", key, size)
         try:
             with os.fdopen(fd, "wb") as sink:
@@ -854,8 +861,12 @@ class RemoteBackend:
         with self._lock_state:
             self._owner, self._held, self._lock_lost = threading.get_ident(), 1, False
             self._seen = {}
+        self._beating = threading.Event()
         self._heartbeat = threading.Thread(
-            target=self._beat, args=(self._lock_etag,), name="tuidash-lock", daemon=True
+            target=self._beat,
+            args=(self._lock_etag, self._beating),
+            name="tuidash-lock",
+            daemon=True,
         )
         self._heartbeat.start()
 
@@ -888,10 +899,9 @@ class RemoteBackend:
         age = time.time() - _mtime_ns(info) / 1e9
         return _etag_or_sig(info) if age > LEASE_SECONDS else None
 
-    def _beat(self, etag: str | None) -> None:
+    def _beat(self, etag: str | None, released: threading.Event) -> None:
         """Refresh the lock object while it is held (If-Match: nobody took it meanwhile)."""
-        while True:
-            time.sleep(LEASE_SECONDS / 4)
+        while not released.wait(LEASE_SECONDS / 4):
             with self._lock_state:
                 if self._owner is None or self._lock_etag != etag:
                     return
@@ -903,6 +913,7 @@ class RemoteBackend:
                     return
 
     def _release(self) -> None:
+        self._beating.set()
         with self._lock_state:
             etag, lost = self._lock_etag, self._lock_lost
             self._owner, self._lock_etag, self._seen = None, None, {}
