@@ -9,6 +9,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 METRICS = {"MAE": 1.5, "MSE": 3.0, "RMSE": 1.7320508, "MAPE": 0.12, "R2": 0.81}
 
 
@@ -121,3 +123,15 @@ def files_under(root: Path) -> dict[str, bytes]:
         if path.is_file() and not path.is_symlink():
             out[str(path.relative_to(root))] = path.read_bytes()
     return out
+
+
+on_disk_and_s3 = pytest.mark.parametrize("store", ["local", "s3"], indirect=True)
+"""Run a store test on a folder and on moto's S3 server (the ``store`` fixture's param)."""
+
+
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """The store of a ``store`` fixture: a folder, or with the param "s3" (see
+    ``on_disk_and_s3``) a prefix in a new bucket of moto's server."""
+    if getattr(request, "param", "local") == "s3":
+        return str(request.getfixturevalue("s3_url"))
+    return tmp_path / "saved_models"

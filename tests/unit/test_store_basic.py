@@ -12,7 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from store_helpers import fitted, frame_and_target, model_data, original_entry, strict_json
+from store_helpers import (
+    fitted,
+    frame_and_target,
+    model_data,
+    on_disk_and_s3,
+    original_entry,
+    store_location,
+    strict_json,
+)
 
 from tuidash.core.store import (
     InvalidModelData,
@@ -26,8 +34,9 @@ from tuidash.core.store.index import _INDEX_FIELDS
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ModelPersistence:
-    return ModelPersistence(tmp_path / "saved_models")
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ModelPersistence:
+    """A store in a folder; on moto's S3 server too for tests marked ``on_disk_and_s3``."""
+    return ModelPersistence(store_location(request, tmp_path))
 
 
 def test_new_store_has_the_original_layout_and_an_absolute_base_dir(tmp_path, monkeypatch):
@@ -87,6 +96,7 @@ def test_json_keeps_every_original_key_and_adds_tuidash_keys(store):
     assert set(doc["model_file"]) == {"name", "sha256", "bytes"}
 
 
+@on_disk_and_s3
 def test_saving_an_existing_name_makes_a_new_version_and_keeps_the_old_one(store):
     assert store.save_model("Forest", model_data())[0]
     ok, message = store.save_model("Forest", model_data(params={"alpha": 2.0}))
@@ -110,6 +120,7 @@ def test_saving_an_existing_name_makes_a_new_version_and_keeps_the_old_one(store
         store.save("forest", model_data())
 
 
+@on_disk_and_s3
 def test_names_differing_only_by_case_are_refused(store):
     assert store.save_model("Model", model_data())[0]
     for other in ("model", "MODEL"):
@@ -119,6 +130,7 @@ def test_names_differing_only_by_case_are_refused(store):
     assert [e["name"] for e in store.list_saved_models()] == ["Model"]
 
 
+@on_disk_and_s3
 def test_free_name_suggests_the_next_number(store):
     assert store.free_name("Random Forest") == "Random Forest"
     store.save_model("Random Forest", model_data())
@@ -139,6 +151,7 @@ def test_free_name_counts_on_from_a_numbered_name(store):
     assert store.free_name("Model (v2)") == "Model (v2) (2)"
 
 
+@on_disk_and_s3
 def test_delete_removes_the_model_and_reports_unknown_names(store):
     store.save_model("A", model_data())
     store.save_model("B", model_data())
@@ -161,6 +174,7 @@ def test_load_all_models_fills_loaded_models(store):
     assert fresh.loaded_models["two"]["metrics"]["MAE"] == 1.5
 
 
+@on_disk_and_s3
 def test_iter_load_yields_events_and_stops_when_closed(store):
     for index in range(5):
         store.save_model(f"m{index}", model_data())

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from store_helpers import fitted, frame_and_target, model_data
+from store_helpers import fitted, frame_and_target, model_data, on_disk_and_s3, store_location
 
 from tuidash.core.store import (
     InvalidModelName,
@@ -20,8 +20,9 @@ from tuidash.core.store import (
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> ModelPersistence:
-    return ModelPersistence(tmp_path / "saved_models")
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> ModelPersistence:
+    """A store in a folder; on moto's S3 server too for tests marked ``on_disk_and_s3``."""
+    return ModelPersistence(store_location(request, tmp_path))
 
 
 def _save_versions(store: ModelPersistence, name: str, count: int) -> None:
@@ -75,6 +76,7 @@ def test_an_earlier_versions_bytes_are_stored_once(store):
     assert (kept.st_ino, kept.st_size) == (first.st_ino, first.st_size)  # a link, not a copy
 
 
+@on_disk_and_s3
 def test_aliases_point_at_one_version_move_and_are_recorded(store):
     _save_versions(store, "Forest", 3)
     assert store.set_alias("Forest", "champion", 2) == "'Forest@champion' now is version 2."
@@ -131,6 +133,7 @@ def test_rollback_makes_an_earlier_content_the_new_latest_without_rewriting_hist
     assert list(latest["model"].predict(frame)) == list(fitted().predict(frame))
 
 
+@on_disk_and_s3
 def test_delete_one_version_unless_an_alias_holds_it_or_it_is_the_latest(store):
     _save_versions(store, "Forest", 3)
     store.set_alias("Forest", "champion", 2)
@@ -166,6 +169,7 @@ def test_deleting_a_name_deletes_every_version_after_a_summary(store):
     assert [r["version"] for r in store.list_versions("Forest")] == [1]
 
 
+@on_disk_and_s3
 def test_prune_keeps_the_last_n_and_every_version_an_alias_holds(store):
     _save_versions(store, "Forest", 5)
     _save_versions(store, "Ridge", 2)
@@ -211,6 +215,7 @@ def test_rename_moves_every_version_alias_and_the_history(store):
     assert store.get_storage_info()["problems"] == []
 
 
+@on_disk_and_s3
 def test_notes_and_tags_per_version(store):
     _save_versions(store, "Forest", 2)
     assert store.set_note("Forest@v1", "baseline, before the new features") == (
@@ -250,6 +255,7 @@ def test_each_version_records_who_trained_it_and_what_it_replaced(store):
     assert linked.st_nlink == 1  # the latest JSON it was a link of has been replaced
 
 
+@on_disk_and_s3
 def test_names_with_at_are_refused_and_refs_are_checked(store):
     ok, message = store.save_model("Forest@home", model_data())
     assert not ok and "cannot contain @" in message

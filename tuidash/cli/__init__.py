@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _log.info(
         "dashboard started (tuidash %s, store %s%s)",
         __version__,
-        store.absolute(),
+        store if isinstance(store, str) else store.absolute(),
         f", data {Path(args.data).absolute()}" if args.data else "",
     )
     app = make_app(args.data, store, autoload=not args.no_autoload)

@@ -13,13 +13,19 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuidash.core import logs
 from tuidash.core.errors import TuidashError
 from tuidash.core.jsonsafe import plain_json
-from tuidash.core.settings import default_store_dir
+from tuidash.core.settings import (
+    StoreLocation,
+    default_store_dir,
+    parse_storage_options,
+    set_storage_options,
+    storage_options,
+    store_location,
+)
 from tuidash.core.text import metric_of
 
 if TYPE_CHECKING:
@@ -37,12 +43,21 @@ class CommandError(TuidashError):
 
 
 def add_store(parser: argparse.ArgumentParser, default: Any) -> None:
-    """``--store DIR``."""
+    """``--store DIR|URL`` and ``--storage-option KEY=VALUE``."""
     parser.add_argument(
         "--store",
-        metavar="DIR",
+        metavar="DIR|URL",
         default=default,
-        help="the model store folder (default: $TUIDASH_STORE, then ./saved_models)",
+        help="the model store folder, or a URL such as s3://bucket/prefix "
+        "(default: $TUIDASH_STORE, then ./saved_models)",
+    )
+    parser.add_argument(
+        "--storage-option",
+        metavar="KEY=VALUE",
+        action="append",
+        default=default,
+        dest="storage_options",
+        help="an fsspec option of a store URL (repeatable), e.g. endpoint_url=http://minio:9000",
     )
 
 
@@ -190,12 +205,34 @@ def os_reason(error: OSError) -> str:
     return (error.strerror or str(error)).lower()
 
 
-def usable_store(base: Path) -> Path:
+def usable_remote(url: str) -> str:
+    """A store URL whose bucket can be reached; CommandError with one sentence if not."""
+    from tuidash.core.store.remote import RemoteBackend, StoreUnreachable
+
+    try:
+        backend = RemoteBackend(url, storage_options())
+        if not backend.exists():
+            bucket = url.split("://", 1)[1].split("/", 1)[0]
+            raise CommandError(
+                f"Cannot use the store {url}: the bucket {bucket} does not exist or cannot "
+                "be seen with these credentials; check --store and the AWS settings."
+            )
+    except StoreUnreachable as error:
+        raise CommandError(error.message) from None
+    except OSError as error:
+        raise CommandError(f"Cannot use the store {url}: {os_reason(error)}.") from None
+    return url
+
+
+def usable_store(base: StoreLocation) -> StoreLocation:
     """The store folder, created if needed; CommandError when it cannot hold models.
 
     Refused: a file, a folder that cannot be created (a parent is a file, no permission)
-    and one where no file can be written (read-only file system or permissions).
+    and one where no file can be written (read-only file system or permissions). A URL
+    (``s3://bucket/prefix``) is refused when its bucket cannot be reached.
     """
+    if isinstance(base, str):
+        return usable_remote(base)
     if base.exists() and not base.is_dir():
         raise CommandError(f"{base}: the store must be a folder, but it is a file.")
     try:
@@ -219,10 +256,17 @@ def usable_store(base: Path) -> Path:
     return base
 
 
-def store_dir(args: argparse.Namespace) -> Path:
-    """The store folder of a command: ``--store``, else the default."""
+def store_dir(args: argparse.Namespace) -> StoreLocation:
+    """The store of a command: ``--store``, else the default (a folder ``Path`` or a URL);
+    ``--storage-option`` pairs become the options of store URLs in this process."""
+    pairs = getattr(args, "storage_options", None)
+    if pairs:
+        try:
+            set_storage_options(parse_storage_options(pairs))
+        except ValueError as error:
+            raise CommandError(f"--storage-option: {error}.") from None
     store = getattr(args, "store", None)
-    return Path(store) if store else default_store_dir()
+    return store_location(store) if store else default_store_dir()
 
 
 def open_store(args: argparse.Namespace, *, create: bool) -> ModelPersistence | None:
@@ -230,6 +274,11 @@ def open_store(args: argparse.Namespace, *, create: bool) -> ModelPersistence | 
     store that does not exist yet. A ``--store`` folder that does not exist is an error for
     a reading command: it is more likely a typo than a store nobody has saved to yet."""
     base = store_dir(args)
+    if isinstance(base, str):
+        usable_remote(base)
+        from tuidash.core.store import ModelPersistence
+
+        return ModelPersistence(base)
     if create:
         usable_store(base)
     elif not base.exists():
@@ -263,7 +312,7 @@ def problems(store: ModelPersistence | None) -> list[dict[str, Any]]:
 
 
 def find_entry(
-    store: ModelPersistence | None, name: str, base: Path, *, predictions: bool = False
+    store: ModelPersistence | None, name: str, base: StoreLocation, *, predictions: bool = False
 ) -> dict[str, Any]:
     """The listing row of model ``name``; CommandError naming the saved models if none."""
     for entry in list_entries(store, predictions=predictions):
@@ -273,7 +322,7 @@ def find_entry(
 
 
 def find_ref(
-    store: ModelPersistence | None, ref: str, base: Path, *, predictions: bool = False
+    store: ModelPersistence | None, ref: str, base: StoreLocation, *, predictions: bool = False
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The listing row of the model ``ref`` names (``NAME``, ``NAME@vN``, ``NAME@ALIAS``)
     and, for ``@vN``/``@ALIAS``, its ``list_versions`` row (None for ``NAME``); a
@@ -312,7 +361,7 @@ def shell_word(text: str) -> str:
     return shlex.quote(text)
 
 
-def not_found_text(store: ModelPersistence | None, name: str, base: Path) -> str:
+def not_found_text(store: ModelPersistence | None, name: str, base: StoreLocation) -> str:
     """Why ``name`` is not a usable model here, with the names that are."""
     if store is None:
         return f"No model named {name!r}: the store {base} does not exist."

@@ -53,6 +53,7 @@ from tuidash.cli.common import (
 )
 from tuidash.cli.common import problems as problem_entries
 from tuidash.core.jsonsafe import list_at, mapping_at
+from tuidash.core.settings import StoreLocation, absolute_location
 from tuidash.core.text import duration_text, number_text, size_text
 
 if TYPE_CHECKING:
@@ -236,7 +237,7 @@ def _metric_order(entry: dict[str, Any]) -> tuple[str, ...]:
 
 def _cmd_models_list(args: argparse.Namespace) -> int:
     store = open_store(args, create=False)
-    base = store.base_dir if store is not None else store_dir(args).absolute()
+    base = store.base_dir if store is not None else absolute_location(store_dir(args))
     entries = [_entry_summary(e) for e in list_entries(store)]
     problems = [
         {"name": p.get("name"), "kind": p.get("kind"), "reason": p.get("reason")}
@@ -411,7 +412,7 @@ def _class_fields(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     return [("Classes", f"{len(classes)}: {shown}" if classes else "-"), ("Split", split)]
 
 
-def _print_show(doc: dict[str, Any], base: Path) -> None:
+def _print_show(doc: dict[str, Any], base: StoreLocation) -> None:
     data = doc["data"]
     features = data.get("features") if isinstance(data.get("features"), list) else []
     feature_names = [f.get("name") if isinstance(f, dict) else str(f) for f in features]
@@ -554,7 +555,7 @@ def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def _entry_files_text(files: Iterable[Any], base: Path) -> str:
+def _entry_files_text(files: Iterable[Any], base: StoreLocation) -> str:
     """The files of a store entry for a question: relative to the store, joined with 'and'."""
     shown = []
     for file in files:
@@ -576,7 +577,7 @@ def _cmd_models_clear(args: argparse.Namespace) -> int:
     # Problem entries (damaged, refused, orphaned files) are cleared too.
     names += [str(p.get("name")) for p in problem_entries(store)]
     if store is None or not names:
-        base = store.base_dir if store is not None else store_dir(args).absolute()
+        base = store.base_dir if store is not None else absolute_location(store_dir(args))
         message = f"No saved models in {base}; nothing to delete."
         if args.json:
             print_json({"store": str(base), "deleted": [], "message": message})

@@ -17,6 +17,7 @@ from tuidash.cli.common import (
     store_dir,
     subcommand,
 )
+from tuidash.core.settings import absolute_location
 from tuidash.core.text import size_text
 
 NAME = "storage"
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args, create=False)
     if store is None:
         info: dict[str, Any] = {
-            "base_dir": str(store_dir(args).absolute()),
+            "base_dir": str(absolute_location(store_dir(args))),
             "model_count": 0,
             "total_size_bytes": 0,
             "total_size_mb": 0.0,
@@ -60,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(info)
         return 0
     exists = store is not None
-    print(f"Store       {info.get('base_dir')}{'' if exists else '  (does not exist yet)'}")
+    where = "  (remote)" if info.get("remote") else ""
+    print(f"Store       {info.get('base_dir')}{where if exists else '  (does not exist yet)'}")
     print(f"Models      {info.get('model_count', 0)}")
     print(f"Total size  {size_text(info.get('total_size_bytes'))}")
     if info.get("free_bytes") is not None:

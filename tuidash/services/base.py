@@ -96,13 +96,18 @@ class ServiceBase:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuidash-store-io")
         # One thread for unpickling: an on-demand load waits for at most one model in flight.
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuidash-load")
-        self._changes = MetadataWatch(self.base_dir / "metadata", self._name_at)
+        base = self.base_dir
+        # A remote store is not watched (another machine's saves show on reload): a folder
+        # that never exists stands in for its metadata folder.
+        watched = base / "metadata" if isinstance(base, Path) else Path(os.devnull, "metadata")
+        self._changes = MetadataWatch(watched, self._name_at)
         self._closed = False
 
     @property
-    def base_dir(self) -> Path:
-        """The store folder (absolute)."""
-        return Path(self.store.base_dir)
+    def base_dir(self) -> Path | str:
+        """The store folder (absolute), or the URL of a remote store."""
+        base = self.store.base_dir
+        return base if isinstance(base, str) else Path(base)
 
     def _name_at(self, base: str) -> str | None:
         return model_name_at(self.store.backend, base)
@@ -113,27 +118,24 @@ class ServiceBase:
     def autoload_setting(self) -> bool | None:
         """Whether this store's models load at start, as last set; None if never set."""
         try:
-            raw = (self.base_dir / SETTINGS_NAME).read_bytes()
-            value = json.loads(raw).get("autoload") if len(raw) < 65536 else None
+            raw = self.store.backend.read(SETTINGS_NAME, 65536)
+            value = json.loads(raw).get("autoload")
         except (OSError, ValueError, AttributeError):
             return None
         return value if isinstance(value, bool) else None
 
     def set_autoload(self, on: bool) -> None:
         """Remember for this store whether its models load at start (a tiny atomic write)."""
-        path = self.base_dir / SETTINGS_NAME
-        tmp = path.with_name(f"{SETTINGS_NAME}.{os.getpid()}.tmp")
+        backend = self.store.backend
         try:
             current = {}
             with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(path.read_bytes())
+                loaded = json.loads(backend.read(SETTINGS_NAME, 65536))
                 current = loaded if isinstance(loaded, dict) else {}
             current["autoload"] = bool(on)
-            tmp.write_text(json.dumps(current), encoding="utf-8")
-            os.replace(tmp, path)
+            # A temp file and a rename on disk, one PUT in object storage: never torn.
+            backend.write_atomic(SETTINGS_NAME, json.dumps(current).encode("utf-8"))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             raise ServiceError(
                 f"Could not save the auto-load setting in {self.base_dir}: {exc.strerror or exc}."
             ) from None

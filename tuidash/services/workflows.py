@@ -42,7 +42,7 @@ Cancel = threading.Event | Callable[[], bool]
 class ModelSaver(Protocol):
     """A store that saves (the core's ``ModelStore``/``ModelPersistence``)."""
 
-    base_dir: Path
+    base_dir: Path | str
 
     def save(self, name: str, data: Mapping[str, Any], replace: bool = False) -> str:
         """Save or raise a ``StoreError``; returns a confirmation sentence."""
@@ -60,7 +60,7 @@ class ModelSaver(Protocol):
 class ModelOpener(Protocol):
     """A store that loads models (restricted unpickling)."""
 
-    base_dir: Path
+    base_dir: Path | str
 
     def open_model(self, name: str) -> dict[str, Any]:
         """Load one model or raise a ``StoreError``."""

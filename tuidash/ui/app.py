@@ -25,6 +25,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from tuidash.core.errors import ModelExists
+from tuidash.core.settings import absolute_location
 from tuidash.ui import messages as msg
 from tuidash.ui.batch import BatchOutcome, listed
 from tuidash.ui.commands import SectionCommands
@@ -122,7 +123,7 @@ class TuidashApp(StoreWorkers):
         if theme is not None:
             self.theme = theme
         settings = Settings(
-            store_dir=Path(store_dir).absolute(),
+            store_dir=absolute_location(store_dir),
             cwd=Path(cwd).absolute() if cwd is not None else Path.cwd(),
             data_path=Path(data_path).absolute() if data_path is not None else None,
             show_paths=show_paths,
@@ -387,7 +388,10 @@ class TuidashApp(StoreWorkers):
                 # "Not a directory" says little: say what is wrong with the store itself.
                 from tuidash.core.transfer import folder_problem
 
-                problem = await asyncio.to_thread(folder_problem, self.state.settings.store_dir)
+                where = self.state.settings.store_dir
+                problem = None
+                if isinstance(where, Path):  # a remote store's error says what happened
+                    problem = await asyncio.to_thread(folder_problem, where)
                 if problem:
                     sentence = f"The model store cannot be used: {problem}"
             self.post_message(msg.ModelSaveFailed(name, sentence, taken))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuidash.core.settings import default_store_dir
+from tuidash.core.settings import default_store_dir, store_location
 
 if TYPE_CHECKING:
     from tuidash.ui.app import TuidashApp
@@ -25,5 +25,5 @@ def make_app(
     """Build the Textual app; the ``tuidash`` command and the tests both use this."""
     from tuidash.ui.app import TuidashApp
 
-    store = Path(store_dir) if store_dir is not None else default_store_dir()
+    store = store_location(store_dir) if store_dir is not None else default_store_dir()
     return TuidashApp(data_path=data_path, store_dir=store, autoload=autoload, **options)

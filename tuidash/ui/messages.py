@@ -212,3 +212,15 @@ class StoreChanged(Message):
     added: list[str]
     changed: list[str]
     removed: list[str]
+
+
+@dataclass
+class StoreTransfer(Message):
+    """Bytes of a large model moved to or from a remote store (replaces the previous one)."""
+
+    what: str
+    """"upload" or "download"."""
+    key: str
+    """The object's key in the store (``models/Forest.pkl``)."""
+    done: int
+    total: int

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.signal import Signal
 
+from tuidash.core.settings import StoreLocation, is_store_url
+
 if TYPE_CHECKING:
     from textual.dom import DOMNode
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
         ModelLoadProgress,
         ModelsLoadFinished,
         StoreActionDone,
+        StoreTransfer,
         TrainingProgress,
     )
 
@@ -47,8 +50,8 @@ class TrainJob:
 class Settings:
     """How this session was started: fixed while the app runs (tests fix what varies)."""
 
-    store_dir: Path
-    """The model store folder."""
+    store_dir: StoreLocation
+    """The model store: a folder, or a URL (``s3://bucket/prefix``) of a remote store."""
     cwd: Path
     """Where the file browser starts; exports and rescued models go beside it."""
     data_path: Path | None = None
@@ -64,7 +67,14 @@ class Settings:
 
     def display_path(self, path: str | Path) -> str:
         """A path as shown on screen (only its last part when paths are hidden)."""
+        if not self.show_paths and is_store_url(path):
+            return str(path).rstrip("/").rpartition("/")[2]
         return str(path) if self.show_paths else Path(path).name
+
+    @property
+    def remote_store(self) -> bool:
+        """True when the store is in object storage (its location is a URL)."""
+        return is_store_url(self.store_dir)
 
     @property
     def export_dir(self) -> Path:
@@ -169,6 +179,8 @@ class StoreState:
         self.reported: Signal[StoreState] = Signal(owner, "store-reported")
         """A new storage report (sizes, problems) arrived."""
         self.load_progress: Signal[ModelLoadProgress] = Signal(owner, "load-progress")
+        self.transfer: Signal[StoreTransfer] = Signal(owner, "store-transfer")
+        """Bytes of a large model moving to or from a remote store."""
         """One model of a bulk load was handled."""
         self.load_finished: Signal[ModelsLoadFinished] = Signal(owner, "load-finished")
         """A bulk load ended."""

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from tuidash.ui.state import AppState
 
 
+LARGE_TRANSFER = 8 * 1024 * 1024
+"""Uploads and downloads from this size on show a progress bar (smaller ones are quick)."""
+
+
 class StoreWorkers(App[None]):
     """The workers and message handlers of the model store (a part of ``TuidashApp``)."""
 
@@ -41,6 +45,7 @@ class StoreWorkers(App[None]):
             self.notify(error_sentence(error), title="Model store", severity="error", timeout=15)
             return
         self.service, setting = opened
+        self._report_transfers(self.service)
         store = self.state.store
         store.loaded = self.service.loaded
         if setting is False:
@@ -129,6 +134,29 @@ class StoreWorkers(App[None]):
     @on(msg.ModelsListed)
     def _models_listed(self, message: msg.ModelsListed) -> None:
         self.state.store.use_listing(message.entries)
+
+    def _report_transfers(self, service: PersistenceService) -> None:
+        """Post the progress of large uploads and downloads of a remote store (from the
+        store's threads; at most one message per percent)."""
+        backend = service.store.backend
+        if not getattr(backend, "remote", False):
+            return
+        last: dict[str, int] = {}
+
+        def progress(what: str, key: str, done: int, total: int) -> None:
+            if total < LARGE_TRANSFER:
+                return
+            step = done * 100 // total
+            if last.get(key) == step and done < total:
+                return
+            last[key] = step
+            self.post_message(msg.StoreTransfer(what, key, done, total))
+
+        backend.progress = progress  # type: ignore[attr-defined]
+
+    @on(msg.StoreTransfer)
+    def _transfer(self, message: msg.StoreTransfer) -> None:
+        self.state.store.transfer.publish(message)
 
     @on(msg.ModelLoadProgress)
     def _load_progress(self, message: msg.ModelLoadProgress) -> None:
@@ -337,7 +365,7 @@ async def _run_version_action(
     raise ValueError(f"Unknown version action {action!r}.")
 
 
-def _open_service(store_dir: Path) -> tuple[PersistenceService, bool | None]:
+def _open_service(store_dir: Path | str) -> tuple[PersistenceService, bool | None]:
     """Import and open the service and read its auto-load setting (in a thread: disk)."""
     from tuidash.services.persistence import PersistenceService
 

@@ -103,8 +103,13 @@ class Entry(Protocol):
 class StoreBackend(Protocol):
     """Where a store's files live: the only way the store touches them."""
 
-    root: Path
-    """The store's location, as shown to a person."""
+    @property
+    def root(self) -> Path | str:
+        """The store's location, as shown to a person: a folder, or a URL (a remote store)."""
+
+    @property
+    def remote(self) -> bool:
+        """True for a store in object storage (not on this computer's disk)."""
 
     def exists(self) -> bool:
         """True if the store's top folder is there."""
@@ -176,8 +181,11 @@ class StoreBackend(Protocol):
 class LocalBackend:
     """A store in a folder on a local disk: rename for atomicity, fsync for durability."""
 
+    remote = False
+    """On this computer's disk."""
+
     def __init__(self, base_dir: str | os.PathLike[str]) -> None:
-        self.root = Path(os.path.abspath(os.path.expanduser(os.fspath(base_dir))))
+        self.root: Path = Path(os.path.abspath(os.path.expanduser(os.fspath(base_dir))))
         # Plain strings on the load path: a Path per file is measurable per model.
         self._prefix = f"{self.root}{os.sep}"
         self._lock: Any = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from tuidash.core.errors import (
@@ -24,10 +25,11 @@ from tuidash.core.errors import (
     ModelDamaged,
     ModelExists,
     ModelNotFound,
+    StoreError,
     StoreWriteError,
 )
 from tuidash.core.store import versions as vs
-from tuidash.core.store.backend import LocalBackend, LockTimeout, StoreBackend
+from tuidash.core.store.backend import LockTimeout, StoreBackend
 from tuidash.core.store.commit import recover_pending, write_failure
 from tuidash.core.store.documents import (
     Problem,
@@ -48,6 +50,7 @@ from tuidash.core.store.names import (
     version_pkl_key,
     versions_folder,
 )
+from tuidash.core.store.remote import open_backend
 
 LOCK_TIMEOUT = 60.0
 """Seconds a save waits for another tuidash process's save to finish."""
@@ -62,11 +65,15 @@ class StoreBase:
         *,
         backend: StoreBackend | None = None,
     ) -> None:
-        """Open (and create) the store; clean temp files a crashed save left, if safe."""
-        self.backend: StoreBackend = backend if backend is not None else LocalBackend(base_dir)
-        """Where the files live (a folder on the local disk unless given)."""
-        self.base_dir = self.backend.root
-        """The store's location."""
+        """Open (and create) the store; clean temp files a crashed save left, if safe.
+
+        ``base_dir`` is a folder, or a URL (``s3://bucket/prefix``) of a store in object
+        storage (``remote.RemoteBackend``, with ``TUIDASH_STORAGE_OPTIONS``).
+        """
+        self.backend: StoreBackend = backend if backend is not None else open_backend(base_dir)
+        """Where the files live (a folder on the local disk, or object storage)."""
+        self.base_dir: Path | str = self.backend.root
+        """The store's location: a folder (``Path``) or a URL (text)."""
         self._load_problems: LoadProblems = {}
         self._folds: tuple[tuple[int, ...], dict[str, set[str]]] | None = None
         try:
@@ -74,6 +81,11 @@ class StoreBase:
         except OSError:
             return  # read-only or missing store: listing and loading still work
         self._clean_leftovers()
+
+    @property
+    def remote(self) -> bool:
+        """True for a store in object storage (its location is a URL)."""
+        return bool(getattr(self.backend, "remote", False))
 
     def _clean_leftovers(self) -> None:
         """Under the writer lock: finish or drop interrupted saves, delete temp files."""
@@ -148,6 +160,8 @@ class StoreBase:
         except Problem as problem:
             raise ModelDamaged(f"Model '{name}' cannot be read: {problem.reason}.") from None
         except OSError as exc:
+            if isinstance(exc, StoreError):  # an unreachable remote store says so itself
+                raise exc from None
             raise ModelDamaged(f"Model '{name}' cannot be read: {exc.strerror or exc}.") from None
         if latest is None:
             raise ModelNotFound(f"There is no model named '{name}'.")
@@ -182,6 +196,8 @@ class StoreBase:
         try:
             self.backend.make_folders()
         except OSError as exc:
+            if isinstance(exc, StoreError):  # an unreachable remote store says so itself
+                raise StoreWriteError(exc.message) from None
             raise StoreWriteError(
                 f"Could not create the store folder {self.base_dir}: {exc.strerror or exc}."
             ) from None

@@ -180,7 +180,7 @@ def _roll_back(
         backend.discard(key)
 
 
-def write_failure(name: str, exc: OSError, where: Path) -> str:
+def write_failure(name: str, exc: OSError, where: Path | str) -> str:
     """The sentence for a save that failed with ``exc`` (nothing was changed)."""
     if exc.errno == errno.ENOSPC:
         return f"Could not save model '{name}': the disk is full. Nothing was changed."

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Generator, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from tuidash.core.errors import StoreError
@@ -32,8 +33,11 @@ class ModelPersistence(ModelStore):
         self.last_error: str | None = None
         """The message of the last load_model() that returned None."""
         super().__init__(base_dir)
-        self.models_dir = self.base_dir / MODELS_DIR
-        self.metadata_dir = self.base_dir / METADATA_DIR
+        root = self.base_dir
+        self.models_dir = root / MODELS_DIR if isinstance(root, Path) else f"{root}/{MODELS_DIR}"
+        self.metadata_dir = (
+            root / METADATA_DIR if isinstance(root, Path) else f"{root}/{METADATA_DIR}"
+        )
 
     # --------------------------------------------------------- the original app's API
 

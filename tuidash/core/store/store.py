@@ -17,6 +17,7 @@ docstring (``commit``), old-or-new after a crash at any instant.
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Collection, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,8 +227,8 @@ class ModelStore(VersionRegistry):
 
     def model_paths(self, ref: str) -> tuple[Path, Path]:
         """The (pkl, json) file paths of ``NAME`` (its latest), ``NAME@vN`` or
-        ``NAME@ALIAS`` in a store on the local disk; paths that do not exist if there is
-        no such model (callers check)."""
+        ``NAME@ALIAS`` in a store on the local disk (a remote store's: downloaded copies);
+        paths that do not exist if there is no such model (callers check)."""
         name, selector = parse_ref(ref) if isinstance(ref, str) else (str(ref), None)
         keys = pkl_key(stem(name)), json_key(stem(name))
         try:
@@ -240,10 +241,23 @@ class ModelStore(VersionRegistry):
                 keys = pkl_key(latest.base), json_key(latest.base)
             else:
                 keys = version_pkl_key(latest.base, number), version_json_key(latest.base, number)
+        local_copy = getattr(self.backend, "local_copy", None)
+        if callable(local_copy):  # a remote store: copies on this disk (export, show)
+            try:
+                return Path(local_copy(keys[0])), Path(local_copy(keys[1]))
+            except StoreError:
+                raise
+            except OSError:
+                return Path(self._missing()), Path(self._missing())
         path = getattr(self.backend, "path", None)
         if not callable(path):
             raise StoreError(f"The store {self.base_dir} is not on this computer's disk.")
         return Path(path(keys[0])), Path(path(keys[1]))
+
+    def _missing(self) -> str:
+        import tempfile
+
+        return os.path.join(tempfile.gettempdir(), "tuidash-no-such-model", "missing")
 
     # ------------------------------------------------------------- delete / clear
 
@@ -344,12 +358,14 @@ class ModelStore(VersionRegistry):
             for e in entries
         ]
         total = sum(m["total_bytes"] for m in models)
+        free: int | None
         try:
             free = self.backend.free_bytes()
         except OSError:
-            free = 0
+            free = None if self.remote else 0  # object storage has no free space to show
         return {
             "base_dir": str(self.base_dir),
+            "remote": self.remote,
             "model_count": len(entries),
             "total_size_bytes": total,
             "total_size_mb": round(total / (1024 * 1024), 2),

@@ -32,6 +32,7 @@ import datetime
 import errno
 import itertools
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -396,11 +397,24 @@ def _legacy_twins(json_names: list[str]) -> list[str]:
     return [b for b in bases if stem(b) != b and stem(b) in bases]
 
 
+def _young(backend: StoreBackend, entry: Any) -> bool:
+    """True for a remote store's temp object younger than its grace period: its writer
+    may be alive (an object store's lock can expire under a stalled writer); on disk a
+    temp file exists only while its writer holds the lock, so none is young."""
+    grace = getattr(backend, "leftover_grace", 0)
+    if not grace:
+        return False
+    age_ns = time.time_ns() - entry.stat(follow_symlinks=False).st_mtime_ns
+    return bool(age_ns < grace * 1e9)
+
+
 def clean_leftovers(backend: StoreBackend) -> None:
     """Finish or drop interrupted writes and delete temp files (under the writer lock)."""
     for folder in _FOLDERS:
         for entry in backend.scan(folder):
             key = key_in(folder, entry.name)
+            if entry.name.startswith(TMP_PREFIX) and _young(backend, entry):
+                continue
             if entry.name.startswith(PENDING_PREFIX) and folder == MODELS_DIR:
                 recover_pending(backend, key)
             elif entry.name.startswith(RENAME_PREFIX) and folder == MODELS_DIR:

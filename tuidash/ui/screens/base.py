@@ -13,7 +13,7 @@ from textual.widgets import Footer, Header, Input
 from tuidash.ui.widgets.load_status import LoadStatus
 
 if TYPE_CHECKING:
-    from tuidash.ui.messages import ModelLoadProgress, ModelsLoadFinished
+    from tuidash.ui.messages import ModelLoadProgress, ModelsLoadFinished, StoreTransfer
     from tuidash.ui.state import Actions, AppState, Settings, StoreState
 
 T = TypeVar("T")
@@ -59,6 +59,7 @@ class SectionScreen(Screen[None]):
             for box in self.query(Input):
                 box.cursor_blink = False
         self.follow(self.store.load_progress, self.load_progressed)
+        self.follow(self.store.transfer, self.transfer_progressed)
         self.follow(self.store.load_finished, self.load_finished)
         self.follow(self.store.action_done, self.store_action_done)
         state = self.store.load_state
@@ -88,6 +89,12 @@ class SectionScreen(Screen[None]):
     def load_progressed(self, progress: ModelLoadProgress) -> None:
         """A model of the bulk load was handled."""
         self.query_one(LoadStatus).show_progress(progress.done, progress.total)
+
+    def transfer_progressed(self, transfer: StoreTransfer) -> None:
+        """Bytes of a large model moved to or from a remote store."""
+        self.query_one(LoadStatus).show_transfer(
+            transfer.what, transfer.key, transfer.done, transfer.total
+        )
 
     def load_finished(self, finished: ModelsLoadFinished) -> None:
         """The bulk load ended."""

@@ -37,6 +37,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from tuidash.core.settings import StoreLocation, absolute_location
 from tuidash.ui.commands import ScreenCommands
 
 if TYPE_CHECKING:
@@ -231,7 +232,7 @@ class PredictScreen(Screen[None]):
         cursor_blink: bool = True,
     ) -> None:
         super().__init__()
-        self.store_dir: Path = Path(store_dir).absolute()
+        self.store_dir: StoreLocation = absolute_location(store_dir)
         """The model store to load models from."""
         self.model_names: list[str] = list(model_names)
         """The saved models offered in the model chooser."""

@@ -120,14 +120,17 @@ class StorageScreen(SectionScreen):
         loaded = sum(1 for name in store.entries if store.is_loaded(name))
         summary = Text()
         summary.append("Location  ", style="bold")
-        summary.append(f"{location}\n")
+        summary.append(f"{location}{'  (remote)' if settings.remote_store else ''}\n")
         summary.append("Models    ", style="bold")
         summary.append(f"{count} saved, {loaded} loaded in memory\n")
         summary.append("Size      ", style="bold")
         summary.append(f"{size_text(total)} in total\n")
         summary.append("Free      ", style="bold")
-        free_text = size_text(free) if settings.show_free_space else "(hidden)"
-        summary.append(f"{free_text} free on this disk\n")
+        if settings.remote_store:
+            summary.append("unlimited (object storage)\n")
+        else:
+            free_text = size_text(free) if settings.show_free_space else "(hidden)"
+            summary.append(f"{free_text} free on this disk\n")
         summary.append("Log       ", style="bold")
         summary.append(f"{self._log_text()}\n")
         summary.append("Checked   ", style="bold")

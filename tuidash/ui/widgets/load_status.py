@@ -35,6 +35,23 @@ class LoadStatus(Horizontal):
         bar.display = True
         bar.update(total=max(total, 1), progress=done)
 
+    def show_transfer(self, what: str, key: str, done: int, total: int) -> None:
+        """Show "Uploading Forest.pkl 12/100 MB" while a remote store moves a large model."""
+        if done >= total:
+            self.remove_class("-visible")
+            return
+        self.add_class("-visible")
+        verb = "Uploading" if what == "upload" else "Downloading"
+        name = key.rpartition("/")[2]
+        if name.startswith(".tuidash-tmp-"):
+            name = "the model"
+        mb = 1024 * 1024
+        text = f"{verb} {name} {done / mb:.0f}/{total / mb:.0f} MB"
+        self.query_one("#load-text", Label).update(text)
+        bar = self.query_one("#load-bar", ProgressBar)
+        bar.display = True
+        bar.update(total=max(total, 1), progress=done)
+
     def show_result(self, loaded: int, failed: int) -> None:
         """Show the end result; failures point to Storage."""
         noun = "model" if loaded == 1 else "models"
