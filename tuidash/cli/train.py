@@ -35,6 +35,7 @@ from tuidash.cli.common import (
     subcommand,
     whole,
 )
+from tuidash.cli import train_search
 from tuidash.core.text import duration_text, number_text
 
 NAME = "train"
@@ -69,6 +70,8 @@ def register(subparsers: Any) -> None:
         "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced,\n"
         "version, versions, message, notes.\n\n"
         "--name X on a taken name saves a new version of X (the earlier one stays as X@vN).\n\n"
+        + train_search.EXAMPLES
+        + "\n"
         + _kinds_epilog(),
         run,
     )
@@ -122,6 +125,7 @@ def register(subparsers: Any) -> None:
         "and the target from each batch's last row (for noisy high-rate logs; default: off)",
     )
     train.add_argument("--encoding", metavar="ENC", help="text encoding of a CSV (default: guess)")
+    train_search.add_options(train)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -151,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         # A taken name gets a new version; the store keeps the earlier one (NAME@vN).
         replace=True,
     )
+    if train_search.wanted(args):
+        return train_search.run(args, request, kind.display_name)
     workflows.check_request(request)
     store = open_store(args, create=True)
     assert store is not None
