@@ -241,7 +241,12 @@ def test_cancel_stops_the_search_between_fits() -> None:
     spec = SearchSpec(method="random", n_iter=10, cv=3, ranges=["n_estimators=5:20"])
     with pytest.raises(TrainingCancelled):
         search_model(
-            table(), "random_forest", TrainConfig(target="y"), spec, progress=progress, cancel=cancel
+            table(),
+            "random_forest",
+            TrainConfig(target="y"),
+            spec,
+            progress=progress,
+            cancel=cancel,
         )
     assert len(fits) == 3  # no fit reported after the cancel, far from the 30 there were
 
@@ -290,3 +295,21 @@ def test_a_cancelled_search_saves_nothing(tmp_path) -> None:
     with pytest.raises(TrainingCancelled):
         search_and_save(store, request, SearchSpec(n_iter=5, cv=3), cancel=lambda: True)
     assert store.list_models() == []
+
+
+def test_a_parameter_given_a_value_is_fixed_not_searched() -> None:
+    spec = SearchSpec(method="grid", cv=3, ranges=["alpha=0.1,10"])
+    result = search_model(
+        table(), "ridge", TrainConfig(target="y"), spec, params={"fit_intercept": "false"}
+    )
+    assert list(result.record["space"]) == ["alpha"]
+    assert result.record["fixed"] == {"fit_intercept": False}
+    assert result.trained.params["fit_intercept"] is False
+    with pytest.raises(SearchError, match="at least one a range"):
+        search_model(
+            table(),
+            "ridge",
+            TrainConfig(target="y"),
+            SearchSpec(),
+            params={"alpha": 1, "fit_intercept": 1},
+        )

@@ -21,6 +21,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from tuidash.cli import train_search
 from tuidash.cli.common import (
     DATA_HELP,
     METRIC_ORDER,
@@ -35,7 +36,6 @@ from tuidash.cli.common import (
     subcommand,
     whole,
 )
-from tuidash.cli import train_search
 from tuidash.core.text import duration_text, number_text
 
 NAME = "train"

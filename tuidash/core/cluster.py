@@ -76,9 +76,7 @@ def scheduler_address(given: str | None = None) -> str | None:
     if "://" not in address:
         address = f"tcp://{address}"
     if not _ADDRESS.match(address):
-        raise ClusterError(
-            f"{raw!r} is not a Dask scheduler address; write it as tcp://HOST:8786."
-        )
+        raise ClusterError(f"{raw!r} is not a Dask scheduler address; write it as tcp://HOST:8786.")
     return address
 
 
@@ -99,18 +97,19 @@ class Cluster:
             from distributed import Client
         except ImportError:
             raise ClusterError(
-                "Running on a Dask cluster needs the cluster extra: "
-                "pip install 'tuidash[cluster]'."
+                "Running on a Dask cluster needs the cluster extra: pip install 'tuidash[cluster]'."
             ) from None
         try:
-            client = Client(address, timeout=timeout, set_as_default=False)
+            client = Client(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as error:
             raise ClusterError(
                 f"The Dask scheduler at {address} cannot be reached ({_reason(error)}); "
                 "check the address and that the scheduler is running."
             ) from None
         except ValueError as error:
-            raise ClusterError(f"{address} is not a usable Dask address: {_reason(error)}.") from None
+            raise ClusterError(
+                f"{address} is not a usable Dask address: {_reason(error)}."
+            ) from None
         return cls(address, client)
 
     def info(self) -> ClusterInfo:

@@ -133,7 +133,7 @@ class Dimension:
                 if self.log
                 else low + t * (high - low)
             )
-            value = int(round(value)) if self.integer else float(f"{value:.6g}")
+            value = round(value) if self.integer else float(f"{value:.6g}")
             if value not in out:
                 out.append(value)
         return out
@@ -245,9 +245,7 @@ def _parse_span(spec: ParamSpec, body: str) -> Dimension:
     if low is None or high is None:
         raise ParamError(f"A range of {spec.name} needs two numbers; list none as a value.")
     if not low < high:
-        raise ParamError(
-            f"The search range of {spec.name} must go from low to high, not {body!r}."
-        )
+        raise ParamError(f"The search range of {spec.name} must go from low to high, not {body!r}.")
     if log and low <= 0:
         raise ParamError(f"A log range of {spec.name} must start above 0, not at {_number(low)}.")
     return Dimension(spec.name, float(low), float(high), integer=spec.type == "int", log=log)
@@ -297,6 +295,15 @@ def build_space(
         spec = kind.param(name.strip())
         space[spec.name] = parse_dimension(spec, body)
     return space
+
+
+def ranged_names(ranges: Mapping[str, str] | Sequence[str] | None) -> set[str]:
+    """The parameters the person gave a range."""
+    if ranges is None:
+        return set()
+    if isinstance(ranges, Mapping):
+        return {str(name).strip() for name in ranges}
+    return {_split(text)[0] for text in ranges}
 
 
 def _split(text: str) -> tuple[str, str]:
@@ -381,7 +388,9 @@ class SearchSpec:
         if self.n_jobs is not None and (
             not isinstance(self.n_jobs, int) or self.n_jobs == 0 or self.n_jobs < -1
         ):
-            raise SearchError(f"Local jobs must be -1 or a whole number from 1, not {self.n_jobs!r}.")
+            raise SearchError(
+                f"Local jobs must be -1 or a whole number from 1, not {self.n_jobs!r}."
+            )
         space = build_space(kind, self.ranges)
         if not space:
             raise SearchError(f"{kind.display_name} has no parameters to search.")
@@ -429,7 +438,9 @@ class TrainingSplit:
     test_rows: int
 
 
-def training_split(data: LoadedData | pd.DataFrame, kind: ModelKind, config: TrainConfig) -> TrainingSplit:
+def training_split(
+    data: LoadedData | pd.DataFrame, kind: ModelKind, config: TrainConfig
+) -> TrainingSplit:
     """The training split ``train_model`` makes of this data with this config (the same
     features, dropped rows, batching and random split), for the search's folds."""
     import numpy as np
@@ -600,7 +611,7 @@ def search_model(
 ) -> SearchResult:
     """Search the kind's parameters, refit the best on the whole training split, evaluate it.
 
-    ``params`` fixes the parameters that are not searched (their form values).
+    ``params`` fixes parameters: one given a value and no range is not searched.
     ``SearchError``/``TrainingError`` say why not; ``TrainingCancelled`` when cancelled; a
     ``ClusterError`` when the cluster failed (nothing is produced then).
     """
@@ -616,6 +627,11 @@ def search_model(
     kind = get_kind(kind_id)
     space, metric, (scorer, higher) = spec.validate(kind)
     base = kind.validate(params)
+    # A parameter given a value (and no range) is fixed at it, not searched.
+    typed = ranged_names(spec.ranges)
+    space = {k: d for k, d in space.items() if k not in (params or {}) or k in typed}
+    if not space:
+        raise SearchError("Every parameter has a fixed value; give at least one a range.")
     candidates = (
         grid_candidates(space)
         if spec.method == "grid"
@@ -661,7 +677,11 @@ def search_model(
                         f"Searching: {done} of {total} fits ({shape})",
                     )
             finally:
-                fits.close()  # a cancel stops dispatching the remaining fits
+                # A cancel stops dispatching the remaining fits; joblib's warning about the
+                # ones it dropped would tear a TUI, and the cancel is the person's own.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fits.close()
     except TrainingCancelled:
         raise
     except Exception as error:
