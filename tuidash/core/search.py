@@ -18,6 +18,7 @@ Pure Python: numpy, pandas and sklearn are imported inside the functions.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import math
 import threading
@@ -30,13 +31,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from tuidash.core.catalog import ModelKind, ParamError, ParamSpec, get_kind
 from tuidash.core.errors import TrainingError
 from tuidash.core.progress import ProgressCallback, ProgressReporter, TrainingCancelled
+from tuidash.core.training import TrainedModel
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from tuidash.core.cluster import Cluster
     from tuidash.core.data import LoadedData
-    from tuidash.core.training import TrainConfig, TrainedModel
+    from tuidash.core.training import TrainConfig
 
 Method = Literal["grid", "random"]
 
@@ -589,10 +591,30 @@ def fold_splits(
 
 
 @dataclass
+class SearchedModel(TrainedModel):
+    """The best candidate of a search, refitted: saved like any trained model, with the
+    search record (and the cluster it ran on) in its JSON."""
+
+    search: dict[str, Any] | None = None
+    """The bounded record of the search (``search`` in the JSON)."""
+    cluster: dict[str, Any] | None = None
+    """The cluster it ran on (``cluster`` in the JSON), or None: locally."""
+
+    def to_model_data(self) -> dict[str, Any]:
+        """TrainedModel's data plus ``search`` and ``cluster``."""
+        data = super().to_model_data()
+        if self.search is not None:
+            data["search"] = self.search
+        if self.cluster is not None:
+            data["cluster"] = self.cluster
+        return data
+
+
+@dataclass
 class SearchResult:
     """The refitted best model and the record of the search for its JSON."""
 
-    trained: TrainedModel
+    trained: SearchedModel
     record: dict[str, Any]
     cluster: dict[str, Any] | None = None
     """The cluster it ran on (address, workers, threads, memory_bytes), or None: locally."""
@@ -754,7 +776,10 @@ def search_model(
         f"Best of {len(candidates)} candidates by {len(folds)}-fold {metric}: "
         f"{_params_text(best['params'])}."
     )
-    return SearchResult(trained, record, info.as_json() if info is not None else None)
+    where = info.as_json() if info is not None else None
+    fields = {f.name: getattr(trained, f.name) for f in dataclasses.fields(TrainedModel)}
+    best_model = SearchedModel(**fields, search=record, cluster=where)
+    return SearchResult(best_model, record, where)
 
 
 def _run_fits(

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
     from tuidash.core.cluster import Cluster, ClusterInfo
     from tuidash.core.data import LoadedData
-    from tuidash.core.search import SearchSpec
+    from tuidash.core.search import SearchedModel, SearchSpec
     from tuidash.core.training import TrainedModel
 
 
@@ -85,6 +85,34 @@ def check_search(request: TrainRequest, spec: SearchSpec) -> None:
     spec.validate(get_kind(request.kind))
 
 
+def search(
+    request: TrainRequest,
+    spec: SearchSpec,
+    *,
+    cluster: str | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+    data: LoadedData | pd.DataFrame | None = None,
+) -> SearchedModel:
+    """Search (on ``cluster`` when given) and refit the best; not saved. Its
+    ``to_model_data()`` carries the search record, so any save keeps it."""
+    from tuidash.core.search import search_model
+
+    check_search(request, spec)
+    with connected(cluster) as connection:
+        result = search_model(
+            data if data is not None else request_data(request),
+            request.kind,
+            request.config(),
+            spec,
+            params=dict(request.params),
+            progress=progress,
+            cancel=_as_event(cancel),
+            cluster=connection,
+        )
+    return result.trained
+
+
 def search_and_save(
     store: ModelSaver,
     request: TrainRequest,
@@ -99,27 +127,12 @@ def search_and_save(
     The request's parameters fix what is not searched. Nothing is saved when the search
     fails (``SearchError``, ``ClusterError``) or is cancelled (``TrainingCancelled``).
     """
-    from tuidash.core.search import search_model
-
     check_search(request, spec)
     name = name_for(store, request)
     data = request_data(request)
-    with connected(cluster) as connection:
-        result = search_model(
-            data,
-            request.kind,
-            request.config(),
-            spec,
-            params=dict(request.params),
-            progress=progress,
-            cancel=_as_event(cancel),
-            cluster=connection,
-        )
-    extra: dict[str, Any] = {"search": result.record}
-    if result.cluster is not None:
-        extra["cluster"] = result.cluster
-    saved = _save(store, name, result.trained, extra, request.replace)
-    return SearchOutcome(result.trained, saved, data, result.record, result.cluster)
+    trained = search(request, spec, cluster=cluster, progress=progress, cancel=cancel, data=data)
+    saved = _save(store, name, trained, {}, request.replace)
+    return SearchOutcome(trained, saved, data, trained.search, trained.cluster)
 
 
 def train_on_cluster_and_save(
