@@ -189,3 +189,19 @@ def _save(
     versions = store.list_versions(name)
     version = int(versions[-1]["version"]) if versions else 1
     return SaveOutcome(name, message, replaced=version > 1, version=version)
+
+
+@dataclass(frozen=True)
+class SearchJob:
+    """What the dashboard's Search mode asks for: the search and where it runs."""
+
+    spec: SearchSpec
+    cluster: str | None = None
+    """A scheduler address, or None: locally (``$TUIDASH_DASK_SCHEDULER`` is not read)."""
+
+
+def search_job(
+    request: TrainRequest, job: SearchJob, progress: Progress | None, cancel: Cancel | None
+) -> SearchedModel:
+    """``search`` for the dashboard's train worker (one job of a batch)."""
+    return search(request, job.spec, cluster=job.cluster, progress=progress, cancel=cancel)
