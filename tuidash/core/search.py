@@ -866,3 +866,119 @@ def _plain(value: Any) -> Any:
 
 def _params_text(params: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={_value_text(v)}" for k, v in params.items())
+
+
+# --------------------------------------------------------------------------- the view
+
+
+@dataclass(frozen=True)
+class ScorePoints:
+    """The candidates' mean scores against one parameter's values, for a chart."""
+
+    parameter: str
+    metric: str
+    higher_is_better: bool
+    x: list[float]
+    y: list[float]
+    log: bool = False
+    """The parameter's range was searched in log scale (the chart's x axis is log10)."""
+    labels: list[str] = field(default_factory=list)
+    """Tick labels when the parameter's values are not numbers (choices)."""
+
+
+def search_record(meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A model's search record from its metadata, or None (not searched, or not readable)."""
+    record = meta.get("search")
+    if not isinstance(record, Mapping) or not isinstance(record.get("candidates"), list):
+        return None
+    return dict(record)
+
+
+def chart_parameters(record: Mapping[str, Any]) -> list[str]:
+    """The searched parameters that take more than one value, ranges first."""
+    space = record.get("space") or {}
+    names = [str(n) for n in space]
+    varied = [n for n in names if len(_values_of(record, n)) > 1]
+    return sorted(varied, key=lambda n: "low" not in (space.get(n) or {}))
+
+
+def _values_of(record: Mapping[str, Any], name: str) -> list[Any]:
+    seen: list[Any] = []
+    for row in record.get("candidates") or []:
+        value = (row.get("params") or {}).get(name)
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def score_points(record: Mapping[str, Any], parameter: str) -> ScorePoints:
+    """Each scored candidate's mean against ``parameter`` (choices as positions 0, 1, ...)."""
+    space = (record.get("space") or {}).get(parameter) or {}
+    rows = [r for r in record.get("candidates") or [] if r.get("mean") is not None]
+    values: list[Any] = [(r.get("params") or {}).get(parameter) for r in rows]
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    log = bool(space.get("log")) and numeric and all(v > 0 for v in values)
+    labels: list[str] = []
+    if numeric:
+        x = [math.log10(v) if log else float(v) for v in values]
+    else:
+        order = [
+            _value_text(tuple(v) if isinstance(v, list) else v)
+            for v in _values_of(record, parameter)
+        ]
+        texts = [_value_text(tuple(v) if isinstance(v, list) else v) for v in values]
+        labels = order
+        x = [float(order.index(t)) for t in texts]
+    return ScorePoints(
+        parameter,
+        str(record.get("metric", "score")),
+        bool(record.get("higher_is_better", True)),
+        x,
+        [float(r["mean"]) for r in rows],
+        log,
+        labels,
+    )
+
+
+def candidate_cells(record: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The candidates table: headers (#, metric, ±, each parameter) and rows, best first."""
+    from tuidash.core.text import number_text
+
+    names = [str(n) for n in record.get("space") or {}]
+    headers = ["#", str(record.get("metric", "score")), "±", *names]
+    rows: list[list[str]] = []
+    for row in record.get("candidates") or []:
+        params = row.get("params") or {}
+        mean = row.get("mean")
+        rows.append(
+            [
+                str(row.get("rank", "")),
+                number_text(mean) if mean is not None else "failed",
+                number_text(row.get("std")) if row.get("std") is not None else "",
+                *[
+                    _value_text(tuple(v) if isinstance(v, list) else v)
+                    for v in (params.get(n) for n in names)
+                ],
+            ]
+        )
+    return headers, rows
+
+
+def record_summary(record: Mapping[str, Any], cluster: Mapping[str, Any] | None = None) -> str:
+    """One line: how the search ran and where."""
+    better = "higher" if record.get("higher_is_better", True) else "lower"
+    text = (
+        f"{str(record.get('method', '')).capitalize()} search: "
+        f"{record.get('candidates_tried')} candidates × {record.get('cv')} folds "
+        f"({record.get('splitter')}), by {record.get('metric')} ({better} is better)"
+    )
+    if isinstance(cluster, Mapping) and cluster.get("address"):
+        workers = cluster.get("workers")
+        threads = cluster.get("threads")
+        text += f" · on {cluster['address']} ({workers} workers, {threads} threads)"
+    else:
+        text += " · on this machine"
+    shown = record.get("candidates_recorded")
+    if isinstance(shown, int) and shown < int(record.get("candidates_tried") or 0):
+        text += f" · the best {shown} kept"
+    return text

@@ -389,7 +389,7 @@ def listing_row(
 ) -> dict[str, Any]:
     """One row of ``list_models`` from a checked document."""
     preds = doc.get("predictions") or {}
-    return {
+    row = {
         "name": name,
         "saved_at": doc["saved_at"],
         "metrics": doc["metrics"],
@@ -415,3 +415,8 @@ def listing_row(
         "note": doc.get("note"),
         "trained_by": doc.get("trained_by"),
     }
+    if predictions:
+        # A search's candidates are as large as a prediction sample: listed with it.
+        row["search"] = doc.get("search")
+        row["cluster"] = doc.get("cluster")
+    return row
