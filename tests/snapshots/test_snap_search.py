@@ -71,3 +71,26 @@ class TestSearchTab:
     def test_scores_by_a_list_parameter(self, snap_compare: Any, tmp_path: Path) -> None:
         app = HostApp(AnalysisScreen(searched_forest(), tmp_path))
         assert snap_compare(app, terminal_size=(120, 40), run_before=open_tab("search", "a", "a"))
+
+
+class TestSearchMode:
+    """The Train form with Search mode ticked: settings and the catalog's default ranges."""
+
+    def test_search_mode_form(self, snap_compare: Any, store_dir: Path, tmp_path: Path) -> None:
+        from test_screens import load_sample, project_dir, settle, stable_app, until
+        from textual.widgets import Checkbox
+
+        app = stable_app(store_dir, project_dir(tmp_path))
+
+        async def before(pilot: Any) -> None:
+            await until(pilot, lambda: app.state.store.report is not None)
+            await load_sample(pilot)
+            await pilot.press("t")
+            await until(pilot, lambda: app.current_mode == "train")
+            box = app.screen.query_one("#search-random_forest-on", Checkbox)
+            box.value = True
+            await settle(pilot)
+            box.scroll_visible(top=True, animate=False)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=(120, 40), run_before=before)

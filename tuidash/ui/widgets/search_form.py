@@ -84,12 +84,12 @@ class SearchFields(Vertical):
     SearchFields .search-body { height: auto; }
     SearchFields .search-body.-off { display: none; }
     SearchFields .search-row { height: 1; }
-    SearchFields .search-name { width: 20; color: $text-muted; }
-    SearchFields .search-row Input { width: 1fr; }
+    SearchFields .search-name { width: 19; color: $text-muted; }
+    SearchFields .search-row Input { width: 1fr; max-width: 30; }
     SearchFields .search-row Button { margin-left: 1; }
-    SearchFields .search-help { color: $text-muted; height: auto; padding-left: 20; }
+    SearchFields .search-help { color: $text-muted; height: auto; padding-left: 19; }
     SearchFields .search-help.-error { color: $error; }
-    SearchFields .cluster-info { height: auto; color: $text-muted; padding-left: 20; }
+    SearchFields .cluster-info { height: auto; color: $text-muted; padding-left: 19; }
     SearchFields .cluster-info.-error { color: $error; }
     """
 
@@ -107,7 +107,7 @@ class SearchFields(Vertical):
         """The switch, then (hidden until ticked) settings and one range per parameter."""
         kind = self.kind
         yield Checkbox(
-            "Search the parameters (k-fold cross-validation)",
+            "Search the parameters",
             id=self._field_id("on"),
             compact=True,
             tooltip="Try candidates from the ranges below and keep the best (refitted)",
@@ -146,7 +146,7 @@ class SearchFields(Vertical):
                 yield Label("cluster", classes="search-name")
                 yield Input(
                     "",
-                    placeholder="tcp://HOST:8786 (empty: this machine)",
+                    placeholder="tcp://HOST:8786 or empty",
                     id=self._field_id("cluster"),
                     validators=[CheckedBy(_cluster)],
                     valid_empty=True,
