@@ -313,3 +313,21 @@ def test_a_parameter_given_a_value_is_fixed_not_searched() -> None:
             SearchSpec(),
             params={"alpha": 1, "fit_intercept": 1},
         )
+
+
+# --------------------------------------------------------------------------- the view
+
+
+def test_the_candidates_view_is_sorted_and_charts_choices_by_position() -> None:
+    from tuidash.core.search import candidate_cells, chart_parameters, score_points
+
+    spec = SearchSpec(method="grid", cv=2, ranges=["alpha=0.01,1,100", "fit_intercept=true,false"])
+    record = search_model(table(), "ridge", TrainConfig(target="y"), spec).record
+    headers, rows = candidate_cells(record)
+    assert headers == ["#", "R2", "±", "alpha", "fit_intercept"]
+    assert [r[0] for r in rows] == [str(i) for i in range(1, 7)]
+    assert chart_parameters(record) == ["alpha", "fit_intercept"]
+    by_choice = score_points(record, "fit_intercept")
+    assert sorted(set(by_choice.x)) == [0.0, 1.0] and set(by_choice.labels) == {"true", "false"}
+    by_alpha = score_points(record, "alpha")
+    assert sorted(set(by_alpha.x)) == [0.01, 1.0, 100.0] and not by_alpha.log
