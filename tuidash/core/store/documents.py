@@ -415,8 +415,8 @@ def listing_row(
         "note": doc.get("note"),
         "trained_by": doc.get("trained_by"),
     }
-    if predictions:
-        # A search's candidates are as large as a prediction sample: listed with it.
-        row["search"] = doc.get("search")
-        row["cluster"] = doc.get("cluster")
+    # A search's candidates are as large as a prediction sample: listed with it (the fast
+    # listing from the index has neither).
+    row["search"] = doc.get("search") if predictions else None
+    row["cluster"] = doc.get("cluster") if predictions else None
     return row
