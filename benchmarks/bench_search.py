@@ -35,9 +35,7 @@ def make_frame(rows: int, seed: int = 0) -> pd.DataFrame:
     X = rng.normal(size=(rows, 8))
     frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])
     frame["kind"] = np.array(["a", "b", "c"])[np.arange(rows) % 3]
-    frame["y"] = (
-        np.sin(X[:, 0]) * 3 + X[:, 1] ** 2 - X[:, 2] * X[:, 3] + rng.normal(0, 0.3, rows)
-    )
+    frame["y"] = np.sin(X[:, 0]) * 3 + X[:, 1] ** 2 - X[:, 2] * X[:, 3] + rng.normal(0, 0.3, rows)
     return frame
 
 

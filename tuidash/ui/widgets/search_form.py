@@ -8,6 +8,7 @@ scheduler for its workers in a thread worker and shows them (or why it cannot be
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -162,7 +163,7 @@ class SearchFields(Vertical):
                     yield Input(
                         default_dimension(spec).text(),
                         id=self._field_id(f"range-{spec.name}"),
-                        validators=[CheckedBy(lambda text, spec=spec: parse_dimension(spec, text))],
+                        validators=[CheckedBy(functools.partial(parse_dimension, spec))],
                         tooltip=f"{spec.help} ({spec.range_text()})",
                         compact=True,
                     )
