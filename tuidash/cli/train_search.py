@@ -26,7 +26,6 @@ from tuidash.cli.common import (
     print_json,
     whole,
 )
-from tuidash.core.text import number_text
 
 EXAMPLES = (
     "search examples:\n"
@@ -182,29 +181,12 @@ def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
 
 
 def candidates_table(record: dict[str, Any], limit: int = 10) -> str:
-    """The best candidates as a text table: rank, mean ± std, the parameters."""
-    names = list(record.get("space", {}))
-    rows = []
-    for row in record.get("candidates", [])[:limit]:
-        params = row.get("params", {})
-        rows.append(
-            [
-                str(row.get("rank", "")),
-                number_text(row.get("mean")),
-                number_text(row.get("std")),
-                *[_value(params.get(n)) for n in names],
-            ]
-        )
-    metric = str(record.get("metric", "score"))
-    return format_table(["#", metric, "±", *names], rows, right=(0, 1, 2))
+    """The best candidates as a text table: rank, mean, std, the parameters (as the
+    dashboard's Search tab shows them)."""
+    from tuidash.core.search import candidate_cells
 
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value)
-    return number_text(value) if isinstance(value, float) else str(value)
+    headers, rows = candidate_cells(record)
+    return format_table(headers, rows[:limit], right=(0, 1, 2))
 
 
 def _search_summary(record: dict[str, Any] | None) -> dict[str, Any] | None:
