@@ -188,3 +188,21 @@ def test_cli_unreachable_cluster_and_bad_range_are_one_line(tmp_path: Path) -> N
     result = run(*base, "--cluster", "tcp://127.0.0.1:9", cwd=tmp_path, store=tmp_path / "s")
     assert_failed(result, 1, "cannot be reached", "tcp://127.0.0.1:9")
     assert not (tmp_path / "s" / "metadata" / "Ridge.json").exists()
+
+
+def test_a_plain_training_on_the_cluster_is_saved_with_the_cluster(
+    tmp_path: Path, local_cluster: distributed.LocalCluster
+) -> None:
+    from tuidash.core.store import ModelPersistence
+    from tuidash.services.search import train_on_cluster_and_save
+    from tuidash.services.workflows import TrainRequest, train_and_save
+
+    store = ModelPersistence(str(tmp_path / "store"))
+    params = {"n_estimators": 12}
+    request = TrainRequest(target="y", kind="random_forest", params=params, data=table())
+    remote = train_on_cluster_and_save(store, request, local_cluster.scheduler_address)
+    request.name = "Local"
+    local = train_and_save(store, request)
+    doc = store.open_model(remote.saved.name)["metadata"]
+    assert doc["cluster"]["workers"] == 2 and "search" not in doc
+    assert np.allclose(remote.trained.y_pred, local.trained.y_pred, rtol=1e-12, atol=1e-9)
