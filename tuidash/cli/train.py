@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tuidash.cli import train_search
 from tuidash.cli.common import (
     DATA_HELP,
     METRIC_ORDER,
@@ -90,6 +91,8 @@ def register(subparsers: Any) -> None:
         "the command follows it (Ctrl-C cancels it); --detach prints the job id and returns\n"
         "(see `tuidash jobs list`, `tuidash jobs logs ID -f`).\n\n"
         "--name X on a taken name saves a new version of X (the earlier one stays as X@vN).\n\n"
+        + train_search.EXAMPLES
+        + "\n"
         + _kinds_epilog(),
         run,
     )
@@ -150,6 +153,7 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument("--encoding", metavar="ENC", help="text encoding of a CSV (default: guess)")
     add_job_options(train)
+    train_search.add_options(train)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -178,6 +182,8 @@ def run(args: argparse.Namespace) -> int:
         replace=True,
         task=args.task,
     )
+    if train_search.wanted(args):
+        return train_search.run(args, request, _kind_name(args))
     workflows.check_request(request)
     store = open_store(args, create=True)
     assert store is not None
@@ -375,3 +381,14 @@ def _metric_order(summary: dict[str, Any]) -> tuple[str, ...]:
 
         return CLASSIFICATION_METRIC_NAMES
     return METRIC_ORDER
+
+
+def _kind_name(args: argparse.Namespace) -> str:
+    """The display name of the kind asked for (of the chosen task; regression when auto)."""
+    from tuidash.core.catalog import CatalogError, get_kind
+
+    task = args.task if args.task in ("regression", "classification") else "regression"
+    try:
+        return get_kind(args.model, task).display_name
+    except CatalogError:
+        return str(args.model)

@@ -277,6 +277,10 @@ class TuidashApp(StoreWorkers):
                 request = workflows.TrainRequest(
                     kind=job.kind_id, params=job.params, data=data, **config
                 )
+                if job.search is not None:  # Search mode: the best candidate, refitted
+                    from tuidash.services import search
+
+                    return search.search_job(request, job.search, progress, cancel)
                 return workflows.train(request, progress=progress, cancel=cancel)
 
             try:

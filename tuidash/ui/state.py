@@ -44,6 +44,8 @@ class TrainJob:
     name: str
     replace: bool = False
     """Save as a new version of the saved model of that name (the user chose so)."""
+    search: Any = None
+    """A ``SearchSpec`` (and ``cluster`` address) to search the parameters, or None."""
 
 
 @dataclass(frozen=True)

@@ -389,7 +389,7 @@ def listing_row(
 ) -> dict[str, Any]:
     """One row of ``list_models`` from a checked document."""
     preds = doc.get("predictions") or {}
-    return {
+    row = {
         "name": name,
         "saved_at": doc["saved_at"],
         "metrics": doc["metrics"],
@@ -415,3 +415,8 @@ def listing_row(
         "note": doc.get("note"),
         "trained_by": doc.get("trained_by"),
     }
+    # A search's candidates are as large as a prediction sample: listed with it (the fast
+    # listing from the index has neither).
+    row["search"] = doc.get("search") if predictions else None
+    row["cluster"] = doc.get("cluster") if predictions else None
+    return row

@@ -80,6 +80,7 @@ def read_index(backend: StoreBackend) -> Index:
             row["environment"] = dict(envs[env_at]) if env_at is not None else None
             row["environment_mismatch"] = list(mismatch[env_at]) if env_at is not None else []
             row["predictions"] = None
+            row["search"] = row["cluster"] = None  # read with the predictions, not cached
             if _row_ok(row):
                 out[name] = (key, row)
         except (TypeError, IndexError, KeyError):

@@ -21,6 +21,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
 from tuidash.core import analysis as an
+from tuidash.core.search import (
+    candidate_cells,
+    chart_parameters,
+    record_summary,
+    score_points,
+    search_record,
+)
 from tuidash.ui.commands import ScreenCommands
 from tuidash.ui.widgets.charts import (
     ActualPredictedChart,
@@ -29,6 +36,7 @@ from tuidash.ui.widgets.charts import (
     ResidualChart,
     ScatterChart,
 )
+from tuidash.ui.widgets.search_chart import SearchChart
 
 
 def next_choice(choices: tuple[Any, ...], current: Any) -> Any:
@@ -78,6 +86,10 @@ class AnalysisScreen(Screen[None]):
     AnalysisScreen #metrics-pane {
         padding: 0 1;
     }
+    AnalysisScreen #search-table {
+        height: 1fr;
+        max-height: 12;
+    }
     """
 
     COMMANDS: ClassVar = {ScreenCommands}
@@ -105,6 +117,13 @@ class AnalysisScreen(Screen[None]):
         ),
         Binding("n", "top_n", "Top N", tooltip="Show more or fewer features", id="analysis.top_n"),
         Binding(
+            "a",
+            "parameter",
+            "Parameter",
+            tooltip="Chart the search's scores against the next parameter",
+            id="analysis.parameter",
+        ),
+        Binding(
             "e",
             "export",
             "Export CSV",
@@ -118,6 +137,7 @@ class AnalysisScreen(Screen[None]):
         "order": "line",
         "bins": "histogram",
         "top_n": "features",
+        "parameter": "search",
     }
     """Actions that only make sense on one tab (hidden from the footer elsewhere)."""
 
@@ -142,6 +162,12 @@ class AnalysisScreen(Screen[None]):
         self.last_export: Path | None = None
         """The CSV written by the last export, if any."""
         self.sub_title = f"Analysis: {self.model_name}"
+        self.search = search_record(model_meta)
+        """The model's search record (candidates), or None when it was not searched."""
+        self.search_parameter: str | None = (
+            next(iter(chart_parameters(self.search)), None) if self.search else None
+        )
+        """The parameter the search chart shows the scores against."""
 
     # ------------------------------------------------------------------ layout
 
@@ -189,6 +215,9 @@ class AnalysisScreen(Screen[None]):
             with TabPane("Errors", id="errors"):
                 yield Static(self._errors_status(), id="errors-status")
                 yield DataTable(id="errors-table", cursor_type="row", zebra_stripes=True)
+            if self.search is not None:
+                with TabPane("Search", id="search"):
+                    yield from self._compose_search(self.search)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -212,6 +241,25 @@ class AnalysisScreen(Screen[None]):
                 an.format_percent(row.percent_error).rjust(w[4]),
                 key=str(index),
             )
+
+    def _compose_search(self, record: dict[str, Any]) -> ComposeResult:
+        """How the search ran, its candidates best first, and scores against a parameter."""
+        cluster = self.model_meta.get("cluster")
+        yield Static(
+            record_summary(record, cluster if isinstance(cluster, Mapping) else None),
+            id="search-summary",
+            classes="note",
+        )
+        headers, rows = candidate_cells(record)
+        table: DataTable[str] = DataTable(id="search-table", cursor_type="row", zebra_stripes=True)
+        for index, header in enumerate(headers):
+            table.add_column(header, key=f"c{index}")
+        table.add_rows(rows)
+        yield table
+        if self.search_parameter is not None:
+            yield SearchChart(score_points(record, self.search_parameter), id="search-chart")
+        else:
+            yield Static("Every candidate had the same parameters.", classes="chart-note")
 
     def _summary(self) -> str:
         kind = an.model_kind(self.model_meta) or "unknown kind"
@@ -314,6 +362,16 @@ class AnalysisScreen(Screen[None]):
         for chart in self.query(FeatureChart):
             chart.update(self.top_n)
         self.notify(f"Features: top {choice_text(self.top_n)}", timeout=2)
+
+    def action_parameter(self) -> None:
+        """Chart the search's scores against the next parameter that varies."""
+        if self.search is None or self.search_parameter is None:
+            return
+        names = tuple(chart_parameters(self.search))
+        self.search_parameter = next_choice(names, self.search_parameter)
+        for chart in self.query(SearchChart):
+            chart.update(score_points(self.search, self.search_parameter))
+        self.notify(f"Search chart: scores by {self.search_parameter}", timeout=2)
 
     def action_export(self) -> None:
         """Write the errors table to a new CSV file (in a worker: the disk may be slow)."""

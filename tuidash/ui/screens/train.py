@@ -27,6 +27,7 @@ from tuidash.core.text import metric_text, number_text
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.sections import section_bindings
 from tuidash.ui.state import TrainJob
+from tuidash.ui.widgets.search_form import SearchFields, search_summary
 
 if TYPE_CHECKING:
     from tuidash.ui.messages import TrainingProgress
@@ -182,6 +183,7 @@ class KindForm(Vertical):
             )
         for spec in kind.params:
             yield ParamField(spec, f"param-{kind.id}-{spec.name}")
+        yield SearchFields(kind, self.cursor_blink)
 
     def on_mount(self) -> None:
         """Follow the cursor-blink setting (off in snapshots)."""
@@ -200,15 +202,26 @@ class KindForm(Vertical):
         result = name_input.validate(name_input.value)
         if result is not None and not result.is_valid:
             bad.append((name_input, result.failure_descriptions[0]))
+        search = self.query_one(SearchFields)
         for field in self.query(ParamField):
+            if search.enabled:
+                break  # Search mode: the ranges count, not the values
             try:
                 field.value()
             except ParamError as error:
                 bad.append((field.input, str(error)))
+        bad.extend(search.invalid_inputs())
         return bad
 
+    def search_job(self) -> Any:
+        """The Search mode's ``SearchJob``, or None when the kind is trained as set."""
+        return self.query_one(SearchFields).job()
+
     def params(self) -> dict[str, Any]:
-        """The parsed parameters (call after ``invalid_inputs`` is empty)."""
+        """The parsed parameters (call after ``invalid_inputs`` is empty); none in Search
+        mode, where the ranges say what is tried."""
+        if self.query_one(SearchFields).enabled:
+            return {}
         return {field.spec.name: field.value() for field in self.query(ParamField)}
 
 
@@ -464,7 +477,8 @@ class TrainScreen(SectionScreen):
                 else:
                     name = choice
                     self.query_one(f"#name-{kind_id}", Input).value = name
-            train_jobs.append(TrainJob(kind_id, params, name, replace))
+            search = self.query_one(f"#form-{kind_id}", KindForm).search_job()
+            train_jobs.append(TrainJob(kind_id, params, name, replace, search))
         self.actions.start_training(train_jobs, config)
 
     def action_cancel(self) -> None:
@@ -593,10 +607,13 @@ class TrainScreen(SectionScreen):
             if cv:
                 lines.append(
                     Text(
-                        f"  CV {cv.get('folds')} folds: R2 {number_text(cv.get('mean', 0))} "
-                        f"± {number_text(cv.get('std', 0))}"
+                        f"  CV {cv.get('folds')} folds: {cv.get('metric', 'R2')} "
+                        f"{number_text(cv.get('mean', 0))} ± {number_text(cv.get('std', 0))}"
                     )
                 )
+            search = getattr(trained, "search", None)
+            if search:
+                lines.append(Text(f"  {search_summary(search)} (F4: candidates)"))
         lines.extend(
             Text.assemble((label, "bold"), f" — not trained: {why}")
             for label, why in training.failed.items()

@@ -1,0 +1,212 @@
+"""``tuidash train … --search grid|random`` and ``--cluster``: the search options of ``train``.
+
+A search tries candidates of the model's parameters with k-fold cross-validation (``--cv``,
+default 5), refits the best on the whole training split and saves it like any model; its
+JSON keeps the candidates. ``--cluster tcp://HOST:8786`` (or ``$TUIDASH_DASK_SCHEDULER``)
+runs the fits on a Dask cluster; without a search it grows a forest's trees there.
+
+The JSON document is train's (see ``tuidash.cli.train``) plus ``search`` (null, or {method,
+metric, higher_is_better, cv, splitter, space, candidates_tried, fits, failed_fits, best
+{params, mean, std}, top [{rank, params, mean, std}] (the best ten)}) and ``cluster`` (null,
+or {address, workers, threads, memory_bytes}).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from tuidash.cli.common import (
+    CommandError,
+    encoding_hint,
+    format_table,
+    metrics_table,
+    open_store,
+    print_json,
+    whole,
+)
+
+EXAMPLES = (
+    "search examples:\n"
+    "  tuidash train houses.csv --target price --model random_forest \\\n"
+    "      --search random --n-iter 40 --cv 5 --param-range n_estimators=50:500\n"
+    "  tuidash train sample --target target --model ridge --search grid \\\n"
+    "      --param-range alpha=0.001:100:log --metric RMSE --cluster tcp://10.0.0.5:8786\n"
+    "A range is NAME=LOW:HIGH (LOW:HIGH:log for several decades) or a list NAME=A,B,C\n"
+    "(none for an empty value; layer sizes as 100|64,32). Parameters without a range search\n"
+    "their defaults; --param fixes a parameter instead.\n"
+)
+"""The search part of ``train``'s help."""
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The search and cluster options of ``train``."""
+    group = parser.add_argument_group("parameter search and Dask cluster")
+    group.add_argument(
+        "--search",
+        choices=("random", "grid"),
+        help="search the parameters: random candidates or every grid combination",
+    )
+    group.add_argument(
+        "--n-iter",
+        type=whole,
+        default=20,
+        metavar="N",
+        help="candidates of a random search (default 20)",
+    )
+    group.add_argument(
+        "--param-range",
+        action="append",
+        default=[],
+        metavar="NAME=LOW:HIGH",
+        help="a search range (or NAME=A,B,C); repeat for several; others use defaults",
+    )
+    group.add_argument(
+        "--metric",
+        metavar="M",
+        help="the metric a search optimises (default R2; MAE, MSE, RMSE, MAPE; "
+        "classification: Accuracy, F1 ...)",
+    )
+    group.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="local processes for a search's fits (default 1; -1: every core)",
+    )
+    group.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://HOST:8786) to run on; default $TUIDASH_DASK_SCHEDULER",
+    )
+
+
+def wanted(args: argparse.Namespace) -> bool:
+    """Whether this run is a search or runs on a cluster (else plain ``train``)."""
+    from tuidash.services.search import cluster_address
+
+    used = ("n_iter", "param_range", "metric", "jobs")
+    if args.search is None and any(_given(args, name) for name in used):
+        raise CommandError(
+            "--n-iter, --param-range, --metric and --jobs belong to a search; "
+            "add --search random or --search grid."
+        )
+    return args.search is not None or cluster_address(args.cluster) is not None
+
+
+def _given(args: argparse.Namespace, name: str) -> bool:
+    value = getattr(args, name, None)
+    return bool(value) and value != 20 if name == "n_iter" else bool(value)
+
+
+def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
+    """Search (or train on a cluster), save and report; ``request`` is train's request."""
+    from tuidash.cli import train as train_cli
+    from tuidash.core.search import SearchSpec
+    from tuidash.services import search as searching
+    from tuidash.services import workflows
+
+    address = searching.cluster_address(args.cluster)
+    spec: SearchSpec | None = None
+    if args.search is not None:
+        spec = SearchSpec(
+            method=args.search,
+            n_iter=args.n_iter,
+            cv=args.cv if args.cv is not None else 5,
+            metric=args.metric,
+            ranges=list(args.param_range),
+            n_jobs=args.jobs,
+        )
+        request.cv_folds = None  # the search's folds; the refit is not cross-validated again
+        searching.check_search(request, spec)
+    else:
+        workflows.check_request(request)
+    store = open_store(args, create=True)
+    assert store is not None
+    progress = train_cli._progress_printer() if sys.stderr.isatty() else None
+    try:
+        with encoding_hint():
+            if spec is not None:
+                outcome = searching.search_and_save(
+                    store, request, spec, cluster=address, progress=progress
+                )
+            else:
+                assert address is not None
+                outcome = searching.train_on_cluster_and_save(
+                    store, request, address, progress=progress
+                )
+    finally:
+        if progress is not None:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+    trained, saved = outcome.trained, outcome.saved
+    report = train_cli._report(trained, saved, display_name, str(store.base_dir), args.target)
+    row = next(
+        (e for e in store.list_saved_models(predictions=False) if e.get("name") == saved.name), {}
+    )
+    version = row.get("version") or 1
+    report.update(
+        replaced=version > 1,
+        version=version,
+        versions=row.get("versions") or 1,
+        message=saved.message,
+        search=_search_summary(outcome.search),
+        cluster=outcome.cluster,
+    )
+    for note in report["notes"]:
+        print(f"tuidash: note: {note}", file=sys.stderr)
+    if args.json:
+        print_json(report)
+        return 0
+    shown = "the diabetes sample" if workflows.is_sample(args.data) else args.data
+    where = f" on {outcome.cluster['address']}" if outcome.cluster else ""
+    record = outcome.search
+    if record is not None:
+        print(
+            f"Searched {display_name} on {shown}{where}: {record['candidates_tried']} candidates "
+            f"× {record['cv']} folds ({record['method']}), by {record['metric']}."
+        )
+    else:
+        print(f"Trained {display_name} on {shown}{where}.")
+    if outcome.cluster:
+        c = outcome.cluster
+        print(f"Cluster: {c['workers']} workers, {c['threads']} threads.")
+    print(f"Saved as {saved.name!r} in {store.base_dir} (version {version}).")
+    if record is not None:
+        print()
+        print(candidates_table(record, limit=10))
+    print()
+    print(metrics_table(report["metrics"], report["metric_reasons"]))
+    return 0
+
+
+def candidates_table(record: dict[str, Any], limit: int = 10) -> str:
+    """The best candidates as a text table: rank, mean, std, the parameters (as the
+    dashboard's Search tab shows them)."""
+    from tuidash.core.search import candidate_cells
+
+    headers, rows = candidate_cells(record)
+    return format_table(headers, rows[:limit], right=(0, 1, 2))
+
+
+def _search_summary(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    if record is None:
+        return None
+    keys = (
+        "method",
+        "metric",
+        "higher_is_better",
+        "cv",
+        "splitter",
+        "space",
+        "candidates_tried",
+        "fits",
+        "failed_fits",
+        "best",
+    )
+    summary = {k: record.get(k) for k in keys}
+    summary["top"] = [
+        {k: row.get(k) for k in ("rank", "params", "mean", "std")}
+        for row in record.get("candidates", [])[:10]
+    ]
+    return summary
