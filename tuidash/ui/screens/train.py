@@ -284,7 +284,7 @@ class TrainScreen(SectionScreen):
         """What the running training is doing ("Random Forest: Fitted 10 of 100 trees")."""
         self._ticker: Any = None
         """Redraws the elapsed time every second while training runs."""
-        self.task: str = state.data.resolved_task()
+        self.kinds_task: str = state.data.resolved_task()
         """The task whose kinds are listed (follows the data's task choice)."""
 
     @classmethod
@@ -307,7 +307,7 @@ class TrainScreen(SectionScreen):
                     # Only ticked kinds get a form: mounting all ten up front froze the first
                     # switch to this section for a few hundred ms.
                     for kind_id in DEFAULT_KINDS:
-                        yield KindForm(kind_id, self.settings.cursor_blink, self.task)
+                        yield KindForm(kind_id, self.settings.cursor_blink, self.kinds_task)
                     yield Label(
                         "Split — shared by every model", classes="kind-title", id="split-title"
                     )
@@ -358,19 +358,19 @@ class TrainScreen(SectionScreen):
     def selected_kinds(self) -> list[str]:
         """Ticked kind ids in catalog order."""
         chosen = set(self.query_one("#kinds", SelectionList).selected)
-        return [kind_id for kind_id in kinds_for(self.task) if kind_id in chosen]
+        return [kind_id for kind_id in kinds_for(self.kinds_task) if kind_id in chosen]
 
     def _kind_options(self) -> list[tuple[str, str, bool]]:
         """(label, id, ticked) of the kinds of the current task."""
-        kinds = kinds_for(self.task).values()
+        kinds = kinds_for(self.kinds_task).values()
         return [(k.display_name, k.id, k.id in DEFAULT_KINDS) for k in kinds]
 
     def _follow_task(self) -> None:
         """List the kinds of the task the data asks for now (forms of the other task go)."""
         task = self.data.resolved_task()
-        if task == self.task:
+        if task == self.kinds_task:
             return
-        self.task = task
+        self.kinds_task = task
         kinds = self.query_one("#kinds", SelectionList)
         with kinds.prevent(SelectionList.SelectedChanged):
             kinds.clear_options()
@@ -386,17 +386,17 @@ class TrainScreen(SectionScreen):
     @on(SelectionList.SelectedChanged, "#kinds")
     def _show_forms(self) -> None:
         chosen = self.selected_kinds()
-        forms = {f.kind.id: f for f in self.query(KindForm) if f.kind.task == self.task}
+        forms = {f.kind.id: f for f in self.query(KindForm) if f.kind.task == self.kinds_task}
         for form in forms.values():
             form.display = form.kind.id in chosen
         container = self.query_one("#train-form", VerticalScroll)
         for kind_id in chosen:
             if kind_id not in forms:
                 # Keep catalog order: insert before the first existing form that follows it.
-                order = list(kinds_for(self.task))
+                order = list(kinds_for(self.kinds_task))
                 later = [f for k, f in forms.items() if order.index(k) > order.index(kind_id)]
                 later.sort(key=lambda f: order.index(f.kind.id))
-                form = KindForm(kind_id, self.settings.cursor_blink, self.task)
+                form = KindForm(kind_id, self.settings.cursor_blink, self.kinds_task)
                 # Forms sit above the split settings, in catalog order.
                 container.mount(form, before=later[0] if later else "#split-title")
                 forms[kind_id] = form
@@ -455,7 +455,7 @@ class TrainScreen(SectionScreen):
                 field.value()
             except ParamError as error:
                 bad.append((field.input, str(error)))
-        forms = {f.kind.id: f for f in self.query(KindForm) if f.kind.task == self.task}
+        forms = {f.kind.id: f for f in self.query(KindForm) if f.kind.task == self.kinds_task}
         if any(kind_id not in forms for kind_id in kinds):
             self._message("The parameter forms are still opening; try again.", error=True)
             return None
@@ -577,7 +577,7 @@ class TrainScreen(SectionScreen):
         share = 100 / max(message.total, 1)
         done = share * (message.index + max(0.0, min(1.0, message.fraction)))
         self.query_one("#train-progress", ProgressBar).update(progress=done)
-        kind = kind_display_name(message.kind_id, self.task)
+        kind = kind_display_name(message.kind_id, self.kinds_task)
         prefix = f"{kind} ({message.index + 1}/{message.total})" if message.total > 1 else kind
         self._progress_text = f"{prefix}: {message.text}"
         self._show_progress()

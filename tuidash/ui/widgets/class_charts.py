@@ -66,6 +66,16 @@ class ConfusionTable(Static):
         """Build the table again."""
         self.update(self.table())
 
+    def plain(self) -> str:
+        """What the widget shows, as plain text (at its current width)."""
+        import io
+
+        from rich.console import Console
+
+        out = io.StringIO()
+        Console(width=max(self.size.width, 40), file=out, color_system=None).print(self.table())
+        return out.getvalue()
+
     def table(self) -> RenderableType:
         """The matrix as a Rich table with a title and notes under it."""
         matrix = self.matrix

@@ -1,0 +1,169 @@
+"""Pilot tests of classification in the dashboard (issue 15): the task choice and its
+reason, the kinds of the chosen task, training classifiers on shipped data and seeing
+their metrics, the classifier's Analysis views, and Predict's probability columns."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pilot_helpers import section_shown, wait_for
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Select, SelectionList, Static, TabbedContent
+
+from tuidash.ui import messages as msg
+from tuidash.ui.app import TuidashApp
+from tuidash.ui.factory import make_app
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def of_type(messages: list[Message], kind: type[Message]) -> list[Any]:
+    """The captured messages of one type."""
+    return [m for m in messages if isinstance(m, kind)]
+
+
+def new_app(store: Path, data: Path | None = None, **options: Any) -> TuidashApp:
+    """The app as the CLI builds it, on a test store, opening ``data`` at start."""
+    options.setdefault("autoload", False)
+    return make_app(data, store, **options)
+
+
+async def open_data(pilot: Pilot[Any], target: str) -> None:
+    """Wait for the data given at start, then choose ``target`` in Data."""
+    app = pilot.app
+    await wait_for(pilot, lambda: app.state.data.data is not None, "the data loaded")
+    await pilot.press("d")
+    await wait_for(pilot, lambda: section_shown(app, "data"), "the Data section")
+    await pilot.pause()
+    app.screen.query_one("#target", Select).value = target
+    await pilot.pause()
+    assert app.state.data.target == target
+
+
+async def open_train(pilot: Pilot[Any]) -> Any:
+    """The Train section, once shown."""
+    app = pilot.app
+    await pilot.press("t")
+    await wait_for(pilot, lambda: section_shown(app, "train"), "the Train section")
+    await pilot.pause()
+    return app.screen
+
+
+def kind_ids(screen: Any) -> list[str]:
+    """The kinds listed on the Train screen, in order."""
+    box = screen.query_one("#kinds", SelectionList)
+    return [str(box.get_option_at_index(i).value) for i in range(box.option_count)]
+
+
+async def test_the_task_follows_the_target_and_overriding_it_changes_the_kinds(
+    store_dir: Path,
+) -> None:
+    app = new_app(store_dir, DATA / "penguins.csv")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_data(pilot, "species")
+        reason = app.screen.query_one("#data-task .task-reason", Static)
+        assert str(reason.render()) == (
+            "'species' holds text (3 different values), so each value is a class."
+        )
+        screen = await open_train(pilot)
+        kinds = kind_ids(screen)
+        assert "logistic_regression" in kinds and "svc" in kinds
+        assert "ridge" not in kinds and "linear_regression" not in kinds
+        # The default kind's form is the classifier's, named so it is not the regressor.
+        name = screen.query_one("#name-random_forest", Input)
+        assert name.value == "Random Forest classifier"
+        train_reason = str(screen.query_one("#train-task .task-reason", Static).render())
+        assert "so each value is a class" in train_reason
+        # Asking for regression on the Train screen lists the regression kinds.
+        screen.query_one("#train-task Select", Select).value = "regression"
+        await pilot.pause()
+        await wait_for(pilot, lambda: "ridge" in kind_ids(screen), "the regression kinds")
+        assert "logistic_regression" not in kind_ids(screen)
+        await wait_for(
+            pilot,
+            lambda: screen.query("#name-random_forest")
+            and screen.query_one("#name-random_forest", Input).value == "Random Forest",
+            "the regressor's form",
+        )
+        assert app.state.data.task == "regression"
+        assert str(screen.query_one("#train-task .task-reason", Static).render()) == (
+            "You chose regression: 'species' is predicted as a number."
+        )
+        # ... and Data shows the same choice with the text-target problem.
+        await pilot.press("d")
+        await pilot.pause()
+        assert app.screen.query_one("#data-task Select", Select).value == "regression"
+        problems = str(app.screen.query_one("#problems", Static).render()).replace("\n", " ")
+        assert "The target 'species' holds text" in problems
+
+
+@pytest.mark.slow
+async def test_train_two_classifiers_see_metrics_then_analysis_views(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    messages: list[Message] = []
+    app = new_app(store_dir, DATA / "penguins.csv", cwd=tmp_path)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await open_data(pilot, "species")
+        screen = await open_train(pilot)
+        screen.query_one("#param-random_forest-n_estimators", Input).value = "10"
+        screen.query_one("#kinds", SelectionList).select("logistic_regression")
+        await wait_for(pilot, lambda: screen.query("#name-logistic_regression"), "the form")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: len(of_type(messages, msg.ModelSaved)) == 2, "2 saves")
+        await wait_for(pilot, lambda: not app.state.training.running, "the training done")
+        await pilot.pause()
+        results = str(screen.query_one("#train-results", Static).render())
+        assert "Random Forest classifier — saved" in results
+        assert "Logistic Regression — saved" in results
+        assert "Balanced accuracy " in results and "F1 macro " in results
+        assert "ROC AUC " in results and "R2" not in results and "nan" not in results.lower()
+        assert "'species' holds text (3 different values)" in results
+        # The confusion matrix, not an actual-vs-predicted line, per trained model.
+        charts = screen.query("#train-charts ConfusionTable")
+        assert len(charts) == 2
+        assert "Confusion matrix" in charts.first().plain()
+        assert not screen.query("#train-charts ActualPredictedChart")
+
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: app.screen is not screen, "the analysis")
+        await pilot.pause()
+        analysis = app.screen
+        assert type(analysis).__name__ == "ClassAnalysisScreen"
+        tabs = analysis.query_one(TabbedContent)
+        matrix = analysis.query_one("#confusion-table")
+        counts = matrix.plain()
+        assert "Adelie" in counts and "Gentoo" in counts and "%" not in counts
+        await pilot.press("r")
+        await pilot.pause()
+        assert "%" in matrix.plain() and "diagonal = recall" in matrix.plain()
+        tabs.active = "per-class"
+        await pilot.pause()
+        assert analysis.query("#per-class-chart")
+        tabs.active = "roc"
+        await pilot.pause()
+        # Three species: no single ROC curve, and the screen says why.
+        assert not analysis.query("#roc-chart")
+        assert "two classes" in str(analysis.query_one("#roc-note", Static).render())
+        tabs.active = "probability"
+        await pilot.pause()
+        assert analysis.query("#probability-chart")
+        tabs.active = "errors"
+        await pilot.pause()
+        table = analysis.query_one("#errors-table", DataTable)
+        everything = table.row_count
+        assert everything > 0
+        await pilot.press("w")
+        await pilot.pause()
+        assert table.row_count < everything
+        wrong = [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
+        assert set(wrong) <= {"no"}
+        await pilot.press("e")
+        await wait_for(pilot, lambda: list((tmp_path / "exports").glob("*.csv")), "the export")
+        exported = next((tmp_path / "exports").glob("*.csv")).read_text().splitlines()
+        assert exported[0] == "data_row,actual,predicted,probability,correct"
+        assert len(exported) == table.row_count + 1
