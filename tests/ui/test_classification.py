@@ -4,7 +4,6 @@ their metrics, the classifier's Analysis views, and Predict's probability column
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
