@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from pilot_helpers import section_shown, wait_for
+from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, Select, SelectionList, Static, TabbedContent
 
 from tuidash.ui import messages as msg
@@ -166,3 +168,62 @@ async def test_train_two_classifiers_see_metrics_then_analysis_views(
         exported = next((tmp_path / "exports").glob("*.csv")).read_text().splitlines()
         assert exported[0] == "data_row,actual,predicted,probability,correct"
         assert len(exported) == table.row_count + 1
+
+
+class Host(App[None]):
+    """A bare app that pushes the screen under test, as the Models section does."""
+
+    def __init__(self, screen: Screen[None]) -> None:
+        super().__init__()
+        self.pushed = screen
+        self.theme = "textual-dark"
+        self.animation_level = "none"
+
+    def on_mount(self) -> None:
+        """Show the screen under test."""
+        self.push_screen(self.pushed)
+
+
+async def test_predict_shows_the_class_and_a_probability_column_per_class(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    import pandas as pd
+
+    from tuidash.core.store import ModelPersistence
+    from tuidash.core.training import TrainConfig, train_model
+    from tuidash.ui.screens.predict import PredictScreen
+
+    penguins = pd.read_csv(DATA / "penguins.csv")
+    trained = train_model(
+        penguins, "logistic_regression", {}, TrainConfig(target="species", task="auto")
+    )
+    ok, message = ModelPersistence(store_dir).save_model("Species", trained.to_model_data())
+    assert ok, message
+    new = penguins.drop(columns=["species"]).head(12).copy()
+    new.loc[0, "island"] = "Atlantis"  # a category the model never saw
+    new.to_csv(tmp_path / "new_penguins.csv", index=False)
+    screen = PredictScreen(store_dir, ["Species"], selected="Species", start_dir=tmp_path)
+    app = Host(screen)
+    async with app.run_test(size=(120, 30)) as pilot:
+        box = screen.query_one("#predict-path", Input)
+        box.focus()
+        await pilot.press(*"new_penguins.csv", "enter")
+        await wait_for(pilot, lambda: screen.prediction is not None, "the predictions")
+        await pilot.pause()
+        table = screen.query_one("#predict-table", DataTable)
+        labels = [str(c.label).strip() for c in table.ordered_columns]
+        probabilities = ["probability_Adelie", "probability_Chinstrap", "probability_Gentoo"]
+        # The class, then one probability per class, before the inputs.
+        assert labels[:5] == ["#", "prediction", *probabilities]
+        assert table.row_count == 12
+        row = [str(cell).strip() for cell in table.get_row_at(0)]
+        assert row[1] in {"Adelie", "Chinstrap", "Gentoo"}
+        assert sum(float(cell) for cell in row[2:5]) == pytest.approx(1.0, abs=1e-4)
+        result = str(screen.query_one("#predict-result", Static).content)
+        assert "'prediction' is the class; 3 probability columns follow." in result
+        await pilot.press("f6")
+        exports = tmp_path / "exports"
+        await wait_for(pilot, lambda: list(exports.glob("*.csv")), "the export")
+        written = pd.read_csv(next(exports.glob("*.csv")))
+        assert list(written.columns)[-4:] == ["prediction", *probabilities]
+        assert written["prediction"].tolist() == screen.prediction.frame["prediction"].tolist()
