@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Select, SelectionList, Static, TabbedContent
 
+from tuidash.core.text import number_text
 from tuidash.ui import messages as msg
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.factory import make_app
@@ -86,8 +87,10 @@ async def test_the_task_follows_the_target_and_overriding_it_changes_the_kinds(
         assert "logistic_regression" not in kind_ids(screen)
         await wait_for(
             pilot,
-            lambda: screen.query("#name-random_forest")
-            and screen.query_one("#name-random_forest", Input).value == "Random Forest",
+            lambda: (
+                screen.query("#name-random_forest")
+                and screen.query_one("#name-random_forest", Input).value == "Random Forest"
+            ),
             "the regressor's form",
         )
         assert app.state.data.task == "regression"
@@ -227,3 +230,58 @@ async def test_predict_shows_the_class_and_a_probability_column_per_class(
         written = pd.read_csv(next(exports.glob("*.csv")))
         assert list(written.columns)[-4:] == ["prediction", *probabilities]
         assert written["prediction"].tolist() == screen.prediction.frame["prediction"].tolist()
+
+
+def save_penguin_models(store: Path) -> None:
+    """Two species classifiers and a body-mass regressor of the same penguins file."""
+    from tuidash.core.data import read_table
+    from tuidash.core.store import ModelPersistence
+    from tuidash.core.training import TrainConfig, train_model
+
+    penguins = read_table(DATA / "penguins.csv")
+    persistence = ModelPersistence(store)
+    for name, kind, params, target in (
+        ("Species forest", "random_forest", {"n_estimators": 10}, "species"),
+        ("Species dummy", "dummy", {}, "species"),
+        ("Mass ridge", "ridge", {}, "body_mass_g"),
+    ):
+        trained = train_model(penguins, kind, params, TrainConfig(target=target))
+        ok, message = persistence.save_model(name, trained.to_model_data())
+        assert ok, message
+
+
+async def test_models_show_the_task_and_compare_ranks_classifiers(store_dir: Path) -> None:
+    save_penguin_models(store_dir)
+    app = new_app(store_dir)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_for(pilot, lambda: len(app.state.store.entries) == 3, "the models listed")
+        await pilot.pause()
+        table = app.screen.query_one("#models-table", DataTable)
+        headers = [str(c.label).split(" ")[0] for c in table.ordered_columns]
+        assert headers[6:9] == ["Task", "R2", "Bal."]
+        assert str(table.get_cell("Species forest", "task")) == "class."
+        assert str(table.get_cell("Mass ridge", "task")) == "regr."
+        # Each model shows its own task's metrics; the other task's cells stay empty.
+        assert str(table.get_cell("Species forest", "R2")) == ""
+        assert str(table.get_cell("Mass ridge", "Balanced accuracy")) == ""
+        forest = app.state.store.entries["Species forest"]["metrics"]["Balanced accuracy"]
+        assert str(table.get_cell("Species forest", "Balanced accuracy")) == number_text(forest)
+        # ★: the best classifier and the (only) regressor, each in its own group.
+        stars = {name for name in app.state.store.entries if table.get_cell(name, "best")}
+        assert stars == {"Species forest", "Mass ridge"}
+        summary = str(app.screen.query_one("#models-summary", Static).render())
+        assert "★ = best R2 / balanced accuracy per data and target" in summary
+
+        metas = [dict(e, name=n) for n, e in app.state.store.entries.items() if "Species" in n]
+        app.open_comparison(metas)
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareScreen", "Compare")
+        await pilot.pause()
+        compare = app.screen
+        text = str(compare.query_one("#compare-summary", Static).render())
+        assert text.startswith("Recommended: Species forest, Balanced accuracy ")
+        await pilot.press("m")
+        await pilot.pause()
+        text = str(compare.query_one("#compare-summary", Static).render())
+        assert text.startswith("Recommended: Species forest, F1 macro ")
+        note = str(compare.query_one("#bars-note", Static).render())
+        assert note.startswith("Higher is better except Log loss.")
