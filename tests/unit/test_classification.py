@@ -101,7 +101,10 @@ def test_the_task_follows_the_target_and_says_why() -> None:
     assert year.task == "classification"
     assert "whole numbers with only 3 different values (2007 to 2009)" in year.reason
     mass = decide_task(frame["body_mass_g"])
-    assert mass.task == "regression" and "94 different values" in mass.reason
+    assert mass.task == "regression"
+    assert mass.reason == (
+        "'body_mass_g' holds whole numbers with more than 10 different values, so it is regression."
+    )
     assert decide_task(frame["bill_length_mm"]).task == "regression"
     assert decide_task(pd.Series([True, False] * 5, name="flag")).task == "classification"
     assert decide_task(pd.Series(list("abab"), dtype="category", name="c")).task == (
@@ -511,3 +514,65 @@ def test_predict_writes_the_class_and_one_probability_column_per_class() -> None
     ]
     assert result.values() == best
     assert set(result.probabilities()) == {"Adelie", "Chinstrap", "Gentoo"}
+
+
+# --------------------------------------------------------------------------- fallbacks
+
+
+def test_views_of_an_entry_saved_without_details_use_the_stored_sample() -> None:
+    trained = train_model(penguins(), "logistic_regression", None, TrainConfig(target="sex"))
+    meta = meta_of(trained)
+    block = meta["predictions"]["classification"]
+    del block["confusion_matrix"], block["roc_curve"]
+    matrix = an.confusion_matrix(meta)
+    expected = skm.confusion_matrix(trained.y_test, trained.y_pred, labels=["female", "male"])
+    assert matrix.counts == expected.tolist() and matrix.whole_test_set
+    curve = an.roc_curve(meta)
+    fpr, tpr, _ = skm.roc_curve(
+        [t == "male" for t in trained.y_test], trained.y_proba[:, 1], drop_intermediate=False
+    )
+    assert (
+        curve.ok and curve.fpr == pytest.approx(list(fpr)) and curve.tpr == pytest.approx(list(tpr))
+    )
+
+
+def test_time_ordered_test_rows_with_a_class_unseen_in_training_say_why() -> None:
+    # Penguins are sorted by species, so the last rows hold a species training never saw.
+    trained = train_model(penguins(), "dummy", None, TrainConfig(target="species", keep_order=True))
+    assert trained.data_info["stratified"] is False
+    assert trained.metrics.values["ROC AUC"] is None
+    assert (
+        "'Chinstrap', a class the model never saw in training"
+        in (trained.metrics.reasons["ROC AUC"])
+    )
+    assert trained.metrics.values["Accuracy"] is not None
+
+
+def test_workflows_decide_the_task_and_name_classifiers_apart(tmp_path: Path) -> None:
+    from tuidash.services import workflows
+
+    store = ModelPersistence(tmp_path / "store")
+    source = str(DATA / "penguins.csv")
+    request = workflows.TrainRequest(
+        target="species", kind="random_forest", params={"n_estimators": 5}, source=source
+    )
+    assert workflows.check_request(request)["n_estimators"] == 5
+    outcome = workflows.train_and_save(store, request)
+    assert outcome.saved.name == "Random Forest classifier"
+    assert outcome.trained.task == "classification"
+    choice = workflows.resolve_task(request, outcome.data)
+    assert choice.task == "classification" and "holds text" in choice.reason
+    regression = workflows.TrainRequest(
+        target="body_mass_g", kind="random_forest", params={"n_estimators": 5}, source=source
+    )
+    assert workflows.train_and_save(store, regression).saved.name == "Random Forest"
+    rows = {r["name"]: r["task"] for r in store.list_models(predictions=False)}
+    assert rows == {"Random Forest classifier": "classification", "Random Forest": "regression"}
+    with pytest.raises(Exception, match="'svc' is a classification kind"):
+        workflows.check_request(
+            workflows.TrainRequest(target="x", kind="svc", source=source, task="regression")
+        )
+    with pytest.raises(TrainingError, match="The task must be one of auto, regression"):
+        workflows.check_request(
+            workflows.TrainRequest(target="x", kind="svc", source=source, task="guess")
+        )

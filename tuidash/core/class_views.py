@@ -306,7 +306,6 @@ def roc_curve(meta: Mapping[str, Any]) -> RocCurve:
     sample = class_sample(meta)
     scores = sample.score
     if not scores or any(s is None for s in scores):
-        reason = None
         from tuidash.core.model_facts import metric_reason
 
         reason = metric_reason(meta, "ROC AUC")
@@ -315,14 +314,14 @@ def roc_curve(meta: Mapping[str, Any]) -> RocCurve:
     truth = [label_text(a) == label_text(positive) for a in sample.actual]
     if all(truth) or not any(truth):
         return RocCurve(False, "The stored test rows are all of one class: there is no curve.")
-    fpr, tpr = _roc(truth, [float(s) for s in scores if s is not None])
+    rates = _roc(truth, [float(s) for s in scores if s is not None])
     message = f"Positive class {label_text(positive)!r}, "
     message += (
         f"from the {sample.stored:,} stored test rows of {sample.total:,}."
         if sample.capped
         else "whole test set."
     )
-    return RocCurve(True, message, fpr, tpr, label_text(positive), auc)
+    return RocCurve(True, message, rates[0], rates[1], label_text(positive), auc)
 
 
 def _roc(truth: Sequence[bool], scores: Sequence[float]) -> tuple[list[float], list[float]]:

@@ -196,8 +196,15 @@ def target_problems(frame: pd.DataFrame, target: str | None, task: str = "auto")
     fix = "choose a column of numbers as the target."
     if series.isna().all():
         return [f"The target {target!r} is empty (every value is missing); {fix}"]
-    if kind != "datetime" and decide_task(series, task, target).task == "classification":
-        classes = _unique_count(series.dropna())
+    choice = None if kind == "datetime" else decide_task(series, task, target)
+    if choice is not None and choice.task == "classification":
+        # Counted on at most SAMPLE_ROWS values (training counts them all).
+        present = series.dropna()
+        classes = (
+            choice.classes
+            if choice.classes is not None
+            else _unique_count(present.head(SAMPLE_ROWS))
+        )
         if classes > MAX_CLASSES:
             return [
                 f"The target {target!r} has {classes:,} different values, more than the "

@@ -50,76 +50,89 @@ def check_task(task: str) -> str:
 
 
 def decide_task(series: pd.Series, requested: str = "auto", name: str | None = None) -> TaskChoice:
-    """The task for predicting ``series`` (``requested`` wins unless it is ``auto``)."""
+    """The task for predicting ``series`` (``requested`` wins unless it is ``auto``).
+
+    Bounded, as it runs on the UI thread when a person picks a target: a column longer than
+    ``SAMPLE_ROWS`` is judged on that many evenly spaced values (and the reason says so),
+    and distinct values are only counted where the answer needs them.
+    """
     import numpy as np
     import pandas as pd
 
-    from tuidash.core.profiling import column_kind
+    from tuidash.core.profiling import SAMPLE_ROWS, column_kind
 
     check_task(requested)
     label = repr(str(name if name is not None else series.name))
-    present = series.dropna()
-    distinct = _distinct(present)
     if requested != "auto":
         how = "a class" if requested == "classification" else "a number"
-        return TaskChoice(
-            requested, f"You chose {requested}: {label} is predicted as {how}.", True, distinct
-        )
+        return TaskChoice(requested, f"You chose {requested}: {label} is predicted as {how}.", True)
+    present = series.dropna()
+    sampled = len(present) > SAMPLE_ROWS
+    if sampled:  # evenly spaced rows: a random sample of a long column costs a permutation
+        present = present.iloc[np.linspace(0, len(present) - 1, SAMPLE_ROWS).astype(np.int64)]
+    where = f" in {SAMPLE_ROWS:,} sampled rows" if sampled else ""
     kind = column_kind(series)
     if kind == "boolean":
         return TaskChoice(
-            "classification",
-            f"{label} holds true/false values, so it is classification.",
-            False,
-            distinct,
+            "classification", f"{label} holds true/false values, so it is classification."
         )
     if isinstance(series.dtype, pd.CategoricalDtype):
-        return TaskChoice(
-            "classification", f"{label} is categorical, so it is classification.", False, distinct
-        )
+        return TaskChoice("classification", f"{label} is categorical, so it is classification.")
     if kind == "datetime":
-        return TaskChoice(
-            "regression", f"{label} holds dates, which cannot be predicted.", False, distinct
-        )
+        return TaskChoice("regression", f"{label} holds dates, which cannot be predicted.")
     if kind == "text":
-        numbers = _text_numbers(present)
-        if numbers is None:
-            share = _number_share(present)
-            if share >= 0.9:
+        # Each distinct text is read as a number once (reading holds the GIL).
+        counts = present.astype(str).str.strip().value_counts()
+        parsed = pd.to_numeric(pd.Series(counts.index, dtype=object), errors="coerce")
+        readable = parsed.notna().to_numpy()
+        if not readable.all():
+            if counts.to_numpy()[readable].sum() >= 0.9 * len(present):
                 return TaskChoice(
                     "regression",
                     f"{label} holds mostly numbers (with some text), so it is regression.",
-                    False,
-                    distinct,
                 )
+            distinct = len(counts)
             return TaskChoice(
                 "classification",
-                f"{label} holds text ({distinct:,} different values), so each value is a class.",
+                f"{label} holds text ({distinct:,} different values{where}), so each value is "
+                "a class.",
                 False,
                 distinct,
             )
-        present = numbers
+        present = pd.Series(np.repeat(parsed.to_numpy(dtype=np.float64), counts.to_numpy()))
     values = present.to_numpy(dtype=np.float64, na_value=np.nan)
     values = values[np.isfinite(values)]
     if values.size == 0:
         return TaskChoice("regression", f"{label} holds no numbers.", False, 0)
-    whole = bool((values == np.round(values)).all())
-    count = int(np.unique(values).size)
-    if whole and 2 <= count <= WHOLE_CLASS_MAX and count * 2 <= values.size:
+    if not bool((values == np.round(values)).all()):
+        return TaskChoice(
+            "regression", f"{label} holds numbers with decimals, so it is regression."
+        )
+    # Few values show in the first rows already; a long list of them is never counted.
+    if int(pd.unique(values[:1000]).size) > WHOLE_CLASS_MAX:
+        return TaskChoice(
+            "regression",
+            f"{label} holds whole numbers with more than {WHOLE_CLASS_MAX} different values, "
+            "so it is regression.",
+        )
+    count = int(pd.unique(values).size)
+    if 2 <= count <= WHOLE_CLASS_MAX and count * 2 <= values.size:
         low, high = _number_text(values.min()), _number_text(values.max())
         return TaskChoice(
             "classification",
-            f"{label} holds whole numbers with only {count} different values ({low} to "
+            f"{label} holds whole numbers with only {count} different values{where} ({low} to "
             f"{high}), so each value is a class.",
             False,
             count,
         )
-    what = "whole numbers" if whole else "numbers"
+    if count > WHOLE_CLASS_MAX:
+        text = f"more than {WHOLE_CLASS_MAX} different values"
+    elif count == 1:
+        text = "one value in every row"
+    else:
+        text = f"only {count} different values in {values.size} rows"
     return TaskChoice(
-        "regression",
-        f"{label} holds {what} with {count:,} different values, so it is regression.",
-        False,
-        count,
+        "regression", f"{label} holds whole numbers with {text}, so it is regression.", False, count
     )
 
 
@@ -192,12 +205,6 @@ def _text_numbers(present: pd.Series) -> pd.Series | None:
         return None
     numbers = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
     return None if numbers.isna().any() else numbers
-
-
-def _number_share(present: pd.Series) -> float:
-    from tuidash.core.profiling import _odd_share
-
-    return 1.0 - _odd_share(present)
 
 
 def _number_text(value: float) -> str:
