@@ -31,7 +31,8 @@ def penguin_model(target: str, kind: str = "logistic_regression") -> dict[str, A
     from tuidash.core.training import TrainConfig, train_model
 
     data = read_table(DATA / "penguins.csv")
-    features = ["island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm"]
+    # Few features, so the pictures show mistakes too.
+    features = ["island", "bill_depth_mm"]
     config = TrainConfig(target=target, features=features, random_state=42)
     trained = train_model(data, kind, {}, config)
     meta = {k: v for k, v in trained.to_model_data().items() if k != "model"}
@@ -89,6 +90,6 @@ class TestClassAnalysisScreen:
         app = HostApp(ClassAnalysisScreen(penguin_model("sex", "random_forest"), tmp_path))
         assert snap_compare(app, terminal_size=(120, 40), run_before=open_tab("features"))
 
-    def test_metrics_with_reasons(self, snap_compare: Any, tmp_path: Path) -> None:
+    def test_metrics_of_a_baseline(self, snap_compare: Any, tmp_path: Path) -> None:
         app = HostApp(ClassAnalysisScreen(penguin_model("species", "dummy"), tmp_path))
         assert snap_compare(app, terminal_size=(80, 24), run_before=open_tab("metrics"))

@@ -89,24 +89,32 @@ class ConfusionTable(Static):
         label_width = max(6, min(18, width // 4))
         cell_width = max(5, min(12, (width - label_width - 4) // max(len(matrix.labels), 1) - 1))
         shown = [shorten_label(label, cell_width) for label in matrix.labels]
-        what = "share of each actual class (diagonal = recall)" if self.normalised else "rows"
+        what = "share of each actual class (diagonal = recall)" if self.normalised else "test rows"
         title = f"Confusion matrix — actual ↓ predicted →, {what}"
         table = Table(box=None, show_edge=False, pad_edge=False, padding=(0, 1))
         table.add_column("actual", no_wrap=True, style="bold", max_width=label_width)
-        for label in shown:
-            table.add_column(label, justify="right", no_wrap=True, max_width=cell_width)
+        # Columns as wide as their widest entry, numbers padded to line up on the right.
+        values = [
+            [
+                percent_text(matrix.rates[i][j]) if self.normalised else str(count)
+                for j, count in enumerate(row)
+            ]
+            for i, row in enumerate(matrix.counts)
+        ]
+        widths = [max([len(shown[j]), *(len(row[j]) for row in values)]) for j in range(len(shown))]
+        for label, column_width in zip(shown, widths, strict=True):
+            table.add_column(label.rjust(column_width), no_wrap=True, max_width=cell_width)
         for index, label in enumerate(matrix.labels):
             cells: list[Text] = []
             for column, count in enumerate(matrix.counts[index]):
-                rate = matrix.rates[index][column]
-                value = percent_text(rate) if self.normalised else str(count)
+                value = values[index][column].rjust(widths[column])
                 if index == column:
                     style = f"bold {right}"
                 elif count:
                     style = wrong
                 else:
                     style = "dim"
-                cells.append(Text(value, style=style))
+                cells.append(Text(value, style=style, justify="right"))
             table.add_row(shorten_label(label, label_width), *cells)
         notes = [f"{matrix.total:,} test rows" + ("" if matrix.whole_test_set else " (stored)")]
         if matrix.note:
@@ -219,15 +227,24 @@ class ProbabilityChart(ChartPlot):
         assert self.histogram is not None
         h, plt = self.histogram, self.plt
         centres = list(h.centres)
-        plt.stacked_bar(
-            centres,
-            [h.right, h.wrong],
-            labels=["right", "wrong"],
-            color=[self.colour(2), self.colour(4)],
-            width=1,
-        )
         totals = [r + w for r, w in zip(h.right, h.wrong, strict=True)]
+        # Stacked by hand: the whole bar in the "wrong" colour, then the right answers over
+        # its lower part. One bar per call, empty bins left out: plotext paints an empty
+        # bar as a coloured strip, and sizes bars by the spacing of the ones given.
+        step = h.edges[1] - h.edges[0] if len(h.edges) > 1 else 1.0
+        for values, colour, label in ((totals, 4, "wrong"), (h.right, 2, "right")):
+            bars = [(x, v) for x, v in zip(centres, values, strict=True) if v > 0]
+            for index, (x, v) in enumerate(bars):
+                plt.bar(
+                    [x],
+                    [v],
+                    width=step,
+                    color=self.colour(colour),
+                    label=label if index == 0 else None,
+                    reset_ticks=False,
+                )
         top = max(totals) if totals else 1
+        plt.xlim(h.edges[0], h.edges[-1])
         plt.title(f"Probability of the predicted class: {sum(totals)} test rows")
         plt.xlabel("probability")
         plt.ylabel("rows")
