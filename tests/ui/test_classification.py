@@ -71,6 +71,11 @@ async def test_the_task_follows_the_target_and_overriding_it_changes_the_kinds(
         assert str(reason.render()) == (
             "'species' holds text (3 different values), so each value is a class."
         )
+        # Picking the list's prompt (no column) keeps the target and its task.
+        app.screen.query_one("#target", Select).value = Select.NULL
+        await pilot.pause()
+        assert app.state.data.target == "species"
+        assert "so each value is a class" in str(reason.render())
         screen = await open_train(pilot)
         kinds = kind_ids(screen)
         assert "logistic_regression" in kinds and "svc" in kinds

@@ -426,7 +426,8 @@ class DataScreen(SectionScreen):
     @on(Select.Changed, "#target")
     def _target_changed(self, event: Select.Changed) -> None:
         data = self.data
-        if data.data is None or event.value is Select.BLANK:
+        # The prompt (no column) is Select.NULL in Textual 8: the target stays as it was.
+        if data.data is None or not isinstance(event.value, str):
             return
         target = str(event.value)
         columns = [str(c) for c in data.data.frame.columns]

@@ -91,7 +91,7 @@ class TaskChoiceRow(Vertical):
     @on(Select.Changed)
     def _chosen(self, event: Select.Changed) -> None:
         event.stop()
-        if event.value is Select.BLANK or event.value == self.data.task:
+        if not isinstance(event.value, str) or event.value == self.data.task:
             return
         self.data.choose_task(str(event.value))
 
