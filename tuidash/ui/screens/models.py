@@ -414,7 +414,11 @@ class ModelsScreen(VersionKeys, SectionScreen):
             entries = [{**e, "name": n} for n, e in store.entries.items()]
             groups = an.comparison_groups(entries)
             known = sum(1 for g in groups if g.known)
-            metric = "R2 / balanced accuracy" if self.has_classifiers() else "R2"
+            tasks = {model_task(e) for e in store.entries.values()}
+            metric = {
+                frozenset({"regression"}): "R2",
+                frozenset({"classification"}): "balanced accuracy",
+            }.get(frozenset(tasks), "R2 / balanced accuracy")
             star = f"★ = best {metric}"
             if known > 1:
                 star += " per data and target"

@@ -617,7 +617,7 @@ class TrainScreen(SectionScreen):
             meta = {k: v for k, v in trained.to_model_data().items() if k != "model"}
             if analysis.is_classification(meta):
                 # Labels are not numbers: the confusion matrix is the classifier's picture.
-                table = ConfusionTable(analysis.confusion_matrix(meta), classes="train-chart")
+                table = ConfusionTable(analysis.confusion_matrix(meta), classes="train-table")
                 table.border_title = name
                 charts.append(table)
                 continue

@@ -37,6 +37,9 @@ class ConfusionTable(Static):
         height: auto;
         padding: 0 1;
     }
+    ConfusionTable.train-table {
+        border: round $primary;
+    }
     """
 
     def __init__(
