@@ -1,8 +1,10 @@
-"""Regression metrics on the full test set, safe with zeros, constants and tiny test sets.
+"""Regression and classification metrics on the full test set, safe with zeros, constants,
+one-class test sets and tiny test sets.
 
-Plain numpy (no sklearn import) so that listing and comparing models stays cheap. A metric
-that cannot be computed honestly is ``None`` with a one-sentence reason; values are never
-NaN or infinity.
+Regression is plain numpy; classification calls scikit-learn's metrics (imported inside
+the functions), so importing this module stays cheap for listing and comparing models. A
+metric that cannot be computed honestly is ``None`` with a one-sentence reason; values are
+never NaN or infinity.
 """
 
 from __future__ import annotations
@@ -362,7 +364,6 @@ def class_details(
         )
     else:
         kept = labels
-    keep = set(kept)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         p, r, f, s = skm.precision_recall_fscore_support(true, pred, labels=kept, zero_division=0.0)
@@ -382,9 +383,7 @@ def class_details(
     size = len(shown)
     counts = [[0] * size for _ in range(size)]
     for a, b in zip(true.tolist(), pred.tolist(), strict=True):
-        counts[position.get(a, other) if a in keep else other][
-            position.get(b, other) if b in keep else other
-        ] += 1
+        counts[position.get(a, other)][position.get(b, other)] += 1
     return {
         "per_class": per_class,
         "confusion_matrix": {"labels": [_plain(v) for v in shown], "counts": counts},

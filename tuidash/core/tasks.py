@@ -190,13 +190,6 @@ def plain_label(value: Any) -> Any:
     return str(value)
 
 
-def _distinct(present: pd.Series) -> int:
-    try:
-        return int(present.nunique())
-    except TypeError:  # unhashable values (lists from JSON): count their text
-        return int(present.astype(str).nunique())
-
-
 def _text_numbers(present: pd.Series) -> pd.Series | None:
     """Text that all reads as numbers (as training reads a target), else None."""
     import pandas as pd

@@ -193,7 +193,8 @@ class TrainedModel:
     feature_importance: dict[str, float] | None
     """Importance per original column, largest first (see ``importance_method``)."""
     cv: dict[str, Any] | None
-    """{folds, metric: "R2", scores, mean, std, splitter} when cross-validation ran."""
+    """{folds, metric: "R2" (classification: "Balanced accuracy"), scores, mean, std, splitter}
+    when cross-validation ran."""
     train_seconds: float
     """Wall time of the whole train_model call."""
     data_info: dict[str, Any]
