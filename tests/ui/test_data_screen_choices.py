@@ -45,11 +45,23 @@ async def test_the_default_target_is_the_last_numeric_non_id_column_and_text_is_
         screen = app.screen
         problems = screen.query_one("#problems", Static)
         tabs = screen.query_one("#data-tabs", TabbedContent)
+        reason = screen.query_one("#data-task .task-reason", Static)
         assert "The target" not in str(problems.render())
+        assert "so it is regression" in str(reason.render())
         before = str(tabs.get_tab("tab-problems").label)
-        # A text target is listed on the Data screen at once, before any training.
+        # Under auto a text target is classification: the reason says so, and it is no
+        # problem.
         screen.query_one("#target", Select).value = "city"
         await pilot.pause()
+        assert "The target" not in str(problems.render())
+        assert str(reason.render()).replace("\n", " ") == (
+            "'city' holds text (2 different values), so each value is a class."
+        )
+        assert str(tabs.get_tab("tab-problems").label) == before
+        # Asking for regression brings the text-target problem back, word for word.
+        screen.query_one("#data-task Select", Select).value = "regression"
+        await pilot.pause()
+        assert app.state.data.task == "regression"
         shown = str(problems.render())
         assert (
             "The target 'city' holds text (such as 'Paris', 'Lyon'); tuidash predicts numbers, "

@@ -329,9 +329,9 @@ class TuidashApp(StoreWorkers):
     def _training_failed(self, message: msg.TrainingFailed) -> None:
         if self._stale(message.batch):
             return
-        from tuidash.core.catalog import get_kind
+        from tuidash.ui.widgets.task_choice import kind_display_name
 
-        label = get_kind(message.kind_id).display_name
+        label = kind_display_name(message.kind_id, self.state.data.resolved_task())
         if self.outcome is not None:
             self.outcome.failed[label] = message.message
         training = self.state.training
@@ -568,8 +568,14 @@ class TuidashApp(StoreWorkers):
 
     def open_analysis(self, meta: dict[str, Any]) -> None:
         """Push the analysis of one model (charts are imported only now)."""
+        from tuidash.core.analysis import is_classification
         from tuidash.ui.screens.analysis import AnalysisScreen
 
+        if is_classification(meta):
+            from tuidash.ui.screens.class_analysis import ClassAnalysisScreen
+
+            self.push_screen(ClassAnalysisScreen(meta, self.state.settings.export_dir))
+            return
         self.push_screen(AnalysisScreen(meta, self.state.settings.export_dir))
 
     def open_prediction(self, selected: str | None = None) -> None:

@@ -105,6 +105,8 @@ class DataState:
         """The columns used to predict it."""
         self.left_out: dict[str, str] = {}
         """Columns the default feature choice leaves out, each with a one-sentence reason."""
+        self.task: str = "auto"
+        """The task asked for: auto (follows the target), regression or classification."""
         self.loaded: Signal[DataState] = Signal(owner, "data-loaded")
         """A new data set was loaded (with its default target and features)."""
         self.failed: Signal[str] = Signal(owner, "data-failed")
@@ -126,6 +128,7 @@ class DataState:
         from tuidash.core.data import default_target
 
         self.data, self.profile, self.problems = data, profile, problems
+        self.task = "auto"
         self.target = default_target(data.frame)
         self._default_features()
         self.loaded.publish(self)
@@ -139,6 +142,26 @@ class DataState:
         self.target = target
         self._default_features()
         self.target_changed.publish(self)
+
+    def choose_task(self, task: str) -> None:
+        """Ask for this task (auto, regression or classification); the kinds follow it."""
+        self.task = task
+        self.target_changed.publish(self)
+
+    def task_choice(self) -> Any:
+        """The core's ``TaskChoice`` for the target and the task asked for (None: no target)."""
+        from tuidash.core.tasks import decide_task
+
+        if self.data is None or self.target is None or self.target not in self.data.frame:
+            return None
+        return decide_task(self.data.frame[self.target], self.task, name=self.target)
+
+    def resolved_task(self) -> str:
+        """regression or classification: what training will do with the current choice."""
+        choice = self.task_choice()
+        if choice is not None:
+            return str(choice.task)
+        return "regression" if self.task == "auto" else self.task
 
     def choose_features(self, features: list[str]) -> None:
         """Use these features (the target never predicts itself)."""

@@ -27,6 +27,10 @@ BEST_MARK = "*"
 """Appended to a best value so it shows without colour too."""
 
 
+CLASS_RANK_METRICS = ("Balanced accuracy", "F1 macro")
+"""The metrics classifiers may be recommended by (the first is the default)."""
+
+
 class CompareScreen(Screen[None]):
     """Compare models from their metadata dicts: table, charts, recommendation, pair diff."""
 
@@ -105,6 +109,13 @@ class CompareScreen(Screen[None]):
             tooltip="Write the comparison table to a new CSV file",
             id="compare.export",
         ),
+        Binding(
+            "m",
+            "metric",
+            "Rank by",
+            tooltip="Recommend classifiers by balanced accuracy or by F1 macro",
+            id="compare.metric",
+        ),
     ]
 
     _TAB_ACTIONS: ClassVar[dict[str, str]] = {"points": "overlay", "order": "overlay"}
@@ -133,6 +144,8 @@ class CompareScreen(Screen[None]):
         """The CSV written by the last export, if any."""
         self.initial_tab = "table"
         """The tab shown when the screen is (re)composed."""
+        self.class_metric = CLASS_RANK_METRICS[0]
+        """The metric classifiers are recommended by (``m`` switches it)."""
         count = len(self.all_models)
         self.sub_title = f"Compare {count} model{'' if count == 1 else 's'}"
 
@@ -237,7 +250,7 @@ class CompareScreen(Screen[None]):
                 )
             parts.append(refused)
         else:
-            parts.append(an.recommend(group.models).text)
+            parts.append(an.recommend(group.models, self.rank_metric()).text)
             if len(self.all_models) == 1:
                 parts.append("Pick two or more models on the Models screen to compare them.")
             note = group.test_rows_note()
@@ -265,7 +278,10 @@ class CompareScreen(Screen[None]):
     def _bars_note(self, bars: an.GroupedBars) -> str:
         if not bars.metrics:
             return "No metric is defined for these models."
-        text = "Lower is better except R2. Exact values: Table tab."
+        if self.group is not None and self.group.task == "classification":
+            text = "Higher is better except Log loss. Exact values: Table tab."
+        else:
+            text = "Lower is better except R2. Exact values: Table tab."
         left_out = [m for m in an.metric_names(self.models) if m not in bars.metrics]
         if left_out:
             text += f" Undefined for every model (left out): {', '.join(left_out)}."
@@ -387,6 +403,8 @@ class CompareScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Show overlay controls only on the overlay tab (and only when it has a chart)."""
+        if action == "metric":
+            return self.group is not None and self.group.task == "classification"
         tab = self._TAB_ACTIONS.get(action)
         if tab is None:
             return True
@@ -401,6 +419,18 @@ class CompareScreen(Screen[None]):
     def action_back(self) -> None:
         """Return to the screen underneath."""
         self.dismiss()
+
+    def rank_metric(self) -> str | None:
+        """The metric the shown group is recommended by (None: the task's own, R2)."""
+        if self.group is not None and self.group.task == "classification":
+            return self.class_metric
+        return None
+
+    def action_metric(self) -> None:
+        """Recommend classifiers by the other metric (balanced accuracy or F1 macro)."""
+        self.class_metric = next_choice(CLASS_RANK_METRICS, self.class_metric)
+        self.query_one("#compare-summary", Static).update(self._summary())
+        self.notify(f"Recommended by {self.class_metric}", timeout=2)
 
     def action_transpose(self) -> None:
         """Swap the table's rows and columns (and show the table)."""

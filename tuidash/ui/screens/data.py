@@ -30,6 +30,7 @@ from tuidash.core.text import cell_text, progress_size_text
 from tuidash.ui import messages as msg
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.sections import section_bindings
+from tuidash.ui.widgets.task_choice import TaskChoiceRow
 
 if TYPE_CHECKING:
     from tuidash.ui.state import Actions, AppState, DataState, Settings, StoreState
@@ -162,6 +163,7 @@ class DataScreen(SectionScreen):
             with TabPane("Target & features", id="tab-target"), Vertical(id="target-box"):
                 yield Label("Target — the column to predict:")
                 yield Select[str]([], id="target", prompt="Choose the target column")
+                yield TaskChoiceRow(self.data, id="data-task")
                 yield Label("Features — the columns used to predict it:")
                 yield SelectionList[str](id="features")
                 yield Static("", id="left-out")
@@ -376,7 +378,7 @@ class DataScreen(SectionScreen):
         data = self.data
         problems = list(data.problems)
         if data.data is not None:
-            problems += target_problems(data.data.frame, data.target)
+            problems += target_problems(data.data.frame, data.target, task=data.task)
         body = "\n".join(f"• {p}" for p in problems) if problems else "No problems found."
         self.query_one("#problems", Static).update(body)
         tabs = self.query_one("#data-tabs", TabbedContent)
@@ -424,7 +426,8 @@ class DataScreen(SectionScreen):
     @on(Select.Changed, "#target")
     def _target_changed(self, event: Select.Changed) -> None:
         data = self.data
-        if data.data is None or event.value is Select.BLANK:
+        # The prompt (no column) is Select.NULL in Textual 8: the target stays as it was.
+        if data.data is None or not isinstance(event.value, str):
             return
         target = str(event.value)
         columns = [str(c) for c in data.data.frame.columns]

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Static
 
 from tuidash.core import analysis as an
-from tuidash.core.catalog import CATALOG
+from tuidash.core.catalog import CATALOGS
 from tuidash.core.text import duration_text, number_text, size_text
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
@@ -32,17 +32,40 @@ if TYPE_CHECKING:
     from tuidash.ui.state import Actions, AppState, Settings, StoreState
 
 METRICS = ("R2", "RMSE", "MAE", "MAPE", "MSE")
-"""Metric columns, in the order shown."""
-HIGHER_IS_BETTER = {"R2"}
+"""Metric columns of regressors, in the order shown."""
+CLASSIFICATION_METRICS = ("Balanced accuracy", "Accuracy", "F1 macro", "ROC AUC", "Log loss")
+"""Metric columns of classifiers, in the order shown."""
+METRIC_LABELS = {"Balanced accuracy": "Bal. acc", "Accuracy": "Acc"}
+"""Short column headers of long metric names."""
+HIGHER_IS_BETTER = {"R2"} | set(CLASSIFICATION_METRICS) - {"Log loss"}
 """Metrics where a larger value is better (the others are errors)."""
 SORT_COLUMNS = ("name", *METRICS, "saved_at", "size")
-"""Columns the "o" key cycles through."""
+"""Columns the "o" key cycles through (a store with classifiers adds their metrics)."""
+
+
+def model_task(entry: dict[str, Any]) -> str:
+    """regression or classification (entries saved before classification are regressors)."""
+    return "classification" if entry.get("task") == "classification" else "regression"
+
+
+def metric_columns(entries: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the metric columns right after the kind, the ones after target and data).
+
+    A store of regressors shows exactly the regression columns; a store of classifiers
+    the classification ones; with both, each task's main metric comes first.
+    """
+    tasks = {model_task(entry) for entry in entries}
+    if "classification" not in tasks:
+        return METRICS[:2], METRICS[2:]
+    if tasks == {"classification"}:
+        return CLASSIFICATION_METRICS[:2], CLASSIFICATION_METRICS[2:]
+    return ("R2", "Balanced accuracy"), (*METRICS[1:], "Accuracy", *CLASSIFICATION_METRICS[2:])
 
 
 def kind_label(entry: dict[str, Any]) -> str:
-    """The display name of an entry's model kind."""
+    """The display name of an entry's model kind (of its task)."""
     model_type = entry.get("model_type") or ""
-    kind = CATALOG.get(str(model_type))
+    kind = CATALOGS.get(model_task(entry), {}).get(str(model_type))
     return kind.display_name if kind else (str(model_type) or "?")
 
 
@@ -53,9 +76,11 @@ def metric_value(entry: dict[str, Any], metric: str) -> float | None:
 
 
 def best_by_r2(entries: dict[str, dict[str, Any]]) -> set[str]:
-    """The models with the highest R2 among the models comparable with them.
+    """The models with the best main metric (R2; balanced accuracy for classifiers) among
+    the models comparable with them.
 
-    Models are comparable when they predict the same target of the same data; a model
+    Models are comparable when they predict the same target of the same data with the
+    same task; a model
     whose data is unknown is never marked (see ``core.analysis.comparison_groups``).
     """
     entries_named = [{**entry, "name": name} for name, entry in entries.items()]
@@ -66,6 +91,10 @@ def best_by_r2(entries: dict[str, dict[str, Any]]) -> set[str]:
             # Ties go to the name that sorts first, the row shown first among equals.
             best.add(min(winners, key=str.lower))
     return best
+
+
+TASK_CELLS = {"regression": "regr.", "classification": "class."}
+"""The Task column's cells (the column shows only when a classifier is saved)."""
 
 
 SECTIONS = Binding.Group("Sections", compact=True)
@@ -235,11 +264,14 @@ class ModelsScreen(VersionKeys, SectionScreen):
     def _add_columns(self, table: DataTable[Any], rows: list[list[Any]]) -> None:
         """The columns, with an arrow on the sorted one, each as wide as its widest cell."""
         # Status right after the name: at 80 columns the rightmost columns scroll away.
+        main, rest = self.metric_columns()
         labels = {"mark": "✓", "best": "★", "name": "Name", "v": "v"}
         labels.update({"status": "Status", "kind": "Kind"})
-        labels.update({m: m for m in METRICS[:2]})
+        if self.has_classifiers():
+            labels["task"] = "Task"
+        labels.update({m: METRIC_LABELS.get(m, m) for m in main})
         labels.update({"target": "Target", "data": "Data"})
-        labels.update({m: m for m in METRICS[2:]})
+        labels.update({m: METRIC_LABELS.get(m, m) for m in rest})
         labels.update({"size": "Size", "saved_at": "Saved at"})
         for index, (key, label) in enumerate(labels.items()):
             if key == self.sort_column:
@@ -263,10 +295,23 @@ class ModelsScreen(VersionKeys, SectionScreen):
 
     # ----- table -----------------------------------------------------------------------------
 
+    def has_classifiers(self) -> bool:
+        """Whether any saved model is a classifier (the table then shows the task)."""
+        return any(model_task(e) == "classification" for e in self.store.entries.values())
+
+    def metric_columns(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The metric columns of the table (see :func:`metric_columns`)."""
+        return metric_columns(list(self.store.entries.values()))
+
+    def sort_columns(self) -> tuple[str, ...]:
+        """Columns the "o" key cycles through."""
+        main, rest = self.metric_columns()
+        return ("name", *main, *rest, "saved_at", "size")
+
     def _sort_key(self, entry: dict[str, Any]) -> tuple[int, Any]:
         column = self.sort_column
         value: float | str | None
-        if column in METRICS:
+        if column in METRICS or column in CLASSIFICATION_METRICS:
             value = metric_value(entry, column)
         elif column == "size":
             value = entry.get("size_bytes")
@@ -300,12 +345,22 @@ class ModelsScreen(VersionKeys, SectionScreen):
         table = self.query_one("#models-table", DataTable)
         current = self.highlighted_name()
         best = best_by_r2(store.entries)
+        main, rest = self.metric_columns()
+        if self.sort_column not in self.sort_columns():
+            # The metric sorted by is not shown (a store of classifiers): sort by the first.
+            self.sort_column, self.sort_reverse = main[0], main[0] in HIGHER_IS_BETTER
+        classifiers = self.has_classifiers()
         rows: list[tuple[str, list[Any]]] = []
         for entry in self.ordered():
             name = str(entry["name"])
+            own = CLASSIFICATION_METRICS if model_task(entry) == "classification" else METRICS
             metrics = [
-                Text("undefined", style="dim") if v is None else number_text(v)
-                for v in (metric_value(entry, m) for m in METRICS)
+                ""  # a metric of the other task
+                if m not in own
+                else Text("undefined", style="dim")
+                if v is None
+                else number_text(v)
+                for m, v in ((m, metric_value(entry, m)) for m in (*main, *rest))
             ]
             status = store.model_status(name)
             style = {"loaded": "bold", "problem": "red"}.get(status, "")
@@ -317,10 +372,11 @@ class ModelsScreen(VersionKeys, SectionScreen):
                 version_cell(entry),
                 Text(status, style=style),
                 kind_label(entry),
-                *metrics[:2],
+                *([TASK_CELLS[model_task(entry)]] if classifiers else []),
+                *metrics[: len(main)],
                 str(data.get("target") or "") if isinstance(data, dict) else "",
                 data_file(entry),
-                *metrics[2:],
+                *metrics[len(main) :],
                 size_text(entry.get("size_bytes")),
                 str(entry.get("saved_at") or ""),
             ]
@@ -329,8 +385,9 @@ class ModelsScreen(VersionKeys, SectionScreen):
             if name in store.entries or not matches({"name": name}, self.filter_text):
                 continue
             cells = ["", "", Text(name), "", Text("problem", style="red"), "?"]
-            cells += [Text("—", style="dim"), Text("—", style="dim"), "", ""]
-            cells += [*[Text("—", style="dim") for _ in METRICS[2:]], "", ""]
+            cells += [""] if classifiers else []
+            cells += [*[Text("—", style="dim") for _ in main], "", ""]
+            cells += [*[Text("—", style="dim") for _ in rest], "", ""]
             rows.append((name, cells))
         self.marked &= set(store.entries)
         table.clear(columns=True)
@@ -357,7 +414,14 @@ class ModelsScreen(VersionKeys, SectionScreen):
             entries = [{**e, "name": n} for n, e in store.entries.items()]
             groups = an.comparison_groups(entries)
             known = sum(1 for g in groups if g.known)
-            star = "★ = best R2" if known <= 1 else "★ = best R2 per data and target"
+            tasks = {model_task(e) for e in store.entries.values()}
+            metric = {
+                frozenset({"regression"}): "R2",
+                frozenset({"classification"}): "balanced accuracy",
+            }.get(frozenset(tasks), "R2 / balanced accuracy")
+            star = f"★ = best {metric}"
+            if known > 1:
+                star += " per data and target"
             unknown = sum(len(g.models) for g in groups if not g.known)
             if unknown:
                 star += f" ({unknown} with data unknown: not ranked)"
@@ -385,7 +449,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
     @on(DataTable.HeaderSelected, "#models-table")
     def _header_selected(self, event: DataTable.HeaderSelected) -> None:
         column = str(event.column_key.value)
-        if column in ("mark", "best", "kind", "status", "v", "target", "data"):
+        if column in ("mark", "best", "kind", "task", "status", "v", "target", "data"):
             return
         self._sort_by(column)
 
@@ -400,8 +464,9 @@ class ModelsScreen(VersionKeys, SectionScreen):
 
     def action_sort_next(self) -> None:
         """Sort by the next column."""
-        index = SORT_COLUMNS.index(self.sort_column) if self.sort_column in SORT_COLUMNS else -1
-        self._sort_by(SORT_COLUMNS[(index + 1) % len(SORT_COLUMNS)])
+        columns = self.sort_columns()
+        index = columns.index(self.sort_column) if self.sort_column in columns else -1
+        self._sort_by(columns[(index + 1) % len(columns)])
 
     # ----- detail ----------------------------------------------------------------------------
 
@@ -476,9 +541,13 @@ class ModelsScreen(VersionKeys, SectionScreen):
             text.append(f"Could not be loaded: {problem}\n", style="red")
         for warning in entry.get("environment_mismatch") or []:
             text.append(f"⚠ {warning}\n", style="yellow")
+        classifier = model_task(entry) == "classification"
+        data_info = entry.get("data") or {}
+        if classifier and isinstance(data_info, dict) and data_info.get("task_reason"):
+            text.append(f"Classifier: {data_info['task_reason']}\n")
         reasons = entry.get("metric_reasons") or {}
         parts = []
-        for metric in METRICS:
+        for metric in CLASSIFICATION_METRICS if classifier else METRICS:
             value = metric_value(entry, metric)
             if value is None:
                 parts.append(f"{metric} undefined — {reasons.get(metric, 'not recorded')}")

@@ -86,21 +86,23 @@ class TableRows:
 
 
 def table_rows(prediction: Prediction, limit: int = SHOWN_ROWS) -> TableRows:
-    """Row number, prediction, then the input columns, for the first ``limit`` rows.
+    """Row number, prediction (and a classifier's class probabilities), then the input
+    columns, for the first ``limit`` rows.
 
     The prediction comes first so it is visible at 80 columns without scrolling; the CSV
-    keeps the CLI's order (inputs, then prediction).
+    keeps the CLI's order (inputs, then prediction and probabilities).
     """
     frame = prediction.frame
-    inputs = [c for c in frame.columns if str(c) != prediction.column]
+    outputs = [prediction.column, *prediction.probability_columns]
+    inputs = [c for c in frame.columns if str(c) not in outputs]
     shown = inputs[:SHOWN_COLUMNS]
     head = frame.head(limit)
     # Column by column: a row of mixed dtypes would turn integers into floats.
     cells = [[str(n) for n in range(1, len(head) + 1)]]
-    cells += [[cell_text(v) for v in head[c].tolist()] for c in [prediction.column, *shown]]
-    columns = ["#", prediction.column, *[str(c) for c in shown]]
+    cells += [[cell_text(v) for v in head[c].tolist()] for c in [*outputs, *shown]]
+    columns = ["#", *outputs, *[str(c) for c in shown]]
     # Integer, unsigned and float dtypes (numpy and pandas' nullable ones); not booleans.
-    kinds = [getattr(frame[c].dtype, "kind", "O") for c in [prediction.column, *shown]]
+    kinds = [getattr(frame[c].dtype, "kind", "O") for c in [*outputs, *shown]]
     numeric = [True, *[kind in "iuf" for kind in kinds]]
     for index, is_number in enumerate(numeric):
         if is_number:  # padded to the column's width so magnitudes line up on the right
@@ -457,6 +459,9 @@ class PredictScreen(Screen[None]):
         shown = len(message.table.rows)
         summary = f"Shown: {message.model_name} on {message.shown_source}, {rows} predicted"
         summary += f", showing the first {shown:,}." if shown < total else "."
+        if prediction.probability_columns:
+            count = len(prediction.probability_columns)
+            summary += f" {prediction.column!r} is the class; {count} probability columns follow."
         if message.table.hidden_columns:
             summary += f" {message.table.hidden_columns} more input columns are in the export."
         self._summary = summary

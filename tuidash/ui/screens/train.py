@@ -22,12 +22,13 @@ from textual.widgets import (
     TabPane,
 )
 
-from tuidash.core.catalog import CATALOG, ParamError, ParamSpec
+from tuidash.core.catalog import ParamError, ParamSpec, kinds_for
 from tuidash.core.text import metric_text, number_text
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.sections import section_bindings
 from tuidash.ui.state import TrainJob
 from tuidash.ui.widgets.search_form import SearchFields, search_summary
+from tuidash.ui.widgets.task_choice import TaskChoiceRow, kind_display_name
 
 if TYPE_CHECKING:
     from tuidash.ui.messages import TrainingProgress
@@ -70,6 +71,27 @@ def param_text(value: Any) -> str:
     if isinstance(value, tuple | list):
         return ",".join(str(v) for v in value)
     return str(value)
+
+
+REGRESSION_RESULT_METRICS = ("R2", "RMSE", "MAE", "MAPE", "MSE")
+"""Metrics shown after training a regressor, in order."""
+CLASSIFICATION_RESULT_METRICS = (
+    "Balanced accuracy",
+    "Accuracy",
+    "F1 macro",
+    "Precision macro",
+    "Recall macro",
+    "ROC AUC",
+    "Log loss",
+)
+"""Metrics shown after training a classifier (the others are in Analysis)."""
+
+
+def result_metrics(task: str) -> tuple[str, ...]:
+    """The metrics shown after training a model of ``task``."""
+    if task == "classification":
+        return CLASSIFICATION_RESULT_METRICS
+    return REGRESSION_RESULT_METRICS
 
 
 def metric_line(name: str, value: float | None, reasons: dict[str, str]) -> str:
@@ -160,10 +182,10 @@ class ParamField(Vertical):
 class KindForm(Vertical):
     """The name and parameters of one model kind."""
 
-    def __init__(self, kind_id: str, cursor_blink: bool = True) -> None:
+    def __init__(self, kind_id: str, cursor_blink: bool = True, task: str = "regression") -> None:
         super().__init__(id=f"form-{kind_id}", classes="kind-form")
-        self.kind = CATALOG[kind_id]
-        """The model kind."""
+        self.kind = kinds_for(task)[kind_id]
+        """The model kind (of ``task``: regression and classification share some ids)."""
         self.cursor_blink = cursor_blink
         """Blink the cursor of the inputs (off in snapshots)."""
 
@@ -175,7 +197,7 @@ class KindForm(Vertical):
         with Horizontal(classes="param-row"):
             yield Label("name", classes="param-name")
             yield Input(
-                kind.display_name,
+                kind.default_name,
                 id=f"name-{kind.id}",
                 validators=[NameValidator()],
                 tooltip="The name the model is saved under",
@@ -275,6 +297,8 @@ class TrainScreen(SectionScreen):
         """What the running training is doing ("Random Forest: Fitted 10 of 100 trees")."""
         self._ticker: Any = None
         """Redraws the elapsed time every second while training runs."""
+        self.kinds_task: str = state.data.resolved_task()
+        """The task whose kinds are listed (follows the data's task choice)."""
 
     @classmethod
     def for_app(cls, state: AppState, actions: Actions) -> TrainScreen:
@@ -286,19 +310,17 @@ class TrainScreen(SectionScreen):
         with Horizontal(id="train-body"):
             with Vertical(id="train-kinds"):
                 yield Label("Model kinds", classes="section-title")
-                yield SelectionList[str](
-                    *[(k.display_name, k.id, k.id in DEFAULT_KINDS) for k in CATALOG.values()],
-                    id="kinds",
-                )
+                yield SelectionList[str](*self._kind_options(), id="kinds")
             with TabbedContent(id="train-tabs", initial="tab-setup"):
                 with TabPane("Setup", id="tab-setup"), VerticalScroll(id="train-form"):
                     yield Static("", id="train-data")
+                    yield TaskChoiceRow(self.data, id="train-task")
                     # The model's name and parameters first: at 80x24 whatever comes after
                     # the first screenful is out of view, and the split rarely changes.
                     # Only ticked kinds get a form: mounting all ten up front froze the first
                     # switch to this section for a few hundred ms.
                     for kind_id in DEFAULT_KINDS:
-                        yield KindForm(kind_id, self.settings.cursor_blink)
+                        yield KindForm(kind_id, self.settings.cursor_blink, self.kinds_task)
                     yield Label(
                         "Split — shared by every model", classes="kind-title", id="split-title"
                     )
@@ -349,22 +371,45 @@ class TrainScreen(SectionScreen):
     def selected_kinds(self) -> list[str]:
         """Ticked kind ids in catalog order."""
         chosen = set(self.query_one("#kinds", SelectionList).selected)
-        return [kind_id for kind_id in CATALOG if kind_id in chosen]
+        return [kind_id for kind_id in kinds_for(self.kinds_task) if kind_id in chosen]
+
+    def _kind_options(self) -> list[tuple[str, str, bool]]:
+        """(label, id, ticked) of the kinds of the current task."""
+        kinds = kinds_for(self.kinds_task).values()
+        return [(k.display_name, k.id, k.id in DEFAULT_KINDS) for k in kinds]
+
+    def _follow_task(self) -> None:
+        """List the kinds of the task the data asks for now (forms of the other task go)."""
+        task = self.data.resolved_task()
+        if task == self.kinds_task:
+            return
+        self.kinds_task = task
+        kinds = self.query_one("#kinds", SelectionList)
+        with kinds.prevent(SelectionList.SelectedChanged):
+            kinds.clear_options()
+            kinds.add_options(self._kind_options())
+        # The forms of the other task go before the new ones mount: shared ids (a forest
+        # of each task) would clash while both are in the DOM.
+        self.call_later(self._replace_forms)
+
+    async def _replace_forms(self) -> None:
+        await self.query(KindForm).remove()
+        self._show_forms()
 
     @on(SelectionList.SelectedChanged, "#kinds")
     def _show_forms(self) -> None:
         chosen = self.selected_kinds()
-        forms = {form.kind.id: form for form in self.query(KindForm)}
+        forms = {f.kind.id: f for f in self.query(KindForm) if f.kind.task == self.kinds_task}
         for form in forms.values():
             form.display = form.kind.id in chosen
         container = self.query_one("#train-form", VerticalScroll)
         for kind_id in chosen:
             if kind_id not in forms:
                 # Keep catalog order: insert before the first existing form that follows it.
-                order = list(CATALOG)
+                order = list(kinds_for(self.kinds_task))
                 later = [f for k, f in forms.items() if order.index(k) > order.index(kind_id)]
                 later.sort(key=lambda f: order.index(f.kind.id))
-                form = KindForm(kind_id, self.settings.cursor_blink)
+                form = KindForm(kind_id, self.settings.cursor_blink, self.kinds_task)
                 # Forms sit above the split settings, in catalog order.
                 container.mount(form, before=later[0] if later else "#split-title")
                 forms[kind_id] = form
@@ -373,6 +418,7 @@ class TrainScreen(SectionScreen):
 
     def _describe_data(self, data: DataState) -> None:
         """Describe the data the models will learn from."""
+        self._follow_task()
         line = self.query_one("#train-data", Static)
         if data.data is None:
             line.update("No data loaded: press d for Data and open a file or the sample.")
@@ -422,7 +468,7 @@ class TrainScreen(SectionScreen):
                 field.value()
             except ParamError as error:
                 bad.append((field.input, str(error)))
-        forms = {form.kind.id: form for form in self.query(KindForm)}
+        forms = {f.kind.id: f for f in self.query(KindForm) if f.kind.task == self.kinds_task}
         if any(kind_id not in forms for kind_id in kinds):
             self._message("The parameter forms are still opening; try again.", error=True)
             return None
@@ -449,6 +495,7 @@ class TrainScreen(SectionScreen):
             "random_state": split["random_state"],
             "keep_order": self.query_one("#split-keep-order", Checkbox).value,
             "cv_folds": split["cv_folds"],
+            "task": data.task,
         }
         return jobs, config
 
@@ -544,7 +591,7 @@ class TrainScreen(SectionScreen):
         share = 100 / max(message.total, 1)
         done = share * (message.index + max(0.0, min(1.0, message.fraction)))
         self.query_one("#train-progress", ProgressBar).update(progress=done)
-        kind = CATALOG[message.kind_id].display_name
+        kind = kind_display_name(message.kind_id, self.kinds_task)
         prefix = f"{kind} ({message.index + 1}/{message.total})" if message.total > 1 else kind
         self._progress_text = f"{prefix}: {message.text}"
         self._show_progress()
@@ -575,12 +622,19 @@ class TrainScreen(SectionScreen):
         """One actual-vs-predicted chart per trained model (from its stored sample)."""
         from tuidash.core import analysis
         from tuidash.ui.widgets.charts import ActualPredictedChart
+        from tuidash.ui.widgets.class_charts import ConfusionTable
 
         box = self.query_one("#train-charts", Vertical)
         box.remove_children()
-        charts = []
+        charts: list[Any] = []
         for name, trained in self.training.last.items():
             meta = {k: v for k, v in trained.to_model_data().items() if k != "model"}
+            if analysis.is_classification(meta):
+                # Labels are not numbers: the confusion matrix is the classifier's picture.
+                table = ConfusionTable(analysis.confusion_matrix(meta), classes="train-table")
+                table.border_title = name
+                charts.append(table)
+                continue
             series = analysis.actual_vs_predicted(analysis.prediction_sample(meta), 100)
             chart = ActualPredictedChart(series, classes="train-chart")
             chart.border_title = name
@@ -594,7 +648,7 @@ class TrainScreen(SectionScreen):
             metrics = trained.metrics
             parts = [
                 metric_line(m, metrics.values.get(m), metrics.reasons)
-                for m in ("R2", "RMSE", "MAE", "MAPE", "MSE")
+                for m in result_metrics(getattr(trained, "task", "regression"))
                 if m in metrics.values
             ]
             if name in training.unsaved:
@@ -603,11 +657,13 @@ class TrainScreen(SectionScreen):
             else:
                 state = "saved"
             lines.append(Text.assemble((name, "bold"), f" — {state}\n  " + " · ".join(parts)))
+            if getattr(trained, "task", "regression") == "classification":
+                lines.append(Text(f"  {trained.task_reason}", style="dim"))
             cv = getattr(trained, "cv", None)
             if cv:
                 lines.append(
                     Text(
-                        f"  CV {cv.get('folds')} folds: {cv.get('metric', 'R2')} "
+                        f"  CV {cv.get('folds')} folds: {cv.get('metric') or 'R2'} "
                         f"{number_text(cv.get('mean', 0))} ± {number_text(cv.get('std', 0))}"
                     )
                 )

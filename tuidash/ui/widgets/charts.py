@@ -263,6 +263,7 @@ class FeatureChart(ChartPlot):
         importance: dict[str, float] | None = None,
         top_n: int | None = 10,
         kind: str = "unknown",
+        task: str = "regression",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -272,6 +273,8 @@ class FeatureChart(ChartPlot):
         """How many features to show (None: all)."""
         self.kind = kind
         """How the values were measured (``core.analysis.importance_kind``); sets the title."""
+        self.model_task = task
+        """The model's task (a classifier's permutation importance is an accuracy drop)."""
         self.bars: list[FeatureBar] = []
         """The bars drawn at the current width (labels shortened to fit)."""
         self._placeholders: dict[str, str] = {}
@@ -336,7 +339,7 @@ class FeatureChart(ChartPlot):
         plt.ylim(count - (rows - 1) / 2, count)
         total = len(self.importance or {})
         # The title names what was measured (stored with the model), never guessed from signs.
-        plt.title(f"{importance_title(self.kind)}: top {count} of {total}")
+        plt.title(f"{importance_title(self.kind, self.model_task)}: top {count} of {total}")
         plt.xticks(*_ticks(low, high, max(2, min(5, width // 16))))
 
 

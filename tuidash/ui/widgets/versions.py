@@ -15,7 +15,7 @@ from rich.text import Text
 
 from tuidash.core.text import number_text
 
-MAIN_METRICS = ("R2", "Accuracy", "F1", "RMSE", "MAE")
+MAIN_METRICS = ("R2", "Balanced accuracy", "Accuracy", "F1", "RMSE", "MAE")
 """The metric charted across versions: the first of these that a version has."""
 
 
@@ -41,7 +41,11 @@ def versions_text(rows: Sequence[dict[str, Any]], metric: str | None) -> Text:
     count = len(rows)
     text.append(f"Versions ({count})", style="bold")
     text.append("  * latest; @alias\n", style="dim")
-    second = "RMSE" if metric != "RMSE" else "MAE"
+    # A classifier's second number is its accuracy; a regressor's an error.
+    if metric in ("Balanced accuracy", "Accuracy", "F1"):
+        second = "Accuracy" if metric != "Accuracy" else "F1 macro"
+    else:
+        second = "RMSE" if metric != "RMSE" else "MAE"
     for row in reversed(rows):
         number = row.get("version")
         text.append(f"v{number}{' *' if row.get('latest') else '  '} ", style="bold")
