@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_helpers import fitted, model_data
@@ -342,9 +343,7 @@ def _follow(jobs: Any, job_id: str) -> Any:
     pytest.fail(f"job {job_id} did not end")
 
 
-def test_a_detached_job_into_s3_saves_there_and_the_jobs_commands_find_it(
-    s3_url, s3_fs, tmp_path
-):
+def test_a_detached_job_into_s3_saves_there_and_the_jobs_commands_find_it(s3_url, s3_fs, tmp_path):
     from tuidash.core.settings import remote_jobs_dir
     from tuidash.services.jobs import Jobs
 
@@ -374,8 +373,9 @@ def test_a_detached_job_into_s3_saves_there_and_the_jobs_commands_find_it(
     assert shown.returncode == 0 and "Saved as 'Ridge'." in shown.stdout, shown
     models = _tuidash(env, "models", "list", "--store", s3_url, "--json")
     assert [m["name"] for m in json.loads(models.stdout)["models"]] == ["Ridge"]
-    loaded = ModelPersistence(s3_url).load_model("Ridge")
-    assert loaded is not None and hasattr(loaded["model"], "predict"), ModelPersistence(s3_url).last_error
+    store = ModelPersistence(s3_url)
+    loaded = store.load_model("Ridge")
+    assert loaded is not None and hasattr(loaded["model"], "predict"), store.last_error
     # A local store keeps its jobs in STORE/jobs as before.
     local = Jobs(tmp_path / "local")
     assert local.files.root == tmp_path / "local" / "jobs"
