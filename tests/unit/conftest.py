@@ -39,6 +39,7 @@ def s3_env(moto_endpoint: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("TUIDASH_STORAGE_OPTIONS", raising=False)
     monkeypatch.setenv("TUIDASH_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # jobs of store URLs
     return moto_endpoint
 
 

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from store_helpers import fitted, model_data
@@ -325,3 +326,84 @@ def test_cli_round_trip_train_into_s3_list_predict_export(s3_url, tmp_path):
     assert down.stderr.strip() == (
         f"tuidash: Could not reach {s3_url}: the connection failed; nothing was changed."
     )
+
+
+# --------------------------------------------------------------------------- jobs
+
+
+def _follow(jobs: Any, job_id: str) -> Any:
+    """Poll a job's watcher to its end (a guard against a hang, not a time limit)."""
+    watcher = jobs.attach(job_id)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        update = watcher.poll()
+        if update.done:
+            return update
+        time.sleep(0.1)
+    pytest.fail(f"job {job_id} did not end")
+
+
+def test_a_detached_job_into_s3_saves_there_and_the_jobs_commands_find_it(s3_url, s3_fs, tmp_path):
+    from tuidash.core.settings import remote_jobs_dir
+    from tuidash.services.jobs import Jobs
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    started = _tuidash(
+        env, "train", "sample", "--target", "target", "--model", "ridge", "--name", "Ridge",
+        "--store", s3_url, "--detach",
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    job_id = started.stdout.strip()
+    update = _follow(Jobs(s3_url), job_id)
+    assert update.record.state == "finished", update.record
+    assert update.record.saved == [{"name": "Ridge", "version": 1}]
+    # The records are on this machine (the user's state folder), none in the bucket.
+    folder = remote_jobs_dir(s3_url) / job_id
+    assert folder.parent.parent == tmp_path / "state" / "tuidash" / "jobs"
+    assert (folder / "job.json").is_file()
+    assert (folder.parent / "store.txt").read_text().strip() == s3_url
+    keys = [k.split("/store/", 1)[1] for k in s3_fs.find(s3_url.removeprefix("s3://"))]
+    assert not [k for k in keys if k.startswith("jobs")]
+    listed = _tuidash(env, "jobs", "list", "--store", s3_url, "--json")
+    assert listed.returncode == 0, listed.stderr
+    document = json.loads(listed.stdout)
+    assert document["store"] == s3_url
+    assert [(j["id"], j["state"]) for j in document["jobs"]] == [(job_id, "finished")]
+    shown = _tuidash(env, "jobs", "show", job_id[:15], "--store", s3_url + "/")
+    assert shown.returncode == 0 and "Saved as 'Ridge'." in shown.stdout, shown
+    models = _tuidash(env, "models", "list", "--store", s3_url, "--json")
+    assert [m["name"] for m in json.loads(models.stdout)["models"]] == ["Ridge"]
+    store = ModelPersistence(s3_url)
+    loaded = store.load_model("Ridge")
+    assert loaded is not None and hasattr(loaded["model"], "predict"), store.last_error
+    # A local store keeps its jobs in STORE/jobs as before.
+    local = Jobs(tmp_path / "local")
+    assert local.files.root == tmp_path / "local" / "jobs"
+
+
+def test_a_job_gets_the_storage_options_in_its_environment_never_on_disk(
+    s3_url, s3_env, tmp_path, monkeypatch
+):
+    """The credentials are only storage options here: the job process reaches the bucket
+    with them, and no file of the job holds them."""
+    from tuidash.services.jobs import Jobs
+    from tuidash.services.workflows import TrainRequest
+
+    secret = "s3cr3t-only-in-options"
+    options = {"key": "AKIATESTONLY", "secret": secret, "endpoint_url": s3_env}
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    jobs = Jobs(s3_url, storage_options=options)
+    record = jobs.start(TrainRequest(target="target", kind="ridge", source="sample", name="R"))
+    update = _follow(jobs, record.id)
+    assert update.record.state == "finished", update.record
+    for path in jobs.files.root.rglob("*"):
+        if path.is_file():
+            assert secret not in path.read_text(errors="replace"), path
+    from tuidash.core.store.remote import open_backend
+    from tuidash.core.store.store import ModelStore
+
+    store = ModelStore(s3_url, backend=open_backend(s3_url, options))
+    assert [doc["name"] for doc in store.list_models(predictions=False)] == ["R"]

@@ -136,6 +136,8 @@ def _service(args: argparse.Namespace) -> Jobs:
     from tuidash.services.jobs import Jobs
 
     base = store_dir(args)
+    if isinstance(base, str):
+        return Jobs(base)  # a store URL: its jobs are recorded on this machine
     if not base.exists() and getattr(args, "store", None):
         raise CommandError(f"The store folder {base.absolute()} does not exist; check --store.")
     if base.exists() and not base.is_dir():

@@ -27,7 +27,6 @@ import argparse
 import logging
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from tuidash.cli import train_search
@@ -255,10 +254,11 @@ def _train_as_job(args: argparse.Namespace, store: Any, request: Any) -> dict[st
     """Read the data (its problems are reported now), start the job; with ``--detach``
     print its id and return None, else follow it to its end: the summary of what it saved.
     Ctrl-C asks the job to cancel."""
+    from tuidash.core.settings import absolute_location
     from tuidash.services import workflows
     from tuidash.services.jobs import Jobs
 
-    store_dir = Path(store.base_dir)
+    store_dir = absolute_location(store.base_dir)  # a folder, or a URL (s3://…) as it is
     workflows.name_for(store, request)  # a name that cannot be used costs no data reading
     # The data is read here first: a file that cannot be read (or is not UTF-8) is refused
     # before any job exists, and the job trains on these very bytes (its sha256 is checked).

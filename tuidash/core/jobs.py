@@ -1,6 +1,8 @@
 """Job records on disk: a training that runs in its own process, and what it tells the others.
 
-A job lives in the store's ``jobs/ID/`` folder:
+A job lives in the store's ``jobs/ID/`` folder (for a store URL, ``s3://bucket/prefix``,
+in ``$XDG_STATE_HOME/tuidash/jobs/<hash of the URL>/ID/`` on this machine: object storage
+has no cheap append or heartbeat):
 
 - ``job.json``: the record (``JobRecord``), always replaced whole and atomically (temp
   file, fsync, ``os.replace``, folder fsync) under the jobs lock, so a reader sees the old
@@ -52,6 +54,8 @@ SETTINGS_FILE = "settings.json"
 """``jobs/settings.json``: {"max_running": N}, the store's job settings."""
 LOCK_FILE = ".jobs.lock"
 """``jobs/.jobs.lock``: held while a record is read, changed and written back."""
+STORE_NOTE = "store.txt"
+"""In the local jobs folder of a store URL: the URL (the folder's name is its hash)."""
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -201,11 +205,28 @@ class JobFiles:
     """The job files of one store; every read and write of them goes through here."""
 
     def __init__(self, store_dir: str | os.PathLike[str]) -> None:
-        self.store_dir = Path(os.path.abspath(os.path.expanduser(os.fspath(store_dir))))
-        """The store's folder."""
-        self.root = self.store_dir / JOBS_DIR
-        """The jobs folder (``STORE/jobs``)."""
+        from tuidash.core.settings import is_store_url, remote_jobs_dir
+
+        self.store_dir: Path | str
+        """The store: its folder (``Path``) or its URL (text, ``s3://bucket/prefix``)."""
+        self.root: Path
+        """The jobs folder: ``STORE/jobs`` for a folder; for a URL a folder on this machine,
+        ``$XDG_STATE_HOME/tuidash/jobs/<hash of the URL>`` (``settings.remote_jobs_dir``)."""
+        if is_store_url(store_dir):
+            self.store_dir = os.fspath(store_dir).rstrip("/")
+            self.root = remote_jobs_dir(self.store_dir)
+        else:
+            text = os.fspath(store_dir)
+            if text.startswith("file://"):
+                text = text[len("file://") :]
+            self.store_dir = Path(os.path.abspath(os.path.expanduser(text)))
+            self.root = self.store_dir / JOBS_DIR
         self._lock: Any = None
+
+    @property
+    def remote(self) -> bool:
+        """True for the jobs of a store URL (their records are on this machine)."""
+        return isinstance(self.store_dir, str)
 
     def folder(self, job_id: str) -> Path:
         """The folder of one job (the id is checked: never a path)."""
@@ -243,6 +264,10 @@ class JobFiles:
         from tuidash.core.store.durable import fsync_dir, write_new_file
 
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.remote and not (self.root / STORE_NOTE).exists():
+            # Whose jobs these are, for a person looking at the folder (no options: secrets).
+            with contextlib.suppress(OSError):
+                (self.root / STORE_NOTE).write_text(f"{self.store_dir}\n", encoding="utf-8")
         final = self.folder(record.id)
         hidden = self.root / f".new-{record.id}"
         hidden.mkdir()

@@ -55,6 +55,27 @@ def default_store_dir() -> StoreLocation:
     return store_location(os.environ.get(STORE_ENV) or DEFAULT_STORE)
 
 
+STATE_ENV = "XDG_STATE_HOME"
+"""The user's state folder (``~/.local/state`` when unset): the job records of store URLs."""
+
+
+def state_dir() -> Path:
+    """tuidash's folder in the user's state folder (``$XDG_STATE_HOME/tuidash``)."""
+    base = os.environ.get(STATE_ENV) or os.path.join("~", ".local", "state")
+    return Path(os.path.expanduser(base)).absolute() / "tuidash"
+
+
+def remote_jobs_dir(url: str) -> Path:
+    """The local folder of the job records of a store URL: ``STATE/jobs/<hash of the URL>``.
+
+    Object storage has no cheap append or heartbeat, so a remote store's jobs are recorded
+    on this machine; the same URL (a trailing ``/`` aside) always gives the same folder."""
+    import hashlib
+
+    text = os.fspath(url).rstrip("/")
+    return state_dir() / "jobs" / hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def parse_storage_options(pairs: Iterable[str]) -> dict[str, Any]:
     """``KEY=VALUE`` texts as fsspec options: a VALUE that is JSON (true, 3, {...}) is
     decoded, others stay text; ``a.b=V`` sets ``{"a": {"b": V}}``. ValueError names a bad one."""

@@ -1,6 +1,6 @@
 """Jobs: a training that runs in its own process and outlives the terminal that started it.
 
-``Jobs(store_dir)`` is the API the CLI and the dashboard call (plain Python, no textual):
+``Jobs(store)`` is the API the CLI and the dashboard call (plain Python, no textual):
 
 - ``start(request)`` checks the request and the name, records a queued job and starts its
   process in a new session (SIGHUP of the terminal does not reach it); it returns at once;
@@ -17,6 +17,11 @@ A job process is ``python -m tuidash.services.jobs run STORE ID``: it waits for 
 then runs ``workflows.train_and_save`` (the same train → evaluate → save path as the app
 and the CLI), appending progress and a heartbeat to its progress file and writing its end
 state to ``job.json``. The record format is ``tuidash.core.jobs``.
+
+A store URL (``s3://bucket/prefix``) works the same: the job process opens the store by
+its URL (``ModelStore(url)``, as the CLI does) with the storage options it was given in
+its environment (``TUIDASH_STORAGE_OPTIONS``, never written to disk: they may hold
+secrets); its records are on this machine (``settings.remote_jobs_dir``).
 """
 
 from __future__ import annotations
@@ -179,14 +184,28 @@ class JobWatcher:
 class Jobs:
     """The jobs of one store: start, list, follow, cancel and clean them."""
 
-    def __init__(self, store_dir: str | os.PathLike[str]) -> None:
-        self.files = JobFiles(store_dir)
-        """The job files (``STORE/jobs``)."""
+    def __init__(
+        self,
+        store: str | os.PathLike[str],
+        storage_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``store``: a folder (``Path`` or text) or a URL (``"s3://bucket/prefix"``);
+        ``storage_options``: the fsspec options of a URL (None: ``TUIDASH_STORAGE_OPTIONS``
+        of this process), kept in memory and handed to job processes in their environment."""
+        self.files = JobFiles(store)
+        """The job files (``STORE/jobs``, or this machine's folder for a store URL)."""
+        self.storage_options = dict(storage_options) if storage_options is not None else None
+        """The options given, or None for those of this process's environment."""
 
     @property
-    def store_dir(self) -> Path:
-        """The store's folder."""
+    def store_dir(self) -> Path | str:
+        """The store: its folder (``Path``) or its URL (text)."""
         return self.files.store_dir
+
+    def _options(self) -> dict[str, Any]:
+        from tuidash.core.settings import storage_options
+
+        return self.storage_options if self.storage_options is not None else storage_options()
 
     # ----- reading
 
@@ -269,8 +288,10 @@ class Jobs:
         workflows.check_request(request)
         if check_name:
             from tuidash.core.store import ModelStore
+            from tuidash.core.store.remote import open_backend
 
-            workflows.name_for(ModelStore(self.store_dir), request)
+            backend = open_backend(self.store_dir, self._options())
+            workflows.name_for(ModelStore(self.store_dir, backend=backend), request)
         data, frame = _data_reference(request, snapshot)
         document = request_document(request)
         if data.get("source") is not None:
@@ -294,7 +315,7 @@ class Jobs:
 
         self.files.create(record, fill)
         try:
-            child = _spawn(self.files, record.id)
+            child = _spawn(self.files, record.id, self._options())
         except BaseException:
             self.files.remove(record.id)
             raise
@@ -445,14 +466,24 @@ def _what(request: TrainRequest, data: Mapping[str, Any]) -> str:
     return f"{kind}{named} on {shown} (target {request.target})"
 
 
-def _spawn(files: JobFiles, job_id: str) -> subprocess.Popen[bytes]:
-    """Start the job's process in a new session, its output going to the job's log."""
+def _spawn(
+    files: JobFiles, job_id: str, options: Mapping[str, Any] | None = None
+) -> subprocess.Popen[bytes]:
+    """Start the job's process in a new session, its output going to the job's log; the
+    storage options of a store URL go to it in its environment, never to a file."""
+    import json
+
     import tuidash
+    from tuidash.core.settings import STORAGE_OPTIONS_ENV
 
     package_root = str(Path(tuidash.__file__).resolve().parents[1])
     env = dict(os.environ)
     # The job runs the very code that started it (a source checkout or the installed one).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    if options:
+        env[STORAGE_OPTIONS_ENV] = json.dumps(dict(options))
+    else:
+        env.pop(STORAGE_OPTIONS_ENV, None)
     from tuidash.core import logs
 
     # The tuidash log at the starting process's level (none if it keeps no log).
@@ -473,7 +504,7 @@ def _spawn(files: JobFiles, job_id: str) -> subprocess.Popen[bytes]:
             stdin=subprocess.DEVNULL,
             stdout=log_fd,
             stderr=subprocess.STDOUT,
-            cwd=str(files.store_dir),
+            cwd=str(files.root if files.remote else files.store_dir),
             env=env,
             start_new_session=True,
             close_fds=True,
