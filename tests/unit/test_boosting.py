@@ -152,7 +152,7 @@ def test_each_classifier_fits_saves_loads_and_predicts_the_same(
     X = frame[["age", "income"]].fillna(40).to_numpy()
     codes = np.digitize(X[:, 1], np.quantile(X[:, 1], [0.33, 0.66]))
     names = np.array(["low", "mid", "high"])
-    y = codes if labels == "numbers" or kind_id == "xgboost" else names[codes]
+    y = codes if labels == "numbers" else names[codes]
     kind = {k.id: k for k in boosting.boost_kinds("classification")}[kind_id]
     model = kind.build({ROUNDS[kind_id]: 10})
     boosting.fit_rounds(model, kind_id, kind.display_name, X, y, ProgressReporter(None, None), 0, 1)
@@ -163,6 +163,101 @@ def test_each_classifier_fits_saves_loads_and_predicts_the_same(
     loaded = restricted_loads(data)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+    # XGBoost learns codes 0..n-1, yet every kind answers in the labels it was given.
+    assert list(loaded.classes_) == sorted(set(y.tolist()))
+    assert set(loaded.predict(X).tolist()) <= set(y.tolist())
+
+
+# ------------------------------------------------------------------- classification
+
+
+DATA = REPO / "tests" / "data"
+CLASS_CASES = {
+    # name: (file, target, rows kept): text and whole-number labels, two and three classes.
+    "text, three classes": ("penguins.csv", "species", None),
+    "text, two classes": ("penguins.csv", "sex", None),
+    "numbers, three classes": ("iris_numeric.csv", "class", None),
+    "numbers, two classes": ("iris_numeric.csv", "class", [1, 2]),
+}
+
+
+def test_the_classifiers_join_the_classification_catalog_under_their_own_names() -> None:
+    from tuidash.core.catalog import CLASSIFICATION_CATALOG
+
+    for kind_id in KINDS:
+        kind = CLASSIFICATION_CATALOG[kind_id]
+        assert kind.task == "classification"
+        # Saved apart from the regressor of the same id, never as a version of it.
+        assert kind.default_name == f"{kind.display_name} classifier"
+        assert CATALOG[kind_id].default_name == kind.display_name
+        assert get_kind(kind_id, "classification") is kind
+
+
+@pytest.mark.parametrize("kind_id", KINDS)
+@pytest.mark.parametrize("case", list(CLASS_CASES))
+def test_each_classifier_trains_saves_loads_and_predicts_the_original_labels(
+    tmp_path: Path, kind_id: str, case: str
+) -> None:
+    file, target, keep = CLASS_CASES[case]
+    frame = pd.read_csv(DATA / file)
+    if keep is not None:
+        frame = frame[frame[target].isin(keep)].reset_index(drop=True)
+    seen: list[str] = []
+    trained = train_model(
+        frame,
+        kind_id,
+        {ROUNDS[kind_id]: 20},
+        TrainConfig(target, task="classification", cv_folds=2),
+        progress=lambda fraction, text: seen.append(text),
+    )
+    labels = sorted(frame[target].dropna().unique().tolist())
+    assert trained.task == "classification" and trained.classes == labels
+    assert "Fitted 20 of 20 rounds" in seen
+    assert "Cross-validation fold 2 of 2: Fitted 20 of 20 rounds" in seen
+    values = trained.metrics.values
+    assert values["Accuracy"] > 0.7
+    assert values["ROC AUC"] is not None and values["ROC AUC"] > 0.8
+    assert values["Log loss"] is not None and values["Log loss"] > 0
+    assert trained.probability_method == "predict_proba"
+
+    store = ModelPersistence(tmp_path / "store")
+    ok, message = store.save_model("m", trained.to_model_data())
+    assert ok, message
+    loaded = ModelPersistence(tmp_path / "store").load_model("m")
+    assert loaded is not None
+    model = loaded["model"]
+    rows = frame.drop(columns=[target]).head(50)
+    assert list(model.classes_) == labels
+    predicted = model.predict(rows)
+    assert set(predicted.tolist()) <= set(labels)
+    np.testing.assert_array_equal(predicted, trained.pipeline.predict(rows))
+    proba = model.predict_proba(rows)
+    np.testing.assert_array_equal(proba, trained.pipeline.predict_proba(rows))
+    # Columns follow classes_: the predicted label is the most probable column's.
+    np.testing.assert_array_equal(np.asarray(labels, dtype=object)[proba.argmax(1)], predicted)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize(
+    ("kind_id", "title"),
+    [
+        ("xgboost", "Feature importance (gain)"),
+        ("lightgbm", "Feature importance (gain)"),
+        ("catboost", "Feature importance (prediction change)"),
+        ("random_forest", "Feature importance (impurity decrease)"),
+    ],
+)
+def test_the_analysis_says_what_a_boosting_importance_measures(kind_id: str, title: str) -> None:
+    from tuidash.core import analysis
+
+    for task in ("regression", "classification"):
+        meta = {"model_type": kind_id, "task": task, "feature_importance_method": "impurity"}
+        kind = analysis.importance_kind(meta)
+        assert analysis.importance_title(kind, task) == title
+        note = analysis.importance_note(kind, task)
+        assert ("impurity" not in note and "reduce the error" not in note) or (
+            kind_id == "random_forest"
+        )
 
 
 # --------------------------------------------------------------------------- progress, cancel
@@ -404,6 +499,41 @@ def test_without_the_packages_tuidash_lists_and_says_what_to_install(tmp_path: P
     assert report["imported"] == []
 
 
+def test_storage_says_to_install_the_extra_for_an_entry_that_only_needs_it(
+    tmp_path: Path,
+) -> None:
+    base = tmp_path / "store"
+    original_entry(base, "CatBoost", catboost_model())
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cli = _BLOCKER + "from tuidash.cli import main\nsys.exit(main(sys.argv[1:]))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", cli, "storage", "--verify", "--store", str(base)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "needs tuidash[boost] (catboost) to load" in out.stdout
+    assert "Load it after installing the extra: pip install 'tuidash[boost]'" in out.stdout
+    assert "tuidash models delete" not in out.stdout
+    # A broken entry beside it still gets the remove hint.
+    (base / "models" / "Broken.pkl").write_bytes(b"not a pickle")
+    (base / "metadata" / "Broken.json").write_text("{}")
+    out = subprocess.run(
+        [sys.executable, "-c", cli, "storage", "--verify", "--store", str(base)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'tuidash[boost]'" in out.stdout
+    assert "Remove one with: tuidash models delete NAME" in out.stdout
+
+
 def test_listing_the_catalog_imports_none_of_the_libraries(tmp_path: Path) -> None:
     code = (
         "import json, sys; from tuidash.core.catalog import CATALOG; "
@@ -483,3 +613,36 @@ def test_cli_trains_and_predicts_with_each_kind_and_says_what_is_missing(tmp_pat
         )
         assert out.returncode == 1, out.stderr
         assert out.stderr.strip() == f"tuidash: {sentence}"
+
+
+def test_cli_trains_a_lightgbm_classifier_on_penguins_and_predicts_species(tmp_path: Path) -> None:
+    from test_cli import run
+
+    store = tmp_path / "store"
+    data = DATA / "penguins.csv"
+    trained = run(
+        "train",
+        str(data),
+        "--target",
+        "species",
+        "--task",
+        "classification",
+        "--model",
+        "lightgbm",
+        "--param",
+        "n_estimators=30",
+        "--json",
+        cwd=tmp_path,
+        store=store,
+    )
+    assert trained.returncode == 0, trained.stderr
+    report = json.loads(trained.stdout)
+    assert report["model_type"] == "lightgbm" and report["name"] == "LightGBM classifier"
+    assert report["metrics"]["Accuracy"] > 0.9
+    new = tmp_path / "new.csv"
+    pd.read_csv(data).drop(columns=["species"]).head(12).to_csv(new, index=False)
+    predicted = run("predict", "LightGBM classifier", str(new), "--json", cwd=tmp_path, store=store)
+    assert predicted.returncode == 0, predicted.stderr
+    result = json.loads(predicted.stdout)
+    assert result["predictions"] == pd.read_csv(data)["species"].head(12).tolist()
+    assert sorted(result["probabilities"]) == ["Adelie", "Chinstrap", "Gentoo"]

@@ -19,6 +19,7 @@ import pytest
 from sklearn import metrics as skm
 
 from tuidash.core import analysis as an
+from tuidash.core import boosting
 from tuidash.core.catalog import CATALOG, CLASSIFICATION_CATALOG, get_kind, validate_params
 from tuidash.core.errors import TrainingError
 from tuidash.core.metrics import (
@@ -33,6 +34,9 @@ from tuidash.core.store import ModelPersistence
 from tuidash.core.tasks import MAX_CLASSES, decide_task
 from tuidash.core.training import TrainConfig, TrainedModel, train_model
 from tuidash.core.unpickle import ALLOWED_GLOBALS
+
+BOOSTED = "".join(f", {kind.id}" for kind in boosting.installed_kinds("classification"))
+"""The tuidash[boost] classifiers the catalog lists after the others, when installed."""
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -142,6 +146,8 @@ def test_the_catalog_has_the_classifiers_with_ranges_and_help() -> None:
         "svc",
         "knn",
         "mlp",
+        # tuidash[boost]: after the scikit-learn kinds, those whose library is installed.
+        *(kind.id for kind in boosting.installed_kinds("classification")),
     ]
     for kind in CLASSIFICATION_CATALOG.values():
         assert kind.task == "classification" and kind.description
@@ -386,8 +392,8 @@ def test_too_many_classes_and_a_regression_kind_on_classes_are_refused() -> None
     assert str(info.value) == (
         "'species' holds text (3 different values), so each value is a class, and Ridge is a "
         "regression model; choose a classification model (dummy, logistic_regression, "
-        "decision_tree, random_forest, gradient_boosting, svc, knn, mlp) or set the task to "
-        "regression."
+        f"decision_tree, random_forest, gradient_boosting, svc, knn, mlp{BOOSTED}) or set the "
+        "task to regression."
     )
     assert set(CATALOG) != set(CLASSIFICATION_CATALOG)
 

@@ -17,6 +17,7 @@ from tuidash.cli.common import (
     store_dir,
     subcommand,
 )
+from tuidash.core.boosting import BOOST_EXTRA
 from tuidash.core.settings import absolute_location
 from tuidash.core.text import size_text
 
@@ -77,5 +78,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"\n{plural(len(problems), 'problem entry', 'problem entries')}:")
         problem_rows = [(p.get("name"), p.get("kind"), p.get("reason")) for p in problems]
         print(format_table(("NAME", "KIND", "REASON"), problem_rows))
-        print("Remove one with: tuidash models delete NAME")
+        # An entry of a missing boosting library is fine: installing the extra loads it.
+        extra = [p for p in problems if BOOST_EXTRA in str(p.get("reason") or "")]
+        if extra:
+            which = "it" if len(extra) == 1 else "them"
+            print(f"Load {which} after installing the extra: pip install '{BOOST_EXTRA}'")
+        if len(extra) < len(problems):
+            print("Remove one with: tuidash models delete NAME")
     return 0

@@ -426,6 +426,8 @@ def top_features(
 
 IMPORTANCE_KINDS: dict[str, str] = {
     "impurity": "Feature importance (impurity decrease)",
+    "gain": "Feature importance (gain)",
+    "prediction-change": "Feature importance (prediction change)",
     "coefficient": "Coefficient size (|coef| on scaled inputs)",
     "permutation": "Permutation importance (MAE increase)",
     "permutation-classification": "Permutation importance (accuracy drop)",
@@ -445,8 +447,14 @@ _KIND_BY_MODEL = {
     "knn": "permutation",
     "mlp": "permutation",
     "logistic_regression": "coefficient",
+    "xgboost": "gain",
+    "lightgbm": "gain",
+    "catboost": "prediction-change",
 }
 """What training measures for each model kind, for entries saved without the method."""
+
+_BOOST_IMPORTANCE = {"xgboost": "gain", "lightgbm": "gain", "catboost": "prediction-change"}
+"""What the boosting kinds' feature_importances_ (stored as "impurity") really measure."""
 
 
 def importance_kind(meta: Mapping[str, Any]) -> str:
@@ -461,6 +469,10 @@ def importance_kind(meta: Mapping[str, Any]) -> str:
         if isinstance(source, Mapping):
             stored = source.get("feature_importance_method")
             if isinstance(stored, str) and stored in IMPORTANCE_KINDS:
+                # Training calls any feature_importances_ "impurity"; the boosting
+                # libraries' are gain (CatBoost: prediction values change).
+                if stored == "impurity":
+                    return _BOOST_IMPORTANCE.get(model_kind(meta), stored)
                 return stored
     kind = _KIND_BY_MODEL.get(model_kind(meta), "unknown")
     if model_kind(meta) in ("svr", "svc"):
@@ -468,7 +480,9 @@ def importance_kind(meta: Mapping[str, Any]) -> str:
         linear = isinstance(params, Mapping) and params.get("kernel") == "linear"
         kind = "coefficient" if linear else "permutation"
     values = feature_importance(meta) or {}
-    if kind in ("impurity", "coefficient") and any(v < 0 for v in values.values()):
+    if kind in ("impurity", "coefficient", "gain", "prediction-change") and any(
+        v < 0 for v in values.values()
+    ):
         return "unknown"
     return kind
 
@@ -491,6 +505,10 @@ def importance_note(kind: str, task: str = "regression") -> str:
         return "Size of the linear coefficients on the scaled column, averaged over classes."
     return {
         "impurity": "How much the trees' splits on a column reduce the error; never negative.",
+        "gain": "How much the boosted trees' splits on a column improved the training loss "
+        "(gain); never negative.",
+        "prediction-change": "How much the predictions change, on average, when a column's "
+        "value changes (CatBoost's PredictionValuesChange); never negative.",
         "coefficient": "Size of the linear coefficient on the scaled column (sign not kept).",
         "permutation": "How much the MAE grows when a column is shuffled; below 0, "
         "shuffling it helped (the column adds noise).",

@@ -199,6 +199,14 @@ def _share(name: str, default: float, what: str, per: str) -> ParamSpec:
 # --------------------------------------------------------------------------- fitting
 
 
+def encoded_labels(model: Any) -> Any:
+    """A classifier of one of these libraries, wrapped to learn label codes 0..n-1 and answer
+    in the original labels (``core.boost_labels``); imports scikit-learn."""
+    from tuidash.core.boost_labels import EncodedLabelsClassifier
+
+    return EncodedLabelsClassifier(model)
+
+
 def fit_rounds(
     model: Any,
     kind_id: str,
@@ -214,6 +222,9 @@ def fit_rounds(
     The library's callback is handed to this fit only and removed afterwards, so nothing
     of tuidash ends up in the saved pickle. Library errors become one TrainingError.
     """
+    if hasattr(model, "encode") and hasattr(model, "estimator"):  # a classifier
+        y = model.encode(y)  # keeps the labels in classes_; the library learns 0..n-1
+        model = model.estimator
     total = _total_rounds(model, kind_id)
     every = max(1, total // PROGRESS_REPORTS)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from tuidash.core import boosting
@@ -192,7 +192,10 @@ class ModelKind:
             kwargs["class_weight"] = None
         if "random_state" in kwargs and random_state is not None:
             kwargs["random_state"] = random_state
-        return cls(**kwargs)
+        model = cls(**kwargs)
+        if self.task == "classification" and boosting.is_boosting(self.id):
+            return boosting.encoded_labels(model)  # fits 0..n-1, answers in the labels
+        return model
 
 
 def _int(
@@ -542,11 +545,17 @@ TASKS: tuple[str, ...] = ("regression", "classification")
 
 # tuidash[boost]: XGBoost, LightGBM, CatBoost join when their package is installed.
 _BOOSTED = boosting.installed_kinds("regression")
+_BOOSTED_CLASSIFIERS = tuple(
+    replace(kind, save_name=f"{kind.display_name} classifier")
+    for kind in boosting.installed_kinds("classification")
+)
 
 CATALOG: dict[str, ModelKind] = {kind.id: kind for kind in (*_REGRESSORS, *_BOOSTED)}
 """Every regression kind by its snake_case id, in the order a user sees them."""
 
-CLASSIFICATION_CATALOG: dict[str, ModelKind] = {kind.id: kind for kind in _CLASSIFIERS}
+CLASSIFICATION_CATALOG: dict[str, ModelKind] = {
+    kind.id: kind for kind in (*_CLASSIFIERS, *_BOOSTED_CLASSIFIERS)
+}
 """Every classification kind by its id; ids shared with regression name the same idea
 (``random_forest`` is RandomForestRegressor or RandomForestClassifier by task)."""
 

@@ -372,11 +372,13 @@ def _probabilities(pipeline: Any, X: Any) -> tuple[list[Any], np.ndarray] | None
 
 
 def _is_classifier(pipeline: Any) -> bool:
-    """A fitted classifier (or a pipeline ending in one): it has classes."""
+    """A fitted classifier (or a pipeline ending in one): it has classes (CatBoostRegressor
+    has ``classes_`` too, empty)."""
     try:
-        return getattr(pipeline, "classes_", None) is not None
+        classes = getattr(pipeline, "classes_", None)
     except AttributeError:
         return False
+    return classes is not None and len(classes) > 0
 
 
 def _prepared(

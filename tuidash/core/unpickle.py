@@ -157,6 +157,8 @@ BOOST_GLOBALS: frozenset[tuple[str, str]] = frozenset(
         ("sklearn.preprocessing._label", "LabelEncoder"),
         ("catboost.core", "CatBoostRegressor"),
         ("catboost.core", "CatBoostClassifier"),
+        # A boosting classifier is saved inside this wrapper, which keeps the labels.
+        ("tuidash.core.boost_labels", "EncodedLabelsClassifier"),
     }
 )
 """What unpickling the optional boosting libraries' models needs, exactly."""
