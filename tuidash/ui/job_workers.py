@@ -159,7 +159,8 @@ class JobWorkers(App[None]):
                 self._jobs_wake.wait(POLL_SECONDS)
                 continue
             seen = [(r.id, r.state, r.phase, r.ended_at) for r in records]
-            if updates or seen != last:
+            # Only news is posted: a state, a phase, a progress report or a heartbeat.
+            if seen != last or any(update.events for update in updates.values()):
                 last = seen
                 self.post_message(msg.JobsPolled(records, updates))
             self._jobs_wake.wait(POLL_SECONDS)

@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
 COLUMNS = ("state", "progress", "elapsed", "what", "result")
 """The table's column keys, in order."""
-BAR_CELLS = 10
+BAR_CELLS = 6
 """Width of the progress bar drawn in the table."""
+WHAT_CELLS = 30
+"""Width of the What column (the detail line shows it whole)."""
 
 STATE_STYLES = {
     "running": "bold",
@@ -87,6 +89,8 @@ class JobsScreen(SectionScreen):
         """Cancels jobs and reads their logs."""
         self._shown: list[str] = []
         """The ids in the table, in row order."""
+        self._can_cancel: bool | None = None
+        """Whether the highlighted job could be cancelled when the footer was drawn."""
 
     @classmethod
     def for_app(cls, state: AppState, actions: Actions) -> JobsScreen:
@@ -108,7 +112,9 @@ class JobsScreen(SectionScreen):
         # would depend on timing.
         table.add_column("Progress", key="progress", width=BAR_CELLS + 5)
         table.add_column("Elapsed", key="elapsed", width=8)
-        table.add_column("What", key="what")
+        # What is cut to leave room for how each job ended; the line under the table has both
+        # in full for the highlighted job.
+        table.add_column("What", key="what", width=WHAT_CELLS)
         table.add_column("Result", key="result")
         self.follow(self.jobs.changed, self._redraw)
         super().on_mount()
@@ -145,7 +151,16 @@ class JobsScreen(SectionScreen):
                 table.move_cursor(row=ids.index(current))
         self._summary()
         self._detail()
-        self.refresh_bindings()
+        self._keys_follow()
+
+    def _keys_follow(self) -> None:
+        """Show Cancel job in the footer only while the highlighted job can be cancelled
+        (the footer is redrawn only when that changes)."""
+        record = self.highlighted_record()
+        can_cancel = record is not None and record.active
+        if can_cancel != self._can_cancel:
+            self._can_cancel = can_cancel
+            self.refresh_bindings()
 
     def _row(self, record: Any, now: float) -> tuple[Any, ...]:
         state = record.state_text()
@@ -199,7 +214,7 @@ class JobsScreen(SectionScreen):
     @on(DataTable.RowHighlighted, "#jobs-table")
     def _highlighted(self) -> None:
         self._detail()
-        self.refresh_bindings()
+        self._keys_follow()
 
     def _detail(self) -> None:
         """The highlighted job's id, what it is doing now, and its log file."""
@@ -216,7 +231,7 @@ class JobsScreen(SectionScreen):
             parts.append(str(progress.text))
         elif record.ended:
             parts.append(result_cell(record))
-        detail.update(" — ".join(p for p in parts if p))
+        detail.update(f"{record.what}\n" + " — ".join(p for p in parts if p))
 
     # ----- actions ---------------------------------------------------------------------------
 
