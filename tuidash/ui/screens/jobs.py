@@ -140,7 +140,7 @@ class JobsScreen(SectionScreen):
         if ids == self._shown:
             for job_id, row in zip(ids, rows, strict=True):
                 for key, value in zip(COLUMNS, row, strict=True):
-                    table.update_cell(job_id, key, value)
+                    table.update_cell(job_id, key, value, update_width=True)
         else:
             current = self.highlighted()
             table.clear()
