@@ -21,12 +21,12 @@ from pathlib import Path
 from types import ModuleType
 
 from tuidash import __version__
-from tuidash.cli import models, predict, storage, train
+from tuidash.cli import jobs, models, predict, serve, storage, train
 from tuidash.cli.common import add_log_level, add_store, fail
 from tuidash.core import logs
 from tuidash.core.errors import TuidashError
 
-GROUPS: tuple[ModuleType, ...] = (train, models, predict, storage)
+GROUPS: tuple[ModuleType, ...] = (train, models, predict, storage, jobs, serve)
 """The command groups, in the order ``--help`` lists them."""
 
 COMMANDS = tuple(group.NAME for group in GROUPS)
@@ -43,6 +43,8 @@ commands (run headless, same store; `tuidash COMMAND --help` for details):
   tuidash models list|show|delete|clear|export|import
   tuidash predict NAME DATA [-o OUT.csv]         predict with a saved model
   tuidash storage                                store location, sizes, problems
+  tuidash jobs list|show|logs|cancel|clean|limit the training jobs (they outlive the terminal)
+  tuidash serve [--host 127.0.0.1] [--port 8000]  the dashboard in a browser (SSH tunnel)
 
 A first word that is not a command is the data file to open when it exists or looks
 like a path (has an extension or a /, e.g. data.csv, ./runs/today); any other word is

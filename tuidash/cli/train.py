@@ -7,7 +7,12 @@ params, metrics {MAE, MSE, RMSE, MAPE, R2: number|null}, metric_reasons {metric:
 null}, cv (null or {folds, metric, splitter, scores, mean, std}), train_seconds, replaced
 (bool: the name was taken and this is a new version of it), version (this save's number),
 versions (how many the name has now), message (the store's sentence), notes [str] (also
-printed on stderr).
+printed on stderr), job (the id of the job that trained it).
+
+Every training runs as a job (``tuidash.services.jobs``): a process in its own session, so
+closing the terminal or losing the SSH link does not stop it. Without ``--detach`` the
+command follows the job and reports as above (Ctrl-C cancels the job); with ``--detach`` it
+prints the job id (``--json``: {job, state, what, store}) and returns at once.
 
 ``--name X`` on a taken name saves a new version of X (the earlier one stays as ``X@vN``);
 ``--replace`` is still accepted so that older scripts run, and changes nothing.
@@ -18,7 +23,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable
+import time
+from pathlib import Path
 from typing import Any
 
 from tuidash.cli.common import (
@@ -39,6 +45,9 @@ from tuidash.core.text import duration_text, number_text
 
 NAME = "train"
 """The command's name."""
+
+FOLLOW_SECONDS = 0.2
+"""How often an attached ``tuidash train`` looks at its job."""
 
 _log = logging.getLogger(__name__)
 
@@ -67,7 +76,10 @@ def register(subparsers: Any) -> None:
         "(a metric that cannot be computed shows as `undefined (reason)`, null in JSON).\n"
         "JSON fields: name, model_type, display_name, store, target, features, rows,\n"
         "train_rows, test_rows, params, metrics, metric_reasons, cv, train_seconds, replaced,\n"
-        "version, versions, message, notes.\n\n"
+        "version, versions, message, notes, job.\n\n"
+        "The training runs as a job that goes on if the terminal closes: without --detach\n"
+        "the command follows it (Ctrl-C cancels it); --detach prints the job id and returns\n"
+        "(see `tuidash jobs list`, `tuidash jobs logs ID -f`).\n\n"
         "--name X on a taken name saves a new version of X (the earlier one stays as X@vN).\n\n"
         + _kinds_epilog(),
         run,
@@ -122,6 +134,7 @@ def register(subparsers: Any) -> None:
         "and the target from each batch's last row (for noisy high-rate logs; default: off)",
     )
     train.add_argument("--encoding", metavar="ENC", help="text encoding of a CSV (default: guess)")
+    add_job_options(train)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,26 +167,21 @@ def run(args: argparse.Namespace) -> int:
     workflows.check_request(request)
     store = open_store(args, create=True)
     assert store is not None
-    progress = _progress_printer() if sys.stderr.isatty() else None
-    try:
-        with encoding_hint():
-            outcome = workflows.train_and_save(store, request, progress=progress)
-    finally:
-        if progress is not None:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-    trained, saved = outcome.trained, outcome.saved
-    _log.info("saved model %r in %s: %s", saved.name, store.base_dir, saved.message)
-    report = _report(trained, saved, kind.display_name, str(store.base_dir), args.target)
+    summary = _train_as_job(args, store, request)
+    if summary is None:
+        return 0  # --detach: the job id is printed
+    saved_name = str(summary["name"])
+    _log.info("saved model %r in %s: %s", saved_name, store.base_dir, summary.get("message"))
+    report = _report_of_job(summary, kind.display_name, str(store.base_dir), args.target)
     row = next(
-        (e for e in store.list_saved_models(predictions=False) if e.get("name") == saved.name), {}
+        (e for e in store.list_saved_models(predictions=False) if e.get("name") == saved_name), {}
     )
     version = row.get("version") or 1
     report.update(
         replaced=version > 1,
         version=version,
         versions=row.get("versions") or 1,
-        message=saved.message,
+        message=summary.get("message"),
     )
     for note in report["notes"]:
         print(f"tuidash: note: {note}", file=sys.stderr)
@@ -188,11 +196,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"Trained {kind.display_name} on {shown}{split}{took}.")
     if version > 1:
         print(
-            f"Saved as {saved.name!r} in {store.base_dir}: version {version}; the earlier "
-            f"versions are kept (see `tuidash models versions {shell_word(saved.name)}`)."
+            f"Saved as {saved_name!r} in {store.base_dir}: version {version}; the earlier "
+            f"versions are kept (see `tuidash models versions {shell_word(saved_name)}`)."
         )
     else:
-        print(f"Saved as {saved.name!r} in {store.base_dir}.")
+        print(f"Saved as {saved_name!r} in {store.base_dir}.")
     print()
     print(metrics_table(report["metrics"], report["metric_reasons"]))
     cv = report["cv"]
@@ -206,41 +214,136 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(trained: Any, saved: Any, display_name: str, store: str, target: str) -> dict[str, Any]:
-    """The JSON document of a training (see the module docstring)."""
-    metrics = dict(trained.metrics.values)
-    info = dict(trained.data_info or {})
-    feature_names = [
-        f.get("name") if isinstance(f, dict) else str(f) for f in info.get("features", [])
-    ]
-    test_rows = len(trained.y_test) if trained.y_test is not None else None
-    rows = info.get("rows")
-    train_rows = rows - test_rows if isinstance(rows, int) and test_rows is not None else None
+# --------------------------------------------------------------------------- as a job
+# Every CLI training runs as a job (tuidash.services.jobs): a process of its own that the
+# terminal's SIGHUP does not reach. These functions start it, follow it and report.
+
+
+def add_job_options(parser: argparse.ArgumentParser) -> None:
+    """``--detach``."""
+    parser.add_argument(
+        "--detach",
+        action="store_true",
+        help="start the training as a job, print its id and return at once "
+        "(follow it with `tuidash jobs logs ID -f`, see it with `tuidash jobs list`)",
+    )
+
+
+def _train_as_job(args: argparse.Namespace, store: Any, request: Any) -> dict[str, Any] | None:
+    """Read the data (its problems are reported now), start the job; with ``--detach``
+    print its id and return None, else follow it to its end: the summary of what it saved.
+    Ctrl-C asks the job to cancel."""
+    from tuidash.services import workflows
+    from tuidash.services.jobs import Jobs
+
+    store_dir = Path(store.base_dir)
+    workflows.name_for(store, request)  # a name that cannot be used costs no data reading
+    # The data is read here first: a file that cannot be read (or is not UTF-8) is refused
+    # before any job exists, and the job trains on these very bytes (its sha256 is checked).
+    with encoding_hint():
+        request.data = workflows.request_data(request)
+    jobs = Jobs(store_dir)
+    record = jobs.start(request)
+    _log.info("training job %s started: %s", record.id, record.what)
+    if args.detach:
+        if args.json:
+            print_json(
+                {
+                    "job": record.id,
+                    "state": record.state,
+                    "what": record.what,
+                    "store": str(store_dir),
+                }
+            )
+        else:
+            print(record.id)
+        return None
+    tty = sys.stderr.isatty()
+    if tty:
+        sys.stderr.write(
+            f"Training as job {record.id}: Ctrl-C cancels it; it goes on if the terminal "
+            "closes (`tuidash jobs list`).\n"
+        )
+    watcher = jobs.attach(record.id)
+    try:
+        update = _follow(watcher, tty)
+    except KeyboardInterrupt:
+        _clear_line(tty)
+        ended = jobs.cancel(record.id)
+        if ended.state == "finished":
+            raise CommandError(
+                f"The job {record.id} had already saved its model before the cancel "
+                f"({ended.message}); nothing was cancelled."
+            ) from None
+        raise CommandError(f"Cancelled the job {record.id}; nothing was saved.") from None
+    _clear_line(tty)
+    return _job_summary(update)
+
+
+def _follow(watcher: Any, tty: bool) -> Any:
+    """Poll a job until it ends, showing its progress on a terminal; the last update."""
+    while True:
+        update = watcher.poll()
+        if tty:
+            for event in update.events:
+                if not event.heartbeat and event.fraction is not None:
+                    percent = max(0, min(100, round(event.fraction * 100)))
+                    sys.stderr.write(f"\r\033[K[{percent:3d}%] {event.text}")
+            sys.stderr.flush()
+        if update.done:
+            return update
+        time.sleep(FOLLOW_SECONDS)
+
+
+def _clear_line(tty: bool) -> None:
+    if tty:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
+def _job_summary(update: Any) -> dict[str, Any]:
+    """A finished job's summary; a failed, cancelled or interrupted one is a CommandError."""
+    record = update.record
+    if record.state == "finished":
+        if update.result is None or "summary" not in update.result:
+            raise CommandError(
+                f"The job {record.id} finished ({record.message}) but its result file cannot "
+                "be read; see `tuidash models list`."
+            )
+        summary: dict[str, Any] = update.result["summary"]
+        return summary
+    if record.state == "failed":
+        text = record.error or f"The job {record.id} failed; see `tuidash jobs logs {record.id}`."
+        if record.error_type == "DataEncodingError" and record.error_hint:
+            text = f"{text} Pass --encoding {record.error_hint}."
+        raise CommandError(text)
+    if record.state == "cancelled":
+        raise CommandError(f"The job {record.id} was cancelled; nothing was saved.")
+    raise CommandError(record.error or f"The job {record.id} ended as {record.state}.")
+
+
+def _report_of_job(
+    summary: dict[str, Any], display_name: str, store: str, target: str
+) -> dict[str, Any]:
+    """The JSON document of a training (see the module docstring) from a job's summary."""
+    metrics = dict(summary.get("metrics") or {})
     return {
-        "name": saved.name,
-        "model_type": trained.kind_id,
+        "name": summary.get("name"),
+        "model_type": summary.get("model_type"),
         "display_name": display_name,
         "store": store,
         "target": target,
-        "features": feature_names,
-        "rows": rows,
-        "train_rows": train_rows,
-        "test_rows": test_rows,
-        "params": trained.params,
+        "features": list(summary.get("features") or []),
+        "rows": summary.get("rows"),
+        "train_rows": summary.get("train_rows"),
+        "test_rows": summary.get("test_rows"),
+        "params": summary.get("params"),
         "metrics": {m: metrics.get(m) for m in METRIC_ORDER},
-        "metric_reasons": dict(trained.metrics.reasons),
-        "cv": trained.cv,
-        "train_seconds": trained.train_seconds,
-        "replaced": saved.replaced,
-        "version": saved.version,
-        "notes": [str(n) for n in trained.notes or []],
+        "metric_reasons": dict(summary.get("metric_reasons") or {}),
+        "cv": summary.get("cv"),
+        "train_seconds": summary.get("train_seconds"),
+        "replaced": summary.get("replaced"),
+        "version": summary.get("version"),
+        "notes": [str(n) for n in summary.get("notes") or []],
+        "job": summary.get("job"),
     }
-
-
-def _progress_printer() -> Callable[[float, str], None]:
-    def show(fraction: float, text: str) -> None:
-        percent = max(0, min(100, round(float(fraction) * 100)))
-        sys.stderr.write(f"\r\033[K[{percent:3d}%] {text}")
-        sys.stderr.flush()
-
-    return show

@@ -226,11 +226,36 @@ class JobFiles:
         return sorted(n for n in names if is_job_id(n))
 
     def make(self, job_id: str) -> None:
-        """Create a new job's folder (and the jobs folder)."""
+        """Create an empty job folder (``create`` is how a job with its record appears)."""
         from tuidash.core.store.durable import fsync_dir
 
         self.root.mkdir(parents=True, exist_ok=True)
         self.folder(job_id).mkdir()
+        fsync_dir(self.root)
+
+    def create(self, record: JobRecord, fill: Callable[[Path], None] | None = None) -> None:
+        """Make a new job appear whole: its folder is filled (``fill(folder)``, then
+        ``job.json``) under a hidden name and renamed into place, so a reader never sees a
+        job without its record."""
+        import shutil
+
+        from tuidash.core.jsonsafe import plain_json
+        from tuidash.core.store.durable import fsync_dir, write_new_file
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        final = self.folder(record.id)
+        hidden = self.root / f".new-{record.id}"
+        hidden.mkdir()
+        try:
+            if fill is not None:
+                fill(hidden)
+            document = json.dumps(plain_json(record.to_json()), indent=1, allow_nan=False)
+            write_new_file(hidden / JOB_FILE, document.encode())
+            fsync_dir(hidden)
+            os.rename(hidden, final)
+        except BaseException:
+            shutil.rmtree(hidden, ignore_errors=True)
+            raise
         fsync_dir(self.root)
 
     def remove(self, job_id: str) -> None:
@@ -349,6 +374,22 @@ class JobFiles:
                 )
             )
         return events, offset + end
+
+    def last_progress(self, job_id: str) -> ProgressEvent | None:
+        """The latest progress report (not a heartbeat), read from the file's tail."""
+        path = self.path(job_id, PROGRESS_FILE)
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            return None
+        for tail in (8192, size):
+            start = max(0, size - tail)
+            # A line cut by the start is no JSON object and is skipped.
+            events, _ = self.read_progress(job_id, start)
+            found = latest_progress(events)
+            if found is not None or not start:
+                return found
+        return None
 
     def last_signal(self, job_id: str) -> float | None:
         """When the job last wrote progress or a heartbeat (the file's time), or None."""

@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -77,8 +78,12 @@ CANCEL_GRACE_SECONDS = 1.5
 """After SIGTERM, a job's process group gets this long before SIGKILL (unless saving)."""
 SAVE_GRACE_SECONDS = 120.0
 """A job that is saving when cancelled may finish its save for this long."""
+NO_LOG = "off"
+"""The log level argument of a job process that writes no tuidash log file."""
 QUEUE_POLL_SECONDS = 0.5
 """How often a queued job's process looks for a free slot."""
+
+_STEP_NUMBERS = re.compile(r"\d[\d,.]*")
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
 """Job processes this process started: reaped, so a dead one is never a zombie here."""
@@ -211,6 +216,10 @@ class Jobs:
             raise JobNotFound(f"{text!r} names {len(found)} jobs; give more of the id.")
         raise JobNotFound(f"No job {text!r} in {self.store_dir}; see `tuidash jobs list`.")
 
+    def progress(self, job_id: str) -> ProgressEvent | None:
+        """A job's latest progress report (fraction and text), or None yet: for lists."""
+        return self.files.last_progress(self.resolve(job_id))
+
     def attach(self, job_id: str) -> JobWatcher:
         """A watcher of one job (its ``poll()`` gives the state, progress and result)."""
         return JobWatcher(self.files, self.resolve(job_id))
@@ -278,11 +287,13 @@ class Jobs:
             host=records.this_host(),
             created_at=now,
         )
-        self.files.make(record.id)
-        try:
+
+        def fill(folder: Path) -> None:
             if frame is not None:
-                _write_snapshot(frame, self.files.path(record.id, DATA_FILE))
-            self.files.write_record(record)
+                _write_snapshot(frame, folder / DATA_FILE)
+
+        self.files.create(record, fill)
+        try:
             child = _spawn(self.files, record.id)
         except BaseException:
             self.files.remove(record.id)
@@ -442,10 +453,23 @@ def _spawn(files: JobFiles, job_id: str) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     # The job runs the very code that started it (a source checkout or the installed one).
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    from tuidash.core import logs
+
+    # The tuidash log at the starting process's level (none if it keeps no log).
+    setup = logs.current()
+    level = setup.level if setup is not None else NO_LOG
     log_fd = os.open(files.path(job_id, LOG_FILE), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "tuidash.services.jobs", "run", str(files.store_dir), job_id],
+            [
+                sys.executable,
+                "-m",
+                "tuidash.services.jobs",
+                "run",
+                str(files.store_dir),
+                job_id,
+                level,
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log_fd,
             stderr=subprocess.STDOUT,
@@ -474,11 +498,17 @@ class _Runner:
         self.term_deferred = False
         self.last_write = 0.0
         self.last_text: str | None = None
+        self.logged: tuple[str, int] = ("", -1)
+        """The step and tenth of the way last written to the log."""
 
     # ----- progress and heartbeat
 
     def progress(self, fraction: float, text: str) -> None:
         now = time.time()
+        step, tenth = _STEP_NUMBERS.sub("#", text), int(float(fraction) * 10)
+        if (step, tenth) != self.logged:  # the log (jobs logs -f) gets a line per step/10%
+            self.logged = (step, tenth)
+            _log.info("job %s: %d%% %s", self.job_id, round(float(fraction) * 100), text)
         if now - self.last_write < records.PROGRESS_MIN_SECONDS and text == self.last_text:
             return
         self.last_write, self.last_text = now, text
@@ -574,6 +604,7 @@ class _Runner:
     def finished(self, outcome: TrainOutcome) -> int:
         saved = outcome.saved
         summary = _summary(outcome)
+        summary["job"] = self.job_id
         metadata = {k: v for k, v in outcome.trained.to_model_data().items() if k != "model"}
         try:
             self.files.write_json(
@@ -693,8 +724,10 @@ def _summary(outcome: TrainOutcome) -> dict[str, Any]:
     return result
 
 
-def run_job(store_dir: str | os.PathLike[str], job_id: str) -> int:
-    """The body of a job process (``python -m tuidash.services.jobs run STORE ID``)."""
+def run_job(store_dir: str | os.PathLike[str], job_id: str, log_level: str = NO_LOG) -> int:
+    """The body of a job process (``python -m tuidash.services.jobs run STORE ID LEVEL``):
+    its own log is the job's ``log`` (stderr); ``log_level`` is that of the tuidash log
+    file (``off``: none), as the process that started it had it."""
     # Its own session has no terminal; a stray SIGHUP or SIGINT is not a cancel.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -702,6 +735,16 @@ def run_job(store_dir: str | os.PathLike[str], job_id: str) -> int:
     from tuidash.core.logs import FORMAT
 
     logging.basicConfig(level=logging.INFO, format=FORMAT, stream=sys.stderr)
+    from tuidash.core import logs
+
+    if log_level in logs.LEVELS:
+        # The trainings of jobs are in the tuidash log too, at the level it was asked for;
+        # the job's own log keeps every info line.
+        logs.setup_logging(log_level)
+        logger = logging.getLogger(logs.LOGGER_NAME)
+        for handler in logger.handlers:
+            handler.setLevel(logs.LEVELS[log_level])
+        logger.setLevel(min(logging.INFO, logs.LEVELS[log_level]))
     files = JobFiles(store_dir)
     try:
         return _Runner(files, job_id).run()
@@ -711,12 +754,12 @@ def run_job(store_dir: str | os.PathLike[str], job_id: str) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[0] != "run":
-        print("usage: python -m tuidash.services.jobs run STORE JOB_ID", file=sys.stderr)
+    if len(argv) not in (3, 4) or argv[0] != "run":
+        print("usage: python -m tuidash.services.jobs run STORE JOB_ID [LEVEL]", file=sys.stderr)
         return 2
     from tuidash.services.jobs import run_job as run  # the module, not this __main__ copy
 
-    return run(argv[1], argv[2])
+    return run(*argv[1:])
 
 
 if __name__ == "__main__":
