@@ -235,3 +235,27 @@ async def test_an_app_started_while_a_job_runs_follows_it(store_dir: Path, jobs_
             pilot, lambda: app.state.jobs.get(started.id).state == "cancelled", "cancelled"
         )
     assert not metadata_files(store_dir)
+
+
+async def test_a_job_that_fails_says_why_on_train(store_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "houses.csv"
+    data.write_text(
+        "rooms,area,price\n" + "".join(f"{i % 5},{i * 3},{i * 10}\n" for i in range(60))
+    )
+    messages: list[Message] = []
+    app = make_app(data, store_dir, autoload=False)
+    async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
+        await wait_for(pilot, lambda: of_type(messages, msg.DataLoaded), "the file loaded")
+        # The file changes after it was loaded: the job refuses to train on other bytes.
+        data.write_text(data.read_text() + "1,2,3\n")
+        await pilot.press("t")
+        await wait_for(pilot, lambda: app.current_mode == "train", "the Train section")
+        await pilot.pause()
+        app.screen.query_one("#param-random_forest-n_estimators", Input).value = "5"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: of_type(messages, msg.TrainingFailed), "the failure")
+        await wait_for(pilot, lambda: not app.state.training.running, "the batch ended")
+        results = str(app.screen.query_one("#train-results", Static).render())
+        assert "Random Forest — not trained: " in results
+        assert "houses.csv changed after the training was started" in results
+    assert not metadata_files(store_dir)
