@@ -70,12 +70,15 @@ async def until(pilot: Pilot[Any], condition: Callable[[], Any]) -> None:
 def quiet(app: TuidashApp) -> bool:
     """No app or section worker busy and no table redraw scheduled.
 
-    The store watcher runs for ever and the file browser keeps its own loader running.
+    The store watcher and the jobs monitor run for ever and the file browser keeps its own
+    loader running.
     """
     busy = [
         w
         for w in app.workers
-        if not w.is_finished and w.group != "store-watch" and isinstance(w.node, App | Screen)
+        if not w.is_finished
+        and w.group not in ("store-watch", "jobs")
+        and isinstance(w.node, App | Screen)
     ]
     models = section_shown(app, "models")
     return (
@@ -312,6 +315,113 @@ class TestStorage:
                 pilot, lambda: all(app.state.store.is_loaded(n) for n in ("Forest", "Baseline"))
             )
             await pilot.pause(0.3)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+def write_jobs(store: Path) -> None:
+    """Jobs of every kind of end, and one running on another machine (its heartbeat now)."""
+    import time
+
+    from tuidash.core.jobs import JobFiles, JobRecord
+
+    files = JobFiles(store)
+    now = FIXED_NOW.timestamp()
+    rows = [
+        (
+            "20260115-090000-aaaa",
+            "finished",
+            "Random Forest as 'Forest' on houses.csv (target price)",
+            95.0,
+            {
+                "message": "Saved as 'Forest', version 2.",
+                "saved": [{"name": "Forest", "version": 2}],
+            },
+        ),
+        (
+            "20260115-091000-bbbb",
+            "failed",
+            "Ridge as 'Baseline' on houses.csv (target price)",
+            3.5,
+            {
+                "error": "houses.csv changed after the training was started; start the "
+                "training again."
+            },
+        ),
+        (
+            "20260115-091500-cccc",
+            "cancelled",
+            "Gradient Boosting on houses.csv (target price)",
+            41.0,
+            {"message": "The job was cancelled; nothing was saved."},
+        ),
+        (
+            "20260115-092000-dddd",
+            "interrupted",
+            "Random Forest on the diabetes sample (target target)",
+            610.0,
+            {
+                "error": "The job's process (4242 on lab) stopped without "
+                "finishing (killed, or the machine restarted); start the "
+                "training again."
+            },
+        ),
+    ]
+    for index, (job_id, state, what, took, extra) in enumerate(rows):
+        started = now - 1800 + index * 300
+        files.make(job_id)
+        files.write_record(
+            JobRecord(
+                id=job_id,
+                state=state,
+                what=what,
+                request={"kind": "random_forest"},
+                data={},
+                store=str(store),
+                host="lab",
+                created_at=started,
+                pid=4242,
+                started_at=started,
+                ended_at=started + took,
+                phase="done",
+                **extra,
+            )
+        )
+    job_id = "20260115-092500-eeee"
+    files.make(job_id)
+    files.write_record(
+        JobRecord(
+            id=job_id,
+            state="running",
+            what="Random Forest as 'Big forest' on houses.csv (target price)",
+            request={"kind": "random_forest"},
+            data={},
+            store=str(store),
+            host="gpu-box",
+            created_at=now - 760,
+            pid=99,
+            started_at=now - 754,
+            phase="training",
+        )
+    )
+    files.append_progress(
+        job_id, {"time": time.time(), "fraction": 0.62, "text": "Fitted 1240 of 2000 trees"}
+    )
+    files.append_progress(job_id, {"time": time.time(), "heartbeat": True})
+
+
+class TestJobs:
+    """The Jobs section: ended jobs of each kind and one running on another machine."""
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_jobs(self, snap_compare: Any, store_dir: Path, tmp_path: Path, size: Any) -> None:
+        write_jobs(store_dir)
+        app = stable_app(store_dir, project_dir(tmp_path), start_section="jobs")
+
+        async def before(pilot: Pilot[Any]) -> None:
+            await until(pilot, lambda: len(app.state.jobs.records) == 5)
+            await until(pilot, lambda: app.state.jobs.progress)
             await settle(pilot)
 
         assert snap_compare(app, terminal_size=size, run_before=before)

@@ -370,7 +370,8 @@ async def test_autoload_switch_is_remembered_by_the_store(
 
 async def test_failed_save_keeps_the_model_and_save_again_works(store_dir: Path) -> None:
     messages: list[Message] = []
-    app = new_app(store_dir, autoload=False)
+    # The app's own save (training in this process): a job saves its model itself.
+    app = new_app(store_dir, autoload=False, jobs=False)
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: app.service is not None, "the store")
         service = app.service
@@ -615,7 +616,8 @@ async def test_a_name_the_store_refuses_blocks_training(store_dir: Path) -> None
 
 async def test_name_taken_meanwhile_asks_before_saving(store_dir: Path) -> None:
     messages: list[Message] = []
-    app = new_app(store_dir, autoload=False)
+    # The app's own save (training in this process): a job saves its model itself.
+    app = new_app(store_dir, autoload=False, jobs=False)
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: app.service is not None, "the store")
         service: Any = app.service

@@ -2,7 +2,9 @@
 and one summary notification per batch.
 
 The slow model here is a stand-in for ``train_model`` that blocks on an event the test
-holds, so cancel is tested without waiting for anything to take long.
+holds, so cancel is tested without waiting for anything to take long. A stand-in can only
+replace code in this process: these tests train in the app's own process (``jobs=False``;
+tests/ui/test_jobs.py covers the dashboard's trainings as jobs).
 """
 
 from __future__ import annotations
@@ -104,7 +106,7 @@ async def test_esc_frees_the_ui_while_a_fit_cannot_stop_and_its_result_is_droppe
 
     monkeypatch.setattr(training, "train_model", slow_fit)
     messages: list[Message] = []
-    app = make_app(None, store_dir, autoload=False)
+    app = make_app(None, store_dir, autoload=False, jobs=False)
     app.monotonic = clock
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         # The blocked fit is let go however the test ends, so the app can close.
@@ -163,7 +165,7 @@ async def test_a_new_training_right_after_esc_is_not_mixed_with_the_old_one(
 
     monkeypatch.setattr(training, "train_model", first_blocks)
     messages: list[Message] = []
-    app = make_app(None, store_dir, autoload=False)
+    app = make_app(None, store_dir, autoload=False, jobs=False)
     async with app.run_test(size=(100, 30), message_hook=messages.append) as pilot:
         try:
             await open_train_with_sample(pilot, messages)
@@ -188,7 +190,7 @@ async def test_training_several_kinds_ends_with_one_summary_notification(
     store_dir: Path,
 ) -> None:
     messages: list[Message] = []
-    app = make_app(None, store_dir, autoload=False)
+    app = make_app(None, store_dir, autoload=False, jobs=False)
     shown = record_notifications(app)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await open_train_with_sample(pilot, messages)

@@ -54,7 +54,8 @@ async def test_a_store_that_breaks_mid_session_then_quit_saves_elsewhere(
     from tuidash.core.store import ModelPersistence
 
     messages: list[Message] = []
-    app = make_app(None, store_dir, autoload=False, cwd=tmp_path)
+    # Unsaved models exist only when the app trains itself: a job saves its own model.
+    app = make_app(None, store_dir, autoload=False, cwd=tmp_path, jobs=False)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: app.service is not None, "the store")
         break_the_store(store_dir)
@@ -105,7 +106,8 @@ async def test_quit_from_the_command_palette_asks_too_and_quit_anyway_quits(
     store_dir: Path, tmp_path: Path
 ) -> None:
     messages: list[Message] = []
-    app = make_app(None, store_dir, autoload=False, cwd=tmp_path)
+    # Unsaved models exist only when the app trains itself: a job saves its own model.
+    app = make_app(None, store_dir, autoload=False, cwd=tmp_path, jobs=False)
     async with app.run_test(size=(80, 24), message_hook=messages.append) as pilot:
         await wait_for(pilot, lambda: app.service is not None, "the store")
         break_the_store(store_dir)

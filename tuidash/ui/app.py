@@ -29,8 +29,10 @@ from tuidash.core.settings import absolute_location
 from tuidash.ui import messages as msg
 from tuidash.ui.batch import BatchOutcome, listed
 from tuidash.ui.commands import SectionCommands
+from tuidash.ui.job_workers import JobBatch, JobWorkers
 from tuidash.ui.messages import error_sentence
 from tuidash.ui.screens.data import DataScreen
+from tuidash.ui.screens.jobs import JobsScreen
 from tuidash.ui.screens.models import ModelsScreen
 from tuidash.ui.screens.storage import StorageScreen
 from tuidash.ui.screens.train import TrainScreen
@@ -74,8 +76,8 @@ def run_until_cancelled(work: Callable[[], Any], cancel: threading.Event, poll: 
     return outcome["result"]
 
 
-class TuidashApp(StoreWorkers):
-    """The tuidash dashboard: Data, Train, Models and Storage sections."""
+class TuidashApp(JobWorkers, StoreWorkers):
+    """The tuidash dashboard: Data, Train, Models, Storage and Jobs sections."""
 
     CSS_PATH = "app.tcss"
     TITLE = "tuidash"
@@ -85,6 +87,7 @@ class TuidashApp(StoreWorkers):
         "train": TrainScreen,
         "models": ModelsScreen,
         "storage": StorageScreen,
+        "jobs": JobsScreen,
     }
     """The screen of each section of ``sections.SECTIONS``, by mode (each becomes a mode)."""
     COMMANDS = App.COMMANDS | {SectionCommands}
@@ -115,6 +118,7 @@ class TuidashApp(StoreWorkers):
         show_free_space: bool = True,
         animations: bool = True,
         cursor_blink: bool = True,
+        jobs: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -145,6 +149,12 @@ class TuidashApp(StoreWorkers):
         self._timer_key: tuple[int, int] | None = None
         self.monotonic: Callable[[], float] = time.monotonic
         """Seconds for training times (tests may pass a fake clock)."""
+        self.use_jobs = jobs
+        self.job_batch = None
+        self._jobs_stop = threading.Event()
+        self._jobs_wake = threading.Event()
+        self._seen_active = set()
+        self._ends_told = set()
         for section in SECTIONS:
             screen = self.SECTION_SCREENS[section.mode]
             self.add_mode(section.mode, partial(screen.for_app, self.state, self))
@@ -171,12 +181,16 @@ class TuidashApp(StoreWorkers):
 
     def _start_store(self) -> None:
         self.start_store()
+        self.monitor_jobs()
 
     def on_unmount(self) -> None:
         """Stop a running training and the service's threads, so quitting is quick."""
         # Worker threads are joined when Python exits: without this, Ctrl+Q during a long
         # training would leave the terminal waiting until the fit was done.
+        # Training jobs are left alone: they are processes of their own and save their models.
         self.cancel_event.set()
+        self._jobs_stop.set()
+        self._jobs_wake.set()
         if self.service is not None:
             self.service.close()
 
@@ -221,17 +235,30 @@ class TuidashApp(StoreWorkers):
     # ----- training --------------------------------------------------------------------------
 
     def start_training(self, jobs: list[TrainJob], config: dict[str, Any]) -> None:
-        """Train each job in a thread worker; results come back as messages."""
+        """Train each model kind as a job (or, without jobs, in a thread worker); results
+        come back as messages."""
+        data = self.state.data.data
+        batch = self.begin_batch(jobs, config, data)
+        if self.use_jobs:
+            self.start_jobs(batch, list(range(len(jobs))), self.cancel_event)
+        else:
+            self.train_worker(data, jobs, config, self.cancel_event, self.batch_id)
+
+    def begin_batch(self, jobs: list[TrainJob], config: dict[str, Any], data: Any) -> JobBatch:
+        """A new batch: the Train section shows it from now on."""
         training = self.state.training
         self.cancel_event = threading.Event()
         training.running = True
+        training.jobs = list(jobs)
         training.last, training.failed, training.save_failures = {}, {}, {}
         training.timer = None
         self.batch_id += 1
         self.outcome = BatchOutcome(self.batch_id, len(jobs))
         self._timer_key = None
-        self.train_worker(self.state.data.data, jobs, config, self.cancel_event, self.batch_id)
+        batch = JobBatch(self.batch_id, list(jobs), dict(config), data, left=set(range(len(jobs))))
+        self.job_batch = batch
         training.started.publish(jobs)
+        return batch
 
     def cancel_training(self) -> None:
         """Stop the running training now: the batch ends at once, whatever the worker does.
@@ -240,8 +267,18 @@ class TuidashApp(StoreWorkers):
         ended batch and is dropped, so nothing of it is saved.
         """
         self.cancel_event.set()
-        if self.state.training.running:
-            self._finish_batch(cancelled=True)
+        if not self.state.training.running:
+            return
+        batch = self.job_batch
+        if self.use_jobs and batch is not None and batch.batch == self.batch_id:
+            running = [job_id for job_id, index in batch.places.items() if index in batch.left]
+            if running:
+                self.cancel_jobs(running, quiet=True)
+            for index in sorted(batch.left):
+                self.post_message(msg.TrainingCancelled(batch.kinds[index].kind_id, batch.batch))
+            batch.left.clear()
+            self.post_message(msg.TrainingBatchDone(batch.batch))
+        self._finish_batch(cancelled=True)
 
     def _stale(self, batch: int) -> bool:
         """A training message of a batch that has ended (cancelled) or been replaced."""
@@ -309,6 +346,8 @@ class TuidashApp(StoreWorkers):
         if self._timer_key != key or training.timer is None:
             # Each model of a batch gets its own clock: its own elapsed time and estimate.
             training.timer = ProgressTimer(self.monotonic)
+            if message.elapsed:
+                training.timer.started -= message.elapsed  # a job running before we looked
             self._timer_key = key
         training.timer.report(message.fraction, message.text)
         training.progress.publish(message)
@@ -319,9 +358,17 @@ class TuidashApp(StoreWorkers):
             return  # finished after its batch was cancelled: dropped, never saved
         training = self.state.training
         training.last[message.name] = message.trained
-        training.unsaved[message.name] = message.trained
         if self.outcome is not None:
             self.outcome.trained.append(message.name)
+        if message.saved_version is not None:
+            # A job trained it and saved it already.
+            training.results_changed.publish(training)
+            display_name = message.trained.display_name
+            self.post_message(
+                msg.ModelSaved(message.name, display_name, message.saved_version, by_job=True)
+            )
+            return
+        training.unsaved[message.name] = message.trained
         training.results_changed.publish(training)
         self.save_trained(message.name, replace=message.replace)
 
@@ -342,7 +389,9 @@ class TuidashApp(StoreWorkers):
     def _training_done(self, message: msg.TrainingBatchDone) -> None:
         if self._stale(message.batch):
             return
-        self._finish_batch(cancelled=self.cancel_event.is_set())
+        batch = self.job_batch
+        by_job = batch is not None and batch.batch == message.batch and batch.cancelled
+        self._finish_batch(cancelled=self.cancel_event.is_set() or by_job)
 
     def _finish_batch(self, *, cancelled: bool) -> None:
         """The batch is over (all handled, or cancelled): free the form, then summarise."""
@@ -422,7 +471,7 @@ class TuidashApp(StoreWorkers):
             self.notify(f"{message.name} saved to disk")
         training.results_changed.publish(training)
         self.refresh_store()
-        if trained is not None:
+        if trained is not None or message.by_job:
             # As in the original app a trained model is in memory; reading back what was
             # saved (verified, off the loop) also proves the file is good.
             self.store_action("load", message.name, quiet=True)

@@ -74,6 +74,9 @@ class TrainingProgress(Message):
     """How many kinds the batch trains."""
     batch: int = 0
     """Which training batch posted it; the app drops messages of a batch it has ended."""
+    elapsed: float | None = None
+    """Seconds the training job has been running (a job followed again after a restart of
+    the app has been running longer than the app has seen it)."""
 
     def can_replace(self, message: Message) -> bool:
         """A newer progress report makes a pending older one pointless."""
@@ -89,6 +92,8 @@ class TrainingFinished(Message):
     replace: bool = False
     batch: int = 0
     """Which training batch posted it; the app drops messages of a batch it has ended."""
+    saved_version: int | None = None
+    """Set when a job trained it: the job saved it already, as this version."""
 
 
 @dataclass
@@ -126,6 +131,8 @@ class ModelSaved(Message):
     display_name: str
     version: int = 1
     """The version the save made (2 and up: the name was taken, earlier ones are kept)."""
+    by_job: bool = False
+    """A training job saved it (the app loads it, as after its own save)."""
 
 
 @dataclass
@@ -224,3 +231,45 @@ class StoreTransfer(Message):
     """The object's key in the store (``models/Forest.pkl``)."""
     done: int
     total: int
+
+
+@dataclass
+class JobsPolled(Message):
+    """The store's jobs as just read, and what the active ones reported since the last look."""
+
+    records: list[Any]
+    """Every job (``JobRecord``), newest first."""
+    updates: dict[str, Any]
+    """``JobUpdate`` by job id, for the jobs followed (queued or running when looked at)."""
+
+
+@dataclass
+class JobStarted(Message):
+    """A job of a training batch was started (its record, state queued)."""
+
+    batch: int
+    index: int
+    """Position of its model kind in the batch."""
+    record: Any
+
+
+@dataclass
+class JobStartRefused(Message):
+    """A job of a training batch was not started: the sentence (the name taken: ask)."""
+
+    batch: int
+    index: int
+    message: str
+    name_taken: bool = False
+
+
+@dataclass
+class JobCancelDone(Message):
+    """A cancel of a job ended; ``record`` is how the job ended (finished if it was saving)."""
+
+    job_id: str
+    record: Any | None
+    problem: str | None = None
+    """The sentence when the job could not be cancelled."""
+    quiet: bool = False
+    """Cancelled as part of a training batch (its summary says so)."""

@@ -41,6 +41,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("train", "t", "Train", "Train models"),
     Section("models", "m", "Models", "Saved models"),
     Section("storage", "s", "Storage", "The model store"),
+    Section("jobs", "j", "Jobs", "Training jobs"),
 )
 """Every section, in footer order."""
 

@@ -294,6 +294,8 @@ class TrainingState:
     def __init__(self, owner: DOMNode) -> None:
         self.running: bool = False
         """A batch is training now."""
+        self.jobs: list[TrainJob] = []
+        """The model kinds of the running (or last) batch."""
         self.last: dict[str, Any] = {}
         """Results of the last batch by model name (the core's ``TrainedModel``)."""
         self.unsaved: dict[str, Any] = {}
@@ -316,6 +318,40 @@ class TrainingState:
     def progress_time_text(self) -> str:
         """Elapsed time and the estimate of the time left of the model being trained."""
         return self.timer.text() if self.timer is not None else ""
+
+
+class JobsState:
+    """The store's training jobs as last looked at, and how far the active ones have got."""
+
+    def __init__(self, owner: DOMNode) -> None:
+        self.records: list[Any] = []
+        """Every job of the store (``JobRecord``), newest first."""
+        self.progress: dict[str, Any] = {}
+        """The latest progress report (``ProgressEvent``) of each job followed, by id."""
+        self.updates: dict[str, Any] = {}
+        """The latest ``JobUpdate`` of each job followed since the app started, by id."""
+        self.looked: bool = False
+        """The jobs have been read at least once."""
+        self.changed: Signal[JobsState] = Signal(owner, "jobs-changed")
+        """The jobs were read again and something changed (a state, a progress report)."""
+
+    def use(self, records: list[Any], updates: Mapping[str, Any]) -> None:
+        """The jobs as just read, with what the followed ones reported."""
+        self.records = list(records)
+        for job_id, update in updates.items():
+            self.updates[job_id] = update
+            if update.progress is not None:
+                self.progress[job_id] = update.progress
+        self.looked = True
+        self.changed.publish(self)
+
+    def get(self, job_id: str) -> Any | None:
+        """The record of one job, or None."""
+        return next((r for r in self.records if r.id == job_id), None)
+
+    def active(self) -> list[Any]:
+        """The queued and running jobs."""
+        return [r for r in self.records if r.active]
 
 
 class Actions(Protocol):
@@ -362,6 +398,13 @@ class Actions(Protocol):
     def set_autoload(self, on: bool) -> Any:
         """Turn loading every model at start on or off (the store remembers it)."""
 
+    def cancel_job(self, job_id: str) -> Any:
+        """Cancel one job (its end is notified)."""
+
+    def read_job_log(self, job_id: str, offset: int = 0) -> tuple[str, int]:
+        """A job's log from byte ``offset`` on and the offset after it (disk: call it in a
+        thread)."""
+
 
 class AppState:
     """Everything the sections show: the session's settings, the data, the store, training."""
@@ -375,6 +418,8 @@ class AppState:
         """The model store."""
         self.training = TrainingState(owner)
         """The training batch and the models not saved yet."""
+        self.jobs = JobsState(owner)
+        """The store's training jobs."""
 
     def taken_names(self) -> set[str]:
         """Names in the store or waiting to be saved."""

@@ -361,6 +361,9 @@ class TrainScreen(SectionScreen):
         self._show_forms()
         self.query_one("#save-again").display = bool(training.unsaved)
         self.query_one("#train-progress").display = False
+        if training.running:
+            # A batch that started before this section was opened (a job followed again).
+            self._training_started(training.jobs)
 
     def sync(self) -> None:
         """Show which data the models will be trained on."""
