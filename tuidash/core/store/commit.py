@@ -25,9 +25,10 @@ from tuidash.core.store.documents import (
     check_doc,
     encode_doc,
     parse_json,
+    recorded_digest,
     short,
 )
-from tuidash.core.store.durable import HASH_IN_THREAD_BYTES, close_payload
+from tuidash.core.store.durable import DIGEST, HASH_IN_THREAD_BYTES, close_payload
 from tuidash.core.store.names import (
     METADATA_DIR,
     MODELS_DIR,
@@ -95,7 +96,7 @@ def write_entry(
             finally:
                 sink.close()
             size = sink.size
-        doc["model_file"] = {"name": f"{base}.pkl", "sha256": digest, "bytes": size}
+        doc["model_file"] = {"name": f"{base}.pkl", DIGEST: digest, "bytes": size}
         backend.write_new(pending, encode_doc(doc))
         if existed:
             for target in (pkl, meta):
@@ -212,9 +213,10 @@ def recover_pending(backend: StoreBackend, pending: str) -> None:
         check_doc(doc, name)
         # An earlier tuidash named files by the name itself: its model_file says which.
         base = doc["model_file"]["name"].removesuffix(".pkl")
-        payload, digest = backend.read_hashed(pkl_key(base), True)
+        kind, recorded = recorded_digest(doc["model_file"])
+        payload, digest = backend.read_hashed(pkl_key(base), True, kind=kind)
         close_payload(payload)
-        if digest != doc["model_file"]["sha256"]:
+        if digest != recorded:
             raise ValueError("the pickle was not replaced")
     except (OSError, ValueError, KeyError, TypeError, Problem):
         backend.discard(pending)

@@ -16,6 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import xxhash
+
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_BINARY = getattr(os, "O_BINARY", 0)
@@ -28,6 +30,34 @@ READ_CHUNK = 1024 * 1024
 HASH_CHUNK = 32 * 1024 * 1024
 """Large reads between GIL hand-overs: a hashing thread waits up to the interpreter's
 switch interval (5 ms) for the GIL after each chunk while another thread unpickles."""
+
+
+DIGEST = "xxh3_128"
+"""The checksum a save records for its pickle (``model_file.xxh3_128``).
+
+xxh3-128 runs at about 10 GB/s here against sha256's 1.2 GB/s (BLAKE3: 2.8 GB/s), so
+verifying a pickle costs a fraction of unpickling it. The checksum guards against damage
+and against files swapped or changed outside tuidash; it is not a defence against someone
+who can write the store (they can rewrite the JSON too): the restricted unpickler is.
+Entries saved before it carry ``model_file.sha256`` and are still verified with sha256."""
+DIGEST_KINDS = {"xxh3_128": 32, "sha256": 64}
+"""Each checksum a ``model_file`` may carry, newest first, with its length in hex digits."""
+
+
+def new_hasher(kind: str = DIGEST) -> Any:
+    """A hashing object (``update``/``hexdigest``) of checksum ``kind``."""
+    if kind == "xxh3_128":
+        return xxhash.xxh3_128()
+    if kind == "sha256":
+        return hashlib.sha256()
+    raise ValueError(f"unknown checksum {kind!r}")
+
+
+def digest_of(data: bytes | memoryview, kind: str = DIGEST) -> str:
+    """The hex checksum ``kind`` of ``data``."""
+    hasher = new_hasher(kind)
+    hasher.update(data)
+    return str(hasher.hexdigest())
 
 
 class TooLarge(ValueError):
@@ -137,17 +167,15 @@ def unlink_all(paths: list[str]) -> None:
         unlink_quiet(path)
 
 
-def sha256(data: bytes | memoryview) -> str:
-    """The hex sha256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
 class HashingWriter:
-    """A new file for pickle.dump: written to ``fd`` while a thread computes its sha256 behind."""
+    """A new file for pickle.dump: written to ``fd`` while a thread computes its checksum
+    (``kind``, default ``DIGEST``) behind."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, kind: str = DIGEST) -> None:
         self._fd: int | None = fd
-        self._hash = hashlib.sha256()
+        self.kind = kind
+        """The checksum ``digest`` returns."""
+        self._hash = new_hasher(kind)
         self._queue: queue.SimpleQueue[Any] | None = None
         self._thread: threading.Thread | None = None
         self.size = 0
@@ -190,7 +218,7 @@ class HashingWriter:
             self._thread = None
 
     def digest(self) -> str:
-        """The sha256 of everything written."""
+        """The checksum (``kind``) of everything written."""
         self._stop()
         return self._hash.hexdigest()
 
@@ -250,9 +278,9 @@ def close_payload(payload: Any) -> None:
 
 
 def read_hashed(
-    path: str | Path, want_hash: bool, chunk_size: int = READ_CHUNK
+    path: str | Path, want_hash: bool, chunk_size: int = READ_CHUNK, kind: str = DIGEST
 ) -> tuple[Payload, str | None]:
-    """A regular file's bytes (or, if large, its open handle) and its sha256."""
+    """A regular file's bytes (or, if large, its open handle) and its checksum ``kind``."""
     fd = os.open(path, READ_FLAGS)
     handle: Any = os.fdopen(fd, "rb", buffering=READ_CHUNK)
     try:
@@ -262,8 +290,8 @@ def read_hashed(
         if not want_hash or info.st_size < HASH_IN_THREAD_BYTES:
             data = handle.raw.readall()
             handle.close()
-            return data, (sha256(data) if want_hash else None)
-        hasher = hashlib.sha256()
+            return data, (digest_of(data, kind) if want_hash else None)
+        hasher = new_hasher(kind)
         chunk = bytearray(min(info.st_size, chunk_size))
         view = memoryview(chunk)
         raw = handle.raw
