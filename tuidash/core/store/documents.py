@@ -50,6 +50,7 @@ def short(exc: object) -> str:
 # ---------------------------------------------------------------------- environment
 
 _ENVIRONMENT: dict[str, str | None] | None = None
+_ENV_KEYS = ("python", "sklearn", "numpy", "pandas", "tuidash")
 
 
 def current_environment() -> dict[str, str | None]:
@@ -75,6 +76,52 @@ def current_environment() -> dict[str, str | None]:
             "tuidash": __version__,
         }
     return dict(_ENVIRONMENT)
+
+
+def environment_key() -> list[Any]:
+    """What changes when a library could have been installed, upgraded or removed: the
+    interpreter, tuidash's own version, and each folder on ``sys.path`` with its inode and
+    modification time (installing or removing a package adds or removes an entry in one).
+
+    A few stat calls, where finding the versions (``importlib.metadata``) costs 50-150 ms:
+    the listing cache keeps the environment under this key (``known_environment``).
+    """
+    import sys
+
+    from tuidash import __version__
+
+    key: list[Any] = [sys.version, sys.executable, __version__]
+    for entry in sys.path:
+        if not entry or not os.path.isabs(entry):
+            continue  # the working folder: files come and go there
+        try:
+            info = os.stat(entry)
+        except OSError:
+            continue
+        key.append([entry, info.st_ino, info.st_mtime_ns])
+    return key
+
+
+def known_environment() -> dict[str, str | None] | None:
+    """The environment if this process has found it already (else None; never looks)."""
+    return dict(_ENVIRONMENT) if _ENVIRONMENT is not None else None
+
+
+def adopt_environment(key: Any, environment: Any) -> bool:
+    """Take ``environment`` (from a cache) as this process's, if ``key`` is this process's
+    ``environment_key()`` and it has the shape ``current_environment`` gives."""
+    global _ENVIRONMENT
+    if _ENVIRONMENT is not None:
+        return True
+    if (
+        not isinstance(environment, dict)
+        or set(environment) != set(_ENV_KEYS)
+        or not all(isinstance(v, str | None) for v in environment.values())
+        or key != environment_key()
+    ):
+        return False
+    _ENVIRONMENT = dict(environment)
+    return True
 
 
 def sklearn_version() -> str | None:
