@@ -75,11 +75,14 @@ def fit_workload() -> tuple[list[Any], list[Any], Any, Any]:
     return forests, trees, X, y
 
 
-def entry_data(model: Any, X: Any, y: Any, kind: str, seed: int) -> dict[str, Any]:
-    """What a training hands the store: the model, metrics, params and a 2,000-point sample."""
+def entry_data(
+    model: Any, X: Any, y: Any, kind: str, seed: int, sample: int = SAMPLE
+) -> dict[str, Any]:
+    """What a training hands the store: the model, metrics, params and a prediction sample
+    (2,000 points: the cap)."""
     import numpy as np
 
-    rows = np.random.default_rng(seed).choice(len(X), size=SAMPLE, replace=False)
+    rows = np.random.default_rng(seed).choice(len(X), size=sample, replace=False)
     y_test = y[rows]
     y_pred = model.predict(X[rows])
     error = y_pred - y_test
@@ -391,7 +394,8 @@ def save_rows(root: Path, repeat: int, data: dict[str, Any]) -> list[dict[str, A
     def clean() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
         target.unlink(missing_ok=True)
-        store = ModelPersistence(scratch)  # an open store, as in the app
+        store = ModelPersistence(scratch)  # an open store holding a model, as in the app
+        store.save("Small", {"model": [1.0], "metrics": {}})
         store.list_models(predictions=False)
         holder["store"] = store
 
@@ -471,13 +475,14 @@ def frame_rows(root: Path, repeat: int) -> list[dict[str, Any]]:
     if not (many / "metadata").is_dir():
         shutil.rmtree(one, ignore_errors=True)
         shutil.rmtree(many, ignore_errors=True)
-        forests, trees, X, y = [], [], None, None
         from sklearn.datasets import make_regression
         from sklearn.tree import DecisionTreeRegressor
 
-        X, y = make_regression(n_samples=2000, n_features=10, random_state=0)
+        X, y = make_regression(n_samples=442, n_features=10, random_state=0)
         tree = DecisionTreeRegressor(max_depth=3).fit(X, y)
-        ModelPersistence(one).save("Small model", entry_data(tree, X, y, "decision_tree", 0))
+        # A small model of a small data set: a 20% test split of 442 rows is 89 points.
+        small = entry_data(tree, X, y, "decision_tree", 0, sample=89)
+        ModelPersistence(one).save("Small model", small)
         clone_small_store(many, one, SMALL_STORE)
         # The last tuidash run listed it (as every run does): its index is there.
         ModelPersistence(many).list_models(predictions=False)
