@@ -361,7 +361,7 @@ def load_rows(folder: Path, repeat: int) -> list[dict[str, Any]]:
         ("load_all_models() (store)", store_load),
         ("load_all (service)", service_load),
     ):
-        base, ours = pair(repeat, lambda: bare_loop(files), ours_call)
+        base, ours = pair(repeat + 2, lambda: bare_loop(files), ours_call)
         rows.append(
             {
                 "measure": f"{label}, integrity check included",
@@ -455,9 +455,10 @@ async def main():
     async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         await pilot.pause()
         stamps["mounted"] = time.perf_counter()
-        while "listed" not in stamps:
-            await asyncio.sleep(0.002)
-        await pilot.pause()
+        if {wait_list!r}:
+            while "listed" not in stamps:
+                await asyncio.sleep(0.002)
+            await pilot.pause()
         stamps["shown"] = time.perf_counter()
     print(json.dumps({{"mounted": stamps["mounted"] - start, "shown": stamps["shown"] - start}}))
 
@@ -466,7 +467,8 @@ asyncio.run(main())
 
 
 def frame_rows(root: Path, repeat: int) -> list[dict[str, Any]]:
-    """The app's first frame with 10,000 small models against an empty store."""
+    """The app's first frame with 10,000 small models against an empty store (and, once,
+    the time until the model list is on screen)."""
     from tuidash.core.store import ModelPersistence
 
     empty = root / "empty"
@@ -488,31 +490,28 @@ def frame_rows(root: Path, repeat: int) -> list[dict[str, Any]]:
         ModelPersistence(many).list_models(predictions=False)
     shutil.rmtree(empty, ignore_errors=True)
     ModelPersistence(empty)
-    rows = []
-    reports: dict[str, dict[str, float]] = {}
-    for _ in range(repeat):
+    best: dict[tuple[str, str], float] = {}
+    for run in range(repeat + 1):
+        wait_list = run == repeat  # the last run waits for the list (slow with 10,000)
         for label, folder in (("empty", empty), ("many", many)):
-            report = run_child(FIRST_FRAME.format(folder=str(folder)))
-            best = reports.setdefault(label, report)
-            for key in report:
-                best[key] = min(best[key], report[key])
-    rows.append(
+            report = run_child(FIRST_FRAME.format(folder=str(folder), wait_list=wait_list))
+            keys = ("shown",) if wait_list else ("mounted",)
+            for key in keys:
+                best[(label, key)] = min(best.get((label, key), float("inf")), report[key])
+    return [
         {
             "measure": f"app: first screen mounted, {SMALL_STORE:,} small models vs empty",
-            "base": reports["empty"]["mounted"],
-            "ours": reports["many"]["mounted"],
+            "base": best[("empty", "mounted")],
+            "ours": best[("many", "mounted")],
             "goal": ("slower", 1.2),
-        }
-    )
-    rows.append(
+        },
         {
-            "measure": f"app: model list on screen, {SMALL_STORE:,} small models vs empty",
-            "base": reports["empty"]["shown"],
-            "ours": reports["many"]["shown"],
+            "measure": f"app: model list on screen, {SMALL_STORE:,} small models vs empty (1 run)",
+            "base": best[("empty", "shown")],
+            "ours": best[("many", "shown")],
             "goal": ("slower", 1.2),
-        }
-    )
-    return rows
+        },
+    ]
 
 
 # -------------------------------------------------------------------- 5. stalls
