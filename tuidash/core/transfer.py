@@ -130,7 +130,7 @@ def _copy_atomic(source: Path, target: Path, kind: str = DIGEST) -> str:
         Path(temp_name).unlink(missing_ok=True)
         raise
     shutil.copymode(source, target)
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
 # --------------------------------------------------------------------------- files for people
