@@ -565,7 +565,7 @@ def test_import_picks_up_the_metadata_beside_the_pickle(trained: dict[str, Path]
     document["model_name"] = "RF"
     meta.write_text(json.dumps(document))
     wrong = run("models", "import", str(pkl), "--name", "RF 3", cwd=root, store=other)
-    assert_failed(wrong, 1, str(meta), "sha256")
+    assert_failed(wrong, 1, str(meta), "xxh3_128 checksum")
     bare = run(
         "models", "import", str(pkl), "--name", "RF 3", "--no-metadata", cwd=root, store=other
     )

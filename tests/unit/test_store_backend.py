@@ -4,7 +4,6 @@ same, and nothing touches the disk. Its errors are TuidashErrors with a message.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import itertools
 import stat
 import threading
@@ -25,7 +24,7 @@ from tuidash.core.store import (
     ModelStore,
     StoreError,
 )
-from tuidash.core.store.durable import TooLarge
+from tuidash.core.store.durable import DIGEST, TooLarge, digest_of, new_hasher
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class _NewFile:
     def __init__(self, backend: MemoryBackend, key: str) -> None:
         self._backend, self._key = backend, key
         self._data = bytearray()
-        self._hash = hashlib.sha256()
+        self._hash = new_hasher(DIGEST)
         self.size = 0
 
     def write(self, data: Any) -> int:
@@ -133,9 +132,11 @@ class MemoryBackend:
             raise TooLarge(len(data))
         return data
 
-    def read_hashed(self, key: str, want_hash: bool, chunk_size: int = 0) -> tuple[bytes, str]:
+    def read_hashed(
+        self, key: str, want_hash: bool, chunk_size: int = 0, kind: str = DIGEST
+    ) -> tuple[bytes, str]:
         data = self._get(key)[0]
-        return data, hashlib.sha256(data).hexdigest()
+        return data, digest_of(data, kind)
 
     def create(self, key: str) -> _NewFile:
         self.write_new(key, b"")

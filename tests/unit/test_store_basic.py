@@ -93,7 +93,7 @@ def test_json_keeps_every_original_key_and_adds_tuidash_keys(store):
     assert set(doc["environment"]) == {"python", "sklearn", "numpy", "pandas", "tuidash"}
     assert doc["data"] == {"rows": 120, "target": "income"}
     assert doc["train_seconds"] == 0.5
-    assert set(doc["model_file"]) == {"name", "sha256", "bytes"}
+    assert set(doc["model_file"]) == {"name", "xxh3_128", "bytes"}
 
 
 @on_disk_and_s3

@@ -24,7 +24,6 @@ JSON documents (every key is always present):
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import logging
@@ -162,7 +161,7 @@ def register(subparsers: Any) -> None:
         "data description and name come from its metadata JSON (a tuidash or original-app\n"
         "metadata file): --metadata FILE, else the .json beside the pickle with the same\n"
         "name (what `models export` writes), else they are recorded as unknown. The JSON\n"
-        "is checked as the store checks its own and must describe this pickle (sha256);\n"
+        "is checked as the store checks its own and must describe this pickle (checksum);\n"
         "one that does not is refused, naming why (--no-metadata imports without it).\n"
         "JSON: {name, model_type, store, metrics, metric_reasons, features, source, metadata}",
         _cmd_models_import,
@@ -335,6 +334,7 @@ def _cmd_models_show(args: argparse.Namespace) -> int:
                 "pkl": model_file.get("name"),
                 "pkl_bytes": entry.get("pkl_bytes") or model_file.get("bytes"),
                 "sha256": model_file.get("sha256"),
+                "xxh3_128": model_file.get("xxh3_128"),
             },
         }
     )
@@ -722,7 +722,7 @@ def _check_import_metadata(path: Path, pkl: Path, *, shown: str, hint: str) -> N
     checked = document
     if isinstance(document, dict) and isinstance(document.get("model_file"), dict):
         # In the store a JSON must name its own pickle; beside an exported or renamed file
-        # the pickle is identified by its sha256 (checked below), not by its file name.
+        # the pickle is identified by its checksum (checked below), not by its file name.
         own_file = {**document["model_file"], "name": f"{name}.pkl"}
         checked = {**document, "model_file": own_file}
     try:
@@ -730,16 +730,19 @@ def _check_import_metadata(path: Path, pkl: Path, *, shown: str, hint: str) -> N
     except store_checks.Problem as problem:
         raise CommandError(f"{shown} cannot be used: {problem.reason}{hint}.") from None
     model_file = document.get("model_file") if isinstance(document, dict) else None
-    recorded = model_file.get("sha256") if isinstance(model_file, dict) else None
-    if recorded is not None and recorded != _sha256_of(pkl):
-        raise CommandError(
-            f"{shown} describes another pickle than {pkl} (the sha256 differs){hint}."
-        )
+    if isinstance(model_file, dict):
+        kind, recorded = store_checks.recorded_digest(model_file)
+        if recorded != _digest_of(pkl, kind):
+            raise CommandError(
+                f"{shown} describes another pickle than {pkl} (its {kind} checksum differs){hint}."
+            )
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def _digest_of(path: Path, kind: str) -> str:
+    from tuidash.core.store.durable import new_hasher
+
+    digest = new_hasher(kind)
     with path.open("rb") as stream:
         while chunk := stream.read(1024 * 1024):
             digest.update(chunk)
-    return digest.hexdigest()
+    return str(digest.hexdigest())

@@ -7,7 +7,6 @@ runs, and the accepted object is saved again through the store with fresh metada
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from tuidash.core.errors import TuidashError
+from tuidash.core.store.documents import recorded_digest
+from tuidash.core.store.durable import DIGEST, DIGEST_KINDS, digest_of, new_hasher
 
 if TYPE_CHECKING:
     from tuidash.core.store import ModelPersistence
@@ -68,7 +69,7 @@ def export_model(
     replace: bool = False,
     file_stem: str | None = None,
 ) -> list[Path]:
-    """Copy a saved model's .pkl and .json into ``dest_dir``; the pkl's sha256 is checked.
+    """Copy a saved model's .pkl and .json into ``dest_dir``; the pkl's checksum is checked.
 
     ``file_stem`` names the copies (``Forest@v2`` for an earlier version, whose files in
     the store are ``v2.pkl|json``); default: the store's file names."""
@@ -93,11 +94,13 @@ def export_model(
         metadata = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise TransferError(f"The metadata of model {name!r} cannot be read: {error}.") from None
-    expected = (
-        (metadata.get("model_file") or {}).get("sha256") if isinstance(metadata, dict) else None
-    )
+    model_file = metadata.get("model_file") if isinstance(metadata, dict) else None
+    try:
+        kind, expected = recorded_digest(model_file) if isinstance(model_file, dict) else ("", "")
+    except KeyError:
+        kind, expected = "", ""
     dest.mkdir(parents=True, exist_ok=True)
-    digest = _copy_atomic(pkl, targets[0])
+    digest = _copy_atomic(pkl, targets[0], kind or DIGEST)
     if expected and digest != expected:
         targets[0].unlink(missing_ok=True)
         raise TransferError(
@@ -108,9 +111,10 @@ def export_model(
     return targets
 
 
-def _copy_atomic(source: Path, target: Path) -> str:
-    """Copy through a temp file in the target folder; return the sha256 of what was copied."""
-    digest = hashlib.sha256()
+def _copy_atomic(source: Path, target: Path, kind: str = DIGEST) -> str:
+    """Copy through a temp file in the target folder; return the checksum ``kind`` of what
+    was copied."""
+    digest = new_hasher(kind)
     handle, temp_name = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
     )
@@ -126,7 +130,7 @@ def _copy_atomic(source: Path, target: Path) -> str:
         Path(temp_name).unlink(missing_ok=True)
         raise
     shutil.copymode(source, target)
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
 # --------------------------------------------------------------------------- files for people
@@ -226,8 +230,9 @@ def save_elsewhere(
 # --------------------------------------------------------------------------- import
 
 
-def audit_pickle(path: Path) -> tuple[Any, str]:
-    """Read a pickle with the restricted unpickler; return (model, sha256) or raise."""
+def audit_pickle(path: Path) -> tuple[Any, dict[str, str]]:
+    """Read a pickle with the restricted unpickler; return (model, its checksums by kind)
+    or raise."""
     from tuidash.core.unpickle import UnpickleRefused, restricted_loads
 
     shown = str(path)
@@ -243,7 +248,7 @@ def audit_pickle(path: Path) -> tuple[Any, str]:
         data = path.read_bytes()
     except PermissionError:
         raise TransferError(f"Cannot read {shown}: permission denied.") from None
-    digest = hashlib.sha256(data).hexdigest()
+    digests = {kind: digest_of(data, kind) for kind in DIGEST_KINDS}
     try:
         model = restricted_loads(data)
     except UnpickleRefused as error:
@@ -259,10 +264,10 @@ def audit_pickle(path: Path) -> tuple[Any, str]:
         raise TransferError(
             f"{shown} holds a {type(model).__name__}, not a fitted model with a predict method."
         )
-    return model, digest
+    return model, digests
 
 
-def read_import_metadata(path: Path, pkl_sha256: str) -> dict[str, Any]:
+def read_import_metadata(path: Path, pkl_digests: Mapping[str, str]) -> dict[str, Any]:
     """Parse a metadata JSON given with an import; it must describe this pickle."""
     shown = str(path)
     try:
@@ -278,12 +283,13 @@ def read_import_metadata(path: Path, pkl_sha256: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise TransferError(f"{shown} is not a model metadata file (expected a JSON object).")
     model_file = document.get("model_file")
-    recorded = model_file.get("sha256") if isinstance(model_file, dict) else None
-    if isinstance(recorded, str) and recorded and recorded != pkl_sha256:
-        raise TransferError(
-            f"{shown} describes a different pickle (its sha256 does not match); "
-            "pass the matching JSON or none."
-        )
+    for kind in DIGEST_KINDS:
+        recorded = model_file.get(kind) if isinstance(model_file, dict) else None
+        if isinstance(recorded, str) and recorded and recorded != pkl_digests.get(kind):
+            raise TransferError(
+                f"{shown} describes a different pickle (its {kind} checksum does not match); "
+                "pass the matching JSON or none."
+            )
     return document
 
 

@@ -71,7 +71,7 @@ class NewFile(Protocol):
         """Make what was written durable."""
 
     def digest(self) -> str:
-        """The sha256 of everything written."""
+        """The checksum ``durable.DIGEST`` (xxh3-128) of everything written, in hex."""
 
     def close(self) -> None:
         """Release the file (idempotent); it stays where it was written."""
@@ -130,12 +130,18 @@ class StoreBackend(Protocol):
         """A regular file's bytes (FileNotFoundError, IsADirectoryError, TooLarge)."""
 
     def read_hashed(
-        self, key: str, want_hash: bool, chunk_size: int = durable.READ_CHUNK
+        self,
+        key: str,
+        want_hash: bool,
+        chunk_size: int = durable.READ_CHUNK,
+        kind: str = durable.DIGEST,
     ) -> tuple[Payload, str | None]:
-        """A file's bytes (a large one: its open file) and its sha256, read once."""
+        """A file's bytes (a large one: its open file) and its checksum ``kind`` (one of
+        ``durable.DIGEST_KINDS``), read once."""
 
     def create(self, key: str) -> NewFile:
-        """A new file at ``key`` (never an existing one) that hashes what is written."""
+        """A new file at ``key`` (never an existing one) that hashes what is written
+        (checksum ``durable.DIGEST``)."""
 
     def write_new(self, key: str, data: bytes | memoryview) -> None:
         """Create ``key`` (never over an existing one) with ``data``, durably."""
@@ -221,9 +227,13 @@ class LocalBackend:
         return read_regular(self.path(key), limit)
 
     def read_hashed(
-        self, key: str, want_hash: bool, chunk_size: int = durable.READ_CHUNK
+        self,
+        key: str,
+        want_hash: bool,
+        chunk_size: int = durable.READ_CHUNK,
+        kind: str = durable.DIGEST,
     ) -> tuple[Payload, str | None]:
-        return read_hashed(self.path(key), want_hash, chunk_size)
+        return read_hashed(self.path(key), want_hash, chunk_size, kind)
 
     def create(self, key: str) -> HashingWriter:
         return HashingWriter(os.open(self.path(key), durable.NEW_FILE_FLAGS, 0o644))

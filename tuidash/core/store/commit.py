@@ -13,6 +13,7 @@ import contextlib
 import errno
 import secrets
 import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,10 @@ from tuidash.core.store.documents import (
     check_doc,
     encode_doc,
     parse_json,
+    recorded_digest,
     short,
 )
-from tuidash.core.store.durable import HASH_IN_THREAD_BYTES, close_payload
+from tuidash.core.store.durable import DIGEST, HASH_IN_THREAD_BYTES, close_payload
 from tuidash.core.store.names import (
     METADATA_DIR,
     MODELS_DIR,
@@ -89,14 +91,16 @@ def write_entry(
                     raise InvalidModelData(
                         f"The model could not be pickled: {short(exc)}."
                     ) from None
-                # Flush first: the hashing thread catches up while the disk writes.
-                sink.sync()
-                digest = sink.digest()
+                digest, size = sink.digest(), sink.size
+                doc["model_file"] = {"name": f"{base}.pkl", DIGEST: digest, "bytes": size}
+                # Both new files must be on disk before the pickle's rename: their two
+                # flushes run at once (the disk often takes them in one journal commit).
+                _both(sink.sync, lambda: backend.write_new(pending, encode_doc(doc)))
             finally:
                 sink.close()
-            size = sink.size
-        doc["model_file"] = {"name": f"{base}.pkl", "sha256": digest, "bytes": size}
-        backend.write_new(pending, encode_doc(doc))
+        if source is not None:
+            doc["model_file"] = {"name": f"{base}.pkl", DIGEST: digest, "bytes": size}
+            backend.write_new(pending, encode_doc(doc))
         if existed:
             for target in (pkl, meta):
                 backups[target] = _backup(backend, target, token)
@@ -120,6 +124,26 @@ def write_entry(
             # Dropping the last link of a large old version frees all its blocks,
             # which takes a while; the save does not need to wait for it.
             backend.discard_later(links)
+
+
+def _both(first: Callable[[], object], second: Callable[[], object]) -> None:
+    """Run ``first`` on a thread while ``second`` runs here; raise the first error."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            first()
+        except BaseException as exc:  # handed to the caller below
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, name="tuidash-sync")
+    thread.start()
+    try:
+        second()
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def write_doc(backend: StoreBackend, key: str, doc: dict[str, Any]) -> None:
@@ -212,9 +236,10 @@ def recover_pending(backend: StoreBackend, pending: str) -> None:
         check_doc(doc, name)
         # An earlier tuidash named files by the name itself: its model_file says which.
         base = doc["model_file"]["name"].removesuffix(".pkl")
-        payload, digest = backend.read_hashed(pkl_key(base), True)
+        kind, recorded = recorded_digest(doc["model_file"])
+        payload, digest = backend.read_hashed(pkl_key(base), True, kind=kind)
         close_payload(payload)
-        if digest != doc["model_file"]["sha256"]:
+        if digest != recorded:
             raise ValueError("the pickle was not replaced")
     except (OSError, ValueError, KeyError, TypeError, Problem):
         backend.discard(pending)

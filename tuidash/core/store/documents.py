@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tuidash.core.errors import InvalidModelData
+from tuidash.core.store.durable import DIGEST_KINDS
 from tuidash.core.store.names import stem
 
 SCHEMA_VERSION = 1
@@ -26,7 +27,7 @@ MAX_JSON_BYTES = 64 * 1024 * 1024
 ORIGINAL_KEYS = ("model_name", "metrics", "params", "predictions", "saved_at")
 METRIC_NAMES = ("MAE", "MSE", "RMSE", "MAPE", "R2")
 
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_HEX_RE = re.compile(r"[0-9a-f]+")
 NAME_KEYS = ("versions", "aliases")
 """Keys about the whole name, true only in the latest JSON (left out of earlier versions)."""
 
@@ -49,6 +50,7 @@ def short(exc: object) -> str:
 # ---------------------------------------------------------------------- environment
 
 _ENVIRONMENT: dict[str, str | None] | None = None
+_ENV_KEYS = ("python", "sklearn", "numpy", "pandas", "tuidash")
 
 
 def current_environment() -> dict[str, str | None]:
@@ -74,6 +76,52 @@ def current_environment() -> dict[str, str | None]:
             "tuidash": __version__,
         }
     return dict(_ENVIRONMENT)
+
+
+def environment_key() -> list[Any]:
+    """What changes when a library could have been installed, upgraded or removed: the
+    interpreter, tuidash's own version, and each folder on ``sys.path`` with its inode and
+    modification time (installing or removing a package adds or removes an entry in one).
+
+    A few stat calls, where finding the versions (``importlib.metadata``) costs 50-150 ms:
+    the listing cache keeps the environment under this key (``known_environment``).
+    """
+    import sys
+
+    from tuidash import __version__
+
+    key: list[Any] = [sys.version, sys.executable, __version__]
+    for entry in sys.path:
+        if not entry or not os.path.isabs(entry):
+            continue  # the working folder: files come and go there
+        try:
+            info = os.stat(entry)
+        except OSError:
+            continue
+        key.append([entry, info.st_ino, info.st_mtime_ns])
+    return key
+
+
+def known_environment() -> dict[str, str | None] | None:
+    """The environment if this process has found it already (else None; never looks)."""
+    return dict(_ENVIRONMENT) if _ENVIRONMENT is not None else None
+
+
+def adopt_environment(key: Any, environment: Any) -> bool:
+    """Take ``environment`` (from a cache) as this process's, if ``key`` is this process's
+    ``environment_key()`` and it has the shape ``current_environment`` gives."""
+    global _ENVIRONMENT
+    if _ENVIRONMENT is not None:
+        return True
+    if (
+        not isinstance(environment, dict)
+        or set(environment) != set(_ENV_KEYS)
+        or not all(isinstance(v, str | None) for v in environment.values())
+        or key != environment_key()
+    ):
+        return False
+    _ENVIRONMENT = dict(environment)
+    return True
 
 
 def sklearn_version() -> str | None:
@@ -194,9 +242,7 @@ def check_doc(doc: Any, name: str) -> dict[str, Any]:
                 f"its model_file names {str(file_name)[:80]!r} instead of its own pickle "
                 "(tuidash only reads models/NAME.pkl)",
             )
-        sha = model_file.get("sha256")
-        if not isinstance(sha, str) or not _SHA256_RE.fullmatch(sha):
-            raise Problem("damaged", "its model_file.sha256 is not a sha256 hex digest")
+        _check_digests(model_file)
         size = model_file.get("bytes")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise Problem("damaged", "its model_file.bytes is not a file size")
@@ -222,6 +268,31 @@ def check_doc(doc: Any, name: str) -> dict[str, Any]:
         if doc.get(key) is not None and not isinstance(doc[key], str):
             raise Problem("damaged", f"its {key} is not text")
     return doc
+
+
+def _check_digests(model_file: Mapping[str, Any]) -> None:
+    """A model_file carries at least one checksum, each one well formed."""
+    found = False
+    for kind, length in DIGEST_KINDS.items():
+        value = model_file.get(kind)
+        if value is None and kind in model_file:
+            value = ""  # an explicit null is as wrong as a bad digest
+        if value is None:
+            continue
+        if not isinstance(value, str) or len(value) != length or not _HEX_RE.fullmatch(value):
+            raise Problem("damaged", f"its model_file.{kind} is not a {kind} hex digest")
+        found = True
+    if not found:
+        raise Problem("damaged", "its model_file has no checksum (xxh3_128 or sha256)")
+
+
+def recorded_digest(model_file: Mapping[str, Any]) -> tuple[str, str]:
+    """(kind, hex) of the checksum a checked ``model_file`` carries (the newest kind)."""
+    for kind in DIGEST_KINDS:
+        value = model_file.get(kind)
+        if isinstance(value, str):
+            return kind, value
+    raise KeyError("no checksum")
 
 
 def version_of(doc: Mapping[str, Any]) -> int:

@@ -1,5 +1,8 @@
 """The listing cache ``.tuidash-index.json``: listing rows by name, keyed by stat signatures.
 
+It also keeps the library versions of the process that wrote it, under a key of a few stat
+calls (``documents.environment_key``), so a fresh process lists without looking them up.
+
 A cache that is safe to delete. A row is used only while the signature of its files is the
 one it was stored with (the JSON's inode, size and mtime, the pickle's inode), and only if
 its values have the shapes a fresh row would have: the file is plain text that anyone can
@@ -13,7 +16,15 @@ import json
 from typing import Any
 
 from tuidash.core.store.backend import StoreBackend
-from tuidash.core.store.documents import MAX_JSON_BYTES, Problem, environment_mismatch, parse_json
+from tuidash.core.store.documents import (
+    MAX_JSON_BYTES,
+    Problem,
+    adopt_environment,
+    environment_key,
+    environment_mismatch,
+    known_environment,
+    parse_json,
+)
 from tuidash.core.store.names import INDEX_NAME
 
 Signature = tuple[int, ...]
@@ -21,7 +32,7 @@ Signature = tuple[int, ...]
 Index = dict[str, tuple[Signature, Any]]
 """File base -> (signature, listing row or the Problem of a damaged entry)."""
 
-_INDEX_VERSION = 3
+_INDEX_VERSION = 4
 _INDEX_FIELDS = (
     "name",
     "saved_at",
@@ -49,18 +60,24 @@ _INDEX_FIELDS = (
 _METRIC_TYPE_SET = frozenset((int, float, type(None)))
 
 
-def read_index(backend: StoreBackend) -> Index:
-    """The listing cache; empty if it is missing, unreadable or of another version."""
+def read_index(backend: StoreBackend) -> tuple[Index, bool]:
+    """The listing cache (empty if it is missing, unreadable or of another version), and
+    whether it holds this process's environment (else writing it again saves the next
+    process the look-up)."""
     # Keys are file bases; each row carries its model's name (the JSON's model_name).
     try:
         index = parse_json(backend.read(INDEX_NAME, MAX_JSON_BYTES))
     except (OSError, ValueError):  # TooLarge is a ValueError
-        return {}
+        return {}, False
     if not isinstance(index, dict) or index.get("version") != _INDEX_VERSION:
-        return {}
+        return {}, False
     rows, envs = index.get("rows"), index.get("envs")
     if not isinstance(rows, dict) or not isinstance(envs, list):
-        return {}
+        return {}, False
+    here = index.get("here")
+    # The running environment, found by the process that wrote the cache: taken if
+    # nothing was installed or removed since (importlib.metadata costs 50-150 ms).
+    env_ok = isinstance(here, dict) and adopt_environment(here.get("key"), here.get("env"))
     mismatch = [environment_mismatch(env) if isinstance(env, dict) else [] for env in envs]
     width = len(_INDEX_FIELDS)
     out: Index = {}
@@ -85,7 +102,7 @@ def read_index(backend: StoreBackend) -> Index:
                 out[name] = (key, row)
         except (TypeError, IndexError, KeyError):
             continue
-    return out
+    return out, env_ok
 
 
 def write_index(backend: StoreBackend, rows: Index) -> None:
@@ -108,8 +125,12 @@ def write_index(backend: StoreBackend, rows: Index) -> None:
                     envs.append(env)
             values = [env_at if f == "environment" else row.get(f) for f in _INDEX_FIELDS]
             encoded[name] = [list(key), values]
+        document: dict[str, Any] = {"version": _INDEX_VERSION, "envs": envs, "rows": encoded}
+        here = known_environment()
+        if here is not None:
+            document["here"] = {"key": environment_key(), "env": here}
         data = json.dumps(
-            {"version": _INDEX_VERSION, "envs": envs, "rows": encoded},
+            document,
             allow_nan=False,
             separators=(",", ":"),
         ).encode()

@@ -23,6 +23,7 @@ from tuidash.core.store.documents import (
     MAX_JSON_BYTES,
     Problem,
     check_doc,
+    known_environment,
     listing_row,
     parse_json,
     short,
@@ -113,7 +114,7 @@ def survey(
     pkls = _entries_by_name(backend.scan(MODELS_DIR), ".pkl", markers)
     renames = renames_in_flight(backend, markers) if markers else {}
     use_index = not predictions
-    index = read_index(backend) if use_index else {}
+    index, env_ok = read_index(backend) if use_index else ({}, True)
     new_index: Index = {}
     changed = False
     found: dict[str, tuple[str, dict[str, Any]]] = {}  # model name -> (base, row)
@@ -190,7 +191,8 @@ def survey(
         if earlier is None or base == stem(name):
             # One model, two files: a move to its STEM is half-way; the STEM's is the new.
             found[name] = (base, entry)
-    if use_index and (changed or len(new_index) != len(index)):
+    env_new = not env_ok and known_environment() is not None
+    if use_index and (changed or len(new_index) != len(index) or env_new):
         write_index(backend, new_index)
     if renames:
         for old, new in renames.items():
@@ -250,3 +252,4 @@ def _list_entry(
             )
         doc = pending
     return listing_row(name, doc, len(raw) + pkl_bytes, pkl_bytes, predictions)
+

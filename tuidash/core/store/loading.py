@@ -24,11 +24,13 @@ from tuidash.core.store.documents import (
     Problem,
     check_doc,
     environment_mismatch,
+    recorded_digest,
     short,
     sklearn_version,
     version_of,
 )
 from tuidash.core.store.durable import (
+    DIGEST,
     HASH_CHUNK,
     HASH_IN_THREAD_BYTES,
     OpenPickle,
@@ -38,8 +40,8 @@ from tuidash.core.store.durable import (
 from tuidash.core.store.names import fold, json_key, pkl_key, stem, version_json_key
 from tuidash.core.store.versions import bases_of, read_json
 
-Prehashed = tuple[Payload, str | None]
-"""A pickle's payload and digest, read ahead by a PreHasher."""
+Prehashed = tuple[Payload, str | None, str]
+"""A pickle's payload, checksum and checksum kind, read ahead by a PreHasher."""
 
 
 @dataclass(slots=True)
@@ -152,11 +154,16 @@ def _fetch_once(
             # tuidash's "A_B"), or another spelling on a case-insensitive disk.
             raise FileNotFoundError(errno.ENOENT, "no such model", meta_key)
     doc = check_doc(parsed, name)
+    model_file = doc.get("model_file")
+    kind, recorded = recorded_digest(model_file) if model_file is not None else (DIGEST, "")
+    if prehashed is not None and prehashed[2] != kind and model_file is not None:
+        close_payload(prehashed[0])  # hashed ahead with the other checksum: hash again
+        prehashed = None
     try:
         if prehashed is not None:
-            payload, digest = prehashed
+            payload, digest, _ = prehashed
         else:
-            payload, digest = backend.read_hashed(model_key, doc.get("model_file") is not None)
+            payload, digest = backend.read_hashed(model_key, model_file is not None, kind=kind)
     except FileNotFoundError:
         raise Problem("damaged", "its pickle file is missing") from None
     except IsADirectoryError:
@@ -168,16 +175,15 @@ def _fetch_once(
             ) from None
         raise
     notes: list[str] = []
-    model_file = doc.get("model_file")
     if model_file is None:
         notes.append(
             "This model was saved without a checksum (by the original app), so its "
             "file could not be verified."
         )
         return doc, payload, notes
-    if digest != model_file["sha256"]:
+    if digest != recorded:
         pending = read_pending(backend, name) if last is not None else None
-        if pending is not None and pending["model_file"]["sha256"] == digest:
+        if pending is not None and _matches(backend, model_key, pending, kind, digest):
             return pending, payload, notes
         close_payload(payload)
         raise Problem(
@@ -186,6 +192,18 @@ def _fetch_once(
             "or was changed outside tuidash)",
         )
     return doc, payload, notes
+
+
+def _matches(
+    backend: StoreBackend, key: str, doc: dict[str, Any], kind: str, digest: str | None
+) -> bool:
+    """True if the pickle at ``key`` (whose checksum ``kind`` is ``digest``) is the one
+    ``doc`` describes (a save between its two replaces)."""
+    other_kind, recorded = recorded_digest(doc["model_file"])
+    if other_kind != kind:  # a pending file of this version over an older entry
+        payload, digest = backend.read_hashed(key, True, kind=other_kind)
+        close_payload(payload)
+    return digest == recorded
 
 
 def unpickle(fetched: Fetched) -> dict[str, Any]:
@@ -279,7 +297,8 @@ class PreHasher:
             if self._stop:
                 return
             try:
-                result: Prehashed | None = self._backend.read_hashed(key, True, HASH_CHUNK)
+                payload, digest = self._backend.read_hashed(key, True, HASH_CHUNK)
+                result: Prehashed | None = (payload, digest, DIGEST)
             except OSError:
                 result = None  # the consumer reads it again and reports
             with self._cond:

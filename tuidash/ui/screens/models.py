@@ -237,6 +237,8 @@ class ModelsScreen(VersionKeys, SectionScreen):
         self.sort_reverse: bool = True
         """Descending (best R2 first by default)."""
         self._redraw_pending = False
+        self._statuses: dict[str, str] = {}
+        """Name -> the status each row shows (updated in place while models load)."""
         self.filter_text: str = ""
         """Words every shown model has in its name, kind, target or tags."""
         self.marked: set[str] = set()
@@ -351,6 +353,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
             self.sort_column, self.sort_reverse = main[0], main[0] in HIGHER_IS_BETTER
         classifiers = self.has_classifiers()
         rows: list[tuple[str, list[Any]]] = []
+        statuses: dict[str, str] = {}
         for entry in self.ordered():
             name = str(entry["name"])
             own = CLASSIFICATION_METRICS if model_task(entry) == "classification" else METRICS
@@ -363,6 +366,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
                 for m, v in ((m, metric_value(entry, m)) for m in (*main, *rest))
             ]
             status = store.model_status(name)
+            statuses[name] = status
             style = {"loaded": "bold", "problem": "red"}.get(status, "")
             data = entry.get("data") or {}
             cells: list[Any] = [
@@ -384,12 +388,14 @@ class ModelsScreen(VersionKeys, SectionScreen):
         for name in store.problem_entries():
             if name in store.entries or not matches({"name": name}, self.filter_text):
                 continue
+            statuses[name] = "problem"
             cells = ["", "", Text(name), "", Text("problem", style="red"), "?"]
             cells += [""] if classifiers else []
             cells += [*[Text("—", style="dim") for _ in main], "", ""]
             cells += [*[Text("—", style="dim") for _ in rest], "", ""]
             rows.append((name, cells))
         self.marked &= set(store.entries)
+        self._statuses = statuses
         table.clear(columns=True)
         self._add_columns(table, [cells for _, cells in rows])
         for name, cells in rows:
@@ -768,13 +774,30 @@ class ModelsScreen(VersionKeys, SectionScreen):
         return self._redraw_pending
 
     def _redraw_statuses(self) -> None:
+        """Update the Status cells in place: loading changes nothing else in the table.
+
+        Rebuilding the table made it measure every cell again, on the event loop: with 200
+        models that stalled the screen for hundreds of milliseconds four times a second.
+        """
         self._redraw_pending = False
-        self.redraw()
+        table = self.query_one("#models-table", DataTable)
+        store = self.store
+        for row_key in list(table.rows):
+            name = row_key.value
+            if name is None:
+                continue
+            status = store.model_status(name)
+            if self._statuses.get(name) == status:
+                continue
+            self._statuses[name] = status
+            style = {"loaded": "bold", "problem": "red"}.get(status, "")
+            table.update_cell(row_key, "status", Text(status, style=style))
+        self._summary()
 
     def load_finished(self, finished: ModelsLoadFinished) -> None:
         """Redraw statuses and the summary."""
         super().load_finished(finished)
-        self.redraw()
+        self._redraw_statuses()
 
     def store_action_done(self, done: object) -> None:
         """Statuses may have changed."""

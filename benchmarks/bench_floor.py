@@ -1,0 +1,730 @@
+"""Listing, loading and saving at the physical floor, on a store shaped like a real user's.
+
+    python benchmarks/bench_floor.py [--repeat 3] [--keep DIR] [--skip-app]
+
+The workload (issue 13): 8 ``RandomForestRegressor(n_estimators=60)`` fitted on
+``make_regression(n_samples=20000, n_features=10, random_state=0)`` (about 110 MB each) and
+200 ``DecisionTreeRegressor(max_depth=8)`` fitted on 4,000 rows of the same data: 208
+models, about 900 MB, each saved through the store with metrics and a 2,000-point
+``y_pred``/``y_test`` sample. Baselines are measured in the same run, alternating with
+tuidash so both see the same machine:
+
+- original app start-up: for each JSON, ``json.load`` it and ``pickle.load`` its pkl (in a
+  fresh interpreter, like tuidash's first listing; sklearn imported before the clock);
+- bare load: a ``pickle.load`` loop over the same pkl files;
+- durable dump: ``pickle.dump`` + ``fsync`` of one forest into a new file.
+
+Also: the app's first frame (headless ``App.run_test`` until the first screen is mounted
+and the model list is on it) with 10,000 small models versus an empty store, and the
+longest stall of the app's event loop (a 5 ms timer task in the app's own loop) while a
+forest trains, is saved and loads, and while the 208 models auto-load at start.
+
+Everything is built under /tmp (about 1.9 GB at the peak) and deleted at the end, unless
+``--keep`` names a folder to build in (and reuse on the next run). Prints one table:
+measure | baseline | tuidash | ratio | goal | met?. Never part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+FORESTS = 8
+TREES = 200
+SAMPLE = 2000
+SMALL_STORE = 10_000
+PROBE = 0.005
+"""Seconds the stall probe sleeps between wake-ups."""
+
+
+# ------------------------------------------------------------------------------ workload
+
+
+def fit_workload() -> tuple[list[Any], list[Any], Any, Any]:
+    """The 8 forests and 200 trees of the issue, with the data they were fitted on."""
+    import numpy as np
+    from sklearn.datasets import make_regression
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.tree import DecisionTreeRegressor
+
+    X, y = make_regression(n_samples=20000, n_features=10, random_state=0)
+    forests = [
+        RandomForestRegressor(n_estimators=60, random_state=i, n_jobs=2).fit(X, y)
+        for i in range(FORESTS)
+    ]
+    rng = np.random.default_rng(0)
+    trees = []
+    for i in range(TREES):
+        rows = rng.choice(len(X), size=4000, replace=False)
+        trees.append(DecisionTreeRegressor(max_depth=8, random_state=i).fit(X[rows], y[rows]))
+    return forests, trees, X, y
+
+
+def entry_data(
+    model: Any, X: Any, y: Any, kind: str, seed: int, sample: int = SAMPLE
+) -> dict[str, Any]:
+    """What a training hands the store: the model, metrics, params and a prediction sample
+    (2,000 points: the cap)."""
+    import numpy as np
+
+    rows = np.random.default_rng(seed).choice(len(X), size=sample, replace=False)
+    y_test = y[rows]
+    y_pred = model.predict(X[rows])
+    error = y_pred - y_test
+    mse = float(np.mean(error**2))
+    return {
+        "model": model,
+        "metrics": {
+            "MAE": float(np.mean(np.abs(error))),
+            "MSE": mse,
+            "RMSE": mse**0.5,
+            "MAPE": float(np.mean(np.abs(error / y_test))),
+            "R2": float(1 - mse / np.var(y_test)),
+        },
+        "params": {k: v for k, v in model.get_params().items() if not callable(v)},
+        "predictions": {
+            "y_pred": y_pred.tolist(),
+            "y_test": y_test.tolist(),
+            "feature_importance": {
+                f"x{i}": float(v) for i, v in enumerate(model.feature_importances_)
+            },
+        },
+        "predictions_total": SAMPLE,
+        "model_type": kind,
+        "task": "regression",
+    }
+
+
+def build_store(folder: Path) -> dict[str, Any]:
+    """Fit the workload and save it through the store; returns one forest's data for the
+    save measurement."""
+    from tuidash.core.store import ModelPersistence
+
+    forests, trees, X, y = fit_workload()
+    store = ModelPersistence(folder)
+    forest_data = None
+    for i, forest in enumerate(forests):
+        data = entry_data(forest, X, y, "random_forest", i)
+        store.save(f"Forest {i}", data)
+        forest_data = data
+    for i, tree in enumerate(trees):
+        store.save(f"Tree {i:03d}", entry_data(tree, X, y, "decision_tree", 100 + i))
+    assert forest_data is not None
+    return forest_data
+
+
+def pkl_files(folder: Path) -> list[Path]:
+    """The store's latest pickles, as the original app would find them."""
+    return sorted((folder / "models").glob("*.pkl"))
+
+
+def store_size(folder: Path) -> tuple[int, int]:
+    """(bytes of pickles, bytes of JSON) in the store's models/ and metadata/."""
+    pkl = sum(p.stat().st_size for p in pkl_files(folder))
+    meta = sum(p.stat().st_size for p in (folder / "metadata").glob("*.json"))
+    return pkl, meta
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+def timed(func: Callable[[], Any]) -> float:
+    """Wall time of one call (GC collected first, paused while timed, like timeit)."""
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        result = func()
+        elapsed = time.perf_counter() - start
+    finally:
+        gc.enable()
+    del result
+    return elapsed
+
+
+def pair(
+    repeat: int,
+    base: Callable[[], Any],
+    ours: Callable[[], Any],
+    setup: Callable[[], Any] | None = None,
+) -> tuple[float, float]:
+    """Best times of baseline and tuidash, alternating so both see the same machine."""
+    best_base = best_ours = float("inf")
+    for _ in range(repeat):
+        if setup is not None:
+            setup()
+        best_base = min(best_base, timed(base))
+        if setup is not None:
+            setup()
+        best_ours = min(best_ours, timed(ours))
+    return best_base, best_ours
+
+
+def run_child(script: str) -> dict[str, Any]:
+    """Run a measuring script in a fresh interpreter; its JSON report (last line)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"child failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------------- 1. listing
+
+ORIGINAL_STARTUP = """
+import json, os, pickle, sys, time
+import sklearn.ensemble, sklearn.tree  # the classes the pickles name: not on the clock
+folder = {folder!r}
+start = time.perf_counter()
+loaded = {{}}
+for file_name in sorted(os.listdir(os.path.join(folder, "metadata"))):
+    if not file_name.endswith(".json"):
+        continue
+    name = file_name[:-5]
+    with open(os.path.join(folder, "metadata", file_name)) as handle:
+        meta = json.load(handle)
+    with open(os.path.join(folder, "models", name + ".pkl"), "rb") as handle:
+        model = pickle.load(handle)
+    loaded[meta["model_name"]] = {{"model": model, "metrics": meta["metrics"]}}
+rows = sorted((n, m["metrics"]) for n, m in loaded.items())
+print(json.dumps({{"seconds": time.perf_counter() - start, "rows": rows}}))
+"""
+
+SERVICE_LISTING = """
+import asyncio, json, sys, time
+from tuidash.services.persistence import PersistenceService
+start = time.perf_counter()
+service = PersistenceService({folder!r})
+models = asyncio.run(service.list_models(predictions=False))
+elapsed = time.perf_counter() - start
+service.close()
+rows = sorted((m["name"], m["metrics"]) for m in models)
+print(json.dumps({{"seconds": elapsed, "rows": rows, "sklearn": "sklearn" in sys.modules}}))
+"""
+
+STORE_LISTING = """
+import json, sys, time
+from tuidash.core.store import ModelPersistence
+start = time.perf_counter()
+store = ModelPersistence({folder!r})
+models = store.list_saved_models(predictions=False)
+elapsed = time.perf_counter() - start
+rows = sorted((m["name"], m["metrics"]) for m in models)
+print(json.dumps({{"seconds": elapsed, "rows": rows, "sklearn": "sklearn" in sys.modules}}))
+"""
+
+
+def truth(folder: Path) -> list[Any]:
+    """(name, metrics) of every entry, from every JSON read in full (the check)."""
+    rows = []
+    for path in (folder / "metadata").glob("*.json"):
+        doc = json.loads(path.read_bytes())
+        rows.append([doc["model_name"], doc["metrics"]])
+    return sorted(rows)
+
+
+class Changer:
+    """Another process's edits between listings: one entry added, one changed, one removed."""
+
+    def __init__(self, folder: Path, data: dict[str, Any]) -> None:
+        self.folder = folder
+        self.data = data
+        self.round = 0
+
+    def __call__(self) -> None:
+        script = (
+            "import pickle, sys\n"
+            "from tuidash.core.store import ModelPersistence\n"
+            f"store = ModelPersistence({str(self.folder)!r})\n"
+            "data = pickle.loads(sys.stdin.buffer.read())\n"
+            f"r = {self.round}\n"
+            "names = sorted(m['name'] for m in store.list_models(predictions=False))\n"
+            "store.save(f'Added {len(names)} {r}', data)\n"
+            "store.delete([n for n in names if n.startswith('Tree')][-1])\n"
+            "data['metrics'] = dict(data['metrics'], R2=0.5 + r / 1000)\n"
+            "store.save('Tree 000', data)\n"
+            "store.set_note('Tree 001', f'edited {r}')\n"
+        )
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        subprocess.run(
+            [sys.executable, "-c", script],
+            input=pickle.dumps(self.data, protocol=5),
+            env=env,
+            check=True,
+        )
+        self.round += 1
+
+
+def listing_rows(folder: Path, repeat: int, small: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fresh-process listings against the original app's start-up, checked for correctness."""
+    original = ORIGINAL_STARTUP.format(folder=str(folder))
+    rows = []
+    run_child(original)  # page cache warm for everyone
+    for label, script in (("service list_models", SERVICE_LISTING), ("store", STORE_LISTING)):
+        code = script.format(folder=str(folder))
+        run_child(code)  # the last tuidash run listed it: the index is there
+        base = ours = float("inf")
+        for _ in range(repeat):
+            report = run_child(original)
+            base = min(base, report["seconds"])
+            report = run_child(code)
+            assert report["rows"] == truth(folder), f"{label}: the listing is wrong"
+            assert not report["sklearn"], "listing imported sklearn"
+            ours = min(ours, report["seconds"])
+        rows.append(
+            {
+                "measure": f"list names + metrics, fresh process, untouched ({label})",
+                "base": base,
+                "ours": ours,
+                "goal": ("faster", 50.0),
+            }
+        )
+    change = Changer(folder, small)
+    base = ours = float("inf")
+    for _ in range(repeat):
+        report = run_child(original)
+        base = min(base, report["seconds"])
+        change()
+        report = run_child(SERVICE_LISTING.format(folder=str(folder)))
+        assert report["rows"] == truth(folder), "the listing after changes is wrong"
+        ours = min(ours, report["seconds"])
+    rows.append(
+        {
+            "measure": "the same after another process added, changed, removed entries",
+            "base": base,
+            "ours": ours,
+            "goal": ("faster", 10.0),
+        }
+    )
+    return rows
+
+
+# ---------------------------------------------------------------------- 2. load_all
+
+
+def bare_loop(files: list[Path]) -> list[Any]:
+    """The baseline: a pickle.load loop over the pkl files."""
+    out = []
+    for path in files:
+        with open(path, "rb") as handle:
+            out.append(pickle.load(handle))
+    return out
+
+
+def load_rows(folder: Path, repeat: int) -> list[dict[str, Any]]:
+    """load_all_models() and the service's load_all against the bare loop."""
+    from tuidash.core.store import ModelPersistence
+    from tuidash.services.persistence import LoadFinished, PersistenceService
+
+    files = pkl_files(folder)
+    count = len(files)
+
+    def store_load() -> Any:
+        store = ModelPersistence(folder)
+        loaded, total = store.load_all_models()
+        assert loaded == total == count, (loaded, total)
+        return store
+
+    def service_load() -> Any:
+        async def run() -> Any:
+            service = PersistenceService(folder, freeze_gc=False)
+            try:
+                async for event in service.load_all():
+                    if isinstance(event, LoadFinished):
+                        assert event.loaded == count and not event.failed, event.message
+                return service.loaded
+            finally:
+                service.close()
+
+        return asyncio.run(run())
+
+    bare_loop(files)  # import sklearn, warm the page cache
+    rows = []
+    for label, ours_call in (
+        ("load_all_models() (store)", store_load),
+        ("load_all (service)", service_load),
+    ):
+        base, ours = pair(repeat + 2, lambda: bare_loop(files), ours_call)
+        rows.append(
+            {
+                "measure": f"{label}, integrity check included",
+                "base": base,
+                "ours": ours,
+                "goal": ("slower", 1.3),
+            }
+        )
+    return rows
+
+
+# ------------------------------------------------------------------------- 3. save
+
+
+def durable_dump(obj: Any, path: Path) -> None:
+    """The baseline save: pickle.dump into a new file, flush, fsync."""
+    with open(path, "wb") as handle:
+        pickle.dump(obj, handle, protocol=5)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def save_rows(root: Path, repeat: int, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Saving one ~110 MB forest (a new name) against a durable dump of it."""
+    from tuidash.core.store import ModelPersistence
+
+    scratch = root / "save"
+    target = root / "dump.pkl"
+
+    def clean() -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        target.unlink(missing_ok=True)
+        store = ModelPersistence(scratch)  # an open store holding a model, as in the app
+        store.save("Small", {"model": [1.0], "metrics": {}})
+        store.list_models(predictions=False)
+        holder["store"] = store
+
+    holder: dict[str, Any] = {}
+
+    def ours() -> None:
+        holder["store"].save("Forest", data)
+
+    base, mine = pair(repeat, lambda: durable_dump(data["model"], target), ours, clean)
+    shutil.rmtree(scratch, ignore_errors=True)
+    target.unlink(missing_ok=True)
+    return [
+        {
+            "measure": "save one ~110 MB forest",
+            "base": base,
+            "ours": mine,
+            "goal": ("slower", 1.2),
+        }
+    ]
+
+
+# ------------------------------------------------------------------- 4. first frame
+
+
+def clone_small_store(folder: Path, source: Path, count: int) -> None:
+    """``count`` entries cloned from one saved small model (files written directly: saving
+    10,000 models one by one with their fsyncs would take many minutes)."""
+    from tuidash.core.store import stem
+
+    (folder / "models").mkdir(parents=True)
+    (folder / "metadata").mkdir(parents=True)
+    doc = json.loads(next((source / "metadata").glob("*.json")).read_bytes())
+    pkl = next((source / "models").glob("*.pkl"))
+    for i in range(count):
+        name = f"Small model {i:05d}"
+        base = stem(name)
+        os.link(pkl, folder / "models" / f"{base}.pkl")
+        doc["model_name"] = name
+        doc["model_file"]["name"] = f"{base}.pkl"
+        doc["metrics"] = dict(doc["metrics"], R2=i / count)
+        (folder / "metadata" / f"{base}.json").write_text(json.dumps(doc))
+
+
+FIRST_FRAME = """
+import asyncio, json, time
+import textual.app  # imported before the clock: the same for both stores
+from tuidash.ui.factory import make_app
+from tuidash.ui import messages as msg
+
+async def main():
+    stamps = {{}}
+    def hook(message):
+        if isinstance(message, msg.ModelsListed):
+            stamps.setdefault("listed", time.perf_counter())
+    app = make_app(None, {folder!r}, autoload=False, animations=False)
+    start = time.perf_counter()
+    async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+        await pilot.pause()
+        stamps["mounted"] = time.perf_counter()
+        if {wait_list!r}:
+            while "listed" not in stamps:
+                await asyncio.sleep(0.002)
+            await pilot.pause()
+        stamps["shown"] = time.perf_counter()
+    print(json.dumps({{"mounted": stamps["mounted"] - start, "shown": stamps["shown"] - start}}))
+
+asyncio.run(main())
+"""
+
+
+def frame_rows(root: Path, repeat: int) -> list[dict[str, Any]]:
+    """The app's first frame with 10,000 small models against an empty store (and, once,
+    the time until the model list is on screen)."""
+    from tuidash.core.store import ModelPersistence
+
+    empty = root / "empty"
+    many = root / "many"
+    one = root / "one"
+    if not (many / "metadata").is_dir():
+        shutil.rmtree(one, ignore_errors=True)
+        shutil.rmtree(many, ignore_errors=True)
+        from sklearn.datasets import make_regression
+        from sklearn.tree import DecisionTreeRegressor
+
+        X, y = make_regression(n_samples=442, n_features=10, random_state=0)
+        tree = DecisionTreeRegressor(max_depth=3).fit(X, y)
+        # A small model of a small data set: a 20% test split of 442 rows is 89 points.
+        small = entry_data(tree, X, y, "decision_tree", 0, sample=89)
+        ModelPersistence(one).save("Small model", small)
+        clone_small_store(many, one, SMALL_STORE)
+        # The last tuidash run listed it (as every run does): its index is there.
+        ModelPersistence(many).list_models(predictions=False)
+    shutil.rmtree(empty, ignore_errors=True)
+    ModelPersistence(empty)
+    best: dict[tuple[str, str], float] = {}
+    for run in range(repeat + 1):
+        wait_list = run == repeat  # the last run waits for the list (slow with 10,000)
+        for label, folder in (("empty", empty), ("many", many)):
+            report = run_child(FIRST_FRAME.format(folder=str(folder), wait_list=wait_list))
+            keys = ("shown",) if wait_list else ("mounted",)
+            for key in keys:
+                best[(label, key)] = min(best.get((label, key), float("inf")), report[key])
+    return [
+        {
+            "measure": f"app: first screen mounted, {SMALL_STORE:,} small models vs empty",
+            "base": best[("empty", "mounted")],
+            "ours": best[("many", "mounted")],
+            "goal": ("slower", 1.2),
+        },
+        {
+            "measure": f"app: model list on screen, {SMALL_STORE:,} small models vs empty (1 run)",
+            "base": best[("empty", "shown")],
+            "ours": best[("many", "shown")],
+            "goal": ("slower", 1.2),
+        },
+    ]
+
+
+# -------------------------------------------------------------------- 5. stalls
+
+
+def stall_rows(root: Path, folder: Path) -> list[dict[str, Any]]:
+    """The app's event loop while a forest trains, is saved and loads; and at start-up
+    while the 208 models auto-load."""
+    import numpy as np
+    from textual.widgets import Input
+
+    from tuidash.cli import make_app
+    from tuidash.ui import messages as msg
+
+    async def wait_for(pilot: Any, condition: Callable[[], bool], guard: float = 900) -> None:
+        waited = 0.0
+        while not condition():
+            await pilot.pause(0.02)
+            waited += 0.02
+            if waited > guard:
+                raise RuntimeError("the app did not get there")
+
+    class Probe:
+        def __init__(self) -> None:
+            self.samples: list[tuple[float, float]] = []
+            self.running = True
+
+        async def run(self) -> None:
+            while self.running:
+                start = time.perf_counter()
+                await asyncio.sleep(PROBE)
+                now = time.perf_counter()
+                self.samples.append((now, now - start - PROBE))
+
+        def longest(self, start: float, end: float) -> float:
+            late = [lag for at, lag in self.samples if start <= at <= end + PROBE]
+            return max(late, default=0.0)
+
+    X, y = __import__("sklearn.datasets", fromlist=["x"]).make_regression(
+        n_samples=20000, n_features=10, random_state=0
+    )
+    csv = root / "train.csv"
+    header = ",".join([f"x{i}" for i in range(10)] + ["target"])
+    np.savetxt(csv, np.column_stack([X, y]), delimiter=",", header=header, comments="")
+    scratch = root / "stall-store"
+    shutil.rmtree(scratch, ignore_errors=True)
+
+    async def train_save_load() -> list[tuple[str, float]]:
+        stamps: dict[str, float] = {}
+
+        def hook(message: Any) -> None:
+            now = time.perf_counter()
+            if isinstance(message, msg.DataLoaded):
+                stamps.setdefault("data", now)
+            elif isinstance(message, msg.TrainingFinished):
+                stamps.setdefault("trained", now)
+            elif isinstance(message, msg.ModelSaved):
+                stamps.setdefault("saved", now)
+            elif (
+                isinstance(message, msg.StoreActionDone)
+                and message.action == "load"
+                and "saved" in stamps
+            ):
+                stamps.setdefault("loaded", now)
+
+        probe = Probe()
+        app = make_app(csv, scratch, autoload=True)
+        async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+            await wait_for(pilot, lambda: "data" in stamps)
+            task = asyncio.create_task(probe.run())
+            await pilot.press("t")
+            await wait_for(pilot, lambda: app.current_mode == "train")
+            await pilot.pause(0.2)
+            app.screen.query_one("#param-random_forest-n_estimators", Input).value = "60"
+            begin = time.perf_counter()
+            await pilot.press("ctrl+r")
+            await wait_for(pilot, lambda: "loaded" in stamps)
+            await pilot.pause(0.2)
+            probe.running = False
+            await task
+        return [
+            ("train", probe.longest(begin, stamps["trained"])),
+            ("save", probe.longest(stamps["trained"], stamps["saved"])),
+            ("load", probe.longest(stamps["saved"], stamps["loaded"])),
+        ]
+
+    async def autoload() -> float:
+        stamps: dict[str, float] = {}
+
+        def hook(message: Any) -> None:
+            if isinstance(message, msg.ModelsListed):
+                stamps.setdefault("listed", time.perf_counter())
+            elif isinstance(message, msg.ModelsLoadFinished):
+                stamps.setdefault("done", time.perf_counter())
+
+        probe = Probe()
+        app = make_app(None, folder, autoload=True)
+        async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+            await wait_for(pilot, lambda: "listed" in stamps)
+            task = asyncio.create_task(probe.run())
+            await wait_for(pilot, lambda: "done" in stamps)
+            probe.running = False
+            await task
+        return probe.longest(stamps["listed"], stamps["done"])
+
+    phases = asyncio.run(train_save_load())
+    phases.append(("auto-load of the 208 models at start", asyncio.run(autoload())))
+    shutil.rmtree(scratch, ignore_errors=True)
+    return [
+        {
+            "measure": f"UI event loop, longest stall: {label}",
+            "base": None,
+            "ours": stall,
+            "goal": ("below", 0.100),
+        }
+        for label, stall in phases
+    ]
+
+
+# -------------------------------------------------------------------------- table
+
+
+def verdict(row: dict[str, Any]) -> tuple[str, str, str]:
+    """(ratio, goal, met?) cells of a row."""
+    kind, target = row["goal"]
+    if kind == "below":
+        return "", f"< {target * 1000:.0f} ms", "yes" if row["ours"] < target else "NO"
+    if kind == "faster":
+        ratio = row["base"] / row["ours"]
+        return (
+            f"{ratio:.1f}x faster",
+            f">= {target:.0f}x faster",
+            "yes" if ratio >= target else "NO",
+        )
+    ratio = row["ours"] / row["base"]
+    return f"{ratio:.2f}x", f"<= {target:.1f}x", "yes" if ratio <= target else "NO"
+
+
+def ms(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """The one table of the run."""
+    print("| measure | baseline | tuidash | ratio | goal | met? |")
+    print("|---|---:|---:|---:|---|:---:|")
+    for row in rows:
+        ratio, goal, met = verdict(row)
+        print(
+            f"| {row['measure']} | {ms(row['base'])} | {ms(row['ours'])} | {ratio} "
+            f"| {goal} | {met} |"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the workload under /tmp, measure everything, print the table, clean up."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best)")
+    parser.add_argument("--keep", metavar="DIR", help="build (and reuse) the stores here")
+    parser.add_argument("--skip-app", action="store_true", help="no app (first frame, stalls)")
+    parser.add_argument(
+        "--only", default="", help="comma-separated parts: listing,load,save,frame,stall"
+    )
+    args = parser.parse_args(argv)
+    parts = {p for p in args.only.split(",") if p} or {"listing", "load", "save", "frame", "stall"}
+    if args.skip_app:
+        parts -= {"frame", "stall"}
+    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="tuidash-floor-"))
+    root.mkdir(parents=True, exist_ok=True)
+    folder = root / "store"
+    started = time.perf_counter()
+    try:
+        forest_cache = root / "forest-data.pkl"
+        if not (folder / "metadata").is_dir() or not forest_cache.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            forest = build_store(folder)
+            forest_cache.write_bytes(pickle.dumps(forest, protocol=5))
+        forest = pickle.loads(forest_cache.read_bytes())
+        pkl, meta = store_size(folder)
+        small = json.loads((folder / "metadata" / "Tree_000.json").read_bytes())
+        from sklearn.tree import DecisionTreeRegressor  # noqa: F401
+
+        small_data = {k: small[k] for k in ("metrics", "params", "predictions")}
+        with open(folder / "models" / "Tree_000.pkl", "rb") as handle:
+            small_data["model"] = pickle.load(handle)
+        load = os.getloadavg()[0]
+        print(
+            f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.2f}; "
+            f"store: {len(pkl_files(folder))} models, {pkl / 1e6:.0f} MB of pickles, "
+            f"{meta / 1e6:.1f} MB of JSON (built/reused in {time.perf_counter() - started:.0f} s)"
+            f"; best of {args.repeat}\n"
+        )
+        rows: list[dict[str, Any]] = []
+        if "listing" in parts:
+            rows += listing_rows(folder, args.repeat, small_data)
+        if "load" in parts:
+            rows += load_rows(folder, args.repeat)
+        if "save" in parts:
+            rows += save_rows(root, args.repeat, forest)
+        if "frame" in parts:
+            rows += frame_rows(root, args.repeat)
+        if "stall" in parts:
+            rows += stall_rows(root, folder)
+        print_table(rows)
+        print(
+            f"\n(load average at the end {os.getloadavg()[0]:.2f}; "
+            f"{time.perf_counter() - started:.0f} s in all)"
+        )
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
