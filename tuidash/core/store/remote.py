@@ -193,7 +193,7 @@ class _Upload:
         self._backend, self._key = backend, key
         fd, self._spool = tempfile.mkstemp(prefix=".upload-", dir=backend.cache.spool())
         self._file: Any = os.fdopen(fd, "wb")
-        self._hash = hashlib.sha256()
+        self._hash = durable.new_hasher()
         self._uploaded = False
         self.size = 0
 
@@ -609,27 +609,33 @@ class RemoteBackend:
         return bytes(self._call(self.fs.cat_file, self.object_path(key)))
 
     def read_hashed(
-        self, key: str, want_hash: bool, chunk_size: int = durable.READ_CHUNK
+        self,
+        key: str,
+        want_hash: bool,
+        chunk_size: int = durable.READ_CHUNK,
+        kind: str = durable.DIGEST,
     ) -> tuple[Payload, str | None]:
         info = self._info(key)
         if info.get("type") == "directory":
             raise IsADirectoryError(errno.EISDIR, "not a regular file", self.object_path(key))
         size = int(info.get("size") or 0)
-        identity = f"{self.root}\n{key}\n{_etag_or_sig(info)}\n{size}"
+        # The cache is keyed by the checksum the entry records (xxh3-128, or an older
+        # entry's sha256), so a cached file is verified with that same checksum.
+        identity = f"{self.root}\n{key}\n{_etag_or_sig(info)}\n{size}\n{kind}"
         found = self.cache.lookup(identity)
         if found is not None:
-            payload, digest = durable.read_hashed(found[0], True, chunk_size)
+            payload, digest = durable.read_hashed(found[0], True, chunk_size, kind)
             if digest == found[1]:
                 return payload, (digest if want_hash else None)
             durable.close_payload(payload)
             self.cache.forget(found[1])  # damaged on this disk: download again
-        return self._download(key, size, identity, want_hash)
+        return self._download(key, size, identity, want_hash, kind)
 
     def _download(
-        self, key: str, size: int, identity: str, want_hash: bool
+        self, key: str, size: int, identity: str, want_hash: bool, kind: str = durable.DIGEST
     ) -> tuple[Payload, str | None]:
         """Stream the object into a cache file while hashing it; its open file or bytes."""
-        hasher = hashlib.sha256()
+        hasher = durable.new_hasher(kind)
         fd, spool = tempfile.mkstemp(prefix=".download-", dir=self.cache.spool())
         transfer = _Transfer(self.progress, "download", key, size)
         try:
