@@ -178,8 +178,8 @@ def test_loading_after_a_restart_reads_the_cache_not_the_network(s3_url, s3_fs):
     assert warm.load_model("Forest") is not None, warm.last_error
     assert not [e for e in events if e[0] == "download"]
     digest = json.loads(s3_fs.cat_file(_key(s3_url, "metadata/Forest.json")))["model_file"]
-    cached = Path(os.environ["TUIDASH_CACHE_DIR"], "objects", digest["sha256"][:2])
-    assert (cached / digest["sha256"]).stat().st_size == digest["bytes"]
+    cached = Path(os.environ["TUIDASH_CACHE_DIR"], "objects", digest["xxh3_128"][:2])
+    assert (cached / digest["xxh3_128"]).stat().st_size == digest["bytes"]
 
 
 def test_a_damaged_cached_pickle_is_downloaded_again(s3_url, s3_fs):
