@@ -51,6 +51,14 @@ class JobResult:
     cv: dict[str, Any] | None
     metadata: dict[str, Any]
     """The saved metadata (no model object): predictions for the charts."""
+    task: str = "regression"
+    """"regression" or "classification"."""
+    task_reason: str = ""
+    """Why the task was chosen (one sentence)."""
+    classes: list[Any] | None = None
+    """A classifier's classes."""
+    search: dict[str, Any] | None = None
+    """The parameter search that chose it, if any."""
 
     @classmethod
     def of(cls, record: Any, result: dict[str, Any] | None) -> JobResult:
@@ -66,6 +74,10 @@ class JobResult:
             ),
             cv=summary.get("cv"),
             metadata=metadata,
+            task=str(summary.get("task") or metadata.get("task") or "regression"),
+            task_reason=str(summary.get("task_reason") or ""),
+            classes=summary.get("classes") or metadata.get("classes"),
+            search=summary.get("search") or metadata.get("search"),
         )
 
     def to_model_data(self) -> dict[str, Any]:
