@@ -43,9 +43,12 @@ async def train_a_forest(pilot: Pilot[Any], messages: list[Message]) -> None:
 
 
 def break_the_store(store: Path) -> None:
-    """The store folder is replaced by a file while tuidash runs."""
-    shutil.rmtree(store)
+    """The store folder is replaced by a file while tuidash runs (moved away in one step
+    first: the app may be writing its listing cache into it at this very moment)."""
+    gone = store.with_name(store.name + "-gone")
+    store.rename(gone)
     store.write_text("not a folder any more\n")
+    shutil.rmtree(gone, ignore_errors=True)
 
 
 async def test_a_store_that_breaks_mid_session_then_quit_saves_elsewhere(
