@@ -54,9 +54,11 @@ def register(subparsers: Any) -> None:
     serve.add_argument("data", nargs="?", metavar="DATA", help="a data file each tab opens")
 
 
-def dashboard_command(store: Path, data: str | None) -> str:
-    """The shell command each browser tab runs: this Python, this tuidash, this store."""
-    words = [sys.executable, "-m", "tuidash", "--store", str(store.absolute())]
+def dashboard_command(store: Path | str, data: str | None) -> str:
+    """The shell command each browser tab runs: this Python, this tuidash, this store (a
+    folder, made absolute, or a store URL as it is)."""
+    place = str(store.absolute()) if isinstance(store, Path) else store
+    words = [sys.executable, "-m", "tuidash", "--store", place]
     if data is not None:
         words.insert(3, str(Path(data).absolute()))
     return " ".join(shlex.quote(word) for word in words)

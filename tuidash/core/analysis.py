@@ -547,12 +547,12 @@ def error_rows(sample: PredictionSample) -> list[ErrorRow]:
     return rows
 
 
-def row_label(sample: PredictionSample) -> str:
+def row_label(sample: PredictionSample | ClassSample) -> str:
     """What the errors table's row numbers are: "Data row" or "Test row" (position)."""
     return "Data row" if sample.data_rows is not None else "Test row"
 
 
-def row_note(sample: PredictionSample) -> str:
+def row_note(sample: PredictionSample | ClassSample) -> str:
     """A sentence saying what the row numbers of the errors table count."""
     if sample.data_rows is not None:
         return "Data row: the row in the data file (1 = the first row after the header)."

@@ -41,11 +41,13 @@ class EncodedLabelsClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[m
         """Probabilities, one column per class in ``classes_`` order, each row summing to 1
         (XGBoost's are float32, whose rows miss 1 by enough for log loss to warn)."""
         proba = np.asarray(self.estimator.predict_proba(X), dtype=np.float64)
-        return proba / proba.sum(axis=1, keepdims=True)
+        normalised: np.ndarray = proba / proba.sum(axis=1, keepdims=True)
+        return normalised
 
     def predict(self, X: Any) -> np.ndarray:
         """The original label of the most probable class of each row."""
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        labels: np.ndarray = np.asarray(self.classes_)[self.predict_proba(X).argmax(axis=1)]
+        return labels
 
     @property
     def feature_importances_(self) -> np.ndarray:

@@ -214,7 +214,7 @@ class _Upload:
             self._backend.cache.adopt(self._spool, self.digest())
 
     def digest(self) -> str:
-        return self._hash.hexdigest()
+        return str(self._hash.hexdigest())
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
