@@ -8,6 +8,7 @@ threads) and reports back with a message from ``messages.py``; the handlers here
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +63,10 @@ class StoreWorkers(App[None]):
         """List the store; return the names listed."""
         assert self.service is not None
         try:
-            entries = await self.service.list_models()
+            # Names and metrics only: the prediction samples are read when a screen needs
+            # them (``with_details``); reading every JSON in full made a large store's first
+            # listing tens of times slower.
+            entries = await self.service.list_models(predictions=False)
         except Exception as error:
             self.notify(error_sentence(error), title="Model store", severity="error")
             return []
@@ -130,6 +134,24 @@ class StoreWorkers(App[None]):
                 )
         except Exception:
             return  # watching is a convenience; the list can still be reloaded by hand
+
+    @work(exclusive=True, exit_on_error=False, group="details", description="Read predictions")
+    async def with_details(self, metas: list[dict[str, Any]], then: Callable[[], None]) -> None:
+        """Read the prediction samples (and search and cluster results) the fast listing left
+        out of ``metas`` into them, then call ``then`` (which opens the screen)."""
+        missing = [str(m["name"]) for m in metas if needs_details(m)]
+        if missing and self.service is not None:
+            try:
+                details = await self.service.details(missing)
+            except Exception as error:
+                self.notify(error_sentence(error), title="Model store", severity="error")
+                return
+            for meta in metas:
+                meta.update(details.get(str(meta.get("name")), {}))
+        for meta in metas:
+            if needs_details(meta):  # nothing to read them from: none are stored
+                meta["predictions"] = {}
+        then()
 
     @on(msg.ModelsListed)
     def _models_listed(self, message: msg.ModelsListed) -> None:
@@ -371,6 +393,11 @@ def _open_service(store_dir: Path | str) -> tuple[PersistenceService, bool | Non
 
     service = PersistenceService(store_dir)
     return service, getattr(service, "autoload_setting", None)
+
+
+def needs_details(meta: dict[str, Any]) -> bool:
+    """Whether ``meta`` is a store listing row whose predictions were not read yet."""
+    return "name" in meta and "predictions" in meta and meta["predictions"] is None
 
 
 async def _ok_or_raise(result: Any) -> None:
