@@ -16,6 +16,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.geometry import Size
 from textual.widgets import DataTable, Input, Static
 
 from tuidash.core import analysis as an
@@ -244,6 +245,8 @@ class ModelsScreen(VersionKeys, SectionScreen):
         self.marked: set[str] = set()
         """Models marked (space) for Compare."""
         self._asked: set[str] = set()
+        self._shown_entries: dict[str, dict[str, Any]] | None = None
+        """The store's entries mapping the table was last built from."""
 
     @classmethod
     def for_app(cls, state: AppState, actions: Actions) -> ModelsScreen:
@@ -258,7 +261,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
             yield Input(
                 placeholder="filter: name, kind, target or tag", id="models-filter", disabled=True
             )
-            yield DataTable(id="models-table", cursor_type="row", zebra_stripes=True)
+            yield ModelsTable(id="models-table", cursor_type="row", zebra_stripes=True)
             # The versions chart is mounted beside the text when a model has several.
             with Horizontal(id="models-detail"), VerticalScroll(id="detail-scroll"):
                 yield Static("", id="detail")
@@ -287,7 +290,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
     def on_mount(self) -> None:
         """Follow the store's listings and reports."""
         self.follow(self.store.listed, self._redraw)
-        self.follow(self.store.reported, self._redraw)
+        self.follow(self.store.reported, self._reported)
         self.follow(self.store.versions_listed, self._versions_listed)
         super().on_mount()
 
@@ -340,6 +343,16 @@ class ModelsScreen(VersionKeys, SectionScreen):
         """The store was listed or measured again (versions are asked for again)."""
         self._asked = {name for name in self._asked if name in store.versions}
         self.redraw()
+
+    def _reported(self, store: StoreState) -> None:
+        """A storage report: rebuild the table only when its problem rows changed (a
+        rebuild of thousands of rows is slow); else update statuses and the summary."""
+        shown = {n for n, status in self._statuses.items() if n not in store.entries}
+        problems = {n for n in store.problem_entries() if n not in store.entries}
+        if self._shown_entries is store.entries and problems == shown and not self.filter_text:
+            self._redraw_statuses()
+            return
+        self._redraw(store)
 
     def redraw(self) -> None:
         """Rebuild the table, keeping the highlighted row."""
@@ -396,6 +409,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
             rows.append((name, cells))
         self.marked &= set(store.entries)
         self._statuses = statuses
+        self._shown_entries = store.entries
         table.clear(columns=True)
         self._add_columns(table, [cells for _, cells in rows])
         for name, cells in rows:
@@ -803,6 +817,31 @@ class ModelsScreen(VersionKeys, SectionScreen):
         """Statuses may have changed."""
         super().store_action_done(done)
         self.redraw()
+
+
+class ModelsTable(DataTable[Any]):
+    """The models table: its columns have given widths and its rows one line each, so new
+    rows need no measuring.
+
+    Textual's DataTable measures every cell of the rows added since it was last idle (for
+    column widths it does not use when they are given): with 10,000 models that was
+    150,000 cells and seconds on the event loop before the list showed.
+    """
+
+    def _update_dimensions(self, new_rows: Any) -> None:
+        columns = list(self.columns.values())
+        if any(column.auto_width for column in columns) or any(
+            self.rows[key].auto_height or self.rows[key].label is not None
+            for key in new_rows
+            if key in self.rows
+        ):
+            super()._update_dimensions(new_rows)
+            return
+        width = sum(column.get_render_width(self) for column in columns)
+        header = self.header_height if self.show_header else 0
+        self.virtual_size = Size(
+            width + self._row_label_column_width, self._total_row_height + header
+        )
 
 
 def _cell_width(cell: Any) -> int:
