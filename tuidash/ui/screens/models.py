@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from tuidash.core import analysis as an
 from tuidash.core.catalog import CATALOGS
@@ -349,7 +350,13 @@ class ModelsScreen(VersionKeys, SectionScreen):
         rebuild of thousands of rows is slow); else update statuses and the summary."""
         shown = {n for n, status in self._statuses.items() if n not in store.entries}
         problems = {n for n in store.problem_entries() if n not in store.entries}
-        if self._shown_entries is store.entries and problems == shown and not self.filter_text:
+        table = self.query_one("#models-table", DataTable)
+        statuses = {store.model_status(name) for name in self._statuses}
+        width = max([cell_len("Status"), *map(cell_len, statuses)])
+        column = table.columns.get(ColumnKey("status"))
+        same_width = column is not None and column.width == width
+        same = self._shown_entries is store.entries and problems == shown and same_width
+        if same and not self.filter_text:
             self._redraw_statuses()
             return
         self._redraw(store)
