@@ -8,6 +8,7 @@ threads) and reports back with a message from ``messages.py``; the handlers here
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     from tuidash.services.persistence import PersistenceService
     from tuidash.ui.state import AppState
 
+
+PROGRESS_INTERVAL = 0.15
+"""Seconds between two progress messages of models loaded (the bar need not move faster)."""
 
 LARGE_TRANSFER = 8 * 1024 * 1024
 """Uploads and downloads from this size on show a progress bar (smaller ones are quick)."""
@@ -96,21 +100,38 @@ class StoreWorkers(App[None]):
         loaded = 0
         failed: set[str] = set()
         stopped: str | None = None
+        posted = 0.0
+        pending: msg.ModelLoadProgress | None = None
         try:
             async for event in self.service.load_all(names):
                 if isinstance(event, LoadProgress):
                     loaded += bool(event.ok)
                     if not event.ok:
                         failed.add(event.name)
-                    self.post_message(
-                        msg.ModelLoadProgress(
-                            event.done, event.total, event.name, event.ok, event.problem
-                        )
+                    progress = msg.ModelLoadProgress(
+                        event.done, event.total, event.name, event.ok, event.problem
                     )
+                    # Every handled model costs the event loop (state, signals, every
+                    # section's progress bar): a model loaded shows at most every
+                    # PROGRESS_INTERVAL; a failure, a model that failed before and the
+                    # last one always do.
+                    now = time.monotonic()
+                    if (
+                        not event.ok
+                        or event.name in self.state.store.load_failures
+                        or event.done >= event.total
+                        or now - posted >= PROGRESS_INTERVAL
+                    ):
+                        self.post_message(progress)
+                        posted, pending = now, None
+                    else:
+                        pending = progress
                 elif getattr(event, "budget_stopped", False):
                     stopped = event.message
         except Exception as error:
             stopped = error_sentence(error)
+        if pending is not None:
+            self.post_message(pending)
         # A problem entry counts once, whether the service tried it or the listing skipped it.
         failed.update(known_failures or [])
         finished = msg.ModelsLoadFinished(loaded, len(failed), stopped)
