@@ -246,6 +246,8 @@ class ModelsScreen(VersionKeys, SectionScreen):
         self.marked: set[str] = set()
         """Models marked (space) for Compare."""
         self._asked: set[str] = set()
+        self._fill_generation = 0
+        """Counts table rebuilds (rows still being added belong to the last one)."""
         self._shown_entries: dict[str, dict[str, Any]] | None = None
         """The store's entries mapping the table was last built from."""
 
@@ -419,12 +421,38 @@ class ModelsScreen(VersionKeys, SectionScreen):
         self._shown_entries = store.entries
         table.clear(columns=True)
         self._add_columns(table, [cells for _, cells in rows])
-        for name, cells in rows:
+        self._fill_generation += 1
+        self._add_rows(table, rows, 0, current, self._fill_generation)
+        self._summary()
+        self._show_detail()
+
+    def _add_rows(
+        self,
+        table: DataTable[Any],
+        rows: list[tuple[str, list[Any]]],
+        start: int,
+        current: str | None,
+        generation: int,
+    ) -> None:
+        """Add ``rows[start:]`` to the table, ROWS_AT_ONCE at a time: the first rows show at
+        once and the event loop stays free between the others (thousands of models)."""
+        if generation != self._fill_generation:
+            return  # the table was rebuilt since
+        for name, cells in rows[start : start + ROWS_AT_ONCE]:
+            status = self.store.model_status(name)
+            if start and self._statuses.get(name) != status:  # loaded since the rebuild
+                self._statuses[name] = status
+                style = {"loaded": "bold", "problem": "red"}.get(status, "")
+                cells = [*cells[:4], Text(status, style=style), *cells[5:]]
             table.add_row(*cells, key=name)
         if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
-        self._summary()
-        self._show_detail()
+            current = None
+        if start + ROWS_AT_ONCE < len(rows):
+            self.set_timer(
+                0.001,
+                lambda: self._add_rows(table, rows, start + ROWS_AT_ONCE, current, generation),
+            )
 
     def _summary(self) -> None:
         store = self.store
@@ -824,6 +852,10 @@ class ModelsScreen(VersionKeys, SectionScreen):
         """Statuses may have changed."""
         super().store_action_done(done)
         self.redraw()
+
+
+ROWS_AT_ONCE = 500
+"""Rows the Models table adds in one go (then the event loop runs before the next ones)."""
 
 
 class ModelsTable(DataTable[Any]):
