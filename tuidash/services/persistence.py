@@ -184,6 +184,23 @@ class PersistenceService(ModelLoading):
         """Every version of ``name``, oldest first (version, saved_at, metrics, aliases ...)."""
         return await self._run(self._io, self.store.list_versions, name)
 
+    async def details(self, names: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """What the fast listing leaves out of each name's latest version, by name:
+        ``predictions`` (the stored sample), ``search`` and ``cluster``; read from the JSON
+        when a screen needs them (``list_models(predictions=False)`` lists without them)."""
+        return await self._run(self._io, self._details_blocking, list(names))
+
+    def _details_blocking(self, names: list[str]) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name in names:
+            doc = self.store._latest(name).doc
+            out[name] = {
+                "predictions": doc.get("predictions") or {},
+                "search": doc.get("search"),
+                "cluster": doc.get("cluster"),
+            }
+        return out
+
     async def history(self, name: str) -> list[dict[str, Any]]:
         """The name's history, oldest first: saves, alias moves, roll-backs, deletes, notes."""
         return await self._run(self._io, self.store.history, name)

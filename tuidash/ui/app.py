@@ -619,7 +619,11 @@ class TuidashApp(JobWorkers, StoreWorkers):
         """Push the analysis of one model (charts are imported only now)."""
         from tuidash.core.analysis import is_classification
         from tuidash.ui.screens.analysis import AnalysisScreen
+        from tuidash.ui.store_workers import needs_details
 
+        if needs_details(meta):  # listed without its predictions: read them first
+            self.with_details([meta], lambda: self.open_analysis(meta))
+            return
         if is_classification(meta):
             from tuidash.ui.screens.class_analysis import ClassAnalysisScreen
 
@@ -649,7 +653,11 @@ class TuidashApp(JobWorkers, StoreWorkers):
     def open_comparison(self, metas: list[dict[str, Any]]) -> None:
         """Push the comparison of several models."""
         from tuidash.ui.screens.compare import CompareScreen
+        from tuidash.ui.store_workers import needs_details
 
+        if any(needs_details(meta) for meta in metas):  # read their predictions first
+            self.with_details(metas, lambda: self.open_comparison(metas))
+            return
         self.push_screen(CompareScreen(metas, self.state.settings.export_dir))
 
 

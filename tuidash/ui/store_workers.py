@@ -8,6 +8,8 @@ threads) and reports back with a message from ``messages.py``; the handlers here
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
     from tuidash.services.persistence import PersistenceService
     from tuidash.ui.state import AppState
 
+
+PROGRESS_INTERVAL = 0.15
+"""Seconds between two progress messages of models loaded (the bar need not move faster)."""
 
 LARGE_TRANSFER = 8 * 1024 * 1024
 """Uploads and downloads from this size on show a progress bar (smaller ones are quick)."""
@@ -62,7 +67,10 @@ class StoreWorkers(App[None]):
         """List the store; return the names listed."""
         assert self.service is not None
         try:
-            entries = await self.service.list_models()
+            # Names and metrics only: the prediction samples are read when a screen needs
+            # them (``with_details``); reading every JSON in full made a large store's first
+            # listing tens of times slower.
+            entries = await self.service.list_models(predictions=False)
         except Exception as error:
             self.notify(error_sentence(error), title="Model store", severity="error")
             return []
@@ -92,21 +100,38 @@ class StoreWorkers(App[None]):
         loaded = 0
         failed: set[str] = set()
         stopped: str | None = None
+        posted = 0.0
+        pending: msg.ModelLoadProgress | None = None
         try:
             async for event in self.service.load_all(names):
                 if isinstance(event, LoadProgress):
                     loaded += bool(event.ok)
                     if not event.ok:
                         failed.add(event.name)
-                    self.post_message(
-                        msg.ModelLoadProgress(
-                            event.done, event.total, event.name, event.ok, event.problem
-                        )
+                    progress = msg.ModelLoadProgress(
+                        event.done, event.total, event.name, event.ok, event.problem
                     )
+                    # Every handled model costs the event loop (state, signals, every
+                    # section's progress bar): a model loaded shows at most every
+                    # PROGRESS_INTERVAL; a failure, a model that failed before and the
+                    # last one always do.
+                    now = time.monotonic()
+                    if (
+                        not event.ok
+                        or event.name in self.state.store.load_failures
+                        or event.done >= event.total
+                        or now - posted >= PROGRESS_INTERVAL
+                    ):
+                        self.post_message(progress)
+                        posted, pending = now, None
+                    else:
+                        pending = progress
                 elif getattr(event, "budget_stopped", False):
                     stopped = event.message
         except Exception as error:
             stopped = error_sentence(error)
+        if pending is not None:
+            self.post_message(pending)
         # A problem entry counts once, whether the service tried it or the listing skipped it.
         failed.update(known_failures or [])
         finished = msg.ModelsLoadFinished(loaded, len(failed), stopped)
@@ -130,6 +155,24 @@ class StoreWorkers(App[None]):
                 )
         except Exception:
             return  # watching is a convenience; the list can still be reloaded by hand
+
+    @work(exclusive=True, exit_on_error=False, group="details", description="Read predictions")
+    async def with_details(self, metas: list[dict[str, Any]], then: Callable[[], None]) -> None:
+        """Read the prediction samples (and search and cluster results) the fast listing left
+        out of ``metas`` into them, then call ``then`` (which opens the screen)."""
+        missing = [str(m["name"]) for m in metas if needs_details(m)]
+        if missing and self.service is not None:
+            try:
+                details = await self.service.details(missing)
+            except Exception as error:
+                self.notify(error_sentence(error), title="Model store", severity="error")
+                return
+            for meta in metas:
+                meta.update(details.get(str(meta.get("name")), {}))
+        for meta in metas:
+            if needs_details(meta):  # nothing to read them from: none are stored
+                meta["predictions"] = {}
+        then()
 
     @on(msg.ModelsListed)
     def _models_listed(self, message: msg.ModelsListed) -> None:
@@ -371,6 +414,11 @@ def _open_service(store_dir: Path | str) -> tuple[PersistenceService, bool | Non
 
     service = PersistenceService(store_dir)
     return service, getattr(service, "autoload_setting", None)
+
+
+def needs_details(meta: dict[str, Any]) -> bool:
+    """Whether ``meta`` is a store listing row whose predictions were not read yet."""
+    return "name" in meta and "predictions" in meta and meta["predictions"] is None
 
 
 async def _ok_or_raise(result: Any) -> None:
