@@ -27,6 +27,7 @@ import argparse
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tuidash.cli import train_search
@@ -392,3 +393,44 @@ def _kind_name(args: argparse.Namespace) -> str:
         return get_kind(args.model, task).display_name
     except CatalogError:
         return str(args.model)
+
+
+def _report(trained: Any, saved: Any, display_name: str, store: str, target: str) -> dict[str, Any]:
+    """The JSON document of a training done in this process (a search, a cluster fit)."""
+    info = dict(trained.data_info or {})
+    test_rows = len(trained.y_test) if trained.y_test is not None else None
+    rows = info.get("rows")
+    summary = {
+        "features": [
+            f.get("name") if isinstance(f, dict) else str(f) for f in info.get("features", [])
+        ],
+        "rows": rows,
+        "train_rows": rows - test_rows if isinstance(rows, int) and test_rows is not None else None,
+        "test_rows": test_rows,
+        "params": trained.params,
+        "metrics": dict(trained.metrics.values),
+        "metric_reasons": dict(trained.metrics.reasons),
+        "task": getattr(trained, "task", "regression"),
+        "task_reason": getattr(trained, "task_reason", "") or None,
+        "classes": getattr(trained, "classes", None),
+        "cv": trained.cv,
+        "train_seconds": trained.train_seconds,
+        "replaced": saved.replaced,
+        "version": saved.version,
+        "notes": [str(n) for n in trained.notes or []],
+        "name": saved.name,
+        "model_type": trained.kind_id,
+        "job": None,
+    }
+    return _report_of_job(summary, display_name, store, target)
+
+
+def _progress_printer() -> Callable[[float, str], None]:
+    """Progress on stderr as "[ 42%] text", rewritten in place."""
+
+    def show(fraction: float, text: str) -> None:
+        percent = max(0, min(100, round(float(fraction) * 100)))
+        sys.stderr.write(f"\r\033[K[{percent:3d}%] {text}")
+        sys.stderr.flush()
+
+    return show
