@@ -50,6 +50,37 @@ def choice_text(value: int | None) -> str:
     return "all" if value is None else str(value)
 
 
+def metrics_table(model_meta: Mapping[str, Any], sample: Any) -> Table:
+    """Each metric with its value and meaning (an undefined one says why); a note when the
+    charts show a capped sample."""
+    table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
+    table.add_column("Metric", no_wrap=True)
+    table.add_column("Value", justify="right", no_wrap=True)
+    table.add_column("What it means", ratio=1)
+    for metric in an.metric_names([model_meta]):
+        value = an.metric_value(model_meta, metric)
+        meaning = Text(an.metric_help(metric))
+        if value is None:
+            reason = an.metric_reason(model_meta, metric) or "no reason was recorded."
+            meaning.append(f"\nUndefined: {reason}", style="italic")
+        table.add_row(
+            Text(metric, style="bold"),
+            Text(an.format_value(value), style="dim" if value is None else ""),
+            meaning,
+        )
+    if sample.capped:
+        table.add_row(
+            "",
+            "",
+            Text(
+                f"Metrics use all {sample.total} test rows; the charts show the "
+                f"{sample.stored} stored.",
+                style="italic",
+            ),
+        )
+    return table
+
+
 class AnalysisScreen(Screen[None]):
     """Charts, metrics and errors of one model, from its metadata dict."""
 
@@ -274,32 +305,7 @@ class AnalysisScreen(Screen[None]):
         return f"{self.model_name} · {kind} · {rows} · R2 {r2}"
 
     def _metrics_table(self) -> Table:
-        table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
-        table.add_column("Metric", no_wrap=True)
-        table.add_column("Value", justify="right", no_wrap=True)
-        table.add_column("What it means", ratio=1)
-        for metric in an.metric_names([self.model_meta]):
-            value = an.metric_value(self.model_meta, metric)
-            meaning = Text(an.metric_help(metric))
-            if value is None:
-                reason = an.metric_reason(self.model_meta, metric) or "no reason was recorded."
-                meaning.append(f"\nUndefined: {reason}", style="italic")
-            table.add_row(
-                Text(metric, style="bold"),
-                Text(an.format_value(value), style="dim" if value is None else ""),
-                meaning,
-            )
-        if self.sample.capped:
-            table.add_row(
-                "",
-                "",
-                Text(
-                    f"Metrics use all {self.sample.total} test rows; the charts show the "
-                    f"{self.sample.stored} stored.",
-                    style="italic",
-                ),
-            )
-        return table
+        return metrics_table(self.model_meta, self.sample)
 
     def _errors_status(self) -> str:
         if not self.sample.stored:

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from tuidash.core import analysis as an
 from tuidash.ui.commands import ScreenCommands
-from tuidash.ui.screens.analysis import choice_text, next_choice
+from tuidash.ui.screens.analysis import choice_text, metrics_table, next_choice
 from tuidash.ui.widgets.charts import FeatureChart
 from tuidash.ui.widgets.class_charts import (
     ConfusionTable,
@@ -236,32 +236,7 @@ class ClassAnalysisScreen(Screen[None]):
         )
 
     def _metrics_table(self) -> Table:
-        table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
-        table.add_column("Metric", no_wrap=True)
-        table.add_column("Value", justify="right", no_wrap=True)
-        table.add_column("What it means", ratio=1)
-        for metric in an.metric_names([self.model_meta]):
-            value = an.metric_value(self.model_meta, metric)
-            meaning = Text(an.metric_help(metric))
-            if value is None:
-                reason = an.metric_reason(self.model_meta, metric) or "no reason was recorded."
-                meaning.append(f"\nUndefined: {reason}", style="italic")
-            table.add_row(
-                Text(metric, style="bold"),
-                Text(an.format_value(value), style="dim" if value is None else ""),
-                meaning,
-            )
-        if self.sample.capped:
-            table.add_row(
-                "",
-                "",
-                Text(
-                    f"Metrics use all {self.sample.total} test rows; the charts show the "
-                    f"{self.sample.stored} stored.",
-                    style="italic",
-                ),
-            )
-        return table
+        return metrics_table(self.model_meta, self.sample)
 
     def _errors_status(self) -> str:
         if not self.sample.stored:
