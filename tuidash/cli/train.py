@@ -250,10 +250,18 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _train_as_job(args: argparse.Namespace, store: Any, request: Any) -> dict[str, Any] | None:
+def _train_as_job(
+    args: argparse.Namespace,
+    store: Any,
+    request: Any,
+    *,
+    search: Any = None,
+    cluster: str | None = None,
+) -> dict[str, Any] | None:
     """Read the data (its problems are reported now), start the job; with ``--detach``
     print its id and return None, else follow it to its end: the summary of what it saved.
-    Ctrl-C asks the job to cancel."""
+    Ctrl-C asks the job to cancel. ``search`` (a ``SearchSpec``) and ``cluster`` (a
+    scheduler address) go to the job (``Jobs.start``)."""
     from tuidash.core.settings import absolute_location
     from tuidash.services import workflows
     from tuidash.services.jobs import Jobs
@@ -265,7 +273,7 @@ def _train_as_job(args: argparse.Namespace, store: Any, request: Any) -> dict[st
     with encoding_hint():
         request.data = workflows.request_data(request)
     jobs = Jobs(store_dir)
-    record = jobs.start(request)
+    record = jobs.start(request, search=search, cluster=cluster)
     _log.info("training job %s started: %s", record.id, record.what)
     if args.detach:
         if args.json:
@@ -282,8 +290,9 @@ def _train_as_job(args: argparse.Namespace, store: Any, request: Any) -> dict[st
         return None
     tty = sys.stderr.isatty()
     if tty:
+        doing = "Searching" if search is not None else "Training"
         sys.stderr.write(
-            f"Training as job {record.id}: Ctrl-C cancels it; it goes on if the terminal "
+            f"{doing} as job {record.id}: Ctrl-C cancels it; it goes on if the terminal "
             "closes (`tuidash jobs list`).\n"
         )
     watcher = jobs.attach(record.id)
