@@ -51,6 +51,8 @@ class JobResult:
     cv: dict[str, Any] | None
     metadata: dict[str, Any]
     """The saved metadata (no model object): predictions for the charts."""
+    search: dict[str, Any] | None = None
+    """A search job's record (the candidates), or None."""
 
     @classmethod
     def of(cls, record: Any, result: dict[str, Any] | None) -> JobResult:
@@ -66,6 +68,7 @@ class JobResult:
             ),
             cv=summary.get("cv"),
             metadata=metadata,
+            search=metadata.get("search"),
         )
 
     def to_model_data(self) -> dict[str, Any]:
@@ -309,8 +312,13 @@ class JobWorkers(App[None]):
                 replace=kind.replace,
                 **batch.config,
             )
+            searching = getattr(kind, "search", None)  # Search mode: a SearchJob
             try:
-                record = service.start(request)
+                record = service.start(
+                    request,
+                    search=searching.spec if searching is not None else None,
+                    cluster=searching.cluster if searching is not None else None,
+                )
             except Exception as error:
                 taken = isinstance(error, ModelExists)
                 self.post_message(
