@@ -9,14 +9,15 @@ from pathlib import Path
 from pilot_helpers import wait_for
 from test_flows import load_sample, new_app, notes, of_type
 from textual.message import Message
-from textual.widgets import Checkbox, Input, Static
+from textual.widgets import Checkbox, DataTable, Input, Static
 
 from tuidash.ui import messages as msg
 
 
 async def test_search_mode_saves_the_best_candidate_with_its_search(store_dir: Path) -> None:
+    """The in-process path (no jobs): every progress message reaches the app."""
     messages: list[Message] = []
-    app = new_app(store_dir)
+    app = new_app(store_dir, jobs=False)
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         await load_sample(pilot, messages)
         await pilot.press("t")
@@ -66,6 +67,47 @@ async def test_search_mode_saves_the_best_candidate_with_its_search(store_dir: P
         "log": False,
     }
     assert doc["params"]["n_estimators"] == doc["search"]["best"]["params"]["n_estimators"]
+
+
+async def test_search_mode_runs_as_a_job_and_the_analysis_shows_its_candidates(
+    store_dir: Path,
+) -> None:
+    """With jobs (the default) the search runs in a job process: it reports its fits, saves
+    the best with its search record, and the model's Analysis has the candidates."""
+    messages: list[Message] = []
+    app = new_app(store_dir)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await load_sample(pilot, messages)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: pilot.app.current_mode == "train", "the Train section")
+        await pilot.pause()
+        screen = app.screen
+        screen.query_one("#search-random_forest-on", Checkbox).value = True
+        await pilot.pause()
+        screen.query_one("#search-random_forest-range-n_estimators", Input).value = "5:15"
+        screen.query_one("#search-random_forest-candidates", Input).value = "3"
+        screen.query_one("#search-random_forest-folds", Input).value = "2"
+        screen.query_one("#search-random_forest-metric", Input).value = "MAE"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: of_type(messages, msg.JobStarted), "the job started")
+        record = of_type(messages, msg.JobStarted)[0].record
+        assert record.what.startswith("Random search of Random Forest (3 candidates × 2 folds)")
+        assert record.request["search"]["n_iter"] == 3
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the model saved")
+        await wait_for(pilot, lambda: not app.state.training.running, "the search done")
+        texts = [m.text for m in of_type(messages, msg.TrainingProgress)]
+        assert any(t.startswith("Searching: ") and "of 6 fits" in t for t in texts), texts
+        results = str(screen.query_one("#train-results", Static).render())
+        assert "Best of 3 candidates (random, 2-fold MAE)" in results
+        doc = json.loads((store_dir / "metadata" / "Random_Forest.json").read_text())
+        assert doc["search"]["candidates_tried"] == 3 and doc["search"]["metric"] == "MAE"
+        assert doc["params"]["n_estimators"] == doc["search"]["best"]["params"]["n_estimators"]
+        await pilot.press("f4")
+        await wait_for(
+            pilot, lambda: app.screen.query("#search-table"), "the Analysis with its Search tab"
+        )
+        table = app.screen.query_one("#search-table", DataTable)
+        assert table.row_count == 3
 
 
 async def test_the_cluster_check_says_plainly_when_it_cannot_be_reached(store_dir: Path) -> None:

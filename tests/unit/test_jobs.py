@@ -447,3 +447,55 @@ def test_a_cancel_asked_from_another_machine_is_honoured_at_the_next_heartbeat(
     assert (ended.state, ended.message) == ("cancelled", records.CANCELLED_MESSAGE)
     wait_for(lambda: not records.process_alive(record.pid, job_id), "its process to end")
     assert "Remote" not in saved_models(store_dir)
+
+
+# --------------------------------------------------------------------------- searches
+
+
+def test_a_cli_search_runs_as_a_job_and_saves_its_search_record(store_dir: Path) -> None:
+    result = tuidash(
+        "train", "sample", "--target", "target", "--model", "ridge", "--name", "Tuned",
+        "--search", "random", "--n-iter", "3", "--cv", "2",
+        "--param-range", "alpha=0.01:100:log",
+        store=store_dir,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Searched Ridge on the diabetes sample: 3 candidates × 2 folds (random)" in (
+        result.stdout
+    )
+    jobs = listed(store_dir)
+    assert len(jobs) == 1
+    (job,) = jobs.values()
+    assert job["state"] == "finished" and job["saved"] == [{"name": "Tuned", "version": 1}]
+    assert job["what"].startswith(
+        "Random search of Ridge (3 candidates × 2 folds) as 'Tuned' on the diabetes sample"
+    )
+    record = Jobs(store_dir).get(job["id"])
+    assert record.request["search"]["method"] == "random"
+    assert record.request["search"]["ranges"] == ["alpha=0.01:100:log"]
+    doc = json.loads((store_dir / "metadata" / "Tuned.json").read_text())
+    assert doc["search"]["candidates_tried"] == 3 and doc["search"]["cv"] == 2
+    assert doc["params"]["alpha"] == doc["search"]["best"]["params"]["alpha"]
+    shown = json.loads(tuidash("jobs", "show", job["id"], "--json", store=store_dir).stdout)
+    assert shown["result"]["search"]["best"] == doc["search"]["best"]
+
+
+def test_a_detached_search_job_reports_its_fits_and_a_cancel_saves_nothing(
+    store_dir: Path,
+) -> None:
+    jobs = Jobs(store_dir)
+    job_id = detach(
+        "--model", "random_forest", "--name", "Searched", "--search", "random",
+        "--n-iter", "200", "--cv", "5", "--param-range", "n_estimators=200:400",
+        store=store_dir,
+    )  # fmt: skip
+    wait_for(lambda: training(jobs, job_id), "the search to fit")
+    progress = jobs.progress(job_id)
+    assert progress is not None and progress.text.startswith("Searching: ")
+    assert "of 1000 fits" in progress.text
+    result = tuidash("jobs", "cancel", job_id, store=store_dir)
+    assert result.returncode == 0, result.stderr
+    record = jobs.get(job_id)
+    assert record.state == "cancelled" and record.saved == []
+    assert not records.process_alive(record.pid)
+    assert saved_models(store_dir) == {}

@@ -27,7 +27,6 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 from tuidash.cli import train_search
@@ -251,10 +250,18 @@ def add_job_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _train_as_job(args: argparse.Namespace, store: Any, request: Any) -> dict[str, Any] | None:
+def _train_as_job(
+    args: argparse.Namespace,
+    store: Any,
+    request: Any,
+    *,
+    search: Any = None,
+    cluster: str | None = None,
+) -> dict[str, Any] | None:
     """Read the data (its problems are reported now), start the job; with ``--detach``
     print its id and return None, else follow it to its end: the summary of what it saved.
-    Ctrl-C asks the job to cancel."""
+    Ctrl-C asks the job to cancel. ``search`` (a ``SearchSpec``) and ``cluster`` (a
+    scheduler address) go to the job (``Jobs.start``)."""
     from tuidash.core.settings import absolute_location
     from tuidash.services import workflows
     from tuidash.services.jobs import Jobs
@@ -266,7 +273,7 @@ def _train_as_job(args: argparse.Namespace, store: Any, request: Any) -> dict[st
     with encoding_hint():
         request.data = workflows.request_data(request)
     jobs = Jobs(store_dir)
-    record = jobs.start(request)
+    record = jobs.start(request, search=search, cluster=cluster)
     _log.info("training job %s started: %s", record.id, record.what)
     if args.detach:
         if args.json:
@@ -283,8 +290,9 @@ def _train_as_job(args: argparse.Namespace, store: Any, request: Any) -> dict[st
         return None
     tty = sys.stderr.isatty()
     if tty:
+        doing = "Searching" if search is not None else "Training"
         sys.stderr.write(
-            f"Training as job {record.id}: Ctrl-C cancels it; it goes on if the terminal "
+            f"{doing} as job {record.id}: Ctrl-C cancels it; it goes on if the terminal "
             "closes (`tuidash jobs list`).\n"
         )
     watcher = jobs.attach(record.id)
@@ -394,43 +402,3 @@ def _kind_name(args: argparse.Namespace) -> str:
     except CatalogError:
         return str(args.model)
 
-
-def _report(trained: Any, saved: Any, display_name: str, store: str, target: str) -> dict[str, Any]:
-    """The JSON document of a training done in this process (a search, a cluster fit)."""
-    info = dict(trained.data_info or {})
-    test_rows = len(trained.y_test) if trained.y_test is not None else None
-    rows = info.get("rows")
-    summary = {
-        "features": [
-            f.get("name") if isinstance(f, dict) else str(f) for f in info.get("features", [])
-        ],
-        "rows": rows,
-        "train_rows": rows - test_rows if isinstance(rows, int) and test_rows is not None else None,
-        "test_rows": test_rows,
-        "params": trained.params,
-        "metrics": dict(trained.metrics.values),
-        "metric_reasons": dict(trained.metrics.reasons),
-        "task": getattr(trained, "task", "regression"),
-        "task_reason": getattr(trained, "task_reason", "") or None,
-        "classes": getattr(trained, "classes", None),
-        "cv": trained.cv,
-        "train_seconds": trained.train_seconds,
-        "replaced": saved.replaced,
-        "version": saved.version,
-        "notes": [str(n) for n in trained.notes or []],
-        "name": saved.name,
-        "model_type": trained.kind_id,
-        "job": None,
-    }
-    return _report_of_job(summary, display_name, store, target)
-
-
-def _progress_printer() -> Callable[[float, str], None]:
-    """Progress on stderr as "[ 42%] text", rewritten in place."""
-
-    def show(fraction: float, text: str) -> None:
-        percent = max(0, min(100, round(float(fraction) * 100)))
-        sys.stderr.write(f"\r\033[K[{percent:3d}%] {text}")
-        sys.stderr.flush()
-
-    return show

@@ -19,7 +19,6 @@ from typing import Any
 
 from tuidash.cli.common import (
     CommandError,
-    encoding_hint,
     format_table,
     metrics_table,
     open_store,
@@ -123,35 +122,25 @@ def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
         workflows.check_request(request)
     store = open_store(args, create=True)
     assert store is not None
-    progress = train_cli._progress_printer() if sys.stderr.isatty() else None
-    try:
-        with encoding_hint():
-            if spec is not None:
-                outcome = searching.search_and_save(
-                    store, request, spec, cluster=address, progress=progress
-                )
-            else:
-                assert address is not None
-                outcome = searching.train_on_cluster_and_save(
-                    store, request, address, progress=progress
-                )
-    finally:
-        if progress is not None:
-            sys.stderr.write("\r\033[K")
-            sys.stderr.flush()
-    trained, saved = outcome.trained, outcome.saved
-    report = train_cli._report(trained, saved, display_name, str(store.base_dir), args.target)
+    # A search runs as a job like any training (attached; --detach; Ctrl-C cancels it).
+    summary = train_cli._train_as_job(args, store, request, search=spec, cluster=address)
+    if summary is None:
+        return 0  # --detach: the job id is printed
+    saved_name = str(summary["name"])
+    display_name = str(summary.get("display_name") or display_name)
+    report = train_cli._report_of_job(summary, display_name, str(store.base_dir), args.target)
     row = next(
-        (e for e in store.list_saved_models(predictions=False) if e.get("name") == saved.name), {}
+        (e for e in store.list_saved_models(predictions=False) if e.get("name") == saved_name),
+        {},
     )
     version = row.get("version") or 1
     report.update(
         replaced=version > 1,
         version=version,
         versions=row.get("versions") or 1,
-        message=saved.message,
-        search=_search_summary(outcome.search),
-        cluster=outcome.cluster,
+        message=summary.get("message"),
+        search=summary.get("search"),
+        cluster=summary.get("cluster"),
     )
     for note in report["notes"]:
         print(f"tuidash: note: {note}", file=sys.stderr)
@@ -159,8 +148,9 @@ def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
         print_json(report)
         return 0
     shown = "the diabetes sample" if workflows.is_sample(args.data) else args.data
-    where = f" on {outcome.cluster['address']}" if outcome.cluster else ""
-    record = outcome.search
+    cluster = report["cluster"]
+    where = f" on {cluster['address']}" if cluster else ""
+    record = report["search"]
     if record is not None:
         print(
             f"Searched {display_name} on {shown}{where}: {record['candidates_tried']} candidates "
@@ -168,10 +158,10 @@ def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
         )
     else:
         print(f"Trained {display_name} on {shown}{where}.")
-    if outcome.cluster:
-        c = outcome.cluster
+    if cluster:
+        c = cluster
         print(f"Cluster: {c['workers']} workers, {c['threads']} threads.")
-    print(f"Saved as {saved.name!r} in {store.base_dir} (version {version}).")
+    print(f"Saved as {saved_name!r} in {store.base_dir} (version {version}).")
     if record is not None:
         print()
         print(candidates_table(record, limit=10))
@@ -185,28 +175,7 @@ def candidates_table(record: dict[str, Any], limit: int = 10) -> str:
     dashboard's Search tab shows them)."""
     from tuidash.core.search import candidate_cells
 
+    if "candidates" not in record:  # a job's summary: the best ten as "top"
+        record = {**record, "candidates": record.get("top") or []}
     headers, rows = candidate_cells(record)
     return format_table(headers, rows[:limit], right=(0, 1, 2))
-
-
-def _search_summary(record: dict[str, Any] | None) -> dict[str, Any] | None:
-    if record is None:
-        return None
-    keys = (
-        "method",
-        "metric",
-        "higher_is_better",
-        "cv",
-        "splitter",
-        "space",
-        "candidates_tried",
-        "fits",
-        "failed_fits",
-        "best",
-    )
-    summary = {k: record.get(k) for k in keys}
-    summary["top"] = [
-        {k: row.get(k) for k in ("rank", "params", "mean", "std")}
-        for row in record.get("candidates", [])[:10]
-    ]
-    return summary

@@ -61,6 +61,8 @@ from tuidash.core.jobs import (
 )
 
 if TYPE_CHECKING:
+    from tuidash.core.search import SearchSpec
+    from tuidash.services.search import SearchOutcome
     from tuidash.services.workflows import TrainOutcome, TrainRequest
 
 __all__ = [
@@ -274,6 +276,8 @@ class Jobs:
         *,
         snapshot: bool = False,
         check_name: bool = True,
+        search: SearchSpec | None = None,
+        cluster: str | None = None,
     ) -> JobRecord:
         """Check the request, record a queued job and start its process; returns at once.
 
@@ -282,10 +286,19 @@ class Jobs:
         on the very bytes that were loaded); other data (a frame, or ``snapshot=True``) is
         written to the job's folder as Parquet. Refusals (kind, parameters, settings, the
         name) are ``TuidashError``s raised here, before any job exists.
+
+        ``search``: the job searches the parameters (``services.search``) and saves the best,
+        refitted, with its search record; ``cluster``: a Dask scheduler's address to run the
+        fits on (a search's, or a plain training's trees). Both are kept in the record's
+        ``request`` as plain JSON (``search``, ``cluster``).
         """
+        from tuidash.services import search as searching
         from tuidash.services import workflows
 
-        workflows.check_request(request)
+        if search is not None:
+            searching.check_search(request, search)
+        else:
+            workflows.check_request(request)
         if check_name:
             from tuidash.core.store import ModelStore
             from tuidash.core.store.remote import open_backend
@@ -297,11 +310,15 @@ class Jobs:
         if data.get("source") is not None:
             document["source"] = data["source"]
             document["encoding"] = data.get("encoding")
+        if search is not None:
+            document["search"] = searching.spec_document(search)
+        if cluster is not None:
+            document["cluster"] = cluster
         now = time.time()
         record = JobRecord(
             id=records.new_job_id(now),
             state=QUEUED,
-            what=_what(request, data),
+            what=_what(request, data, search, cluster),
             request=document,
             data=data,
             store=str(self.store_dir),
@@ -447,8 +464,14 @@ def _write_snapshot(frame: Any, path: Path) -> None:
         ) from None
 
 
-def _what(request: TrainRequest, data: Mapping[str, Any]) -> str:
-    """ "Random Forest on houses.csv (target price)": one line for lists."""
+def _what(
+    request: TrainRequest,
+    data: Mapping[str, Any],
+    search: SearchSpec | None = None,
+    cluster: str | None = None,
+) -> str:
+    """ "Random Forest on houses.csv (target price)", "Random search of Random Forest (40
+    candidates × 5 folds) as 'RF' on x.csv (target y)": one line for lists."""
     from tuidash.core.catalog import get_kind
 
     try:
@@ -463,7 +486,14 @@ def _what(request: TrainRequest, data: Mapping[str, Any]) -> str:
     else:
         shown = Path(str(source)).name
     named = f" as {request.name!r}" if request.name else ""
-    return f"{kind}{named} on {shown} (target {request.target})"
+    if search is not None:
+        if search.method == "random":
+            tries = f"{search.n_iter} candidates × {search.cv} folds"
+        else:
+            tries = f"every combination × {search.cv} folds"
+        kind = f"{search.method.capitalize()} search of {kind} ({tries})"
+    where = f" on the cluster {cluster}" if cluster else ""
+    return f"{kind}{named} on {shown} (target {request.target}){where}"
 
 
 def _spawn(
@@ -617,7 +647,7 @@ class _Runner:
             return self.failed(error)
         return self.finished(outcome)
 
-    def train(self, record: JobRecord) -> TrainOutcome:
+    def train(self, record: JobRecord) -> TrainOutcome | SearchOutcome:
         from tuidash.core.store import ModelStore
         from tuidash.services import workflows
 
@@ -625,6 +655,31 @@ class _Runner:
         self.progress(0.0, "Reading the data")
         request.data = _read_data(self.files, record)
         self.set_phase("training")
+        searched = record.request.get("search")
+        cluster = record.request.get("cluster")
+        if searched is not None or cluster is not None:
+            from tuidash.services import search as searching
+
+            store = ModelStore(record.store)
+            data = request.data
+            if searched is not None:
+                return searching.search_and_save(
+                    store,
+                    request,
+                    searching.spec_from_document(searched),
+                    cluster=cluster,
+                    progress=self.progress,
+                    before_save=self.before_save,
+                    data=data,
+                )
+            return searching.train_on_cluster_and_save(
+                store,
+                request,
+                str(cluster),
+                progress=self.progress,
+                before_save=self.before_save,
+                data=data,
+            )
         return workflows.train_and_save(
             ModelStore(record.store),
             request,
@@ -632,7 +687,7 @@ class _Runner:
             before_save=self.before_save,
         )
 
-    def finished(self, outcome: TrainOutcome) -> int:
+    def finished(self, outcome: TrainOutcome | SearchOutcome) -> int:
         saved = outcome.saved
         summary = _summary(outcome)
         summary["job"] = self.job_id
@@ -722,7 +777,7 @@ def _read_data(files: JobFiles, record: JobRecord) -> Any:
     return loaded
 
 
-def _summary(outcome: TrainOutcome) -> dict[str, Any]:
+def _summary(outcome: TrainOutcome | SearchOutcome) -> dict[str, Any]:
     """What a finished job reports (the keys of ``tuidash train --json``)."""
     from tuidash.core.jsonsafe import plain_json
 
@@ -754,6 +809,10 @@ def _summary(outcome: TrainOutcome) -> dict[str, Any]:
         "message": saved.message,
         "notes": [str(n) for n in trained.notes or []],
     }
+    from tuidash.services.search import search_summary
+
+    summary["search"] = search_summary(getattr(trained, "search", None))
+    summary["cluster"] = getattr(outcome, "cluster", None)
     result: dict[str, Any] = plain_json(summary)
     return result
 

@@ -10,7 +10,7 @@ that fails or is cancelled saves nothing. Plain Python: no UI imports.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +121,8 @@ def search_and_save(
     cluster: str | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    before_save: Callable[[str], None] | None = None,
+    data: LoadedData | pd.DataFrame | None = None,
 ) -> SearchOutcome:
     """Check, read the data, search (on ``cluster`` when given), refit the best, save it.
 
@@ -129,8 +131,11 @@ def search_and_save(
     """
     check_search(request, spec)
     name = name_for(store, request)
-    data = request_data(request)
+    if data is None:
+        data = request_data(request)
     trained = search(request, spec, cluster=cluster, progress=progress, cancel=cancel, data=data)
+    if before_save is not None:
+        before_save(name)
     saved = _save(store, name, trained, {}, request.replace)
     return SearchOutcome(trained, saved, data, trained.search, trained.cluster)
 
@@ -142,6 +147,8 @@ def train_on_cluster_and_save(
     *,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    before_save: Callable[[str], None] | None = None,
+    data: LoadedData | pd.DataFrame | None = None,
 ) -> SearchOutcome:
     """``workflows.train_and_save`` with the fit's parallel part (a forest's trees) on the
     cluster; the JSON records the cluster. The same model as a local fit."""
@@ -151,7 +158,8 @@ def train_on_cluster_and_save(
 
     check_request(request)
     name = name_for(store, request)
-    data = request_data(request)
+    if data is None:
+        data = request_data(request)
     with connected(cluster) as connection:
         assert connection is not None
         info = connection.info()
@@ -171,6 +179,8 @@ def train_on_cluster_and_save(
             if is_cluster_failure(error):
                 raise cluster_failure(error, connection.address) from None
             raise
+    if before_save is not None:
+        before_save(name)
     saved = _save(store, name, trained, {"cluster": info.as_json()}, request.replace)
     return SearchOutcome(trained, saved, data, None, info.as_json())
 
@@ -205,3 +215,50 @@ def search_job(
 ) -> SearchedModel:
     """``search`` for the dashboard's train worker (one job of a batch)."""
     return search(request, job.spec, cluster=job.cluster, progress=progress, cancel=cancel)
+
+
+def spec_document(spec: SearchSpec) -> dict[str, Any]:
+    """A search spec as plain JSON (for a job's record)."""
+    ranges = spec.ranges
+    return {
+        "method": spec.method,
+        "n_iter": spec.n_iter,
+        "cv": spec.cv,
+        "metric": spec.metric,
+        "ranges": dict(ranges) if isinstance(ranges, Mapping) else list(ranges),
+        "n_jobs": spec.n_jobs,
+    }
+
+
+def spec_from_document(document: Mapping[str, Any]) -> SearchSpec:
+    """The search spec of a job's record (keys a later version added are ignored)."""
+    import dataclasses
+
+    from tuidash.core.search import SearchSpec
+
+    names = {item.name for item in dataclasses.fields(SearchSpec)}
+    return SearchSpec(**{k: v for k, v in document.items() if k in names})
+
+
+def search_summary(record: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The search record's summary for reports: its settings, the best and the top ten."""
+    if record is None:
+        return None
+    keys = (
+        "method",
+        "metric",
+        "higher_is_better",
+        "cv",
+        "splitter",
+        "space",
+        "candidates_tried",
+        "fits",
+        "failed_fits",
+        "best",
+    )
+    summary = {k: record.get(k) for k in keys}
+    summary["top"] = [
+        {k: row.get(k) for k in ("rank", "params", "mean", "std")}
+        for row in record.get("candidates", [])[:10]
+    ]
+    return summary

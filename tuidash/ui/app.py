@@ -239,13 +239,9 @@ class TuidashApp(JobWorkers, StoreWorkers):
         come back as messages."""
         data = self.state.data.data
         batch = self.begin_batch(jobs, config, data)
-        # A parameter search runs in this process (its candidates, folds and refit), then
-        # is saved like any training; plain trainings run as jobs.
-        searching = any(job.search is not None for job in jobs)
-        if self.use_jobs and not searching:
+        if self.use_jobs:
             self.start_jobs(batch, list(range(len(jobs))), self.cancel_event)
         else:
-            self.job_batch = None  # followed by its worker's messages, not by jobs
             self.train_worker(data, jobs, config, self.cancel_event, self.batch_id)
 
     def begin_batch(self, jobs: list[TrainJob], config: dict[str, Any], data: Any) -> JobBatch:

@@ -77,7 +77,7 @@ class JobResult:
             task=str(summary.get("task") or metadata.get("task") or "regression"),
             task_reason=str(summary.get("task_reason") or ""),
             classes=summary.get("classes") or metadata.get("classes"),
-            search=summary.get("search") or metadata.get("search"),
+            search=metadata.get("search") or summary.get("search"),
         )
 
     def to_model_data(self) -> dict[str, Any]:
@@ -321,8 +321,13 @@ class JobWorkers(App[None]):
                 replace=kind.replace,
                 **batch.config,
             )
+            searching = getattr(kind, "search", None)  # Search mode: a SearchJob
             try:
-                record = service.start(request)
+                record = service.start(
+                    request,
+                    search=searching.spec if searching is not None else None,
+                    cluster=searching.cluster if searching is not None else None,
+                )
             except Exception as error:
                 taken = isinstance(error, ModelExists)
                 self.post_message(
