@@ -401,4 +401,3 @@ def _kind_name(args: argparse.Namespace) -> str:
         return get_kind(args.model, task).display_name
     except CatalogError:
         return str(args.model)
-
