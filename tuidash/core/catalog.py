@@ -351,6 +351,18 @@ _REGRESSORS: tuple[ModelKind, ...] = (
     ),
 )
 
+
+def _class_weight() -> ParamSpec:
+    """The classifiers' class_weight choice."""
+    return ParamSpec(
+        "class_weight",
+        "choice",
+        "none",
+        "balanced: rare classes count as much as common ones; none: every row counts once.",
+        choices=("none", "balanced"),
+    )
+
+
 _CLASSIFIERS: tuple[ModelKind, ...] = (
     ModelKind(
         "dummy",
@@ -380,13 +392,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
                 "C", 1.0, 1e-4, 1e5, "Inverse regularisation; larger fits the training data closer."
             ),
             _int("max_iter", 1000, 10, 100_000, "Iterations of the solver before it gives up."),
-            ParamSpec(
-                "class_weight",
-                "choice",
-                "none",
-                "balanced: rare classes count as much as common ones; none: every row counts once.",
-                choices=("none", "balanced"),
-            ),
+            _class_weight(),
         ),
         needs_scaling=True,
         task="classification",
@@ -406,13 +412,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
                 "How a split's purity is measured.",
                 choices=("gini", "entropy", "log_loss"),
             ),
-            ParamSpec(
-                "class_weight",
-                "choice",
-                "none",
-                "balanced: rare classes count as much as common ones; none: every row counts once.",
-                choices=("none", "balanced"),
-            ),
+            _class_weight(),
         ),
         fixed={"random_state": 42},
         task="classification",
@@ -427,13 +427,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
             _int("n_estimators", 100, 1, 2000, "Number of trees; more is steadier and slower."),
             _int("max_depth", None, 1, 100, "Deepest split allowed; empty for unlimited.", True),
             _int("min_samples_split", 2, 2, 1000, "Fewest rows a node needs to be split."),
-            ParamSpec(
-                "class_weight",
-                "choice",
-                "none",
-                "balanced: rare classes count as much as common ones; none: every row counts once.",
-                choices=("none", "balanced"),
-            ),
+            _class_weight(),
         ),
         fixed={"random_state": 42, "n_jobs": -1},
         task="classification",
@@ -456,13 +450,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
             _int(
                 "max_depth", None, 1, 100, "Deepest split of each tree; empty for unlimited.", True
             ),
-            ParamSpec(
-                "class_weight",
-                "choice",
-                "none",
-                "balanced: rare classes count as much as common ones; none: every row counts once.",
-                choices=("none", "balanced"),
-            ),
+            _class_weight(),
         ),
         fixed={"random_state": 42},
         task="classification",
@@ -489,13 +477,7 @@ _CLASSIFIERS: tuple[ModelKind, ...] = (
                 "Estimate class probabilities (an internal 5-fold fit, slower); without them "
                 "log loss is undefined and ROC AUC uses the decision scores.",
             ),
-            ParamSpec(
-                "class_weight",
-                "choice",
-                "none",
-                "balanced: rare classes count as much as common ones; none: every row counts once.",
-                choices=("none", "balanced"),
-            ),
+            _class_weight(),
         ),
         needs_scaling=True,
         fixed={"random_state": 42},
