@@ -90,8 +90,23 @@ def write_saved_models(
         # A new scikit-learn or pandas release must not change the pictures of this JSON.
         document["environment"] = dict(FIXED_ENVIRONMENT)
         document["trained_by"] = "tester@tuidash"  # user@host would change the file sizes
+        # A forest predicts on threads that add the trees' outputs in any order, so the last
+        # bits of its predictions and metrics (and so the JSON's size) vary between runs.
+        document["metrics"] = _rounded(document["metrics"])
+        document["predictions"] = _rounded(document["predictions"])
         path.write_text(json.dumps(document))
     return names
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with every float rounded to 9 significant digits (lists, dicts kept)."""
+    if isinstance(value, float):
+        return float(f"{value:.9g}")
+    if isinstance(value, list):
+        return [_rounded(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    return value
 
 
 def break_model_file(store: Path, name: str) -> None:
