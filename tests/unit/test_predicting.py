@@ -54,6 +54,24 @@ def test_existing_prediction_column_is_kept(saved: ModelPersistence) -> None:
     assert any("prediction_2" in note for note in result.notes)
 
 
+def test_a_category_never_seen_in_training_is_predicted_and_said(
+    saved: ModelPersistence,
+) -> None:
+    """A city the model never saw still gets a prediction (the city's part left out), and
+    the notes name the column and the new values; known cities give no such note."""
+    entry = predicting.load_for_prediction(saved, "Lin")
+    known = predicting.predict_frame(entry, frame(4).drop(columns="y"), model_name="Lin")
+    assert not any("never saw" in note for note in known.notes)
+    new = frame(4).drop(columns="y").assign(city=["oslo", "rome", "rome", "kyiv"])
+    result = predicting.predict_frame(entry, new, model_name="Lin")
+    assert result.rows == 4 and all(isinstance(v, float) for v in result.values())
+    assert result.values()[0] == pytest.approx(known.values()[0], abs=1e-6)  # oslo as before
+    assert (
+        "Column 'city' has 2 values the model never saw in training ('kyiv', 'rome'): "
+        "the model ignores that column for those rows." in result.notes
+    )
+
+
 def test_schema_problems_are_named(saved: ModelPersistence) -> None:
     entry = predicting.load_for_prediction(saved, "Lin")
     with pytest.raises(predicting.PredictionError, match="x2"):

@@ -118,6 +118,34 @@ def features_from_pipeline(pipeline: Any) -> list[dict[str, Any]] | None:
     return list(schema.values())
 
 
+def unseen_categories(pipeline: Any, X: Any) -> dict[str, tuple[list[str], bool]]:
+    """Categorical columns of ``X`` holding values the fitted pipeline never saw in training:
+    column -> (the unseen values, sorted, and whether they go to an "infrequent" group).
+
+    Empty for pipelines not built by build_pipeline (nothing to tell).
+    """
+    preprocess = getattr(pipeline, "named_steps", {}).get("preprocess")
+    transformers = getattr(preprocess, "transformers_", None) or []
+    out: dict[str, tuple[list[str], bool]] = {}
+    for name, transformer, columns in transformers:
+        if name != "categorical":
+            continue
+        encoder = getattr(transformer, "named_steps", {}).get("onehot")
+        categories = getattr(encoder, "categories_", None)
+        if categories is None:
+            continue
+        infrequent = getattr(encoder, "infrequent_categories_", None) or [None] * len(columns)
+        for column, known, rare in zip(columns, categories, infrequent, strict=False):
+            if column not in getattr(X, "columns", ()):
+                continue
+            seen = {str(value) for value in known}
+            present = X[column].dropna().astype(str).unique()
+            new = sorted(str(value) for value in present if str(value) not in seen)
+            if new:
+                out[str(column)] = (new, rare is not None)
+    return out
+
+
 def _date_step(pipeline: Any) -> Any:
     """The fitted DateFeatures step of a pipeline built by build_pipeline, or None."""
     preprocess = getattr(pipeline, "named_steps", {}).get("preprocess")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from tuidash.core.errors import TuidashError
-from tuidash.core.pipeline import features_from_pipeline, prepare_frame
+from tuidash.core.pipeline import features_from_pipeline, prepare_frame, unseen_categories
 from tuidash.core.text import quoted_names
 
 if TYPE_CHECKING:
@@ -150,6 +150,7 @@ def predict_frame(
     except (ValueError, TypeError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PredictionError(f"The model {model_name!r} could not predict: {first}") from None
+    notes.extend(_unseen_notes(pipeline, X))
     column = _free_column(frame.columns)
     if column != PREDICTION_COLUMN:
         notes.append(f"The input already has a {PREDICTION_COLUMN!r} column; added {column!r}.")
@@ -165,6 +166,23 @@ def predict_frame(
             result[name] = table[:, index]
             probability_columns[name] = label
     return Prediction(model_name, source, result, column, notes, probability_columns)
+
+
+def _unseen_notes(pipeline: Any, X: Any) -> list[str]:
+    """One sentence per categorical column holding values the model never saw in training."""
+    notes = []
+    for column, (values, grouped) in unseen_categories(pipeline, X).items():
+        shown = quoted_names(values, limit=5)
+        how = (
+            "they were treated like its rare values"
+            if grouped
+            else "the model ignores that column for those rows"
+        )
+        count = "a value" if len(values) == 1 else f"{len(values)} values"
+        notes.append(
+            f"Column {column!r} has {count} the model never saw in training ({shown}): {how}."
+        )
+    return notes
 
 
 def predict_file(
