@@ -187,6 +187,10 @@ def test_cli_unreachable_cluster_and_bad_range_are_one_line(tmp_path: Path) -> N
     assert_failed(result, 1, "alpha", "low to high")
     result = run(*base, "--cluster", "tcp://127.0.0.1:9", cwd=tmp_path, store=tmp_path / "s")
     assert_failed(result, 1, "cannot be reached", "tcp://127.0.0.1:9")
+    # A value and a range for the same parameter: neither silently wins.
+    result = run(*base, "--search", "random", "--param-range", "alpha=0.1:10",
+                 "--param", "alpha=3", cwd=tmp_path, store=tmp_path / "s")  # fmt: skip
+    assert_failed(result, 1, "'alpha'", "both a value", "not both")
     assert not (tmp_path / "s" / "metadata" / "Ridge.json").exists()
 
 

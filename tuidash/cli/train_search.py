@@ -101,7 +101,7 @@ def _given(args: argparse.Namespace, name: str) -> bool:
 def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
     """Search (or train on a cluster), save and report; ``request`` is train's request."""
     from tuidash.cli import train as train_cli
-    from tuidash.core.search import SearchSpec
+    from tuidash.core.search import SearchSpec, ranged_names
     from tuidash.services import search as searching
     from tuidash.services import workflows
 
@@ -118,6 +118,13 @@ def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
         )
         request.cv_folds = None  # the search's folds; the refit is not cross-validated again
         searching.check_search(request, spec)
+        both = sorted(ranged_names(spec.ranges) & {key for key, _ in args.param or []})
+        if both:
+            which = " and ".join(repr(name) for name in both)
+            raise CommandError(
+                f"{which} got both a value (--param) and a range (--param-range); "
+                "give a value to fix it or a range to search it, not both."
+            )
     else:
         workflows.check_request(request)
     store = open_store(args, create=True)
