@@ -357,7 +357,11 @@ def test_train_bad_inputs(trained: dict[str, Path]) -> None:
         "linear_regression",
     )
     assert_failed(
-        run("train", data, "--target", "nope", "--model", "dummy", cwd=root, store=store), 1, "nope"
+        run("train", data, "--target", "nope", "--model", "dummy", cwd=root, store=store),
+        1,
+        "nope",
+        "the columns are",
+        "'y'",  # the columns there are named, so the person can pick one
     )
     assert_failed(
         run(

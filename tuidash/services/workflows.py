@@ -195,7 +195,12 @@ def resolve_task(request: TrainRequest, data: LoadedData | pd.DataFrame) -> Task
     frame = data.frame if isinstance(data, LoadedData) else data
     columns = [str(c) for c in frame.columns]
     if request.target not in columns:
-        raise TrainingError(f"There is no column {request.target!r} to predict.")
+        from tuidash.core.text import quoted_names
+
+        raise TrainingError(
+            f"There is no column {request.target!r} to predict; "
+            f"the columns are {quoted_names(columns)}."
+        )
     return decide_task(frame.iloc[:, columns.index(request.target)], request.task, request.target)
 
 
