@@ -179,7 +179,11 @@ def register(subparsers: Any) -> None:
     # The report flag's earlier spelling, kept working (it clashes with nothing).
     imp.add_argument("--json-report", dest="json", action="store_true", help=argparse.SUPPRESS)
     imp.add_argument("--name", help="the name to save it under (default: from JSON or file)")
-    imp.add_argument("--replace", action="store_true", help="overwrite a model of that name")
+    imp.add_argument(
+        "--replace",
+        action="store_true",
+        help="save as the next version of a model of that name (earlier versions are kept)",
+    )
     versions.register_actions(actions)
 
 

@@ -413,8 +413,8 @@ def import_model(
     existing = {e.get("name") for e in store.list_saved_models()}
     if name in existing and not replace:
         raise TransferError(
-            f"A model named {name!r} already exists; pass --replace to overwrite it "
-            "or --name to choose another name."
+            f"A model named {name!r} already exists; pass --replace to save this as its "
+            "next version (the earlier ones are kept) or --name to choose another name."
         )
     metrics, reasons = metrics_from_metadata(document)
     model_type = _guess_model_type(model, document)

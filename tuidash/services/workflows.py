@@ -213,7 +213,7 @@ class NameTaken(ModelExists):
         else:
             text = (
                 f"A model named {existing!r} already exists; names that differ only in "
-                "upper/lower case would share files on some disks, so pick another name."
+                "upper/lower case, spaces or _ would share files, so pick another name."
             )
         super().__init__(text)
         self.existing = existing
