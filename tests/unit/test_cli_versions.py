@@ -266,14 +266,14 @@ def test_show_and_export_a_version(tmp_path: Path, capsys: pytest.CaptureFixture
     assert ModelPersistence(store).list_versions("Old")[0]["metrics"]["R2"] == 0.1
 
 
-def test_delete_says_how_many_versions_and_mb(
+def test_delete_says_how_many_versions_and_their_size(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = three_versions(tmp_path)
     monkeypatch.setattr("sys.stdin", FakeTTY("n\n"))
     assert main(store, "models", "delete", "Forest") == 1
     err = capsys.readouterr().err
-    assert "all 3 versions" in err and " MB" in err and "Nothing deleted" in err
+    assert "all 3 versions" in err and " KB)" in err and "Nothing deleted" in err
     monkeypatch.setattr("sys.stdin", FakeTTY("y\n"))
     assert main(store, "models", "delete", "Forest@v1") == 0
     captured = capsys.readouterr()

@@ -17,6 +17,7 @@ from tuidash.core.store import (
     ModelPersistence,
     StoreError,
 )
+from tuidash.core.text import size_text
 
 
 @pytest.fixture
@@ -160,7 +161,8 @@ def test_deleting_a_name_deletes_every_version_after_a_summary(store):
     summary = store.deletion_summary("Forest")
     sizes = sum(r["size_bytes"] for r in store.list_versions("Forest"))
     assert (summary["name"], summary["versions"], summary["size_bytes"]) == ("Forest", 3, sizes)
-    assert summary["message"] == f"Delete 'Forest': 3 versions, {sizes / 1048576:.1f} MB?"
+    assert summary["message"] == f"Delete 'Forest': 3 versions, {size_text(sizes)}?"
+    assert " KB?" in summary["message"]  # small models: KB, not "0.0 MB"
     assert store.delete_model("Forest") == (True, "Deleted model 'Forest' (3 versions).")
     assert not (store.base_dir / "versions" / "Forest").exists()
     assert [r["name"] for r in store.list_saved_models()] == ["Other"]

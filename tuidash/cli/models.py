@@ -515,7 +515,7 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
     if version is not None:
         question = (
             f"Delete version {version['version']} of {version['name']!r} "
-            f"({_mb(version['size_bytes'])}) from {store.base_dir}?"
+            f"({size_text(version['size_bytes'])}) from {store.base_dir}?"
         )
     elif problem is not None:
         # A damaged entry may still have a good pickle: say which files go, both of them.
@@ -529,7 +529,7 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
         count = summary["versions"]
         every = f"all {count} versions" if count > 1 else "its only version"
         question = (
-            f"Delete model {args.name!r} with {every} ({_mb(summary['size_bytes'])}) "
+            f"Delete model {args.name!r} with {every} ({size_text(summary['size_bytes'])}) "
             f"from {store.base_dir}?"
         )
     if not confirm(
@@ -552,11 +552,6 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
     _log.info("%s (store %s)", message.rstrip("."), store.base_dir)
     deleted = args.name if version is None else version["ref"]
     return _report_deleted(args, store, [deleted], message)
-
-
-def _mb(size: int) -> str:
-    """A size in MB for a question (the store's sentences use the same form)."""
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _entry_files_text(files: Iterable[Any], base: StoreLocation) -> str:

@@ -50,6 +50,7 @@ from tuidash.core.store.names import (
     version_json_key,
     version_pkl_key,
 )
+from tuidash.core.text import size_text
 
 
 class VersionRegistry(StoreBase):
@@ -349,7 +350,7 @@ class VersionRegistry(StoreBase):
                 vs.rewrite_latest(self.backend, latest)
         size = sum(item["size_bytes"] for item in removed)
         verb = "Would remove" if dry_run else "Removed"
-        message = f"{verb} {_plural(len(removed), 'earlier version')} ({_mb(size)})"
+        message = f"{verb} {_plural(len(removed), 'earlier version')} ({size_text(size)})"
         if held:
             message += f"; kept {_plural(len(held), 'version')} that an alias points at"
         return {
@@ -377,7 +378,7 @@ class VersionRegistry(StoreBase):
             "versions": len(rows),
             "size_bytes": size,
             "aliases": aliases,
-            "message": f"Delete {what}: {count}, {_mb(size)}?",
+            "message": f"Delete {what}: {count}, {size_text(size)}?",
         }
 
     def _delete_version(self, name: str, selector: Selector) -> str:
@@ -415,10 +416,6 @@ def _size(backend: StoreBackend, key: str) -> int:
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def _version_row(
