@@ -22,7 +22,7 @@ from store_helpers import fitted, model_data
 
 from tuidash.core.errors import StoreError, StoreWriteError
 from tuidash.core.settings import parse_storage_options
-from tuidash.core.store import ModelPersistence, remote
+from tuidash.core.store import ModelPersistence, remote, remote_lock
 from tuidash.core.store.backend import LockTimeout
 from tuidash.core.store.remote import DownloadCache, RemoteBackend, WriteConflict
 
@@ -144,7 +144,7 @@ def test_the_lock_is_held_by_one_process_and_a_dead_ones_lock_expires(s3_url, s3
     s3_fs.pipe_file(_key(s3_url, ".tuidash.lock"), b'{"pid": 1}')
     with pytest.raises(LockTimeout), second.lock(0):
         pass
-    monkeypatch.setattr(remote, "LEASE_SECONDS", 0.5)
+    monkeypatch.setattr(remote_lock, "LEASE_SECONDS", 0.5)
     time.sleep(1.1)
     with second.lock(2):
         pass

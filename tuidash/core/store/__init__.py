@@ -44,8 +44,11 @@ The modules, from the bottom up (each imports only those above it in this list):
 - ``names``: which names are allowed, which share files, free names, each file's key;
 - ``durable``: new files written whole and fsynced, folder fsyncs, hashed reads;
 - ``backend``: the one file-system interface (``StoreBackend``) and ``LocalBackend``;
+- ``remote_cache``: the download cache of remote stores (pickles by digest on this disk);
+- ``remote_lock``: a remote store's writer lock (an object with a lease and a heartbeat)
+  and the conditional writes it rests on;
 - ``remote``: ``RemoteBackend``, a store in S3 or another fsspec file system (a URL as
-  the store's location): no rename, so conditional writes, a lock object, a download cache;
+  the store's location): no rename, so conditional writes, the lock object, the cache;
 - ``documents``: the metadata JSON: built, checked, turned into listing rows;
 - ``index``: the listing cache ``.tuidash-index.json``, checked against stat signatures;
 - ``commit``: the save sequence above, its roll-back and crash recovery;

@@ -10,14 +10,15 @@ is made up here:
   as the commit, exactly as on disk;
 - no lock file: the writer lock is an object (``.tuidash.lock``) created with
   ``If-None-Match: *``, kept alive by a heartbeat and taken over with ``If-Match`` when its
-  lease ran out (its writer was killed); the JSON commit itself is conditional too
-  (``If-Match`` the ETag the writer read, ``If-None-Match`` for a new name), so even a
-  writer whose lease was taken never overwrites blindly: it gets a sentence instead;
+  lease ran out (its writer was killed): ``remote_lock``; the JSON commit itself is
+  conditional too (``If-Match`` the ETag the writer read, ``If-None-Match`` for a new
+  name), so even a writer whose lease was taken never overwrites blindly: it gets a
+  sentence instead;
 - listing: one LIST per folder; each row's signature is the object's ETag, size and time
   from that LIST, so the listing cache is validated without a request per model;
 - loading streams the pickle into a local cache keyed by its digest (``~/.cache/tuidash``,
-  size-capped) while hashing it; the next load of the same object (same ETag) reads the
-  cached file and hashes it again, so a restart needs no download;
+  size-capped): ``remote_cache``, while hashing it; the next load of the same object (same
+  ETag) reads the cached file and hashes it again, so a restart needs no download;
 - network failures become ``StoreUnreachable``: one sentence, "could not reach URL: timed
   out; nothing was changed".
 
@@ -30,10 +31,8 @@ machines. Uploads and downloads report progress to ``RemoteBackend.progress``.
 from __future__ import annotations
 
 import contextlib
-import datetime
 import errno
 import hashlib
-import json
 import os
 import secrets
 import socket
@@ -42,7 +41,7 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,16 +50,24 @@ from tuidash.core.errors import StoreError
 from tuidash.core.settings import is_store_url
 from tuidash.core.settings import storage_options as default_options
 from tuidash.core.store import durable
-from tuidash.core.store.backend import Entry, LockTimeout, StoreBackend
+from tuidash.core.store.backend import Entry, StoreBackend
 from tuidash.core.store.durable import OpenPickle, Payload, TooLarge
-from tuidash.core.store.names import LOCK_NAME, METADATA_DIR, MODELS_DIR
+from tuidash.core.store.names import METADATA_DIR, MODELS_DIR
+from tuidash.core.store.remote_cache import DEFAULT_CACHE_BYTES as DEFAULT_CACHE_BYTES
+from tuidash.core.store.remote_cache import DownloadCache
+from tuidash.core.store.remote_cache import cache_dir as cache_dir
+from tuidash.core.store.remote_lock import (
+    _EMULATION_LOCK,
+    ObjectLock,
+    WriteConflict,
+    _etag,
+    _etag_or_sig,
+    _mtime_ns,
+)
+from tuidash.core.store.remote_lock import LEASE_SECONDS as LEASE_SECONDS
 
-LEASE_SECONDS = float(os.environ.get("TUIDASH_LOCK_LEASE") or 60.0)
-"""How long a writer lock lives without its heartbeat (a killed writer's lock then expires)."""
 LEFTOVER_GRACE_SECONDS = float(os.environ.get("TUIDASH_LEFTOVER_GRACE") or 600.0)
 """Temp objects younger than this are never removed by another process's clean-up."""
-DEFAULT_CACHE_BYTES = 2 * 1024**3
-"""The download cache's size cap (``TUIDASH_CACHE_BYTES`` changes it)."""
 UPLOAD_CHUNK = 16 * 1024 * 1024
 """Part size of multipart uploads (S3 needs at least 5 MB)."""
 
@@ -79,19 +86,6 @@ class StoreUnreachable(OSError, StoreError):
         """One sentence: "Could not reach s3://bucket/prefix: timed out; nothing was changed." """
         text = str(self.strerror or "could not reach the store")
         return f"{text[:1].upper()}{text[1:]}; nothing was changed."
-
-
-class WriteConflict(OSError):
-    """A conditional write lost: another process changed the object first."""
-
-
-def cache_dir() -> Path:
-    """The download cache: ``TUIDASH_CACHE_DIR``, else ``$XDG_CACHE_HOME/tuidash/models``."""
-    explicit = os.environ.get("TUIDASH_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "tuidash" / "models"
 
 
 # ----------------------------------------------------------------------------- entries
@@ -129,24 +123,6 @@ class RemoteEntry:
 
     def stat(self, *, follow_symlinks: bool = True) -> RemoteStat:
         return self.info
-
-
-def _etag(info: Mapping[str, Any]) -> str | None:
-    tag = info.get("ETag") or info.get("etag") or info.get("md5_checksum")
-    return str(tag) if tag else None
-
-
-def _mtime_ns(info: Mapping[str, Any]) -> int:
-    for key in ("LastModified", "last_modified", "mtime", "updated", "created"):
-        value = info.get(key)
-        if isinstance(value, datetime.datetime):
-            return int(value.timestamp() * 1e9)
-        if isinstance(value, int | float):
-            return int(value * 1e9)
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                return int(datetime.datetime.fromisoformat(value).timestamp() * 1e9)
-    return 0
 
 
 def _to_stat(info: Mapping[str, Any]) -> RemoteStat:
@@ -222,87 +198,6 @@ class _Upload:
         durable.unlink_quiet(self._spool)
 
 
-class DownloadCache:
-    """Downloaded pickles by digest under ``cache_dir()``, least recently used dropped first."""
-
-    def __init__(self, folder: Path | None = None, max_bytes: int | None = None) -> None:
-        self.folder = folder if folder is not None else cache_dir()
-        if max_bytes is None:
-            max_bytes = int(os.environ.get("TUIDASH_CACHE_BYTES") or DEFAULT_CACHE_BYTES)
-        self.max_bytes = max_bytes
-        """The cap: after each new file the oldest-used files go until the rest fit."""
-
-    def spool(self) -> str | None:
-        """Where files being uploaded or downloaded are written: in the cache (a rename then
-        keeps them), else the system's temp folder (None) when the cache cannot be written."""
-        folder = self.folder / "spool"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            return None
-        return str(folder)
-
-    def _object_file(self, digest: str) -> Path:
-        return self.folder / "objects" / digest[:2] / digest
-
-    def _tag_file(self, identity: str) -> Path:
-        return self.folder / "etags" / hashlib.sha256(identity.encode()).hexdigest()
-
-    def lookup(self, identity: str) -> tuple[Path, str] | None:
-        """(file, digest) cached for an object's identity (URL, key, ETag, size)."""
-        try:
-            digest = self._tag_file(identity).read_text(encoding="ascii").strip()
-        except OSError:
-            return None
-        path = self._object_file(digest)
-        if not path.is_file():
-            return None
-        with contextlib.suppress(OSError):
-            os.utime(path)  # used now: evicted last
-        return path, digest
-
-    def remember(self, identity: str, digest: str) -> None:
-        """Note which digest an object's identity holds (its file is in the cache)."""
-        tag = self._tag_file(identity)
-        with contextlib.suppress(OSError):
-            tag.parent.mkdir(parents=True, exist_ok=True)
-            tmp = tag.with_name(f".{tag.name}.{secrets.token_hex(4)}")
-            tmp.write_text(digest, encoding="ascii")
-            os.replace(tmp, tag)
-
-    def adopt(self, path: str | Path, digest: str) -> Path | None:
-        """Move a complete local file into the cache as ``digest``; its new path."""
-        if self.max_bytes <= 0:
-            return None
-        target = self._object_file(digest)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
-        except OSError:
-            return None
-        self.trim()
-        return target
-
-    def forget(self, digest: str) -> None:
-        """Drop a cached file whose bytes no longer match its digest."""
-        durable.unlink_quiet(self._object_file(digest))
-
-    def trim(self) -> None:
-        """Remove the least recently used files until the cache fits its cap."""
-        files = []
-        with contextlib.suppress(OSError):
-            for path in (self.folder / "objects").glob("*/*"):
-                with contextlib.suppress(OSError):
-                    info = path.stat()
-                    files.append((info.st_mtime, info.st_size, path))
-        total = sum(size for _, size, _ in files)
-        for _, size, path in sorted(files):
-            if total <= self.max_bytes:
-                break
-            durable.unlink_quiet(path)
-            total -= size
-
-
 # ----------------------------------------------------------------------------- backend
 
 
@@ -334,11 +229,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc).strip().split("\n")[0][:120] or type(exc).__name__
 
 
-_EMULATION_LOCK = threading.Lock()
-"""Serialises conditional writes on file systems that have none (memory://)."""
-
-
-class RemoteBackend:
+class RemoteBackend(ObjectLock):
     """A store in object storage, reached through fsspec (see the module)."""
 
     remote = True
@@ -394,14 +285,7 @@ class RemoteBackend:
         """Temp objects younger than this are left alone by clean-ups (a live writer's)."""
         self.requests = 0
         """Requests made (counted for the benchmark)."""
-        self._lock_state = threading.RLock()
-        self._held = 0
-        self._owner: int | None = None
-        self._lock_etag: str | None = None
-        self._lock_lost = False
-        self._heartbeat: threading.Thread | None = None
-        self._beating = threading.Event()
-        self._seen: dict[str, str | None] = {}
+        self._init_lock()
         self._exists = False
 
     # -- plumbing -----------------------------------------------------------------------
@@ -497,13 +381,6 @@ class RemoteBackend:
                 self._seen.pop(key, None)
                 return
         self._seen[key] = etag
-
-    def _check_lock(self) -> None:
-        if self._lock_lost and self._owner == threading.get_ident():
-            raise WriteConflict(
-                errno.EBUSY,
-                "this process lost the store's writer lock (it was silent too long)",
-            )
 
     # -- the protocol -------------------------------------------------------------------
 
@@ -813,126 +690,6 @@ class RemoteBackend:
 
     def free_bytes(self) -> int:
         raise OSError(errno.ENOTSUP, "an object store has no free space to report")
-
-    # -- the writer lock ----------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def lock(self, timeout: float) -> Iterator[None]:
-        me = threading.get_ident()
-        with self._lock_state:
-            if self._owner == me:
-                self._held += 1
-                reentered = True
-            else:
-                reentered = False
-        if not reentered:
-            self._acquire(timeout)
-        try:
-            yield
-        finally:
-            with self._lock_state:
-                self._held -= 1
-                last = self._held == 0
-            if last:
-                self._release()
-
-    def _lock_body(self) -> bytes:
-        return json.dumps(
-            {"host": socket.gethostname(), "pid": os.getpid(), "token": secrets.token_hex(8)}
-        ).encode()
-
-    def _acquire(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        pause = 0.02
-        while True:
-            try:
-                self._call_put_lock(create=True)
-                break
-            except FileExistsError:
-                pass
-            stale = self._stale_lock()
-            if stale is not None:
-                try:
-                    self._call_put_lock(match=stale)
-                    break
-                except (WriteConflict, FileNotFoundError):
-                    pass
-            if time.monotonic() >= deadline:
-                raise LockTimeout(f"{self.root} is locked by another process")
-            time.sleep(
-                min(pause, max(0.0, deadline - time.monotonic()))
-                * (0.5 + secrets.randbelow(100) / 100)
-            )
-            pause = min(pause * 1.5, 0.5)
-        with self._lock_state:
-            self._owner, self._held, self._lock_lost = threading.get_ident(), 1, False
-            self._seen = {}
-        self._beating = threading.Event()
-        self._heartbeat = threading.Thread(
-            target=self._beat,
-            args=(self._lock_etag, self._beating),
-            name="tuidash-lock",
-            daemon=True,
-        )
-        self._heartbeat.start()
-
-    def _call_put_lock(self, *, create: bool = False, match: str | None = None) -> None:
-        data = self._lock_body()
-        if self._s3:
-            kwargs: dict[str, Any] = {"mode": "create"} if create else {"IfMatch": match}
-            result = self._call(self.fs.pipe_file, self.object_path(LOCK_NAME), data, **kwargs)
-            tag = result.get("ETag") if isinstance(result, dict) else None
-            self._lock_etag = tag or _etag_or_sig(self._info(LOCK_NAME))
-            return
-        with _EMULATION_LOCK:
-            try:
-                current: str | None = _etag_or_sig(self._info(LOCK_NAME))
-            except FileNotFoundError:
-                current = None
-            if create and current is not None:
-                raise FileExistsError(errno.EEXIST, "locked", self.object_path(LOCK_NAME))
-            if match is not None and current != match:
-                raise WriteConflict(errno.EBUSY, "the lock moved")
-            self._call(self.fs.pipe_file, self.object_path(LOCK_NAME), data)
-            self._lock_etag = _etag_or_sig(self._info(LOCK_NAME))
-
-    def _stale_lock(self) -> str | None:
-        """The lock's ETag if its lease ran out (its writer stopped beating), else None."""
-        try:
-            info = self._info(LOCK_NAME)
-        except FileNotFoundError:
-            return None
-        age = time.time() - _mtime_ns(info) / 1e9
-        return _etag_or_sig(info) if age > LEASE_SECONDS else None
-
-    def _beat(self, etag: str | None, released: threading.Event) -> None:
-        """Refresh the lock object while it is held (If-Match: nobody took it meanwhile)."""
-        while not released.wait(LEASE_SECONDS / 4):
-            with self._lock_state:
-                if self._owner is None or self._lock_etag != etag:
-                    return
-                try:
-                    self._call_put_lock(match=etag)
-                    etag = self._lock_etag
-                except (OSError, FileNotFoundError):
-                    self._lock_lost = True
-                    return
-
-    def _release(self) -> None:
-        self._beating.set()
-        with self._lock_state:
-            etag, lost = self._lock_etag, self._lock_lost
-            self._owner, self._lock_etag, self._seen = None, None, {}
-        if lost:
-            return
-        with contextlib.suppress(Exception):
-            if _etag_or_sig(self._info(LOCK_NAME)) == etag:
-                self._call(self.fs.rm_file, self.object_path(LOCK_NAME))
-
-
-def _etag_or_sig(info: Mapping[str, Any]) -> str:
-    """The object's ETag, or where there is none, its size and time."""
-    return _etag(info) or f"{info.get('size')}:{_mtime_ns(info)}"
 
 
 def open_backend(
