@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-
 TESTS = Path(__file__).resolve().parents[1]
 
 WRITE_IN_A_FRESH_PROCESS = """
