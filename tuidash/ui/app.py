@@ -26,6 +26,7 @@ from textual.binding import Binding, BindingType
 
 from tuidash.core.errors import ModelExists
 from tuidash.core.settings import absolute_location
+from tuidash.ui import heap
 from tuidash.ui import messages as msg
 from tuidash.ui.batch import BatchOutcome, listed
 from tuidash.ui.commands import SectionCommands
@@ -222,6 +223,7 @@ class TuidashApp(JobWorkers, StoreWorkers):
 
     @on(msg.DataLoaded)
     def _data_loaded(self, message: msg.DataLoaded) -> None:
+        heap.settle()  # the data set lives on: out of the cycle collector's walk
         data = self.state.data
         data.use(message.data, message.profile, message.problems)
         frame = message.data.frame
@@ -389,6 +391,7 @@ class TuidashApp(JobWorkers, StoreWorkers):
     def _training_done(self, message: msg.TrainingBatchDone) -> None:
         if self._stale(message.batch):
             return
+        heap.settle()  # the trained models live on: out of the cycle collector's walk
         batch = self.job_batch
         by_job = batch is not None and batch.batch == message.batch and batch.cancelled
         self._finish_batch(cancelled=self.cancel_event.is_set() or by_job)
