@@ -1,6 +1,6 @@
 """Listing, loading and saving at the physical floor, on a store shaped like a real user's.
 
-    python benchmarks/bench_floor.py [--repeat 3] [--keep DIR] [--skip-app]
+    python benchmarks/bench_floor.py [--repeat 3] [--keep DIR] [--skip-app] [--only PARTS]
 
 The workload (issue 13): 8 ``RandomForestRegressor(n_estimators=60)`` fitted on
 ``make_regression(n_samples=20000, n_features=10, random_state=0)`` (about 110 MB each) and
@@ -14,10 +14,13 @@ tuidash so both see the same machine:
 - bare load: a ``pickle.load`` loop over the same pkl files;
 - durable dump: ``pickle.dump`` + ``fsync`` of one forest into a new file.
 
-Also: the app's first frame (headless ``App.run_test`` until the first screen is mounted
-and the model list is on it) with 10,000 small models versus an empty store, and the
-longest stall of the app's event loop (a 5 ms timer task in the app's own loop) while a
-forest trains, is saved and loads, and while the 208 models auto-load at start.
+Also: the app's first frame (headless ``App.run_test`` until the first frame of the first
+section is composed for the terminal) with 10,000 small models versus an empty store; for
+information, when the first rows of the model list are drawn, when all 10,000 rows are in
+the table, and when the process first goes idle (the first ``pilot.pause()`` returns: it
+waits for every thread, the listing's included). And the longest stall of the app's event
+loop (a 5 ms timer task in the app's own loop) while a forest trains, is saved and loads,
+and while the 208 models auto-load at start. ``--only frame,stall`` runs just those.
 
 Everything is built under /tmp (about 1.9 GB at the peak) and deleted at the end, unless
 ``--keep`` names a folder to build in (and reuse on the next run). Prints one table:

@@ -49,3 +49,12 @@ async def test_a_collector_turned_off_elsewhere_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_settling_inside_a_quiet_block_waits_for_its_end() -> None:
+    frozen = gc.get_freeze_count()
+    async with heap.quiet():
+        built = [[i] for i in range(1000)]
+        heap.settle()  # a model loaded while a listing runs: no collection of it all now
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() >= frozen + len(built)

@@ -27,7 +27,12 @@ _was_enabled = True
 
 def settle(collect: bool = True) -> None:
     """Take what is alive now out of full collections (young garbage is collected first,
-    unless ``collect`` is False: after ``quiet()`` the young objects are too many)."""
+    unless ``collect`` is False: after ``quiet()`` the young objects are too many).
+
+    Nothing happens while a ``quiet()`` block runs: its end freezes what is alive then.
+    """
+    if _quiet:
+        return
     if collect:
         gc.collect(1)
     gc.freeze()
@@ -47,6 +52,6 @@ async def quiet() -> AsyncIterator[None]:
     finally:
         _quiet -= 1
         if _quiet == 0:
-            settle(collect=False)
+            gc.freeze()
             if _was_enabled:
                 gc.enable()

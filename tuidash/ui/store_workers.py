@@ -283,7 +283,9 @@ class StoreWorkers(App[None]):
         failures = self.state.store.load_failures
         if action == "load":
             assert name is not None
-            await service.load(name)
+            # A large model is many new objects: no collection (it holds the GIL) meanwhile.
+            async with heap.quiet():
+                await service.load(name)
             failures.pop(name, None)
             return f"{name} loaded into memory."
         if action == "unload":
