@@ -355,12 +355,6 @@ class ModelsScreen(VersionKeys, SectionScreen):
                 ),
             )
 
-    @property
-    def filling(self) -> bool:
-        """Rows of the last rebuild are still being added."""
-        table = self.query_one("#models-table", ModelsTable)
-        return table.row_count < len(self.ordered()) + len(self._problem_rows)
-
     def _summary(self) -> None:
         store = self.store
         count = len(store.entries)

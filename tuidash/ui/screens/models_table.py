@@ -59,11 +59,6 @@ def columns_of_tasks(tasks: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, 
     return ("R2", "Balanced accuracy"), (*METRICS[1:], "Accuracy", *CLASSIFICATION_METRICS[2:])
 
 
-def metric_columns(entries: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The metric columns of a table of ``entries`` (see ``columns_of_tasks``)."""
-    return columns_of_tasks(model_task(entry) for entry in entries)
-
-
 def kind_label(entry: Mapping[str, Any]) -> str:
     """The display name of an entry's model kind (of its task)."""
     model_type = entry.get("model_type") or ""
@@ -149,11 +144,6 @@ def listing_facts(entries: Iterable[Mapping[str, Any]]) -> ListingFacts:
         known_groups=sum(1 for g in groups if g.known),
         unknown=sum(len(g.models) for g in groups if not g.known),
     )
-
-
-def best_by_r2(entries: dict[str, dict[str, Any]]) -> set[str]:
-    """The best models of ``entries`` by name (see ``listing_facts``)."""
-    return set(listing_facts([{**entry, "name": name} for name, entry in entries.items()]).best)
 
 
 def column_labels(facts: ListingFacts) -> dict[str, str]:
