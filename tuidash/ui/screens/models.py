@@ -8,6 +8,7 @@ versions) are in ``model_versions``; the versions list and chart in ``widgets/ve
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
@@ -25,6 +26,7 @@ from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.screens.model_versions import VERSION_BINDINGS, VersionKeys
 from tuidash.ui.screens.models_table import (
+    BATCH_SECONDS,
     CLASSIFICATION_METRICS,
     HIGHER_IS_BETTER,
     METRICS,
@@ -278,8 +280,8 @@ class ModelsScreen(VersionKeys, SectionScreen):
     def redraw(self) -> None:
         """Rebuild the table, keeping the highlighted row.
 
-        Only the first ``ROWS_AT_ONCE`` rows are built now; the others follow, as many at
-        a time, with the event loop free in between (see ``_add_rows``).
+        Only the first ``ROWS_AT_ONCE`` rows are built now; the others follow a few hundred
+        at a time, with the event loop free in between (see ``_add_rows``).
         """
         store = self.store
         table = self.query_one("#models-table", ModelsTable)
@@ -323,14 +325,22 @@ class ModelsScreen(VersionKeys, SectionScreen):
         current: str | None,
         generation: int,
     ) -> None:
-        """Build and add the rows ``rows[start:]`` (entries, or names of problem entries),
-        ROWS_AT_ONCE at a time: the first rows show at once and the event loop stays free
-        between the others (thousands of models)."""
+        """Build and add the rows ``rows[start:]`` (entries, or names of problem entries), a
+        go at a time: ROWS_AT_ONCE in the first, so the first rows show at once, then as many
+        as BATCH_SECONDS allow (at least ROWS_AT_ONCE), the event loop free between goes."""
         if generation != self._fill_generation:
             return  # the table was rebuilt since
         store = self.store
         built: list[tuple[str, list[Any]]] = []
-        for row in rows[start : start + ROWS_AT_ONCE]:
+        began = time.perf_counter()
+        end = start
+        while end < len(rows):
+            if len(built) >= ROWS_AT_ONCE and (
+                not start or time.perf_counter() - began > BATCH_SECONDS
+            ):
+                break
+            row = rows[end]
+            end += 1
             if isinstance(row, str):
                 name, status = row, "problem"
                 cells = problem_cells(name, facts)
@@ -347,12 +357,9 @@ class ModelsScreen(VersionKeys, SectionScreen):
         if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
             current = None
-        if start + ROWS_AT_ONCE < len(rows):
+        if end < len(rows):
             self.set_timer(
-                0.001,
-                lambda: self._add_rows(
-                    table, facts, rows, start + ROWS_AT_ONCE, current, generation
-                ),
+                0.001, lambda: self._add_rows(table, facts, rows, end, current, generation)
             )
 
     def _summary(self) -> None:

@@ -3,7 +3,7 @@
 A store can hold thousands of models. What the table needs from the whole listing (the
 best model of each group, the tasks present) is computed once per listing, off the event
 loop (``listing_facts``, called by the listing worker); the cells of a row are built only
-when the row is added, ``ROWS_AT_ONCE`` rows at a time, so the first rows show at once.
+when the row is added, a few hundred rows at a time, so the first rows show at once.
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ TASK_CELLS = {"regression": "regr.", "classification": "class."}
 STATUS_STYLES = {"loaded": "bold", "problem": "red"}
 """How the Status cell shows each status."""
 ROWS_AT_ONCE = 200
-"""Rows the Models table adds in one go (then the event loop runs before the next ones)."""
+"""Rows the Models table adds in its first go, and at least in each later one."""
+BATCH_SECONDS = 0.02
+"""How long one later go may build rows before the event loop runs again (a go costs about
+half as much again in adding and drawing them: well under the 100 ms a stall may last)."""
 
 
 def model_task(entry: Mapping[str, Any]) -> str:
