@@ -26,6 +26,7 @@ from textual.binding import Binding, BindingType
 
 from tuidash.core.errors import ModelExists
 from tuidash.core.settings import absolute_location
+from tuidash.ui import heap
 from tuidash.ui import messages as msg
 from tuidash.ui.batch import BatchOutcome, listed
 from tuidash.ui.commands import SectionCommands
@@ -222,6 +223,7 @@ class TuidashApp(JobWorkers, StoreWorkers):
 
     @on(msg.DataLoaded)
     def _data_loaded(self, message: msg.DataLoaded) -> None:
+        heap.settle()  # the data set lives on: out of the cycle collector's walk
         data = self.state.data
         data.use(message.data, message.profile, message.problems)
         frame = message.data.frame
@@ -239,6 +241,7 @@ class TuidashApp(JobWorkers, StoreWorkers):
         come back as messages."""
         data = self.state.data.data
         batch = self.begin_batch(jobs, config, data)
+        self.import_charts()
         if self.use_jobs:
             self.start_jobs(batch, list(range(len(jobs))), self.cancel_event)
         else:
@@ -247,6 +250,7 @@ class TuidashApp(JobWorkers, StoreWorkers):
     def begin_batch(self, jobs: list[TrainJob], config: dict[str, Any], data: Any) -> JobBatch:
         """A new batch: the Train section shows it from now on."""
         training = self.state.training
+        heap.settle()  # the data and the screens shown so far live on: out of the walk
         self.cancel_event = threading.Event()
         training.running = True
         training.jobs = list(jobs)
@@ -329,11 +333,15 @@ class TuidashApp(JobWorkers, StoreWorkers):
                 self.post_message(msg.TrainingFailed(job.kind_id, error_sentence(error), batch))
                 continue
             self.post_message(msg.TrainingFinished(job.name, trained, job.replace, batch))
-        # The results tab draws charts next: import them here, off the event loop.
-        import tuidash.core.analysis
-        import tuidash.ui.widgets.charts  # noqa: F401
-
         self.post_message(msg.TrainingBatchDone(batch))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="imports", description="Imports")
+    def import_charts(self) -> None:
+        """Import what the results tab draws with (plotext takes a good 100 ms to import),
+        here while the models train, not on the event loop when they are done."""
+        import tuidash.core.analysis
+        import tuidash.ui.widgets.charts
+        import tuidash.ui.widgets.class_charts  # noqa: F401
 
     @on(msg.TrainingProgress)
     def _training_progress(self, message: msg.TrainingProgress) -> None:
@@ -389,6 +397,7 @@ class TuidashApp(JobWorkers, StoreWorkers):
     def _training_done(self, message: msg.TrainingBatchDone) -> None:
         if self._stale(message.batch):
             return
+        heap.settle()  # the trained models live on: out of the cycle collector's walk
         batch = self.job_batch
         by_job = batch is not None and batch.batch == message.batch and batch.cancelled
         self._finish_batch(cancelled=self.cancel_event.is_set() or by_job)

@@ -161,6 +161,9 @@ class ModelsListed(Message):
     """The store's entries, from the JSON files alone."""
 
     entries: list[dict[str, Any]]
+    facts: Any = None
+    """What the Models table shows about them as a whole (``ListingFacts``), computed off
+    the event loop with the listing."""
 
 
 @dataclass

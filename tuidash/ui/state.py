@@ -185,6 +185,9 @@ class StoreState:
     def __init__(self, owner: DOMNode, autoload: bool = True) -> None:
         self.entries: dict[str, dict[str, Any]] = {}
         """Saved models by name, from the JSON files (no unpickling)."""
+        self.facts: Any = None
+        """What the Models table shows about these entries as a whole (the screens'
+        ``ListingFacts``), computed with the listing off the event loop; None if not."""
         self.problems: list[dict[str, Any]] = []
         """The problems of the last storage report (damaged, refused, orphaned entries)."""
         self.report: dict[str, Any] | None = None
@@ -237,9 +240,10 @@ class StoreState:
             return "loaded"
         return "on disk"
 
-    def use_listing(self, entries: list[dict[str, Any]]) -> None:
-        """The store's entries, as just listed."""
+    def use_listing(self, entries: list[dict[str, Any]], facts: Any = None) -> None:
+        """The store's entries, as just listed (with their ``facts``, if computed)."""
         self.entries = {entry["name"]: entry for entry in entries}
+        self.facts = facts
         # A listing follows every change: versions listed before it may be out of date.
         self.versions.clear()
         self.version_problems.clear()

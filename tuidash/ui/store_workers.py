@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App
 
+from tuidash.ui import heap
 from tuidash.ui import messages as msg
 from tuidash.ui.messages import error_sentence
 from tuidash.ui.state import UNLOADABLE
@@ -66,15 +67,23 @@ class StoreWorkers(App[None]):
     async def _list_now(self) -> list[str]:
         """List the store; return the names listed."""
         assert self.service is not None
-        try:
-            # Names and metrics only: the prediction samples are read when a screen needs
-            # them (``with_details``); reading every JSON in full made a large store's first
-            # listing tens of times slower.
-            entries = await self.service.list_models(predictions=False)
-        except Exception as error:
-            self.notify(error_sentence(error), title="Model store", severity="error")
-            return []
-        self.post_message(msg.ModelsListed(list(entries)))
+        from tuidash.ui.screens.models_table import listing_facts
+
+        # Thousands of entries are thousands of new objects: no cycle collection (which
+        # would stall the screen) while they are made; frozen once made (see ``heap``).
+        async with heap.quiet():
+            try:
+                # Names and metrics only: the prediction samples are read when a screen
+                # needs them (``with_details``); reading every JSON in full made a large
+                # store's first listing tens of times slower.
+                entries = await self.service.list_models(predictions=False)
+            except Exception as error:
+                self.notify(error_sentence(error), title="Model store", severity="error")
+                return []
+            # The best model per group and the tasks present take a noticeable time with
+            # thousands of models: not on the event loop.
+            facts = await asyncio.to_thread(listing_facts, entries)
+        self.post_message(msg.ModelsListed(list(entries), facts))
         return [str(entry["name"]) for entry in entries]
 
     async def _list_and_load(self) -> None:
@@ -176,7 +185,7 @@ class StoreWorkers(App[None]):
 
     @on(msg.ModelsListed)
     def _models_listed(self, message: msg.ModelsListed) -> None:
-        self.state.store.use_listing(message.entries)
+        self.state.store.use_listing(message.entries, message.facts)
 
     def _report_transfers(self, service: PersistenceService) -> None:
         """Post the progress of large uploads and downloads of a remote store (from the
@@ -207,6 +216,7 @@ class StoreWorkers(App[None]):
 
     @on(msg.ModelsLoadFinished)
     def _load_finished(self, message: msg.ModelsLoadFinished) -> None:
+        heap.settle()  # the models loaded live on: out of the collector's walk
         self.state.store.loading_finished(message)
         noun = "model" if message.loaded == 1 else "models"
         if message.loaded or message.failed or message.stopped:
@@ -237,7 +247,8 @@ class StoreWorkers(App[None]):
         if self.service is None:
             return None
         try:
-            report = dict(await self.service.storage_report())
+            async with heap.quiet():  # it looks at every file: many objects (see _list_now)
+                report = dict(await self.service.storage_report())
         except Exception as error:
             self.notify(error_sentence(error), title="Storage", severity="error")
             return None
@@ -272,7 +283,9 @@ class StoreWorkers(App[None]):
         failures = self.state.store.load_failures
         if action == "load":
             assert name is not None
-            await service.load(name)
+            # A large model is many new objects: no collection (it holds the GIL) meanwhile.
+            async with heap.quiet():
+                await service.load(name)
             failures.pop(name, None)
             return f"{name} loaded into memory."
         if action == "unload":
@@ -315,6 +328,8 @@ class StoreWorkers(App[None]):
 
     @on(msg.StoreActionDone)
     def _store_action_done(self, message: msg.StoreActionDone) -> None:
+        if message.ok and message.action in ("load", "recheck"):
+            heap.settle()  # the model loaded lives on: out of the collector's walk
         if not message.quiet or not message.ok:
             self.notify(message.message, severity="information" if message.ok else "error")
         self.state.store.action_finished(message)

@@ -8,6 +8,7 @@ versions) are in ``model_versions``; the versions list and chart in ``widgets/ve
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
@@ -16,16 +17,32 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.geometry import Size
 from textual.widgets import DataTable, Input, Static
-from textual.widgets.data_table import ColumnKey
 
 from tuidash.core import analysis as an
-from tuidash.core.catalog import CATALOGS
 from tuidash.core.text import duration_text, number_text, size_text
+from tuidash.ui import heap
 from tuidash.ui.modals.confirm import ConfirmModal
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.screens.model_versions import VERSION_BINDINGS, VersionKeys
+from tuidash.ui.screens.models_table import (
+    BATCH_SECONDS,
+    CLASSIFICATION_METRICS,
+    HIGHER_IS_BETTER,
+    METRICS,
+    ROWS_AT_ONCE,
+    ListingFacts,
+    ModelsTable,
+    column_labels,
+    kind_label,
+    listing_facts,
+    matches,
+    metric_value,
+    model_task,
+    problem_cells,
+    row_cells,
+    status_cell,
+)
 from tuidash.ui.sections import section_bindings
 from tuidash.ui.widgets.versions import main_metric, versions_text
 
@@ -33,103 +50,9 @@ if TYPE_CHECKING:
     from tuidash.ui.messages import ModelLoadProgress, ModelsLoadFinished
     from tuidash.ui.state import Actions, AppState, Settings, StoreState
 
-METRICS = ("R2", "RMSE", "MAE", "MAPE", "MSE")
-"""Metric columns of regressors, in the order shown."""
-CLASSIFICATION_METRICS = ("Balanced accuracy", "Accuracy", "F1 macro", "ROC AUC", "Log loss")
-"""Metric columns of classifiers, in the order shown."""
-METRIC_LABELS = {"Balanced accuracy": "Bal. acc", "Accuracy": "Acc"}
-"""Short column headers of long metric names."""
-HIGHER_IS_BETTER = {"R2"} | set(CLASSIFICATION_METRICS) - {"Log loss"}
-"""Metrics where a larger value is better (the others are errors)."""
-SORT_COLUMNS = ("name", *METRICS, "saved_at", "size")
-"""Columns the "o" key cycles through (a store with classifiers adds their metrics)."""
-
-
-def model_task(entry: dict[str, Any]) -> str:
-    """regression or classification (entries saved before classification are regressors)."""
-    return "classification" if entry.get("task") == "classification" else "regression"
-
-
-def metric_columns(entries: list[dict[str, Any]]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(the metric columns right after the kind, the ones after target and data).
-
-    A store of regressors shows exactly the regression columns; a store of classifiers
-    the classification ones; with both, each task's main metric comes first.
-    """
-    tasks = {model_task(entry) for entry in entries}
-    if "classification" not in tasks:
-        return METRICS[:2], METRICS[2:]
-    if tasks == {"classification"}:
-        return CLASSIFICATION_METRICS[:2], CLASSIFICATION_METRICS[2:]
-    return ("R2", "Balanced accuracy"), (*METRICS[1:], "Accuracy", *CLASSIFICATION_METRICS[2:])
-
-
-def kind_label(entry: dict[str, Any]) -> str:
-    """The display name of an entry's model kind (of its task)."""
-    model_type = entry.get("model_type") or ""
-    kind = CATALOGS.get(model_task(entry), {}).get(str(model_type))
-    return kind.display_name if kind else (str(model_type) or "?")
-
-
-def metric_value(entry: dict[str, Any], metric: str) -> float | None:
-    """One metric of an entry, or None when undefined or missing."""
-    value = (entry.get("metrics") or {}).get(metric)
-    return float(value) if isinstance(value, int | float) else None
-
-
-def best_by_r2(entries: dict[str, dict[str, Any]]) -> set[str]:
-    """The models with the best main metric (R2; balanced accuracy for classifiers) among
-    the models comparable with them.
-
-    Models are comparable when they predict the same target of the same data with the
-    same task; a model
-    whose data is unknown is never marked (see ``core.analysis.comparison_groups``).
-    """
-    entries_named = [{**entry, "name": name} for name, entry in entries.items()]
-    best: set[str] = set()
-    for group in an.comparison_groups(entries_named):
-        winners = an.best_per_group(group.models)
-        if winners:
-            # Ties go to the name that sorts first, the row shown first among equals.
-            best.add(min(winners, key=str.lower))
-    return best
-
-
-TASK_CELLS = {"regression": "regr.", "classification": "class."}
-"""The Task column's cells (the column shows only when a classifier is saved)."""
-
-
 SECTIONS = Binding.Group("Sections", compact=True)
 """The section keys share one footer label on this screen: at 80 columns there is no
 room for each key's own description after the Models keys."""
-
-
-def matches(entry: dict[str, Any], words: str) -> bool:
-    """Whether every word of a filter is in the entry's name, kind, target or a tag."""
-    data = entry.get("data") or {}
-    haystack = " ".join(
-        [
-            str(entry.get("name") or ""),
-            kind_label(entry),
-            str(entry.get("model_type") or ""),
-            str(data.get("target") or "") if isinstance(data, dict) else "",
-            *[str(tag) for tag in entry.get("tags") or []],
-        ]
-    ).lower()
-    return all(word in haystack for word in words.lower().split())
-
-
-def version_cell(entry: dict[str, Any]) -> str:
-    """``v4 (3)``: the latest version's number and how many versions the name has (earlier
-    ones may have been deleted or pruned, so the two can differ)."""
-    return f"v{entry.get('version') or 1} ({entry.get('versions') or 1})"
-
-
-def data_file(entry: dict[str, Any]) -> str:
-    """The data file a model was trained on, its file name only (``sample:diabetes``)."""
-    data = entry.get("data") or {}
-    source = str(data.get("source") or "") if isinstance(data, dict) else ""
-    return source.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 class ModelsScreen(VersionKeys, SectionScreen):
@@ -250,6 +173,10 @@ class ModelsScreen(VersionKeys, SectionScreen):
         """Counts table rebuilds (rows still being added belong to the last one)."""
         self._shown_entries: dict[str, dict[str, Any]] | None = None
         """The store's entries mapping the table was last built from."""
+        self._problem_rows: set[str] = set()
+        """The problem entries (not listed as good) the table was last built with."""
+        self._facts: ListingFacts | None = None
+        self._facts_of: dict[str, dict[str, Any]] | None = None
 
     @classmethod
     def for_app(cls, state: AppState, actions: Actions) -> ModelsScreen:
@@ -269,27 +196,6 @@ class ModelsScreen(VersionKeys, SectionScreen):
             with Horizontal(id="models-detail"), VerticalScroll(id="detail-scroll"):
                 yield Static("", id="detail")
 
-    def _add_columns(self, table: DataTable[Any], rows: list[list[Any]]) -> None:
-        """The columns, with an arrow on the sorted one, each as wide as its widest cell."""
-        # Status right after the name: at 80 columns the rightmost columns scroll away.
-        main, rest = self.metric_columns()
-        labels = {"mark": "✓", "best": "★", "name": "Name", "v": "v"}
-        labels.update({"status": "Status", "kind": "Kind"})
-        if self.has_classifiers():
-            labels["task"] = "Task"
-        labels.update({m: METRIC_LABELS.get(m, m) for m in main})
-        labels.update({"target": "Target", "data": "Data"})
-        labels.update({m: METRIC_LABELS.get(m, m) for m in rest})
-        labels.update({"size": "Size", "saved_at": "Saved at"})
-        for index, (key, label) in enumerate(labels.items()):
-            if key == self.sort_column:
-                label += " ▼" if self.sort_reverse else " ▲"
-            # Widths are given, not measured by the table when it is next idle: an auto
-            # width starts at the label's width, so a frame drawn before that measurement
-            # (a redraw during loading, a snapshot) showed every cell cut to its label.
-            width = max([cell_len(label), *(_cell_width(row[index]) for row in rows)])
-            table.add_column(label, key=key, width=width)
-
     def on_mount(self) -> None:
         """Follow the store's listings and reports."""
         self.follow(self.store.listed, self._redraw)
@@ -303,13 +209,24 @@ class ModelsScreen(VersionKeys, SectionScreen):
 
     # ----- table -----------------------------------------------------------------------------
 
+    def facts(self) -> ListingFacts:
+        """What the table shows about the listing as a whole (computed with the listing,
+        off the event loop; here only when the state was given entries without them)."""
+        store = self.store
+        if store.facts is not None:
+            return store.facts
+        if self._facts_of is not store.entries or self._facts is None:
+            entries = [{**entry, "name": name} for name, entry in store.entries.items()]
+            self._facts, self._facts_of = listing_facts(entries), store.entries
+        return self._facts
+
     def has_classifiers(self) -> bool:
         """Whether any saved model is a classifier (the table then shows the task)."""
-        return any(model_task(e) == "classification" for e in self.store.entries.values())
+        return self.facts().classifiers
 
     def metric_columns(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """The metric columns of the table (see :func:`metric_columns`)."""
-        return metric_columns(list(self.store.entries.values()))
+        """The metric columns of the table (see ``models_table.columns_of_tasks``)."""
+        return self.facts().columns()
 
     def sort_columns(self) -> tuple[str, ...]:
         """Columns the "o" key cycles through."""
@@ -333,14 +250,17 @@ class ModelsScreen(VersionKeys, SectionScreen):
 
     def ordered(self) -> list[dict[str, Any]]:
         """Entries in the table's order."""
-        entries = [e for e in self.store.entries.values() if matches(e, self.filter_text)]
-        present = [e for e in entries if self._sort_key(e)[0] == 0]
-        missing = [e for e in entries if self._sort_key(e)[0] == 1]
+        entries = list(self.store.entries.values())
+        if self.filter_text:
+            entries = [e for e in entries if matches(e, self.filter_text)]
+        keyed = [(self._sort_key(e), str(e.get("name", "")).lower(), e) for e in entries]
+        present = [item for item in keyed if item[0][0] == 0]
+        missing = [item for item in keyed if item[0][0] == 1]
         # Names A to Z among equal values: sort by name, then (stably) by the column.
-        present.sort(key=lambda e: str(e.get("name", "")).lower())
-        present.sort(key=self._sort_key, reverse=self.sort_reverse)
-        missing.sort(key=lambda e: str(e.get("name", "")).lower())
-        return present + missing
+        present.sort(key=lambda item: item[1])
+        present.sort(key=lambda item: item[0], reverse=self.sort_reverse)
+        missing.sort(key=lambda item: item[1])
+        return [item[2] for item in present + missing]
 
     def _redraw(self, store: StoreState) -> None:
         """The store was listed or measured again (versions are asked for again)."""
@@ -350,108 +270,96 @@ class ModelsScreen(VersionKeys, SectionScreen):
     def _reported(self, store: StoreState) -> None:
         """A storage report: rebuild the table only when its problem rows changed (a
         rebuild of thousands of rows is slow); else update statuses and the summary."""
-        shown = {n for n, status in self._statuses.items() if n not in store.entries}
         problems = {n for n in store.problem_entries() if n not in store.entries}
-        table = self.query_one("#models-table", DataTable)
-        statuses = {store.model_status(name) for name in self._statuses}
-        width = max([cell_len("Status"), *map(cell_len, statuses)])
-        column = table.columns.get(ColumnKey("status"))
-        same_width = column is not None and column.width == width
-        same = self._shown_entries is store.entries and problems == shown and same_width
+        same = self._shown_entries is store.entries and problems == self._problem_rows
         if same and not self.filter_text:
             self._redraw_statuses()
             return
         self._redraw(store)
 
     def redraw(self) -> None:
-        """Rebuild the table, keeping the highlighted row."""
+        """Rebuild the table, keeping the highlighted row.
+
+        Only the first ``ROWS_AT_ONCE`` rows are built now; the others follow a few hundred
+        at a time, with the event loop free in between (see ``_add_rows``).
+        """
         store = self.store
-        table = self.query_one("#models-table", DataTable)
+        table = self.query_one("#models-table", ModelsTable)
         current = self.highlighted_name()
-        best = best_by_r2(store.entries)
-        main, rest = self.metric_columns()
+        facts = self.facts()
+        main, _rest = facts.columns()
         if self.sort_column not in self.sort_columns():
             # The metric sorted by is not shown (a store of classifiers): sort by the first.
             self.sort_column, self.sort_reverse = main[0], main[0] in HIGHER_IS_BETTER
-        classifiers = self.has_classifiers()
-        rows: list[tuple[str, list[Any]]] = []
-        statuses: dict[str, str] = {}
-        for entry in self.ordered():
-            name = str(entry["name"])
-            own = CLASSIFICATION_METRICS if model_task(entry) == "classification" else METRICS
-            metrics = [
-                ""  # a metric of the other task
-                if m not in own
-                else Text("undefined", style="dim")
-                if v is None
-                else number_text(v)
-                for m, v in ((m, metric_value(entry, m)) for m in (*main, *rest))
-            ]
-            status = store.model_status(name)
-            statuses[name] = status
-            style = {"loaded": "bold", "problem": "red"}.get(status, "")
-            data = entry.get("data") or {}
-            cells: list[Any] = [
-                "✓" if name in self.marked else "",
-                "★" if name in best else "",
-                Text(name),
-                version_cell(entry),
-                Text(status, style=style),
-                kind_label(entry),
-                *([TASK_CELLS[model_task(entry)]] if classifiers else []),
-                *metrics[: len(main)],
-                str(data.get("target") or "") if isinstance(data, dict) else "",
-                data_file(entry),
-                *metrics[len(main) :],
-                size_text(entry.get("size_bytes")),
-                str(entry.get("saved_at") or ""),
-            ]
-            rows.append((name, cells))
-        for name in store.problem_entries():
-            if name in store.entries or not matches({"name": name}, self.filter_text):
-                continue
-            statuses[name] = "problem"
-            cells = ["", "", Text(name), "", Text("problem", style="red"), "?"]
-            cells += [""] if classifiers else []
-            cells += [*[Text("—", style="dim") for _ in main], "", ""]
-            cells += [*[Text("—", style="dim") for _ in rest], "", ""]
-            rows.append((name, cells))
+        rows: list[dict[str, Any] | str] = list(self.ordered())
+        problems = [
+            name
+            for name in store.problem_entries()
+            if name not in store.entries and matches({"name": name}, self.filter_text)
+        ]
+        rows += problems
         self.marked &= set(store.entries)
-        self._statuses = statuses
+        self._statuses = {}
+        self._problem_rows = set(problems)
         self._shown_entries = store.entries
         table.clear(columns=True)
-        self._add_columns(table, [cells for _, cells in rows])
+        for key, label in column_labels(facts).items():
+            if key == self.sort_column:
+                label += " ▼" if self.sort_reverse else " ▲"
+            # Widths are given, not measured by the table when it is next idle: an auto
+            # width starts at the label's width, so a frame drawn before that measurement
+            # (a redraw during loading, a snapshot) showed every cell cut to its label.
+            # The rows widen them as they are added.
+            table.add_column(label, key=key, width=cell_len(label))
         self._fill_generation += 1
-        self._add_rows(table, rows, 0, current, self._fill_generation)
+        self._add_rows(table, facts, rows, 0, current, self._fill_generation)
         self._summary()
         self._show_detail()
 
     def _add_rows(
         self,
-        table: DataTable[Any],
-        rows: list[tuple[str, list[Any]]],
+        table: ModelsTable,
+        facts: ListingFacts,
+        rows: list[dict[str, Any] | str],
         start: int,
         current: str | None,
         generation: int,
     ) -> None:
-        """Add ``rows[start:]`` to the table, ROWS_AT_ONCE at a time: the first rows show at
-        once and the event loop stays free between the others (thousands of models)."""
+        """Build and add the rows ``rows[start:]`` (entries, or names of problem entries), a
+        go at a time: ROWS_AT_ONCE in the first, so the first rows show at once, then as many
+        as BATCH_SECONDS allow (at least ROWS_AT_ONCE), the event loop free between goes."""
         if generation != self._fill_generation:
             return  # the table was rebuilt since
-        for name, cells in rows[start : start + ROWS_AT_ONCE]:
-            status = self.store.model_status(name)
-            if start and self._statuses.get(name) != status:  # loaded since the rebuild
-                self._statuses[name] = status
-                style = {"loaded": "bold", "problem": "red"}.get(status, "")
-                cells = [*cells[:4], Text(status, style=style), *cells[5:]]
+        store = self.store
+        built: list[tuple[str, list[Any]]] = []
+        began = time.perf_counter()
+        end = start
+        while end < len(rows):
+            if len(built) >= ROWS_AT_ONCE and (
+                not start or time.perf_counter() - began > BATCH_SECONDS
+            ):
+                break
+            row = rows[end]
+            end += 1
+            if isinstance(row, str):
+                name, status = row, "problem"
+                cells = problem_cells(name, facts)
+            else:
+                name = str(row["name"])
+                status = store.model_status(name)
+                cells = row_cells(row, facts, name in self.marked, status)
+            self._statuses[name] = status
+            built.append((name, cells))
+        table.widen([cells for _, cells in built])
+        for name, cells in built:
             table.add_row(*cells, key=name)
+        heap.settle(collect=False)  # thousands of rows: out of the cycle collector's walk
         if current is not None and current in table.rows:
             table.move_cursor(row=table.get_row_index(current))
             current = None
-        if start + ROWS_AT_ONCE < len(rows):
+        if end < len(rows):
             self.set_timer(
-                0.001,
-                lambda: self._add_rows(table, rows, start + ROWS_AT_ONCE, current, generation),
+                0.001, lambda: self._add_rows(table, facts, rows, end, current, generation)
             )
 
     def _summary(self) -> None:
@@ -466,20 +374,16 @@ class ModelsScreen(VersionKeys, SectionScreen):
             text = f"Filter {self.filter_text!r}: {shown} of {count} models shown (Esc clears it)."
         else:
             noun = "model" if count == 1 else "models"
-            entries = [{**e, "name": n} for n, e in store.entries.items()]
-            groups = an.comparison_groups(entries)
-            known = sum(1 for g in groups if g.known)
-            tasks = {model_task(e) for e in store.entries.values()}
+            facts = self.facts()
             metric = {
                 frozenset({"regression"}): "R2",
                 frozenset({"classification"}): "balanced accuracy",
-            }.get(frozenset(tasks), "R2 / balanced accuracy")
+            }.get(facts.tasks, "R2 / balanced accuracy")
             star = f"★ = best {metric}"
-            if known > 1:
+            if facts.known_groups > 1:
                 star += " per data and target"
-            unknown = sum(len(g.models) for g in groups if not g.known)
-            if unknown:
-                star += f" ({unknown} with data unknown: not ranked)"
+            if facts.unknown:
+                star += f" ({facts.unknown} with data unknown: not ranked)"
             text = (
                 f"{count} saved {noun} ({size_text(total)}), {loaded} loaded in memory. "
                 f"Sorted by {self.sort_column}; {star}."
@@ -829,7 +733,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
         models that stalled the screen for hundreds of milliseconds four times a second.
         """
         self._redraw_pending = False
-        table = self.query_one("#models-table", DataTable)
+        table = self.query_one("#models-table", ModelsTable)
         store = self.store
         for row_key in list(table.rows):
             name = row_key.value
@@ -839,8 +743,10 @@ class ModelsScreen(VersionKeys, SectionScreen):
             if self._statuses.get(name) == status:
                 continue
             self._statuses[name] = status
-            style = {"loaded": "bold", "problem": "red"}.get(status, "")
-            table.update_cell(row_key, "status", Text(status, style=style))
+            table.update_cell(row_key, "status", status_cell(status))
+        # The column is as wide as its widest cell: "on disk" while loading, "loaded" after.
+        widths = map(cell_len, {"Status", *self._statuses.values()})
+        table.set_width("status", max(widths))
         self._summary()
 
     def load_finished(self, finished: ModelsLoadFinished) -> None:
@@ -852,40 +758,6 @@ class ModelsScreen(VersionKeys, SectionScreen):
         """Statuses may have changed."""
         super().store_action_done(done)
         self.redraw()
-
-
-ROWS_AT_ONCE = 500
-"""Rows the Models table adds in one go (then the event loop runs before the next ones)."""
-
-
-class ModelsTable(DataTable[Any]):
-    """The models table: its columns have given widths and its rows one line each, so new
-    rows need no measuring.
-
-    Textual's DataTable measures every cell of the rows added since it was last idle (for
-    column widths it does not use when they are given): with 10,000 models that was
-    150,000 cells and seconds on the event loop before the list showed.
-    """
-
-    def _update_dimensions(self, new_rows: Any) -> None:
-        columns = list(self.columns.values())
-        if any(column.auto_width for column in columns) or any(
-            self.rows[key].auto_height or self.rows[key].label is not None
-            for key in new_rows
-            if key in self.rows
-        ):
-            super()._update_dimensions(new_rows)
-            return
-        width = sum(column.get_render_width(self) for column in columns)
-        header = self.header_height if self.show_header else 0
-        self.virtual_size = Size(
-            width + self._row_label_column_width, self._total_row_height + header
-        )
-
-
-def _cell_width(cell: Any) -> int:
-    """The width a table cell needs (str or rich Text, one line)."""
-    return cell.cell_len if isinstance(cell, Text) else cell_len(str(cell))
 
 
 def _short(value: Any) -> str:
