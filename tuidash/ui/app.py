@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -75,6 +75,12 @@ def run_until_cancelled(work: Callable[[], Any], cancel: threading.Event, poll: 
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+TIDY_EVERY = 120.0
+"""Seconds between looks at whether the heap may be tidied (``TuidashApp.tidy_heap``)."""
+IDLE_BEFORE_TIDY = 60.0
+"""Seconds without a key or a click before a full cycle collection may run."""
 
 
 class TuidashApp(JobWorkers, StoreWorkers):
@@ -151,6 +157,8 @@ class TuidashApp(JobWorkers, StoreWorkers):
         self.monotonic: Callable[[], float] = time.monotonic
         """Seconds for training times (tests may pass a fake clock)."""
         self.use_jobs = jobs
+        self.last_input = time.monotonic()
+        """When a key was last pressed or the mouse clicked or scrolled (for ``tidy_heap``)."""
         self.job_batch = None
         self._jobs_stop = threading.Event()
         self._jobs_wake = threading.Event()
@@ -183,6 +191,24 @@ class TuidashApp(JobWorkers, StoreWorkers):
     def _start_store(self) -> None:
         self.start_store()
         self.monitor_jobs()
+        self.set_interval(TIDY_EVERY, self.tidy_heap)
+
+    def tidy_heap(self) -> bool:
+        """Free what died in frozen reference cycles (``heap.tidy``), only when nobody has
+        pressed a key or clicked for IDLE_BEFORE_TIDY seconds and nothing is running: the
+        full collection may hold the screen for a moment. True if it ran."""
+        if time.monotonic() - self.last_input < IDLE_BEFORE_TIDY:
+            return False
+        if self.state.training.running or self.state.store.load_state is not None:
+            return False
+        return heap.tidy()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(
+            event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+        ):
+            self.last_input = time.monotonic()
+        await super().on_event(event)
 
     def on_unmount(self) -> None:
         """Stop a running training and the service's threads, so quitting is quick."""

@@ -6,8 +6,9 @@ trained forest and a listing of thousands of models, that took 100-280 ms here, 
 screen froze for as long (benchmarks/bench_floor.py, the stall rows). So the app takes
 what is alive at its calm moments out of the collector's walk (``gc.freeze``): after a
 listing, a data set read, a training, a model loaded. Frozen objects are still freed by
-reference counting when nothing uses them (an unloaded model, an old listing); only
-reference cycles that were alive when frozen and die later stay until the app ends.
+reference counting when nothing uses them (an unloaded model, an old listing); reference
+cycles that were alive when frozen and die later are freed by ``tidy()``, which the app
+runs when nobody has touched it for a while and nothing is running.
 
 ``quiet()`` goes further for work that builds a great many objects at once (listing
 thousands of models): no collection at all while it runs, then everything is frozen.
@@ -36,6 +37,18 @@ def settle(collect: bool = True) -> None:
     if collect:
         gc.collect(1)
     gc.freeze()
+
+
+def tidy() -> bool:
+    """Free the frozen objects that have died in reference cycles: one full collection (it
+    can take a few hundred milliseconds, so the app calls it only while it is idle), then
+    freeze what is alive again. False when a ``quiet()`` block runs (nothing done)."""
+    if _quiet or not gc.isenabled():
+        return False
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 @asynccontextmanager
