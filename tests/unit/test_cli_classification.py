@@ -148,3 +148,31 @@ def test_task_mistakes_are_one_sentence(folder: Path) -> None:
         cwd=folder, store=store,
     )  # fmt: skip
     assert bad_task.returncode == 2 and "invalid choice: 'cluster'" in bad_task.stderr
+
+
+def test_a_search_on_a_text_target_searches_classifiers(folder: Path) -> None:
+    """`--search` follows the target like plain training: a classifier with a
+    classification metric, saved under the classifier's default name; a classifier-only
+    kind with a classification metric is accepted before the data is read."""
+    store = folder / "store-search"
+    forest = run(
+        "train", "penguins.csv", "--target", "species", "--model", "random_forest",
+        "--search", "random", "--n-iter", "3", "--cv", "2", "--param-range", "n_estimators=5:15",
+        "--json", cwd=folder, store=store,
+    )  # fmt: skip
+    assert forest.returncode == 0, forest.stderr
+    report = json.loads(forest.stdout)
+    assert report["name"] == "Random Forest classifier" and report["task"] == "classification"
+    assert report["search"]["metric"] == "Accuracy" and report["search"]["failed_fits"] == 0
+    logistic = run(
+        "train", "penguins.csv", "--target", "species", "--model", "logistic_regression",
+        "--search", "random", "--n-iter", "2", "--cv", "2", "--metric", "balanced accuracy",
+        "--json", cwd=folder, store=store,
+    )  # fmt: skip
+    assert logistic.returncode == 0, logistic.stderr
+    assert json.loads(logistic.stdout)["search"]["metric"] == "Balanced accuracy"
+    wrong_metric = run(
+        "train", "penguins.csv", "--target", "species", "--model", "random_forest",
+        "--search", "random", "--metric", "R2", cwd=folder, store=store,
+    )  # fmt: skip
+    assert_failed(wrong_metric, 1, "classification search can optimise", "not 'R2'")

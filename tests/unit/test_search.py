@@ -210,6 +210,50 @@ def test_a_random_search_refits_its_best_candidate_and_records_every_one() -> No
     assert result.cluster is None and record["where"] == "local"
 
 
+def classes_table(rows: int = 120) -> pd.DataFrame:
+    """A classification table: the class follows x1 (and a little the city)."""
+    frame = table(rows)
+    frame["y"] = np.where(frame["x1"] > 5, "high", "low")
+    return frame
+
+
+def test_a_text_target_is_searched_as_a_classification_with_its_choices() -> None:
+    """A search on a text target (task auto) uses the classifier: its class_weight choice
+    ("none" as well as "balanced") fits, the metric is a classification one."""
+    spec = SearchSpec(
+        method="grid", cv=3, ranges=["n_estimators=5,10", "class_weight=none,balanced"]
+    )
+    result = search_model(
+        classes_table(),
+        "random_forest",
+        TrainConfig(target="y"),
+        spec,
+        params={"max_depth": 3, "min_samples_split": 2},
+    )
+    record = result.record
+    assert record["metric"] == "Accuracy" and record["splitter"] == "stratified k-fold"
+    assert record["candidates_tried"] == 4 and record["failed_fits"] == 0
+    tried = {row["params"]["class_weight"] for row in record["candidates"]}
+    assert tried == {"none", "balanced"}
+    assert all(row["mean"] is not None and row["mean"] > 0.8 for row in record["candidates"])
+    assert result.trained.task == "classification"
+    assert set(result.trained.y_pred) <= {"high", "low"}
+    with pytest.raises(SearchError, match="classification search can optimise"):
+        search_model(classes_table(), "random_forest", TrainConfig(target="y"),
+                     SearchSpec(metric="R2"))  # fmt: skip
+
+
+def test_a_boosted_classifier_is_searched_inside_its_label_wrapper() -> None:
+    pytest.importorskip("xgboost")
+    spec = SearchSpec(method="random", n_iter=2, cv=2, ranges=["n_estimators=5:20"])
+    result = search_model(
+        classes_table(), "xgboost", TrainConfig(target="y"), spec, params={"max_depth": 2}
+    )
+    assert result.record["failed_fits"] == 0
+    assert result.trained.params["n_estimators"] == result.record["best"]["params"]["n_estimators"]
+    assert set(result.trained.y_pred) <= {"high", "low"}
+
+
 def test_a_lower_is_better_metric_ranks_the_smallest_first() -> None:
     spec = SearchSpec(method="grid", cv=3, metric="RMSE", ranges=["alpha=0.01,1000"])
     record = search_model(table(), "ridge", TrainConfig(target="y"), spec).record

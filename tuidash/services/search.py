@@ -24,6 +24,7 @@ from tuidash.services.workflows import (
     check_request,
     name_for,
     request_data,
+    resolve_task,
 )
 
 if TYPE_CHECKING:
@@ -79,10 +80,23 @@ def cluster_info(address: str) -> ClusterInfo:
 
 def check_search(request: TrainRequest, spec: SearchSpec) -> None:
     """Refuse a bad request, range, metric or fold count before any data is read."""
-    from tuidash.core.catalog import get_kind
+    from tuidash.core.catalog import ParamError, get_kind, kinds_for
+    from tuidash.core.search import SearchError
 
     check_request(request)
-    spec.validate(get_kind(request.kind))
+    if request.task != "auto":
+        spec.validate(get_kind(request.kind, request.task))
+        return
+    # The task follows the data, read later: the spec must fit the kind of one task.
+    tasks = [t for t in ("regression", "classification") if request.kind in kinds_for(t)]
+    errors: list[Exception] = []
+    for task in tasks or ["regression"]:
+        try:
+            spec.validate(get_kind(request.kind, task))
+            return
+        except (SearchError, ParamError) as error:
+            errors.append(error)
+    raise errors[0]
 
 
 def search(
@@ -130,9 +144,14 @@ def search_and_save(
     fails (``SearchError``, ``ClusterError``) or is cancelled (``TrainingCancelled``).
     """
     check_search(request, spec)
-    name = name_for(store, request)
-    if data is None:
-        data = request_data(request)
+    if request.name is not None or request.task != "auto":
+        name = name_for(store, request)
+        if data is None:
+            data = request_data(request)
+    else:  # the default name depends on the task, which follows the data
+        if data is None:
+            data = request_data(request)
+        name = name_for(store, request, resolve_task(request, data).task)
     trained = search(request, spec, cluster=cluster, progress=progress, cancel=cancel, data=data)
     if before_save is not None:
         before_save(name)

@@ -124,6 +124,32 @@ def training_split(
     )
 
 
+def kind_on_data(data: LoadedData | pd.DataFrame, kind_id: str, config: TrainConfig) -> ModelKind:
+    """The kind of the task this data's target asks for (``config.task``: ``auto`` follows
+    the target, as training does), or the sentence why not."""
+    import pandas as pd
+
+    from tuidash.core.data import LoadedData
+    from tuidash.core.tasks import decide_task
+    from tuidash.core.text import quoted_names
+    from tuidash.core.training import kind_for_task
+
+    if config.task != "auto":
+        return get_kind(kind_id, config.task)  # an unknown kind is refused before the data
+    frame = data.frame if isinstance(data, LoadedData) else data
+    if not isinstance(frame, pd.DataFrame):
+        raise TrainingError("Training needs a table of data (a loaded file or a DataFrame).")
+    columns = [str(c) for c in frame.columns]
+    if config.target not in columns:
+        raise TrainingError(
+            f"There is no column {config.target!r} to predict; "
+            f"the columns are {quoted_names(columns)}."
+        )
+    target = frame.iloc[:, columns.index(config.target)]
+    kind: ModelKind = kind_for_task(kind_id, decide_task(target, config.task, config.target))
+    return kind
+
+
 # --------------------------------------------------------------------------- the fits
 
 
@@ -136,6 +162,28 @@ class FitResult:
     score: float | None
     seconds: float
     error: str | None = None
+
+
+def _estimator(pipeline: Any) -> Any:
+    """The estimator a pipeline's model step fits (inside a label-encoding wrapper: the
+    boosted classifiers)."""
+    from tuidash.core.boost_labels import EncodedLabelsClassifier
+
+    step = pipeline.named_steps["model"]
+    return step.estimator if isinstance(step, EncodedLabelsClassifier) else step
+
+
+def estimator_params(pipeline: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A candidate's parameters as ``set_params`` names of the pipeline's estimator, with the
+    values the catalog's choices stand for ("none" class weights are None)."""
+    from tuidash.core.boost_labels import EncodedLabelsClassifier
+
+    wrapped = isinstance(pipeline.named_steps["model"], EncodedLabelsClassifier)
+    prefix = "model__estimator__" if wrapped else "model__"
+    return {
+        prefix + name: None if name == "class_weight" and value == "none" else value
+        for name, value in params.items()
+    }
 
 
 def fit_and_score(
@@ -160,7 +208,7 @@ def fit_and_score(
 
     started = time.perf_counter()
     model = clone(template)
-    model.set_params(**{f"model__{k}": v for k, v in params.items()})
+    model.set_params(**estimator_params(model, params))
     try:
         # One fit is one task: no nested pools (on a Dask worker they would be more tasks).
         with (
@@ -248,7 +296,7 @@ def search_model(
 
     started = time.perf_counter()
     report = ProgressReporter(progress, cancel)
-    kind = get_kind(kind_id)
+    kind = kind_on_data(data, kind_id, config)
     space, metric, (scorer, higher) = spec.validate(kind)
     base = kind.validate(params)
     # A parameter given a value (and no range) is fixed at it, not searched.
@@ -265,11 +313,17 @@ def search_model(
     split = training_split(data, kind, config)
     fixed = {k: v for k, v in base.items() if k not in space}
     template = build_pipeline(
-        kind_id, fixed, split.numeric, split.categorical, config.random_state, split.dates
+        kind_id,
+        fixed,
+        split.numeric,
+        split.categorical,
+        config.random_state,
+        split.dates,
+        task=task_of(kind),
     )
-    if "n_jobs" in template.named_steps["model"].get_params():
+    if "n_jobs" in _estimator(template).get_params():
         # The search is the parallel part; each fit uses one core (no nested pools).
-        template.set_params(model__n_jobs=1)
+        template.set_params(**estimator_params(template, {"n_jobs": 1}))
     classifier = bool(is_classifier(template))
     folds, splitter = fold_splits(
         split.X, split.y, spec.cv, config.keep_order, classifier, config.random_state

@@ -46,6 +46,17 @@ SEARCH_DEFAULTS: dict[str, str] = {
     "n_neighbors": "1:50",
     "learning_rate_init": "0.0001:0.1:log",
     "hidden_layer_sizes": "50|100|64,32",
+    # The boosted trees (their valid ranges reach far past useful values).
+    "subsample": "0.5:1",
+    "colsample_bytree": "0.5:1",
+    "min_child_weight": "0.5:20:log",
+    "reg_lambda": "0.001:10:log",
+    "num_leaves": "8:256",
+    "min_child_samples": "5:100",
+    "depth": "3:10",
+    "iterations": "100:1000",
+    "rsm": "0.5:1",
+    "l2_leaf_reg": "0.5:20:log",
 }
 """Default search ranges by parameter name, narrower than the catalog's valid ranges (a
 forest of 2,000 trees is valid, but a poor default for 40 candidates x 5 folds). Kinds whose
