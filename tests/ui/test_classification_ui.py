@@ -4,6 +4,7 @@ their metrics, the classifier's Analysis views, and Predict's probability column
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Select, SelectionList, Static, TabbedContent
+from textual.widgets import Checkbox, DataTable, Input, Select, SelectionList, Static, TabbedContent
 
 from tuidash.core.text import number_text
 from tuidash.ui import messages as msg
@@ -290,3 +291,29 @@ async def test_models_show_the_task_and_compare_ranks_classifiers(store_dir: Pat
         assert text.startswith("Recommended: Species forest, F1 macro ")
         note = str(compare.query_one("#bars-note", Static).render())
         assert note.startswith("Higher is better except Log loss.")
+
+
+async def test_search_mode_searches_a_classifier(store_dir: Path, tmp_path: Path) -> None:
+    """Search on a text target: the classifier's form (class_weight included) is searched
+    with a classification metric and the best is saved as the classifier."""
+    messages: list[Message] = []
+    app = new_app(store_dir, DATA / "penguins.csv", cwd=tmp_path)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await open_data(pilot, "species")
+        screen = await open_train(pilot)
+        screen.query_one("#search-random_forest-on", Checkbox).value = True
+        await pilot.pause()
+        screen.query_one("#search-random_forest-range-n_estimators", Input).value = "5:15"
+        screen.query_one("#search-random_forest-candidates", Input).value = "3"
+        screen.query_one("#search-random_forest-folds", Input).value = "2"
+        screen.query_one("#search-random_forest-metric", Input).value = "Balanced accuracy"
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the model saved")
+        await wait_for(pilot, lambda: not app.state.training.running, "the search done")
+        await pilot.pause()
+        results = str(screen.query_one("#train-results", Static).render())
+        assert "Random Forest classifier — saved" in results, results
+        assert "Best of 3 candidates (random, 2-fold Balanced accuracy)" in results
+        doc = json.loads((store_dir / "metadata" / "Random_Forest_classifier.json").read_text())
+        assert doc["task"] == "classification" and doc["search"]["failed_fits"] == 0
+        assert "class_weight" in doc["search"]["space"]
