@@ -47,8 +47,8 @@ class NameTakenModal(ModalScreen[str | None]):
                 )
             else:
                 yield Label(
-                    "Names that differ only in upper/lower case share files: save it under "
-                    "another name.",
+                    "Names that differ only in upper/lower case, spaces or _ share files: "
+                    "save it under another name.",
                     classes="dialog-body",
                 )
             with Horizontal(id="taken-name-row"):
