@@ -154,6 +154,8 @@ async def test_esc_on_train_cancels_the_job_and_nothing_is_written(
         await wait_for(pilot, lambda: running_job(app), "the job running")
         job_id = running_job(app).id
         await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await pilot.click("#confirm")
         await wait_for(pilot, lambda: not app.state.training.running, "the form free")
         assert app.screen.query_one("#train", Button).disabled is False
         await wait_for(
@@ -227,10 +229,12 @@ async def test_an_app_started_while_a_job_runs_follows_it(store_dir: Path, jobs_
         await wait_for(pilot, lambda: table.row_count == 1, "the job listed")
         assert str(table.get_cell(started.id, "state")) == "running"
         assert "%" in str(table.get_cell(started.id, "progress"))
-        # Esc on Train cancels the job it follows.
+        # Esc on Train cancels the job it follows (once confirmed).
         await pilot.press("t")
         await wait_for(pilot, lambda: app.current_mode == "train", "the Train section")
         await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await pilot.click("#confirm")
         await wait_for(
             pilot, lambda: app.state.jobs.get(started.id).state == "cancelled", "cancelled"
         )

@@ -193,6 +193,8 @@ async def test_cancel_stops_training_and_saves_nothing(store_dir: Path) -> None:
         await wait_for(pilot, lambda: of_type(messages, msg.TrainingProgress), "progress")
         assert app.screen.query_one("#cancel", Button).disabled is False
         await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+        await pilot.click("#confirm")
         await wait_for(pilot, lambda: of_type(messages, msg.TrainingBatchDone), "the end")
         await pilot.pause()
         assert of_type(messages, msg.TrainingCancelled)

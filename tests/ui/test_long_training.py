@@ -23,6 +23,7 @@ from textual.widgets import Button, Input, SelectionList, Static
 from tuidash.ui import messages as msg
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.factory import make_app
+from tuidash.ui.modals.confirm import ConfirmModal
 
 GUARD_SECONDS = 60.0
 """Only a guard against a hang: the conditions below normally hold within a second."""
@@ -123,6 +124,15 @@ async def test_esc_frees_the_ui_while_a_fit_cannot_stop_and_its_result_is_droppe
             )
 
             await pilot.press("escape")
+            # Esc asks first (a stray key over SSH must not end a long run).
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+            assert app.state.training.running
+            await pilot.press("escape")  # "no": it trains on
+            await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmModal), "no question")
+            assert app.state.training.running
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), "the question")
+            await pilot.click("#confirm")
             # The fit is still blocked, yet the batch is over and the form is free.
             await wait_for(pilot, lambda: not app.state.training.running, "the end of the batch")
             await pilot.pause()
@@ -172,7 +182,7 @@ async def test_a_new_training_right_after_esc_is_not_mixed_with_the_old_one(
             app.screen.query_one("#param-random_forest-n_estimators", Input).value = "3"
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: of_type(messages, msg.TrainingProgress), "progress")
-            await pilot.press("escape")
+            await pilot.click("#cancel")  # the button cancels at once
             await wait_for(pilot, lambda: not app.state.training.running, "the cancel")
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: of_type(messages, msg.ModelSaved), "the second save")

@@ -532,13 +532,30 @@ class TrainScreen(SectionScreen):
         self.actions.start_training(train_jobs, config)
 
     def action_cancel(self) -> None:
-        """Cancel the running training (the form is free again at once)."""
-        if self.training.running:
-            self.actions.cancel_training()
+        """Esc: ask, then cancel the running training (a stray Esc over a slow link must
+        not throw away a long run)."""
+        if not self.training.running:
+            return
+        from tuidash.ui.modals.confirm import ConfirmModal
+
+        def chosen(yes: bool | None) -> None:
+            if yes and self.training.running:
+                self.actions.cancel_training()
+
+        self.app.push_screen(
+            ConfirmModal(
+                "Stop the training?",
+                "The models still training stop now and are not saved; those saved already stay.",
+                "Stop training",
+            ),
+            chosen,
+        )
 
     @on(Button.Pressed, "#cancel")
     def _cancel_pressed(self) -> None:
-        self.action_cancel()
+        """The Cancel button is a deliberate click: it cancels at once."""
+        if self.training.running:
+            self.actions.cancel_training()
 
     def action_analyse(self) -> None:
         """Analyse the model trained last (its saved metadata, or the unsaved result)."""
