@@ -161,3 +161,24 @@ def test_the_service_loads_from_the_cache_and_the_samples_are_there(
     assert {name: dict(loaded[name]["predictions"]) for name in NAMES} == {
         name: sample(name) for name in NAMES
     }
+
+
+def test_a_renamed_model_keeps_the_sample_it_was_loaded_with(store: ModelPersistence) -> None:
+    fresh = ModelPersistence(store.base_dir)
+    fresh.load_all_models()
+    fresh.rename("Gamma", "Delta")
+    assert dict(fresh.loaded_models["Delta"]["predictions"]) == sample("Gamma")
+
+
+def test_the_service_keeps_a_renamed_models_sample(store: ModelPersistence) -> None:
+    async def run() -> dict[str, Any]:
+        service = PersistenceService(store.base_dir, freeze_gc=False)
+        try:
+            async for _event in service.load_all():
+                pass
+            await service.rename("Gamma", "Delta")
+            return dict(service.loaded["Delta"]["predictions"])
+        finally:
+            service.close()
+
+    assert asyncio.run(run()) == sample("Gamma")

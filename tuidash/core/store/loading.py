@@ -334,6 +334,19 @@ class Deferred(Mapping[str, Any]):
         return (dict, (dict(self._value()),))  # a copy or pickle is a plain dict
 
 
+def settle(result: dict[str, Any]) -> None:
+    """Read now the parts of a load result left on disk (before its files move away)."""
+    metadata = result.get("metadata")
+    if isinstance(result.get("predictions"), Deferred):
+        result["predictions"] = dict(result["predictions"])
+    if isinstance(metadata, dict):
+        for key, value in metadata.items():
+            if isinstance(value, Deferred):
+                metadata[key] = dict(value)
+        if isinstance(result.get("predictions"), dict) and "predictions" in metadata:
+            metadata["predictions"] = result["predictions"]
+
+
 def _matches(
     backend: StoreBackend, key: str, doc: dict[str, Any], kind: str, digest: str | None
 ) -> bool:
