@@ -195,14 +195,19 @@ class ModelStore(VersionRegistry):
         adds up). ``names`` may hold ``NAME@vN`` and ``NAME@ALIAS`` too. Closing the
         generator stops the hashing thread.
 
-        Each latest version's document comes from the listing cache while its files'
-        signature is the one cached (``loading.fetch``), so its JSON is not parsed; its
-        prediction sample is read when first used.
+        On this computer's disk each latest version's document comes from the listing
+        cache while its files' signature is the one cached (``loading.fetch``), so its
+        JSON is not parsed; its prediction sample is read when first used. (A remote
+        store reads the JSON: looking the signature up would cost two requests.)
         """
         known: Known = {}
+        local = not self.remote
         if names is None:
             entries, problems = survey(
-                self.backend, self._load_problems, predictions=False, known=known
+                self.backend,
+                self._load_problems,
+                predictions=False,
+                known=known if local else None,
             )
             # Smallest first: the list fills quickly, and the thread hashes the large
             # pickles while the small ones unpickle.
@@ -210,7 +215,7 @@ class ModelStore(VersionRegistry):
             ordered = [e["name"] for e in entries] + [p["name"] for p in problems]
         else:
             ordered = list(names)
-            if len(ordered) > 1:
+            if len(ordered) > 1 and local:
                 known = self._known_from_index()
         if not ordered:
             return
