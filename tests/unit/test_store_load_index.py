@@ -182,3 +182,24 @@ def test_the_service_keeps_a_renamed_models_sample(store: ModelPersistence) -> N
             service.close()
 
     assert asyncio.run(run()) == sample("Gamma")
+
+
+def test_a_model_loaded_from_the_cache_is_the_one_read_from_its_json(
+    store: ModelPersistence,
+) -> None:
+    store.set_tags("Gamma", ["prod"])
+    store.set_alias("Gamma", "champion", 1)
+    store.list_saved_models(predictions=False)
+    fresh = ModelPersistence(store.base_dir)
+    fresh.load_all_models()
+    for name in NAMES:
+        cached = fresh.loaded_models[name]
+        direct = store.load_model(name)  # one model: always its JSON
+        assert direct is not None
+        settled = dict(cached["metadata"])
+        for key in ("predictions", "search"):
+            settled[key] = dict(settled[key])
+        assert settled == direct["metadata"]
+        assert {k: v for k, v in cached.items() if k not in ("model", "metadata")} == {
+            k: v for k, v in direct.items() if k not in ("model", "metadata")
+        }

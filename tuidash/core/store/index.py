@@ -71,32 +71,60 @@ _IN_ROW = ("metrics", "params", "data", "environment")
 _NOT_IN_REST = frozenset(LAZY_PARTS + _IN_ROW)
 
 
-def load_rest(doc: dict[str, Any]) -> list[Any]:
-    """What a load needs of ``doc`` beyond its listing row: [other keys, the large parts
-    it has (not null)]."""
-    rest = {k: v for k, v in doc.items() if k not in _NOT_IN_REST}
-    return [rest, [k for k in LAZY_PARTS if doc.get(k) is not None]]
+_SHARED = (
+    ("model_name", "name"),
+    ("saved_at", "saved_at"),
+    ("metric_reasons", "metric_reasons"),
+    ("model_type", "model_type"),
+    ("task", "task"),
+    ("train_seconds", "train_seconds"),
+    ("schema_version", "schema_version"),
+    ("predictions_total", "predictions_total"),
+    ("version", "version"),
+    ("versions", "versions"),
+    ("aliases", "aliases"),
+    ("tags", "tags"),
+    ("note", "note"),
+    ("trained_by", "trained_by"),
+)
+"""(document key, row field) pairs whose value the row often holds as it is."""
+
+
+def load_rest(doc: dict[str, Any], row: dict[str, Any]) -> list[Any]:
+    """What a load needs of ``doc`` beyond its listing ``row``: [the other keys, the large
+    parts it has (not null), a bit mask of the ``_SHARED`` keys whose value is the row's]."""
+    mask = 0
+    skip = set(_NOT_IN_REST)
+    for bit, (key, field) in enumerate(_SHARED):
+        if key in doc and doc[key] == row[field]:
+            mask |= 1 << bit
+            skip.add(key)
+    rest = {k: v for k, v in doc.items() if k not in skip}
+    return [rest, [k for k in LAZY_PARTS if doc.get(k) is not None], mask]
 
 
 def load_doc(row: dict[str, Any], rest: Any) -> tuple[dict[str, Any], list[str]] | None:
-    """The document (without its large parts, which are None) a cached row and its
+    """The document (without its large parts: ``predictions`` is None) a cached row and its
     ``load_rest`` stand for, and the large parts it has on disk; None if ``rest`` is not
     of that shape. The caller checks the document (``check_doc``)."""
-    if not (isinstance(rest, list) and len(rest) == 2):
+    if not (isinstance(rest, list) and len(rest) == 3):
         return None
-    other, parts = rest
-    if not isinstance(other, dict) or not isinstance(parts, list):
+    other, parts, mask = rest
+    if not (isinstance(other, dict) and isinstance(parts, list) and type(mask) is int):
         return None
     if not set(parts) <= set(LAZY_PARTS) or _NOT_IN_REST & other.keys():
         return None
     doc = dict(other)
+    for bit, (key, field) in enumerate(_SHARED):
+        if mask >> bit & 1:
+            value = row[field]
+            doc[key] = dict(value) if isinstance(value, dict) else value
     doc["metrics"] = dict(row["metrics"])
     doc["params"] = dict(row["params"])
     for key in ("data", "environment"):
         if row[key] is not None:
             doc[key] = row[key]
-    for key in LAZY_PARTS:
-        doc[key] = None
+    doc["predictions"] = None  # the large parts it has are filled in by the load
     return doc, list(parts)
 
 

@@ -272,4 +272,4 @@ def _list_entry(
             )
         doc = pending
     row = listing_row(name, doc, len(raw) + pkl_bytes, pkl_bytes, predictions)
-    return row, load_rest(doc)
+    return row, load_rest(doc, row)
