@@ -198,8 +198,10 @@ class ServiceBase:
     def _list_blocking(self, predictions: bool, with_problems: bool) -> StoreListing:
         # Look at the folder first: a change made while we read shows up at the next poll.
         snapshot = self._changes.scan()
-        models = self.store.list_models(predictions=predictions)
-        problems = self.store.storage_report()["problems"] if with_problems else []
+        if with_problems:  # one pass gives both (a storage report would add a second)
+            models, problems = self.store._survey(predictions=predictions)
+        else:
+            models, problems = self.store.list_models(predictions=predictions), []
         self._changes.listed(snapshot, [entry["name"] for entry in models])
         for entry in models:
             self._estimates[entry["name"]] = estimate_bytes(entry, self.size_factor)

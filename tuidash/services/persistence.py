@@ -83,6 +83,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from tuidash.core.store import StoreError, parse_ref
+from tuidash.core.store.loading import settle
 from tuidash.services.base import ServiceError, StoreListing, log_failure
 from tuidash.services.changes import DEFAULT_POLL_INTERVAL, StoreChange
 from tuidash.services.loading import LoadFinished, LoadProgress, LoadUpdate, ModelLoading
@@ -245,9 +246,13 @@ class PersistenceService(ModelLoading):
     async def rename(self, old: str, new: str) -> str:
         """Rename a model with all its versions; a loaded latest moves with it."""
         loaded = self.loaded.get(old)
-        message = await self._change(
-            f"renaming {old!r} to {new!r}", (old, new), lambda: self.store.rename(old, new)
-        )
+
+        def rename() -> str:
+            if loaded is not None:
+                settle(loaded)  # its sample is read from the files it had
+            return self.store.rename(old, new)
+
+        message = await self._change(f"renaming {old!r} to {new!r}", (old, new), rename)
         if loaded is not None:
             self.loaded[new] = {**loaded, "name": new}
         return message

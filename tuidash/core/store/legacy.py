@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tuidash.core.errors import StoreError
+from tuidash.core.store.loading import settle
 from tuidash.core.store.names import METADATA_DIR, MODELS_DIR
 from tuidash.core.store.store import LoadEvent, ModelStore
 
@@ -129,6 +130,8 @@ class ModelPersistence(ModelStore):
 
     def rename(self, old: str, new: str) -> str:
         """``ModelStore.rename``; a loaded model moves to its new name."""
+        if old in self.loaded_models:
+            settle(self.loaded_models[old])  # its sample is read from the files it had
         message = super().rename(old, new)
         loaded = self.loaded_models.pop(old, None)
         if loaded is not None:

@@ -29,7 +29,14 @@ from tuidash.core.store.documents import (
     short,
 )
 from tuidash.core.store.durable import TooLarge
-from tuidash.core.store.index import Index, Signature, read_index, write_index
+from tuidash.core.store.index import (
+    Index,
+    Signature,
+    load_doc,
+    load_rest,
+    read_index,
+    write_index,
+)
 from tuidash.core.store.names import (
     METADATA_DIR,
     MODELS_DIR,
@@ -45,6 +52,9 @@ from tuidash.core.store.versions import renames_in_flight
 Rows = list[dict[str, Any]]
 LoadProblems = dict[str, tuple[Signature, Problem]]
 """Name -> (signature of its files, why loading failed) for loads that failed."""
+Known = dict[str, tuple[str, Signature, dict[str, Any], list[str]]]
+"""Name -> (file base, signature, document without its large parts, the large parts it
+has): what a listing learnt of each good entry, for a load (``loading.fetch``)."""
 
 
 def scan(backend: StoreBackend) -> tuple[dict[str, Entry], dict[str, Entry]]:
@@ -102,12 +112,17 @@ def _problem_row(name: str, files: Iterable[str], kind: str, reason: str) -> dic
 
 
 def survey(
-    backend: StoreBackend, load_problems: LoadProblems, *, predictions: bool
+    backend: StoreBackend,
+    load_problems: LoadProblems,
+    *,
+    predictions: bool,
+    known: Known | None = None,
 ) -> tuple[Rows, Rows]:
     """Listing rows and problem rows of everything in the store's folders.
 
     Without ``predictions`` the rows come from the listing cache where the files have
-    not changed, and the cache is brought up to date.
+    not changed, and the cache is brought up to date; ``known`` (if given) receives each
+    good entry's document from it, for a load that follows.
     """
     jsons = _entries_by_name(backend.scan(METADATA_DIR), ".json")
     markers: list[str] = []
@@ -151,15 +166,15 @@ def survey(
                 new_index[base] = cached
                 if isinstance(cached[1], Problem):
                     raise cached[1]
-                entry = cached[1]
+                entry, rest = cached[1], cached[2]
             else:
-                entry = _list_entry(backend, base, json_entry, pkl_entry, predictions)
+                entry, rest = _list_entry(backend, base, json_entry, pkl_entry, predictions)
                 if use_index:
-                    new_index[base] = (key, entry)
+                    new_index[base] = (key, entry, rest)
                     changed = True
         except Problem as problem:
             if use_index and problem.kind == "damaged" and base not in new_index:
-                new_index[base] = (key, problem)  # the stat taken above; no second lstat
+                new_index[base] = (key, problem, None)  # the stat above; no second lstat
                 changed = True
             problems.append(
                 _problem_row(base, _FilesOf(json_entry, pkl_entry), problem.kind, problem.reason)
@@ -191,6 +206,10 @@ def survey(
         if earlier is None or base == stem(name):
             # One model, two files: a move to its STEM is half-way; the STEM's is the new.
             found[name] = (base, entry)
+            if known is not None and rest is not None:
+                doc = load_doc(entry, rest)
+                if doc is not None:
+                    known[name] = (base, key, doc[0], doc[1])
     env_new = not env_ok and known_environment() is not None
     if use_index and (changed or len(new_index) != len(index) or env_new):
         write_index(backend, new_index)
@@ -214,8 +233,9 @@ def _list_entry(
     json_entry: Entry,
     pkl_entry: Entry | None,
     predictions: bool,
-) -> dict[str, Any]:
-    """One listing row from the JSON of file base ``base``; raise Problem for a bad entry."""
+) -> tuple[dict[str, Any], list[Any]]:
+    """One listing row from the JSON of file base ``base``, and the rest of its document
+    for a load (``index.load_rest``); raise Problem for a bad entry."""
     if json_entry.is_symlink():
         raise Problem(
             "damaged", "its metadata file is a symbolic link, which tuidash does not follow"
@@ -251,5 +271,5 @@ def _list_entry(
                 "(a torn or replaced file)",
             )
         doc = pending
-    return listing_row(name, doc, len(raw) + pkl_bytes, pkl_bytes, predictions)
-
+    row = listing_row(name, doc, len(raw) + pkl_bytes, pkl_bytes, predictions)
+    return row, load_rest(doc, row)

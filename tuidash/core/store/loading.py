@@ -4,6 +4,12 @@ Nothing is unpickled before its bytes matched the digest saved with them (or, fo
 original app's files, which have none, a note says so), and the bytes unpickled are the
 bytes hashed. ``PreHasher`` hashes the next large pickles on another thread while this one
 unpickles (hashlib releases the GIL, so the two overlap on two cores).
+
+A load that follows a listing may take the model's document from the listing cache instead
+of parsing its JSON (``Known``): only while the files' signature is still the one the cache
+row was stored with, and the pickle is verified against the checksum that row holds (a
+mismatch reads the JSON, as a retry). Its large parts (the prediction sample, search and
+cluster results) are then read from the JSON when first used (``Deferred``).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import stat
 import threading
 import time
 import warnings
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +44,16 @@ from tuidash.core.store.durable import (
     Payload,
     close_payload,
 )
+from tuidash.core.store.index import LAZY_PARTS, Signature
+from tuidash.core.store.listing import signature
 from tuidash.core.store.names import fold, json_key, pkl_key, stem, version_json_key
 from tuidash.core.store.versions import bases_of, read_json
 
 Prehashed = tuple[Payload, str | None, str]
 """A pickle's payload, checksum and checksum kind, read ahead by a PreHasher."""
+Known = tuple[str, Signature, dict[str, Any], list[str]]
+"""A listing's knowledge of a model (see ``listing.Known``): (file base, signature of its
+files, its document without the large parts, the large parts it has)."""
 
 
 @dataclass(slots=True)
@@ -66,11 +78,14 @@ def fetch(
     prehashed: Prehashed | None = None,
     *,
     version: int | None = None,
+    known: Known | None = None,
 ) -> Fetched:
     """Read and verify one model's files (no unpickling): its latest, or an earlier version.
 
     ``prehashed`` is (payload, digest) of the latest's pickle (at its STEM) from a
-    PreHasher; it is used on the first attempt only (a retry reads the files again).
+    PreHasher; ``known`` is what a listing learnt of the latest (its document, taken
+    instead of the JSON while the files' signature holds). Both are used on the first
+    attempt only (a retry reads the files again).
     """
     if version is not None:
         out = Fetched(name, version, stem(name))
@@ -83,8 +98,9 @@ def fetch(
     out = Fetched(name)
     for position, base in enumerate(bases):
         out = Fetched(name, None, base)
-        _fetch_into(out, backend, json_key(base), position == len(bases) - 1, prehashed)
-        prehashed = None
+        usable = known if known is not None and known[0] == base else None
+        _fetch_into(out, backend, json_key(base), position == len(bases) - 1, prehashed, usable)
+        prehashed = known = None
         if not out.not_found:
             break
     return out
@@ -96,6 +112,7 @@ def _fetch_into(
     meta_key: str,
     last: bool | None,
     prehashed: Prehashed | None,
+    known: Known | None = None,
 ) -> None:
     """Fill ``out`` from the JSON at ``meta_key`` and its pickle, retrying a racing save.
 
@@ -103,6 +120,23 @@ def _fetch_into(
     candidate file base (only then is a pickle without its JSON reported).
     """
     name = out.name
+    given = _known_doc(backend, name, known) if known is not None else None
+    if given is not None:
+        try:
+            out.doc, out.payload, out.warnings = _fetch_once(
+                backend, name, meta_key, out.base, last, prehashed, given[0]
+            )
+            prehashed = None
+        except (Problem, OSError):
+            pass  # the cache row or the files disagree: read the JSON below
+        else:
+            if out.doc is given[0]:
+                _defer_parts(backend, out.doc, out.base, given[1])
+            return
+        finally:
+            if prehashed is not None:
+                close_payload(prehashed[0])
+                prehashed = None
     for attempt in range(3):
         try:
             out.doc, out.payload, out.warnings = _fetch_once(
@@ -139,21 +173,12 @@ def _fetch_once(
     base: str,
     last: bool | None,
     prehashed: Prehashed | None,
+    given: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Payload, list[str]]:
+    """The checked document (``given``, checked already, or the JSON's), the pickle's
+    verified payload and notes; raise Problem, FileNotFoundError or OSError."""
     model_key = meta_key.removesuffix(".json") + ".pkl" if last is None else pkl_key(base)
-    try:
-        parsed, _ = read_json(backend, meta_key)
-    except FileNotFoundError:
-        if last and backend.stat(model_key) is not None:
-            raise Problem("orphaned", "its pickle has no metadata file") from None
-        raise
-    if isinstance(parsed, dict):
-        other = parsed.get("model_name")
-        if isinstance(other, str) and other != name and fold(other) == fold(name):
-            # Another model's files: one that shares the STEM ("A B" and an earlier
-            # tuidash's "A_B"), or another spelling on a case-insensitive disk.
-            raise FileNotFoundError(errno.ENOENT, "no such model", meta_key)
-    doc = check_doc(parsed, name)
+    doc = given if given is not None else _read_doc(backend, name, meta_key, model_key, last)
     model_file = doc.get("model_file")
     kind, recorded = recorded_digest(model_file) if model_file is not None else (DIGEST, "")
     if prehashed is not None and prehashed[2] != kind and model_file is not None:
@@ -192,6 +217,134 @@ def _fetch_once(
             "or was changed outside tuidash)",
         )
     return doc, payload, notes
+
+
+def _read_doc(
+    backend: StoreBackend, name: str, meta_key: str, model_key: str, last: bool | None
+) -> dict[str, Any]:
+    """The checked JSON document at ``meta_key`` of model ``name``."""
+    try:
+        parsed, _ = read_json(backend, meta_key)
+    except FileNotFoundError:
+        if last and backend.stat(model_key) is not None:
+            raise Problem("orphaned", "its pickle has no metadata file") from None
+        raise
+    if isinstance(parsed, dict):
+        other = parsed.get("model_name")
+        if isinstance(other, str) and other != name and fold(other) == fold(name):
+            # Another model's files: one that shares the STEM ("A B" and an earlier
+            # tuidash's "A_B"), or another spelling on a case-insensitive disk.
+            raise FileNotFoundError(errno.ENOENT, "no such model", meta_key)
+    return check_doc(parsed, name)
+
+
+def _known_doc(
+    backend: StoreBackend, name: str, known: Known
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The cached document of ``known`` (checked) and its large parts on disk, if the
+    files' signature is still the one it was cached with; else None (read the JSON)."""
+    base, key, cached, parts = known
+    if cached.get("model_name") != name:
+        return None
+    try:
+        if signature(backend, base) != key:
+            return None
+        return check_doc(dict(cached), name), parts
+    except (Problem, OSError):
+        return None
+
+
+def _defer_parts(backend: StoreBackend, doc: dict[str, Any], base: str, parts: list[str]) -> None:
+    """Put ``Deferred`` mappings in ``doc`` for the large parts it left on disk."""
+    if not parts:
+        return
+    source = _PartsSource(backend, base, doc)
+    for key in parts:
+        doc[key] = Deferred(source, key)
+
+
+class _PartsSource:
+    """Reads the large parts of one loaded document from its JSON, once, when first asked.
+
+    The parts are taken only from a document of the same version with the same checksum
+    (the latest JSON, or the copy a later save kept under versions/); else there are none.
+    """
+
+    __slots__ = ("_backend", "_base", "_digest", "_lock", "_name", "_parts", "_version")
+
+    def __init__(self, backend: StoreBackend, base: str, doc: dict[str, Any]) -> None:
+        self._backend, self._base = backend, base
+        self._name = doc["model_name"]
+        self._version = version_of(doc)
+        model_file = doc.get("model_file")
+        self._digest = recorded_digest(model_file) if model_file is not None else None
+        self._lock = threading.Lock()
+        self._parts: dict[str, Any] | None = None
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            if self._parts is None:
+                self._parts = self._read()
+            return self._parts.get(key)
+
+    def _read(self) -> dict[str, Any]:
+        for meta_key in (json_key(self._base), version_json_key(self._base, self._version)):
+            try:
+                parsed, _ = read_json(self._backend, meta_key)
+                doc = check_doc(parsed, self._name)
+            except (Problem, OSError):
+                continue
+            model_file = doc.get("model_file")
+            digest = recorded_digest(model_file) if model_file is not None else None
+            if version_of(doc) == self._version and digest == self._digest:
+                return {key: doc.get(key) for key in LAZY_PARTS}
+        return {}
+
+
+class Deferred(Mapping[str, Any]):
+    """A large part of a loaded model's document (its prediction sample, say), read from
+    its JSON when first used: a read-only mapping, empty if the file no longer holds it.
+
+    A load from the listing cache leaves these on disk (parsing every sample was a fifth
+    of the time of loading every model); copy it with ``dict(part)``.
+    """
+
+    __slots__ = ("_key", "_source")
+
+    def __init__(self, source: _PartsSource, key: str) -> None:
+        self._source, self._key = source, key
+
+    def _value(self) -> Mapping[str, Any]:
+        value = self._source.get(self._key)
+        return value if isinstance(value, Mapping) else {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._value()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._value())
+
+    def __len__(self) -> int:
+        return len(self._value())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._value()))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (dict(self._value()),))  # a copy or pickle is a plain dict
+
+
+def settle(result: dict[str, Any]) -> None:
+    """Read now the parts of a load result left on disk (before its files move away)."""
+    metadata = result.get("metadata")
+    if isinstance(result.get("predictions"), Deferred):
+        result["predictions"] = dict(result["predictions"])
+    if isinstance(metadata, dict):
+        for key, value in metadata.items():
+            if isinstance(value, Deferred):
+                metadata[key] = dict(value)
+        if isinstance(result.get("predictions"), dict) and "predictions" in metadata:
+            metadata["predictions"] = result["predictions"]
 
 
 def _matches(
@@ -246,7 +399,7 @@ def unpickle(fetched: Fetched) -> dict[str, Any]:
             if item.category.__name__ == "InconsistentVersionWarning":
                 notes.append(f"scikit-learn warned while loading: {short(item.message)}")
                 break
-    preds = doc.get("predictions") or {}
+    preds = doc.get("predictions")
     return {
         "name": fetched.name,
         "version": version_of(doc),
@@ -254,7 +407,7 @@ def unpickle(fetched: Fetched) -> dict[str, Any]:
         "metrics": doc["metrics"],
         "metric_reasons": doc.get("metric_reasons") or {},
         "params": doc["params"],
-        "predictions": preds,
+        "predictions": preds if preds is not None else {},
         "metadata": doc,
         "warnings": notes,
     }

@@ -40,7 +40,8 @@ from tuidash.core.store.documents import (
     build_doc,
     version_of,
 )
-from tuidash.core.store.listing import scan
+from tuidash.core.store.index import load_doc, read_index
+from tuidash.core.store.listing import Known, scan, survey
 from tuidash.core.store.loading import Fetched, PreHasher, fetch, unpickle
 from tuidash.core.store.names import (
     INDEX_NAME,
@@ -193,15 +194,29 @@ class ModelStore(VersionRegistry):
         each name), smallest pickle first (problem entries last, so a caller's progress
         adds up). ``names`` may hold ``NAME@vN`` and ``NAME@ALIAS`` too. Closing the
         generator stops the hashing thread.
+
+        On this computer's disk each latest version's document comes from the listing
+        cache while its files' signature is the one cached (``loading.fetch``), so its
+        JSON is not parsed; its prediction sample is read when first used. (A remote
+        store reads the JSON: looking the signature up would cost two requests.)
         """
+        known: Known = {}
+        local = not self.remote
         if names is None:
-            entries, problems = self._survey(predictions=False)
+            entries, problems = survey(
+                self.backend,
+                self._load_problems,
+                predictions=False,
+                known=known if local else None,
+            )
             # Smallest first: the list fills quickly, and the thread hashes the large
             # pickles while the small ones unpickle.
             entries.sort(key=lambda e: e["pkl_bytes"])
             ordered = [e["name"] for e in entries] + [p["name"] for p in problems]
         else:
             ordered = list(names)
+            if len(ordered) > 1 and local:
+                known = self._known_from_index()
         if not ordered:
             return
         prehasher = PreHasher(
@@ -214,7 +229,9 @@ class ModelStore(VersionRegistry):
                 try:
                     model, selector = self._split(name)
                     if selector is None:
-                        fetched = fetch(self.backend, model, prehashed)
+                        fetched = fetch(
+                            self.backend, model, prehashed, known=known.pop(model, None)
+                        )
                     else:
                         fetched = self._fetch_version(model, selector)
                     result = self._finish(fetched)
@@ -224,6 +241,17 @@ class ModelStore(VersionRegistry):
                 yield LoadEvent(name, True, result, None)
         finally:
             prehasher.close()
+
+    def _known_from_index(self) -> Known:
+        """What the listing cache holds of each entry (for ``iter_load`` of given names)."""
+        known: Known = {}
+        index, _ = read_index(self.backend)
+        for base, (key, row, rest) in index.items():
+            if isinstance(row, dict) and rest is not None:
+                doc = load_doc(row, rest)
+                if doc is not None and base == stem(row["name"]):
+                    known[row["name"]] = (base, key, doc[0], doc[1])
+        return known
 
     def model_paths(self, ref: str) -> tuple[Path, Path]:
         """The (pkl, json) file paths of ``NAME`` (its latest), ``NAME@vN`` or
