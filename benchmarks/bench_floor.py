@@ -609,7 +609,7 @@ def stall_rows(root: Path, folder: Path) -> list[dict[str, Any]]:
                 stamps.setdefault("saved", now)
             elif (
                 isinstance(message, msg.StoreActionDone)
-                and message.action == "load"
+                and message.action in ("load", "reload")
                 and "saved" in stamps
             ):
                 stamps.setdefault("loaded", now)

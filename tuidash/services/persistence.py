@@ -303,9 +303,34 @@ class PersistenceService(ModelLoading):
         """
         change = await self._run(self._io, self._changes.poll)
         for name in change.changed + change.removed:
+            if name in change.changed and await self._run(self._io, self._loaded_is_latest, name):
+                # Loaded after the change (a job's new version, loaded once it was saved):
+                # only the NAME@... references may be stale now.
+                for ref in [key for key in self.loaded if key.startswith(f"{name}@")]:
+                    self.loaded.pop(ref, None)
+                continue
             self._forget(name)
             self._estimates.pop(name, None)
         return change
+
+    def _loaded_is_latest(self, name: str) -> bool:
+        """True if the model loaded as ``name`` is the version on disk now (the same
+        version number and pickle checksum); False if not loaded, or it cannot be told."""
+        from tuidash.core.store.versions import read_latest
+
+        loaded = self.loaded.get(name)
+        meta = loaded.get("metadata") if isinstance(loaded, dict) else None
+        if not isinstance(meta, dict):
+            return False
+        try:
+            latest = read_latest(self.store.backend, name)
+        except Exception:
+            return False
+        if latest is None or latest.version != meta.get("version"):
+            return False
+        return bool(meta.get("model_file")) and latest.doc.get("model_file") == meta.get(
+            "model_file"
+        )
 
     async def watch(self, interval: float | None = None) -> AsyncIterator[StoreChange]:
         """Poll the store every ``interval`` seconds and yield each non-empty ``StoreChange``."""

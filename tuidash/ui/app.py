@@ -509,7 +509,8 @@ class TuidashApp(JobWorkers, StoreWorkers):
         if trained is not None or message.by_job:
             # As in the original app a trained model is in memory; reading back what was
             # saved (verified, off the loop) also proves the file is good.
-            self.store_action("load", message.name, quiet=True)
+            # A new version of a loaded name replaces the copy in memory.
+            self.store_action("reload", message.name, quiet=True)
 
     @on(msg.ModelSaveFailed)
     def _model_save_failed(self, message: msg.ModelSaveFailed) -> None:

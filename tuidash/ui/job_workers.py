@@ -284,7 +284,7 @@ class JobWorkers(App[None]):
             self.refresh_store()  # type: ignore[attr-defined]
             if self.state.store.autoload:
                 for saved in record.saved:
-                    self.store_action("load", str(saved.get("name")), quiet=True)  # type: ignore[attr-defined]
+                    self.store_action("reload", str(saved.get("name")), quiet=True)  # type: ignore[attr-defined]
         elif record.state in (INTERRUPTED, "failed"):
             self.notify(
                 record.error or "The job failed.",

@@ -282,7 +282,7 @@ class StoreState:
 
     def action_finished(self, done: StoreActionDone) -> None:
         """A store action finished; a load that failed is a load failure."""
-        if not done.ok and done.action in ("load", "recheck") and done.name:
+        if not done.ok and done.action in ("load", "reload", "recheck") and done.name:
             self.load_failures[done.name] = done.message
         self.action_done.publish(done)
 

@@ -281,11 +281,11 @@ class StoreWorkers(App[None]):
 
     async def _run_store_action(self, service: Any, action: str, name: str | None) -> str:
         failures = self.state.store.load_failures
-        if action == "load":
+        if action in ("load", "reload"):
             assert name is not None
             # A large model is many new objects: no collection (it holds the GIL) meanwhile.
             async with heap.quiet():
-                await service.load(name)
+                await service.load(name, reload=action == "reload")
             failures.pop(name, None)
             return f"{name} loaded into memory."
         if action == "unload":
@@ -328,12 +328,12 @@ class StoreWorkers(App[None]):
 
     @on(msg.StoreActionDone)
     def _store_action_done(self, message: msg.StoreActionDone) -> None:
-        if message.ok and message.action in ("load", "recheck"):
+        if message.ok and message.action in ("load", "reload", "recheck"):
             heap.settle()  # the model loaded lives on: out of the collector's walk
         if not message.quiet or not message.ok:
             self.notify(message.message, severity="information" if message.ok else "error")
         self.state.store.action_finished(message)
-        if message.action not in ("load", "unload", "clear_memory"):
+        if message.action not in ("load", "reload", "unload", "clear_memory"):
             self.refresh_store()
         else:
             self.refresh_storage()

@@ -213,7 +213,7 @@ class ModelsScreen(VersionKeys, SectionScreen):
         """What the table shows about the listing as a whole (computed with the listing,
         off the event loop; here only when the state was given entries without them)."""
         store = self.store
-        if store.facts is not None:
+        if isinstance(store.facts, ListingFacts):
             return store.facts
         if self._facts_of is not store.entries or self._facts is None:
             entries = [{**entry, "name": name} for name, entry in store.entries.items()]
