@@ -18,7 +18,7 @@ import math
 import threading
 import time
 import warnings
-from collections.abc import Generator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -186,6 +186,22 @@ def estimator_params(pipeline: Any, params: Mapping[str, Any]) -> dict[str, Any]
     }
 
 
+@contextlib.contextmanager
+def _cluster_errors(cluster: Cluster | None) -> Iterator[None]:
+    """A failure of ``cluster`` (a lost scheduler or worker) as one ClusterError sentence;
+    a cancel and every other error pass unchanged."""
+    from tuidash.core.cluster import cluster_failure, is_cluster_failure
+
+    try:
+        yield
+    except TrainingCancelled:
+        raise
+    except Exception as error:
+        if cluster is not None and is_cluster_failure(error):
+            raise cluster_failure(error, cluster.address) from None
+        raise
+
+
 def fit_and_score(
     template: Any,
     params: Mapping[str, Any],
@@ -289,7 +305,6 @@ def search_model(
     """
     from sklearn.base import is_classifier
 
-    from tuidash.core.cluster import cluster_failure, is_cluster_failure
     from tuidash.core.fitting import check_neighbours
     from tuidash.core.pipeline import build_pipeline
     from tuidash.core.training import train_model
@@ -337,7 +352,7 @@ def search_model(
 
     results: list[FitResult] = []
     info = cluster.info() if cluster is not None else None
-    try:
+    with _cluster_errors(cluster):
         context = (
             cluster.parallel(scatter=[split.X, split.y])
             if cluster is not None
@@ -360,12 +375,6 @@ def search_model(
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     fits.close()
-    except TrainingCancelled:
-        raise
-    except Exception as error:
-        if cluster is not None and is_cluster_failure(error):
-            raise cluster_failure(error, cluster.address) from None
-        raise
     rows = _candidate_rows(candidates, results, len(folds), higher)
     best = rows[0]
     if best["mean"] is None:
@@ -376,24 +385,14 @@ def search_model(
     refit_report = report.scaled(SEARCH_SHARE, 1.0, "Refitting the best candidate: ")
     refit_config = replace(config, cv_folds=None)
     refit_params = {**fixed, **best["params"]}
-    try:
-        if cluster is not None:
-            with cluster.parallel():
-                trained = train_model(
-                    data, kind_id, refit_params, refit_config,
-                    progress=refit_report.callback, cancel=cancel,
-                )  # fmt: skip
-        else:
-            trained = train_model(
-                data, kind_id, refit_params, refit_config,
-                progress=refit_report.callback, cancel=cancel,
-            )  # fmt: skip
-    except TrainingCancelled:
-        raise
-    except Exception as error:
-        if cluster is not None and is_cluster_failure(error):
-            raise cluster_failure(error, cluster.address) from None
-        raise
+    with (
+        _cluster_errors(cluster),
+        cluster.parallel() if cluster is not None else contextlib.nullcontext(),
+    ):
+        trained = train_model(
+            data, kind_id, refit_params, refit_config,
+            progress=refit_report.callback, cancel=cancel,
+        )  # fmt: skip
     trained.cv = {
         "folds": len(folds),
         "metric": metric,

@@ -735,6 +735,8 @@ class ModelsScreen(VersionKeys, SectionScreen):
         self._redraw_pending = False
         table = self.query_one("#models-table", ModelsTable)
         store = self.store
+        shown = self.highlighted_name()
+        detail_stale = False
         for row_key in list(table.rows):
             name = row_key.value
             if name is None:
@@ -744,6 +746,9 @@ class ModelsScreen(VersionKeys, SectionScreen):
                 continue
             self._statuses[name] = status
             table.update_cell(row_key, "status", status_cell(status))
+            detail_stale = detail_stale or name == shown
+        if detail_stale:  # the detail pane says the status too
+            self._show_detail()
         # The column is as wide as its widest cell: "on disk" while loading, "loaded" after.
         widths = map(cell_len, {"Status", *self._statuses.values()})
         table.set_width("status", max(widths))
