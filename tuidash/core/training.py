@@ -538,6 +538,26 @@ def train_model(
     )
 
 
+def target_task(data: Any, target: str, requested: str = "auto") -> TaskChoice:
+    """The task for predicting ``target`` in ``data`` (a loaded file or a DataFrame;
+    ``requested`` wins unless it is ``auto``) and why; a missing column names those there are."""
+    import pandas as pd
+
+    from tuidash.core.data import LoadedData
+    from tuidash.core.tasks import decide_task
+    from tuidash.core.text import quoted_names
+
+    frame = data.frame if isinstance(data, LoadedData) else data
+    if not isinstance(frame, pd.DataFrame):
+        raise TrainingError("Training needs a table of data (a loaded file or a DataFrame).")
+    columns = [str(c) for c in frame.columns]
+    if target not in columns:
+        raise TrainingError(
+            f"There is no column {target!r} to predict; the columns are {quoted_names(columns)}."
+        )
+    return decide_task(frame.iloc[:, columns.index(target)], requested, target)
+
+
 def kind_for_task(kind_id: str, choice: TaskChoice) -> Any:
     """The kind of the chosen task; when ``auto`` chose a task the kind does not have, the
     error says why the task was chosen and how to change it."""

@@ -188,20 +188,9 @@ def check_request(request: TrainRequest) -> dict[str, Any]:
 
 def resolve_task(request: TrainRequest, data: LoadedData | pd.DataFrame) -> TaskChoice:
     """The request's task on its data (``auto`` follows the target) and why, in a sentence."""
-    from tuidash.core.data import LoadedData
-    from tuidash.core.tasks import decide_task
-    from tuidash.core.training import TrainingError
+    from tuidash.core.training import target_task
 
-    frame = data.frame if isinstance(data, LoadedData) else data
-    columns = [str(c) for c in frame.columns]
-    if request.target not in columns:
-        from tuidash.core.text import quoted_names
-
-        raise TrainingError(
-            f"There is no column {request.target!r} to predict; "
-            f"the columns are {quoted_names(columns)}."
-        )
-    return decide_task(frame.iloc[:, columns.index(request.target)], request.task, request.target)
+    return target_task(data, request.target, request.task)
 
 
 class NameTaken(ModelExists):

@@ -127,26 +127,11 @@ def training_split(
 def kind_on_data(data: LoadedData | pd.DataFrame, kind_id: str, config: TrainConfig) -> ModelKind:
     """The kind of the task this data's target asks for (``config.task``: ``auto`` follows
     the target, as training does), or the sentence why not."""
-    import pandas as pd
-
-    from tuidash.core.data import LoadedData
-    from tuidash.core.tasks import decide_task
-    from tuidash.core.text import quoted_names
-    from tuidash.core.training import kind_for_task
+    from tuidash.core.training import kind_for_task, target_task
 
     if config.task != "auto":
         return get_kind(kind_id, config.task)  # an unknown kind is refused before the data
-    frame = data.frame if isinstance(data, LoadedData) else data
-    if not isinstance(frame, pd.DataFrame):
-        raise TrainingError("Training needs a table of data (a loaded file or a DataFrame).")
-    columns = [str(c) for c in frame.columns]
-    if config.target not in columns:
-        raise TrainingError(
-            f"There is no column {config.target!r} to predict; "
-            f"the columns are {quoted_names(columns)}."
-        )
-    target = frame.iloc[:, columns.index(config.target)]
-    kind: ModelKind = kind_for_task(kind_id, decide_task(target, config.task, config.target))
+    kind: ModelKind = kind_for_task(kind_id, target_task(data, config.target, config.task))
     return kind
 
 
