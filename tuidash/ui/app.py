@@ -81,6 +81,10 @@ TIDY_EVERY = 120.0
 """Seconds between looks at whether the heap may be tidied (``TuidashApp.tidy_heap``)."""
 IDLE_BEFORE_TIDY = 60.0
 """Seconds without a key or a click before a full cycle collection may run."""
+READ_BACK_AFTER = 0.3
+"""Seconds between a save and reading the model back: the results are drawn first. Both at
+once (drawing on the event loop, unpickling a large forest on a thread) froze the screen
+for up to 100 ms (benchmarks/bench_floor.py, the load stall)."""
 
 
 class TuidashApp(JobWorkers, StoreWorkers):
@@ -510,7 +514,9 @@ class TuidashApp(JobWorkers, StoreWorkers):
             # As in the original app a trained model is in memory; reading back what was
             # saved (verified, off the loop) also proves the file is good.
             # A new version of a loaded name replaces the copy in memory.
-            self.store_action("reload", message.name, quiet=True)
+            self.set_timer(
+                READ_BACK_AFTER, partial(self.store_action, "reload", message.name, quiet=True)
+            )
 
     @on(msg.ModelSaveFailed)
     def _model_save_failed(self, message: msg.ModelSaveFailed) -> None:
