@@ -499,3 +499,16 @@ def test_a_detached_search_job_reports_its_fits_and_a_cancel_saves_nothing(
     assert record.state == "cancelled" and record.saved == []
     assert not records.process_alive(record.pid)
     assert saved_models(store_dir) == {}
+
+
+@pytest.mark.parametrize("value", ["-1", "soon"])
+def test_jobs_clean_with_a_bad_number_of_days_is_a_usage_error(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tuidash import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["jobs", "clean", "--older-than", value, "--store", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--older-than" in err and repr(value) in err

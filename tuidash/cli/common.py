@@ -127,6 +127,14 @@ def number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
+def days(text: str) -> float:
+    """An argparse type: a number of days, 0 or more (a usage error, exit 2, else)."""
+    value = number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of days, 0 or more, got {text!r}")
+    return value
+
+
 def whole(text: str) -> int:
     """An argparse type: a whole number."""
     try:

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from tuidash.cli.common import (
     CommandError,
+    days,
     format_table,
     group_parser,
     metrics_table,
-    number,
     plural,
     print_json,
     store_dir,
@@ -113,7 +113,7 @@ def register(subparsers: Any) -> None:
     )
     clean.add_argument(
         "--older-than",
-        type=number,
+        type=days,
         metavar="DAYS",
         help="only jobs that ended more than DAYS days ago (default: every ended job)",
     )
@@ -248,8 +248,6 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
 
 def _cmd_clean(args: argparse.Namespace) -> int:
     jobs = _service(args)
-    if args.older_than is not None and args.older_than < 0:
-        raise CommandError("--older-than needs a number of days, 0 or more.")
     removed = jobs.clean(args.older_than)
     if args.json:
         print_json({"removed": removed})
