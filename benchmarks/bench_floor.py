@@ -40,6 +40,7 @@ import json
 import os
 import pickle
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -185,9 +186,7 @@ def pair(
         if setup is not None:
             setup()
         mine.append(timed(ours))
-    ratios = sorted(o / b for b, o in zip(bases, mine, strict=True))
-    middle = len(ratios) // 2
-    median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+    median = statistics.median(o / b for b, o in zip(bases, mine, strict=True))
     return min(bases), min(mine), median
 
 
