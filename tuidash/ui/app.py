@@ -84,7 +84,7 @@ IDLE_BEFORE_TIDY = 60.0
 READ_BACK_AFTER = 0.3
 """Seconds between a save and reading the model back: the results are drawn first. Both at
 once (drawing on the event loop, unpickling a large forest on a thread) froze the screen
-for up to 100 ms (benchmarks/bench_floor.py, the load stall)."""
+for up to 140 ms (benchmarks/bench_floor.py, the load stall)."""
 
 
 class TuidashApp(JobWorkers, StoreWorkers):

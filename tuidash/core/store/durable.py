@@ -299,10 +299,10 @@ def read_hashed(
 ) -> tuple[Payload, str | None]:
     """A regular file's bytes (or, if large, its open handle) and its checksum ``kind``.
 
-    A large file is hashed by streaming it through a small reused buffer, then handed over
-    open, at offset 0, with the default (small) buffering that ``open()`` gives: the
-    unpickler's large reads then go straight into the arrays they fill, as in a plain
-    ``pickle.load(open(path, "rb"))``.
+    A large file is hashed where it lies (``_hash_mapped``; through a small reused buffer
+    where it cannot be mapped), then handed over open, at offset 0, with the default
+    (small) buffering that ``open()`` gives: the unpickler's large reads then go straight
+    into the arrays they fill, as in a plain ``pickle.load(open(path, "rb"))``.
     """
     fd = os.open(path, READ_FLAGS)
     handed = False
