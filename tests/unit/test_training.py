@@ -177,6 +177,41 @@ def test_sample_dataset_trains_in_the_first_minute() -> None:
     assert len(trained.features) == 10
 
 
+def test_the_train_time_leaves_out_importing_scikit_learn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first training in a process imports scikit-learn (2-4 s); a model's "Train time"
+    # must not carry it. Imports made slow by 0.5 s stay outside the clock.
+    import time
+
+    from tuidash.core import training
+
+    imported: list[str] = []
+
+    def slow_import(kind_id: str) -> None:
+        imported.append(kind_id)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(training, "import_libraries", slow_import)
+    started = time.perf_counter()
+    trained = train(make_frame())
+    total = time.perf_counter() - started
+    assert imported == ["ridge"]
+    assert trained.train_seconds <= total - 0.5
+
+
+def test_import_libraries_imports_the_kind_s_estimator_module() -> None:
+    code = (
+        "import sys\n"
+        "from tuidash.core.training import import_libraries\n"
+        "assert 'sklearn.ensemble' not in sys.modules\n"
+        "import_libraries('random_forest')\n"
+        "print('sklearn.ensemble' in sys.modules, 'sklearn.pipeline' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.split() == ["True", "True"], done.stderr
+
+
 # --------------------------------------------------------------------------- choices
 
 
