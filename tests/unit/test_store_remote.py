@@ -407,3 +407,48 @@ def test_a_job_gets_the_storage_options_in_its_environment_never_on_disk(
 
     store = ModelStore(s3_url, backend=open_backend(s3_url, options))
     assert [doc["name"] for doc in store.list_models(predictions=False)] == ["R"]
+
+
+async def test_a_dashboard_on_an_s3_store_sees_another_machines_saves(s3_url):
+    from tuidash.services.persistence import PersistenceService, StoreChange
+
+    service = PersistenceService(s3_url)
+    try:
+        assert service.poll_interval == 15.0  # one LIST per look: not every 2 s
+        await service.list_models()
+        other = ModelPersistence(s3_url)  # another machine: a store object of its own
+        assert other.save_model("From afar", model_data())[0]
+        assert await service.poll_changes() == StoreChange(added=("From afar",))
+        await service.save("Mine", model_data())
+        assert await service.poll_changes() == StoreChange()  # its own save is not news
+        assert other.save_model("From afar", model_data(params={"v": 2}))[0]
+        assert other.delete_model("Mine")[0]
+        change = await service.poll_changes()
+        assert change.changed == ("From afar",) and change.removed == ("Mine",)
+    finally:
+        service.close()
+
+
+async def test_a_failed_or_empty_look_at_an_s3_store_removes_nothing(s3_url, monkeypatch):
+    from tuidash.services.persistence import PersistenceService, StoreChange
+
+    store = ModelPersistence(s3_url)
+    assert store.save_model("Kept", model_data())[0]
+    service = PersistenceService(s3_url)
+    try:
+        await service.list_models()
+        backend = service.store.backend
+
+        def unreachable(folder: str) -> list[Any]:
+            raise remote.StoreUnreachable(110, "timed out")
+
+        monkeypatch.setattr(backend, "scan", unreachable)
+        assert await service.poll_changes() == StoreChange()
+        monkeypatch.setattr(backend, "scan", lambda folder: [])  # a LIST answered empty
+        assert await service.poll_changes() == StoreChange()
+        monkeypatch.undo()
+        assert "Kept" in [m["name"] for m in await service.list_models()]
+        assert store.delete_model("Kept")[0]  # a real removal is still reported
+        assert await service.poll_changes() == StoreChange(removed=("Kept",))
+    finally:
+        service.close()

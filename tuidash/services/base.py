@@ -24,7 +24,7 @@ from typing import Any, ParamSpec, Self, TypeVar
 from tuidash.core.errors import TuidashError
 from tuidash.core.store import ModelPersistence
 from tuidash.core.store.versions import model_name_at
-from tuidash.services.changes import DEFAULT_POLL_INTERVAL, MetadataWatch
+from tuidash.services.changes import DEFAULT_POLL_INTERVAL, REMOTE_POLL_INTERVAL, MetadataWatch
 from tuidash.services.memory import (
     DEFAULT_MEMORY_FRACTION,
     DEFAULT_SIZE_FACTOR,
@@ -70,7 +70,7 @@ class ServiceBase:
         memory_budget_bytes: int | None = None,
         memory_fraction: float = DEFAULT_MEMORY_FRACTION,
         size_factor: float = DEFAULT_SIZE_FACTOR,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        poll_interval: float | None = None,
         freeze_gc: bool = True,
         store: ModelPersistence | None = None,
     ) -> None:
@@ -82,8 +82,12 @@ class ServiceBase:
         """How much ``load_all`` may fill with models (estimated), in bytes."""
         self.size_factor = size_factor
         """Estimated bytes in memory per byte of pickle."""
-        self.poll_interval = poll_interval
-        """Default seconds between looks at the store in ``watch()``."""
+        if poll_interval is None:
+            remote = self.store.remote
+            poll_interval = REMOTE_POLL_INTERVAL if remote else DEFAULT_POLL_INTERVAL
+        self.poll_interval: float = poll_interval
+        """Default seconds between looks at the store in ``watch()`` (2 s; 15 s for a store
+        in object storage, where a look is a request)."""
         self.freeze_gc = freeze_gc
         """Freeze the garbage collector's view of live objects around ``load_all``."""
         self.loaded: dict[str, dict[str, Any]] = {}
@@ -96,11 +100,7 @@ class ServiceBase:
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuidash-store-io")
         # One thread for unpickling: an on-demand load waits for at most one model in flight.
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuidash-load")
-        base = self.base_dir
-        # A remote store is not watched (another machine's saves show on reload): a folder
-        # that never exists stands in for its metadata folder.
-        watched = base / "metadata" if isinstance(base, Path) else Path(os.devnull, "metadata")
-        self._changes = MetadataWatch(watched, self._name_at)
+        self._changes = MetadataWatch(self.store.backend, self._name_at)
         self._closed = False
 
     @property

@@ -1,22 +1,27 @@
 """Noticing what another process changed in the store: a look at the metadata folder.
 
-``MetadataWatch`` keeps what the folder looked like (file name -> mtime, size, inode) and
-compares the next look with it. The service moves that baseline past each of its own
-writes (``refresh``), so only other processes' changes are reported. The looks are
-blocking: the service makes them on its store thread, in order with its writes.
+``MetadataWatch`` keeps what the folder looked like (file name -> mtime, size, inode; in
+object storage: LastModified, size and a number from the ETag) and compares the next look
+with it. The service moves that baseline past each of its own writes (``refresh``), so
+only other processes' (or machines') changes are reported. The looks are blocking: the
+service makes them on its store thread, in order with its writes. A look that fails (the
+network) or that finds a remote folder empty while its files are still there reports
+nothing, so a bad moment never shows every model as removed.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from tuidash.core.store import parse_ref, stem
+from tuidash.core.store import METADATA_DIR, StoreBackend, parse_ref, stem
 
 DEFAULT_POLL_INTERVAL = 2.0
 """Seconds between two looks at the metadata folder in ``watch()``."""
+
+REMOTE_POLL_INTERVAL = 15.0
+"""The same for a store in object storage: a look is one LIST request (a few per 1,000
+models), about 6,000 a day for a dashboard left open."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,36 +51,37 @@ class Snapshot:
 class MetadataWatch:
     """The metadata folder as last seen, and what others changed in it since."""
 
-    def __init__(self, metadata_dir: Path, name_at: Callable[[str], str | None]) -> None:
-        self.metadata_dir = metadata_dir
-        """The folder of the latest versions' JSON files (one per name)."""
+    def __init__(self, backend: StoreBackend, name_at: Callable[[str], str | None]) -> None:
+        self.backend = backend
+        """Where the store's files are (its folder of the latest versions' JSON files)."""
         self.baseline: Snapshot | None = None
         """The last look; None until the first listing or poll."""
         self._name_at = name_at
         self._names_by_base: dict[str, str] = {}
         """File base (STEM) -> model name, from listings (for change reports)."""
 
-    def scan(self) -> Snapshot:
-        """A look at the folder now (an empty one if the folder is gone)."""
+    def scan(self) -> Snapshot | None:
+        """A look at the folder now (an empty one if the folder is gone); None if the look
+        failed (a remote store that did not answer)."""
         files: dict[str, tuple[int, int, int]] = {}
         try:
-            with os.scandir(self.metadata_dir) as entries:
-                for entry in entries:
-                    if entry.name.startswith(".tuidash-") or not entry.name.endswith(".json"):
-                        continue  # the store's temp files come and go with every write
-                    try:
-                        info = entry.stat(follow_symlinks=False)
-                    except OSError:
-                        continue
-                    files[entry.name] = (info.st_mtime_ns, info.st_size, info.st_ino)
+            entries = self.backend.scan(METADATA_DIR)  # a gone folder: [] (all removed)
         except OSError:
-            pass  # the folder was deleted: everything is removed
+            return None
+        for entry in entries:
+            if entry.name.startswith(".tuidash-") or not entry.name.endswith(".json"):
+                continue  # the store's temp files come and go with every write
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            files[entry.name] = (info.st_mtime_ns, info.st_size, info.st_ino)
         return Snapshot(files)
 
-    def listed(self, snapshot: Snapshot, names: Iterable[str]) -> None:
+    def listed(self, snapshot: Snapshot | None, names: Iterable[str]) -> None:
         """A listing read the store after ``snapshot``: take it as the first baseline, and
         remember the listed names' file bases."""
-        if self.baseline is None:
+        if self.baseline is None and snapshot is not None:
             self.baseline = snapshot
         for name in names:
             self._names_by_base[stem(name)] = name
@@ -89,20 +95,34 @@ class MetadataWatch:
         if self.baseline is None:
             return
         if name is None:
-            self.baseline = self.scan()
+            self.baseline = self.scan() or self.baseline
             return
         file_name = f"{stem(parse_ref(name)[0])}.json"
         try:
-            info = os.stat(self.metadata_dir / file_name, follow_symlinks=False)
+            info = self.backend.stat(f"{METADATA_DIR}/{file_name}")
         except OSError:
+            info = None
+        if info is None:
             self.baseline.files.pop(file_name, None)
         else:
             self.baseline.files[file_name] = (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def _emptied_by_mistake(self, before: Snapshot, current: Snapshot) -> bool:
+        """A remote folder listed empty while one of its files is still there (a listing
+        an object store answered badly): not a removal of everything."""
+        if current.files or not before.files or not self.backend.remote:
+            return False
+        try:
+            return self.backend.stat(f"{METADATA_DIR}/{next(iter(before.files))}") is not None
+        except OSError:
+            return True
 
     def poll(self) -> StoreChange:
         """What changed since the baseline, which becomes this look (nothing at the first)."""
         current = self.scan()
         before = self.baseline
+        if current is None or (before is not None and self._emptied_by_mistake(before, current)):
+            return StoreChange()  # no answer: look again next time
         self.baseline = current
         if before is None:
             return StoreChange()

@@ -43,8 +43,8 @@ Memory: ``load_all`` stops before the model whose estimate (pickle bytes x ``siz
 ``skipped`` names the models left for ``load(name)``.
 
 External changes: ``poll_changes()`` compares the metadata folder with the last look (file
-names, sizes, mtimes, inodes) and returns a ``StoreChange``; ``watch()`` polls every
-``poll_interval`` seconds. Changed and removed models are dropped from ``loaded`` (stale).
+names, sizes, mtimes, inodes; in object storage from one LIST) and returns a ``StoreChange``;
+``watch()`` polls every ``poll_interval`` seconds (2; 15 for a remote store). Changed and removed models are dropped from ``loaded`` (stale).
 This service's own writes are not reported.
 
 Event-loop stalls: ``load_all`` calls ``gc.freeze()`` before and after loading
