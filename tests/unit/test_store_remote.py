@@ -452,3 +452,23 @@ async def test_a_failed_or_empty_look_at_an_s3_store_removes_nothing(s3_url, mon
         assert await service.poll_changes() == StoreChange(removed=("Kept",))
     finally:
         service.close()
+
+
+def test_a_machine_whose_clock_is_an_hour_ahead_never_takes_a_live_lock(s3_url, monkeypatch):
+    # The lock's age is read on the store's clock (the HTTP Date of its answer), not this
+    # machine's: a clock an hour fast must not make a live writer's lock look expired.
+    class HourAhead:  # this machine's clock as the lock module reads it (moto's stays right)
+        def __getattr__(self, name: str) -> Any:
+            return getattr(time, name)
+
+        def time(self) -> float:
+            return time.time() + 3600
+
+    first, second = RemoteBackend(s3_url), RemoteBackend(s3_url)
+    with first.lock(5):
+        monkeypatch.setattr(remote_lock, "time", HourAhead())
+        with pytest.raises(LockTimeout), second.lock(0.5):
+            pass
+        monkeypatch.undo()
+    with second.lock(0):  # released: the clock never mattered
+        pass

@@ -328,11 +328,15 @@ class RemoteBackend(ObjectLock):
             # A file's key: one HEAD (s3fs's info also lists the prefix when it is missing).
             bucket, _, name = self.object_path(key).partition("/")
             head = self._call(self.fs.call_s3, "head_object", Bucket=bucket, Key=name)
+            headers = (head.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
             return {
                 "type": "file",
                 "size": int(head.get("ContentLength") or 0),
                 "ETag": head.get("ETag"),
                 "LastModified": head.get("LastModified"),
+                # The server's clock at the answer: a lock's age is read against it, never
+                # against this machine's (which may be minutes off).
+                "ServerDate": headers.get("date"),
             }
         return dict(self._call(self.fs.info, self.object_path(key)))
 

@@ -3,7 +3,8 @@
 An object store has no lock file: the writer lock is an object (``.tuidash.lock``) created
 with ``If-None-Match: *``, refreshed by a heartbeat (``If-Match``: nobody took it meanwhile)
 every quarter of its lease, and taken over with ``If-Match`` when its lease ran out (its
-writer was killed). A writer whose lease was taken gets ``WriteConflict`` on its next write
+writer was killed); its age is read on the store's clock (the answer's HTTP ``Date``), so a
+machine whose clock is off never takes a live writer's lock. A writer whose lease was taken gets ``WriteConflict`` on its next write
 instead of overwriting blindly. File systems without conditional writes (``memory://``)
 get them emulated within one process (``_EMULATION_LOCK``).
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import email.utils
 import errno
 import json
 import os
@@ -56,6 +58,16 @@ def _mtime_ns(info: Mapping[str, Any]) -> int:
             with contextlib.suppress(ValueError):
                 return int(datetime.datetime.fromisoformat(value).timestamp() * 1e9)
     return 0
+
+
+def _server_now(info: Mapping[str, Any]) -> float:
+    """The time at the store when ``info`` was read (its HTTP ``Date``), so that ages are
+    measured on one clock; this machine's clock where the answer had none (memory://)."""
+    date = info.get("ServerDate")
+    if isinstance(date, str):
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            return email.utils.parsedate_to_datetime(date).timestamp()
+    return time.time()
 
 
 def _etag_or_sig(info: Mapping[str, Any]) -> str:
@@ -178,7 +190,7 @@ class ObjectLock:
             info = self._info(LOCK_NAME)
         except FileNotFoundError:
             return None
-        age = time.time() - _mtime_ns(info) / 1e9
+        age = _server_now(info) - _mtime_ns(info) / 1e9
         return _etag_or_sig(info) if age > LEASE_SECONDS else None
 
     def _beat(self, etag: str | None, released: threading.Event) -> None:
