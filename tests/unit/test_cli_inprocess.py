@@ -232,8 +232,13 @@ def test_train_batch_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     report = json.loads(captured.out)
     assert report["rows"] == 111  # 442 rows in batches of 4 (the last one shorter)
     assert "Aggregated every 4 rows into one" in captured.err
-    assert cli.main([*base, "--batch-rows", "0", "--name", "Zero"]) == 1
-    assert "Batch rows must be a whole number 1 or more" in capsys.readouterr().err
+    # A bad --batch-rows is a usage error naming the option and value; nothing is trained.
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([*base, "--batch-rows", "0", "--name", "Zero"])
+    assert exit_info.value.code == 2
+    assert "--batch-rows: expected a whole number 1 or more, got '0'" in capsys.readouterr().err
+    assert cli.main(["models", "list", "--json", "--store", store]) == 0
+    assert [m["name"] for m in json.loads(capsys.readouterr().out)["models"]] == ["Ridge"]
     with pytest.raises(SystemExit):
         cli.main(["train", "--help"])
     assert "--batch-rows N" in capsys.readouterr().out

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +144,37 @@ def whole(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
 
 
+def whole_in(low: int, high: int | None = None, *, also: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (to ``high``), or ``also`` (-1 for
+    "every core"); anything else is a usage error (exit 2) naming the option and value."""
+    wanted = f"from {low} to {high}" if high is not None else f"{low} or more"
+    wanted = (
+        f"{also} or a whole number {wanted}" if also is not None else f"a whole number {wanted}"
+    )
+
+    def parse(text: str) -> int:
+        value = whole(text)
+        if value == also or (low <= value and (high is None or value <= high)):
+            return value
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
+
+    return parse
+
+
+def number_in(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number from ``low`` to ``high`` (NaN and infinities refused)."""
+
+    def parse(text: str) -> float:
+        value = number(text)
+        if not low <= value <= high:  # also False for NaN
+            raise argparse.ArgumentTypeError(
+                f"expected a number from {low:g} to {high:g}, got {text!r}"
+            )
+        return value
+
+    return parse
+
+
 def key_value(text: str) -> tuple[str, str]:
     """An argparse type: ``key=value``."""
     key, sep, value = text.partition("=")
@@ -170,19 +202,40 @@ def fail(message: str) -> None:
     print(f"tuidash: {line}", file=sys.stderr)
 
 
+_ZERO_WIDTH = frozenset(("Mn", "Me", "Cf"))
+"""Unicode categories that take no cell: combining marks and format characters."""
+
+
+def display_width(text: str) -> int:
+    """The terminal cells ``text`` takes: 2 for a wide or full-width character (CJK, most
+    emoji), 0 for a combining mark or an invisible format character (zero-width joiner,
+    variation selector), else 1."""
+    width = 0
+    for char in text:
+        if unicodedata.category(char) in _ZERO_WIDTH:
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    """``text`` padded with spaces to ``width`` terminal cells (left-aligned unless ``right``);
+    ``str.ljust`` counts characters, which misaligns a name such as '模型' or '🌳'."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
 def format_table(
     headers: Sequence[str], rows: Iterable[Sequence[Any]], right: Iterable[int] = ()
 ) -> str:
-    """Columns padded to their widest cell; the columns in ``right`` align right."""
+    """Columns padded to their widest cell (in terminal cells, so that wide characters line
+    up); the columns in ``right`` align right."""
     right_set = set(right)
     table = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    widths = [max(display_width(row[i]) for row in table) for i in range(len(headers))]
     lines = []
     for index, row in enumerate(table):
-        cells = [
-            cell.rjust(widths[i]) if i in right_set else cell.ljust(widths[i])
-            for i, cell in enumerate(row)
-        ]
+        cells = [pad(cell, widths[i], right=i in right_set) for i, cell in enumerate(row)]
         lines.append("  ".join(cells).rstrip())
         if index == 0:
             lines.append("  ".join("-" * w for w in widths))

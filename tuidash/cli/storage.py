@@ -1,7 +1,12 @@
 """``tuidash storage``: where the store is, its size, free space and any problem entries.
 
-JSON document: the store's report: base_dir, model_count, total_size_bytes, total_size_mb,
-free_bytes, models [{name, size_bytes}], problems [{name, files, reason, kind}].
+JSON document: the store's report: base_dir, model_count, total_size_bytes (every version of
+every model), total_size_mb, free_bytes, models [{name, size_bytes (the latest version),
+versions, versions_bytes (its older versions), total_bytes (the two together)}], problems
+[{name, files, reason, kind}].
+
+The table shows each model's latest version, its older versions and their total, so that
+the rows add up to the total size above them.
 """
 
 from __future__ import annotations
@@ -32,8 +37,11 @@ def register(subparsers: Any) -> None:
         NAME,
         "show where the store is, its size, free space and any problem entries",
         "example:\n  tuidash storage --store /data/models --json\n\n"
+        "Each model's row: its versions, the size of the latest, of the older versions and\n"
+        "their total; the total size counts every version of every model.\n\n"
         "JSON: {base_dir, model_count, total_size_bytes, total_size_mb, free_bytes,\n"
-        "models: [{name, size_bytes}], problems: [{name, files, reason, kind}]}",
+        "models: [{name, size_bytes (latest), versions, versions_bytes (older), total_bytes}],\n"
+        "problems: [{name, files, reason, kind}]}",
         run,
     )
     storage.add_argument(
@@ -64,15 +72,27 @@ def run(args: argparse.Namespace) -> int:
     exists = store is not None
     where = "  (remote)" if info.get("remote") else ""
     print(f"Store       {info.get('base_dir')}{where if exists else '  (does not exist yet)'}")
-    print(f"Models      {info.get('model_count', 0)}")
-    print(f"Total size  {size_text(info.get('total_size_bytes'))}")
+    models = info.get("models") or []
+    older = sum(max(0, _versions(m) - 1) for m in models)
+    count = info.get("model_count", 0)
+    versions = f" ({plural(count + older, 'version')})" if older else ""
+    print(f"Models      {count}{versions}")
+    print(f"Total size  {size_text(info.get('total_size_bytes'))}{_total_parts(models, older)}")
     if info.get("free_bytes") is not None:
         print(f"Free space  {size_text(info.get('free_bytes'))}")
-    models = info.get("models") or []
     if models:
         print()
-        rows = [(m.get("name"), size_text(m.get("size_bytes"))) for m in models]
-        print(format_table(("NAME", "SIZE"), rows, (1,)))
+        rows = [
+            (
+                m.get("name"),
+                _versions(m),
+                size_text(m.get("size_bytes")),
+                size_text(m.get("versions_bytes")) if _versions(m) > 1 else "-",
+                size_text(_total(m)),
+            )
+            for m in models
+        ]
+        print(format_table(("NAME", "VERSIONS", "LATEST", "OLDER", "TOTAL"), rows, (1, 2, 3, 4)))
     problems = info.get("problems") or []
     if problems:
         print(f"\n{plural(len(problems), 'problem entry', 'problem entries')}:")
@@ -86,3 +106,29 @@ def run(args: argparse.Namespace) -> int:
         if len(extra) < len(problems):
             print("Remove one with: tuidash models delete NAME")
     return 0
+
+
+def _versions(model: dict[str, Any]) -> int:
+    """How many versions a model row has (1 in a report without the count)."""
+    return int(model.get("versions") or 1)
+
+
+def _total(model: dict[str, Any]) -> int:
+    """A model row's bytes with its older versions."""
+    total = model.get("total_bytes")
+    if isinstance(total, int):
+        return total
+    return int(model.get("size_bytes") or 0) + int(model.get("versions_bytes") or 0)
+
+
+def _total_parts(models: list[dict[str, Any]], older: int) -> str:
+    """Where the total comes from when older versions count in it: ``  (latest versions
+    69.0 KB + 2 older versions 14.1 KB)``; nothing when every model has one version."""
+    if not older:
+        return ""
+    latest = sum(int(m.get("size_bytes") or 0) for m in models)
+    kept = sum(_total(m) for m in models) - latest
+    return (
+        f"  (latest versions {size_text(latest)} + {plural(older, 'older version')} "
+        f"{size_text(kept)})"
+    )

@@ -37,12 +37,12 @@ from tuidash.cli.common import (
     encoding_hint,
     key_value,
     metrics_table,
-    number,
+    number_in,
     open_store,
     print_json,
     shell_word,
     subcommand,
-    whole,
+    whole_in,
 )
 from tuidash.core.text import duration_text, number_text
 
@@ -118,20 +118,20 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument(
         "--test-size",
-        type=number,
+        type=number_in(0.1, 0.4),
         default=0.2,
         metavar="F",
         help="share of rows held out for the metrics, 0.1 to 0.4 (default 0.2)",
     )
     train.add_argument(
         "--random-state",
-        type=whole,
+        type=whole_in(0),
         default=42,
         metavar="N",
-        help="seed of the split and model (default 42)",
+        help="seed of the split and model, 0 or more (default 42)",
     )
     train.add_argument(
-        "--cv", type=whole, metavar="K", help="also cross-validate with K folds (2 to 20)"
+        "--cv", type=whole_in(2, 20), metavar="K", help="also cross-validate with K folds (2 to 20)"
     )
     train.add_argument(
         "--replace",
@@ -145,7 +145,7 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument(
         "--batch-rows",
-        type=whole,
+        type=whole_in(1),
         metavar="N",
         help="aggregate every N consecutive rows into one before training: feature means, text "
         "and the target from each batch's last row (for noisy high-rate logs; default: off)",

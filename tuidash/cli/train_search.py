@@ -23,7 +23,7 @@ from tuidash.cli.common import (
     metrics_table,
     open_store,
     print_json,
-    whole,
+    whole_in,
 )
 
 EXAMPLES = (
@@ -49,10 +49,10 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--n-iter",
-        type=whole,
+        type=candidates,
         default=20,
         metavar="N",
-        help="candidates of a random search (default 20)",
+        help="candidates of a random search, 1 or more (default 20)",
     )
     group.add_argument(
         "--param-range",
@@ -69,7 +69,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--jobs",
-        type=int,
+        type=whole_in(1, also=-1),
         metavar="N",
         help="local processes for a search's fits (default 1; -1: every core)",
     )
@@ -78,6 +78,15 @@ def add_options(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESS",
         help="a Dask scheduler (tcp://HOST:8786) to run on; default $TUIDASH_DASK_SCHEDULER",
     )
+
+
+def candidates(text: str) -> int:
+    """An argparse type: ``--n-iter``, from 1 to the most candidates a search tries (so that
+    a bad one is a usage error, not a job that fails)."""
+    # Imported when the option is given: the search modules are not needed for --help.
+    from tuidash.core.search.space import MAX_CANDIDATES
+
+    return whole_in(1, MAX_CANDIDATES)(text)
 
 
 def wanted(args: argparse.Namespace) -> bool:

@@ -375,6 +375,17 @@ class SearchSpec:
             raise SearchError(
                 f"Cross-validation folds must be a whole number from 2 to 20, not {self.cv!r}."
             )
+        n_iter = self.n_iter
+        if self.method == "random" and (
+            not isinstance(n_iter, int)
+            or isinstance(n_iter, bool)
+            or not 1 <= n_iter <= MAX_CANDIDATES
+        ):
+            # Also checked before a job starts, not only when drawing (a job would then fail).
+            raise SearchError(
+                f"The number of candidates must be a whole number from 1 to {MAX_CANDIDATES}, "
+                f"not {n_iter!r}."
+            )
         if self.n_jobs is not None and (
             not isinstance(self.n_jobs, int) or self.n_jobs == 0 or self.n_jobs < -1
         ):
