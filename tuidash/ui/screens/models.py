@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -77,12 +78,16 @@ class ModelsScreen(VersionKeys, SectionScreen):
             tooltip="Compare the marked models (space marks), else the highlighted one's group",
             id="m-compare",
         ),
+        # A priority binding runs as the app takes the key from its queue, before it passes
+        # on the keys typed after it: so "/ridge" typed fast goes into the filter (see
+        # action_filter) instead of running r, d, g and e as shortcuts.
         Binding(
             "slash",
             "filter",
             "Filter",
             tooltip="Filter by name, kind, target or tag",
             id="m-filter",
+            priority=True,
         ),
         Binding(
             "space",
@@ -594,11 +599,16 @@ class ModelsScreen(VersionKeys, SectionScreen):
         self.actions.open_comparison(entries)
 
     def action_filter(self) -> None:
-        """Show the filter box and type in it."""
+        """Show the filter box and type in it (a "/" typed in the box is text)."""
         box = self.query_one("#models-filter", Input)
+        if box.has_focus:
+            raise SkipAction()  # the key goes on to the box
         box.add_class("-shown")
         box.disabled = False
-        box.focus()
+        # Focused now, not after the next refresh as ``box.focus()`` does: the keys typed
+        # right after "/" are already queued and go to whatever has the focus when the
+        # app takes them.
+        self.set_focus(box)
 
     @on(Input.Changed, "#models-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

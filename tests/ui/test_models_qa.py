@@ -1,0 +1,64 @@
+"""QA of the Models section: a fast `/word` burst lands in the filter, Compare with nothing
+marked says what it compares, and the main metric shows at 80 columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import events
+from textual.widgets import DataTable, Input
+
+from tests.ui.pilot_helpers import section_shown, wait_for
+from tuidash.ui.app import TuidashApp
+from tuidash.ui.factory import make_app
+from tuidash.ui.screens.models import ModelsScreen
+
+SPECS = [
+    ("Linear", "linear_regression", {}),
+    ("Ridge", "ridge", {}),
+    ("Baseline", "dummy", {}),
+]
+
+
+def burst(app: TuidashApp, text: str) -> None:
+    """Send keys as a terminal delivers fast typing: all queued before any is handled."""
+    for char in text:
+        key = "slash" if char == "/" else char
+        app.post_message(events.Key(key, char))
+
+
+async def open_models(pilot: Any, app: TuidashApp, count: int = 3) -> ModelsScreen:
+    """The Models section once its table lists ``count`` models."""
+    await wait_for(pilot, lambda: section_shown(app, "models") is app.screen, "Models")
+    screen = app.screen
+    assert isinstance(screen, ModelsScreen)
+    table = screen.query_one("#models-table", DataTable)
+    await wait_for(pilot, lambda: table.row_count == count, "the models listed")
+    await pilot.pause()
+    return screen
+
+
+async def test_a_fast_slash_word_burst_types_the_word_into_the_filter(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir, SPECS)
+    app = make_app(None, store_dir, autoload=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_models(pilot, app)
+        table = screen.query_one("#models-table", DataTable)
+        box = screen.query_one("#models-filter", Input)
+        burst(app, "/ridge")
+        # Before the fix, d (Data) left the screen: the wait ends either way.
+        await wait_for(
+            pilot, lambda: box.value == "ridge" or app.screen is not screen, "the burst handled"
+        )
+        await pilot.pause()
+        # No letter ran as a shortcut (r reloads, d opens Data, g and e open dialogs).
+        assert app.screen is screen
+        assert box.value == "ridge"
+        assert box.has_focus
+        assert list(table.rows) == ["Ridge"]
+        # A "/" typed in the filter is text, not the Filter key again.
+        burst(app, "/x")
+        await wait_for(pilot, lambda: box.value == "ridge/x", "the slash typed")
