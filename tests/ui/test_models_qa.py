@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Input
 from tests.ui.pilot_helpers import section_shown, wait_for
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.factory import make_app
+from tuidash.ui.screens.compare import CompareScreen
 from tuidash.ui.screens.models import ModelsScreen
 
 SPECS = [
@@ -62,3 +63,61 @@ async def test_a_fast_slash_word_burst_types_the_word_into_the_filter(
         # A "/" typed in the filter is text, not the Filter key again.
         burst(app, "/x")
         await wait_for(pilot, lambda: box.value == "ridge/x", "the slash typed")
+
+
+def notifications(app: TuidashApp) -> list[str]:
+    """The messages of the notifications shown so far."""
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_compare_with_nothing_marked_says_it_compares_every_row(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir, SPECS)
+    app = make_app(None, store_dir, autoload=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_models(pilot, app)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "Compare")
+        compare = app.screen
+        assert isinstance(compare, CompareScreen)
+        # As the README says: nothing marked compares the rows (here one group, all three).
+        assert sorted(compare.names) == ["Baseline", "Linear", "Ridge"]
+        assert notifications(app) == [
+            "Nothing is marked, so Compare shows all 3 models in the table; "
+            "space marks the models to compare."
+        ]
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is screen, "back on Models")
+
+        # With marks, only the marked models, and nothing more is said.
+        table = screen.query_one("#models-table", DataTable)
+        table.move_cursor(row=table.get_row_index("Linear"))
+        await pilot.press("space")
+        table.move_cursor(row=table.get_row_index("Ridge"))
+        await pilot.press("space")
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "Compare")
+        assert sorted(app.screen.names) == ["Linear", "Ridge"]  # type: ignore[attr-defined]
+        assert len(notifications(app)) == 1
+
+
+async def test_compare_with_nothing_marked_names_the_group_it_opens_on(
+    store_dir: Path, saved_models: Any
+) -> None:
+    saved_models(store_dir, SPECS)
+    document = store_dir / "metadata" / "Baseline.json"
+    document.write_text(document.read_text().replace('"target": "target"', '"target": "bmi"'))
+    app = make_app(None, store_dir, autoload=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_models(pilot, app)
+        table = screen.query_one("#models-table", DataTable)
+        table.move_cursor(row=table.get_row_index("Baseline"))
+        await pilot.press("v")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), "Compare")
+        assert app.screen.names == ["Baseline"]  # type: ignore[attr-defined]
+        assert notifications(app) == [
+            "Nothing is marked, so Compare shows all 3 models in the table, opening on the "
+            "group of Baseline ('bmi' of sample:diabetes, 1 model); space marks the models "
+            "to compare."
+        ]

@@ -591,11 +591,28 @@ class ModelsScreen(VersionKeys, SectionScreen):
             self.notify("There are no saved models to compare.")
             return
         name = self.highlighted_name()
-        for group in an.comparison_groups(entries):
+        groups = an.comparison_groups(entries)
+        shown = groups[0]
+        for group in groups:
             if name in group.names:
+                shown = group
                 chosen = {id(e) for e in group.models}
                 entries = sorted(entries, key=lambda e: id(e) not in chosen)  # stable
                 break
+        # Comparing every row is what v does with no marks (README): say so, and how to
+        # compare fewer, so it is not mistaken for a comparison of the marked models.
+        why = "No marked model is in the table" if self.marked else "Nothing is marked"
+        count = len(entries)
+        if len(groups) == 1:
+            what = f"all {count} models in the table" if count > 1 else "the one model in the table"
+        else:
+            first = name if name in shown.names else shown.names[0]
+            size = len(shown.models)
+            what = (
+                f"all {count} models in the table, opening on the group of {first} "
+                f"({shown.label}, {size} model{'' if size == 1 else 's'})"
+            )
+        self.notify(f"{why}, so Compare shows {what}; space marks the models to compare.")
         self.actions.open_comparison(entries)
 
     def action_filter(self) -> None:
