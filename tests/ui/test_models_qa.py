@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pilot_helpers import section_shown, wait_for
 from textual import events
 from textual.widgets import DataTable, Input
 
-from tests.ui.pilot_helpers import section_shown, wait_for
+from tuidash.core.text import number_text
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.factory import make_app
 from tuidash.ui.screens.compare import CompareScreen
@@ -121,3 +123,43 @@ async def test_compare_with_nothing_marked_names_the_group_it_opens_on(
             "group of Baseline ('bmi' of sample:diabetes, 1 model); space marks the models "
             "to compare."
         ]
+
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def save_a_classifier(store: Path) -> None:
+    """A species classifier under its default name (a long name of a long kind)."""
+    from tuidash.core.data import read_table
+    from tuidash.core.store import ModelPersistence
+    from tuidash.core.training import TrainConfig, train_model
+
+    penguins = read_table(DATA / "penguins.csv")
+    trained = train_model(penguins, "logistic_regression", {}, TrainConfig(target="species"))
+    ok, message = ModelPersistence(store).save_model(
+        "Logistic Regression classifier", trained.to_model_data()
+    )
+    assert ok, message
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+async def test_the_main_metrics_show_at_80_columns_and_wider(
+    store_dir: Path, saved_models: Any, width: int
+) -> None:
+    saved_models(store_dir, [("Linear Regression", "linear_regression", {}), *SPECS[1:]])
+    save_a_classifier(store_dir)
+    app = make_app(None, store_dir, autoload=False)
+    async with app.run_test(size=(width, 24)) as pilot:
+        screen = await open_models(pilot, app, count=4)
+        table = screen.query_one("#models-table", DataTable)
+        lines = [table.render_line(y).text for y in range(table.row_count + 1)]
+        header, *rows = lines
+        # Each task's main metric, its header and its values, on screen without scrolling.
+        assert "R2 ▼" in header and "Bal. acc" in header
+        entries = app.state.store.entries
+        for name, metric in (
+            ("Linear Regression", "R2"),
+            ("Logistic Regression classifier", "Balanced accuracy"),
+        ):
+            value = number_text(entries[name]["metrics"][metric])
+            assert any(name in row and value in row for row in rows), (name, value)
