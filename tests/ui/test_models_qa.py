@@ -17,7 +17,7 @@ from tuidash.ui.factory import make_app
 from tuidash.ui.screens.compare import CompareScreen
 from tuidash.ui.screens.models import ModelsScreen
 
-SPECS = [
+SPECS: list[tuple[str, str, dict[str, Any]]] = [
     ("Linear", "linear_regression", {}),
     ("Ridge", "ridge", {}),
     ("Baseline", "dummy", {}),
