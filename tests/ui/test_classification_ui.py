@@ -264,7 +264,7 @@ async def test_models_show_the_task_and_compare_ranks_classifiers(store_dir: Pat
         await pilot.pause()
         table = app.screen.query_one("#models-table", DataTable)
         headers = [str(c.label).split(" ")[0] for c in table.ordered_columns]
-        assert headers[6:9] == ["Task", "R2", "Bal."]
+        assert headers[5:9] == ["R2", "Bal.", "Kind", "Task"]
         assert str(table.get_cell("Species forest", "task")) == "class."
         assert str(table.get_cell("Mass ridge", "task")) == "regr."
         # Each model shows its own task's metrics; the other task's cells stay empty.

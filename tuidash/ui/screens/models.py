@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.cells import cell_len
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -77,12 +78,16 @@ class ModelsScreen(VersionKeys, SectionScreen):
             tooltip="Compare the marked models (space marks), else the highlighted one's group",
             id="m-compare",
         ),
+        # A priority binding runs as the app takes the key from its queue, before it passes
+        # on the keys typed after it: so "/ridge" typed fast goes into the filter (see
+        # action_filter) instead of running r, d, g and e as shortcuts.
         Binding(
             "slash",
             "filter",
             "Filter",
             tooltip="Filter by name, kind, target or tag",
             id="m-filter",
+            priority=True,
         ),
         Binding(
             "space",
@@ -586,19 +591,41 @@ class ModelsScreen(VersionKeys, SectionScreen):
             self.notify("There are no saved models to compare.")
             return
         name = self.highlighted_name()
-        for group in an.comparison_groups(entries):
+        groups = an.comparison_groups(entries)
+        shown = groups[0]
+        for group in groups:
             if name in group.names:
+                shown = group
                 chosen = {id(e) for e in group.models}
                 entries = sorted(entries, key=lambda e: id(e) not in chosen)  # stable
                 break
+        # Comparing every row is what v does with no marks (README): say so, and how to
+        # compare fewer, so it is not mistaken for a comparison of the marked models.
+        why = "No marked model is in the table" if self.marked else "Nothing is marked"
+        count = len(entries)
+        if len(groups) == 1:
+            what = f"all {count} models in the table" if count > 1 else "the one model in the table"
+        else:
+            first = name if name in shown.names else shown.names[0]
+            size = len(shown.models)
+            what = (
+                f"all {count} models in the table, opening on the group of {first} "
+                f"({shown.label}, {size} model{'' if size == 1 else 's'})"
+            )
+        self.notify(f"{why}, so Compare shows {what}; space marks the models to compare.")
         self.actions.open_comparison(entries)
 
     def action_filter(self) -> None:
-        """Show the filter box and type in it."""
+        """Show the filter box and type in it (a "/" typed in the box is text)."""
         box = self.query_one("#models-filter", Input)
+        if box.has_focus:
+            raise SkipAction()  # the key goes on to the box
         box.add_class("-shown")
         box.disabled = False
-        box.focus()
+        # Focused now, not after the next refresh as ``box.focus()`` does: the keys typed
+        # right after "/" are already queued and go to whatever has the focus when the
+        # app takes them.
+        self.set_focus(box)
 
     @on(Input.Changed, "#models-filter")
     def _filter_changed(self, event: Input.Changed) -> None:

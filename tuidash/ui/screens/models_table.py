@@ -150,14 +150,15 @@ def listing_facts(entries: Iterable[Mapping[str, Any]]) -> ListingFacts:
 
 
 def column_labels(facts: ListingFacts) -> dict[str, str]:
-    """The table's columns (key -> header), in order: status right after the name, since
-    at 80 columns the rightmost columns scroll away."""
+    """The table's columns (key -> header), in order: the status and the main metrics
+    right after the name, before the kind, since at 80 columns the rightmost columns
+    scroll away (a kind such as "Logistic Regression" and the task left no room for them)."""
     main, rest = facts.columns()
-    labels = {"mark": "✓", "best": "★", "name": "Name", "v": "v"}
-    labels.update({"status": "Status", "kind": "Kind"})
+    labels = {"mark": "✓", "best": "★", "name": "Name", "v": "v", "status": "Status"}
+    labels.update({m: METRIC_LABELS.get(m, m) for m in main})
+    labels["kind"] = "Kind"
     if facts.classifiers:
         labels["task"] = "Task"
-    labels.update({m: METRIC_LABELS.get(m, m) for m in main})
     labels.update({"target": "Target", "data": "Data"})
     labels.update({m: METRIC_LABELS.get(m, m) for m in rest})
     labels.update({"size": "Size", "saved_at": "Saved at"})
@@ -190,9 +191,9 @@ def row_cells(
         Text(name),
         version_cell(entry),
         status_cell(status),
+        *metrics[: len(main)],
         kind_label(entry),
         *([TASK_CELLS[model_task(entry)]] if facts.classifiers else []),
-        *metrics[: len(main)],
         str(data.get("target") or "") if isinstance(data, dict) else "",
         data_file(entry),
         *metrics[len(main) :],
@@ -204,9 +205,10 @@ def row_cells(
 def problem_cells(name: str, facts: ListingFacts) -> list[Any]:
     """The cells of a problem entry's row (a model the store cannot load as good)."""
     main, rest = facts.columns()
-    cells: list[Any] = ["", "", Text(name), "", status_cell("problem"), "?"]
+    cells: list[Any] = ["", "", Text(name), "", status_cell("problem")]
+    cells += [*[Text("—", style="dim") for _ in main], "?"]
     cells += [""] if facts.classifiers else []
-    cells += [*[Text("—", style="dim") for _ in main], "", ""]
+    cells += ["", ""]
     cells += [*[Text("—", style="dim") for _ in rest], "", ""]
     return cells
 
