@@ -215,3 +215,73 @@ def test_a_model_trained_on_a_file_with_text_dates_predicts_on_a_new_file(
     (tmp_path / "bad.csv").write_text("sold_on;size\nnext week;60\n")
     with pytest.raises(predicting.PredictionError, match="should hold dates"):
         predicting.predict_file(entry, tmp_path / "bad.csv", model_name="Dated")
+
+
+def day_first_frame(rows: int = 240) -> pd.DataFrame:
+    """A price set by the month of a sale date written day-first (31/12/2023), plus a size."""
+    days = pd.date_range("2022-01-01", periods=rows, freq="3D")
+    size = [50.0 + (i * 7) % 40 for i in range(rows)]
+    price = [2 * s + 20 * d.month for s, d in zip(size, days, strict=True)]
+    return pd.DataFrame({"sold_on": days.strftime("%d/%m/%Y"), "size": size, "price": price})
+
+
+@pytest.fixture(scope="module")
+def day_first(tmp_path_factory: pytest.TempPathFactory) -> ModelPersistence:
+    """A store holding 'Dated', trained on day-first date text."""
+    store = ModelPersistence(tmp_path_factory.mktemp("dayfirst") / "store")
+    trained = train_model(day_first_frame(), "linear_regression", {}, TrainConfig(target="price"))
+    assert {f["name"]: f for f in trained.features}["sold_on"]["format"] == "%d/%m/%Y"
+    ok, message = store.save_model("Dated", trained.to_model_data())
+    assert ok, message
+    return store
+
+
+def predicted(store: ModelPersistence, path: Path, dates: list[str]) -> list[float]:
+    """Predictions through the path the CLI and the Predict screen share (workflows.predict)."""
+    from tuidash.services import workflows
+
+    path.write_text("sold_on,size\n" + "".join(f"{d},60\n" for d in dates))
+    outcome = workflows.predict(store, "Dated", path)
+    return [float(v) for v in outcome.prediction.values()]
+
+
+def test_iso_dates_fit_a_model_trained_on_day_first_dates(
+    day_first: ModelPersistence, tmp_path: Path
+) -> None:
+    as_trained = predicted(day_first, tmp_path / "dmy.csv", ["15/03/2023", "20/11/2023"])
+    iso = predicted(day_first, tmp_path / "iso.csv", ["2023-03-15", "2023-11-20"])
+    assert iso == pytest.approx(as_trained)
+    assert as_trained[1] > as_trained[0] + 100  # November after March: the month was read
+
+
+def test_ambiguous_dates_keep_the_day_month_order_of_training(
+    day_first: ModelPersistence, tmp_path: Path
+) -> None:
+    ambiguous, april, march = predicted(
+        day_first, tmp_path / "new.csv", ["03/04/2023", "2023-04-03", "2023-03-04"]
+    )
+    assert ambiguous == pytest.approx(april)  # 3 April, as training read it
+    assert ambiguous != pytest.approx(march)
+
+
+def test_a_date_in_neither_the_training_format_nor_iso_is_refused_naming_the_format(
+    day_first: ModelPersistence, tmp_path: Path
+) -> None:
+    with pytest.raises(predicting.PredictionError) as info:
+        predicted(day_first, tmp_path / "us.csv", ["13/31/2023"])
+    assert (
+        "Column 'sold_on' should hold dates like 31/12/2023 (day/month/year, as in training) "
+        "but has '13/31/2023' (row 1)."
+    ) in str(info.value)
+
+
+def test_a_year_day_month_format_does_not_fall_back_to_iso() -> None:
+    from tuidash.core.dates import parse_dates
+
+    # Under year-day-month, ISO would read 2023-03-04 as 4 March instead of 3 April.
+    parsed = parse_dates(pd.Series(["2023-03-04", "2023-13-01", "2023-01-13"]), "%Y-%d-%m")
+    assert list(parsed.dt.strftime("%Y-%m-%d").fillna("none")) == [
+        "2023-04-03",
+        "2023-01-13",
+        "none",
+    ]

@@ -334,7 +334,8 @@ def test_a_date_column_with_text_in_new_rows_is_named() -> None:
     with pytest.raises(SchemaError) as info:
         trained.predict(new)
     assert info.value.problems == [
-        "Column 'sold_on' should hold dates (as in training) but has 'soon' (row 2)."
+        "Column 'sold_on' should hold dates like 2023-12-31 (year/month/day, as in training) "
+        "but has 'soon' (row 2)."
     ]
 
 

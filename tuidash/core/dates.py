@@ -99,14 +99,81 @@ def _to_datetime(texts: pd.Series, fmt: str | None) -> pd.Series:
     return parsed
 
 
+_ORDER_PARTS = (("%d", "day"), ("%m", "month"), ("%b", "month"), ("%B", "month"))
+_YEAR_PARTS = ("%Y", "%y")
+
+
+def _positions(fmt: str) -> dict[str, int]:
+    """Where day, month and year first appear in a strftime format (absent ones left out)."""
+    found: dict[str, int] = {}
+    for directive, part in (*_ORDER_PARTS, *((y, "year") for y in _YEAR_PARTS)):
+        at = fmt.find(directive)
+        if at >= 0 and (part not in found or at < found[part]):
+            found[part] = at
+    return found
+
+
+def iso_fallback_allowed(fmt: str | None) -> bool:
+    """Whether text that ``fmt`` cannot read may be read as ISO 8601 (year-month-day).
+
+    Not under a year-day-month format: there ISO would read an ambiguous value such as
+    2023-03-04 in the opposite order from training.
+    """
+    if fmt is None:
+        return True
+    at = _positions(fmt)
+    year_day_month = {"day", "month", "year"} <= at.keys() and at["year"] < at["day"] < at["month"]
+    return not year_day_month
+
+
+def format_example(fmt: str) -> tuple[str, str] | None:
+    """How ``fmt`` writes 31 Dec 2023 and its order, e.g. ``("31/12/2023", "day/month/year")``."""
+    import datetime
+
+    at = _positions(fmt)
+    if not at:
+        return None
+    try:
+        example = datetime.datetime(2023, 12, 31, 13, 45, 30).strftime(fmt)
+    except ValueError:
+        return None
+    return example, "/".join(sorted(at, key=at.__getitem__))
+
+
 def parse_dates(series: pd.Series, fmt: str | None) -> pd.Series:
-    """A column as datetimes: real ones as they are, text with ``fmt`` (NaT where it fails)."""
+    """A column as datetimes: real ones as they are, text with ``fmt`` (NaT where it fails).
+
+    Text that ``fmt`` cannot read is read as ISO 8601 (2023-12-31, unambiguous) unless the
+    format is year-day-month, so the same dates written either way give the same values.
+    """
     if pd.api.types.is_datetime64_any_dtype(series):
         return series
     present = series.notna()
     texts = series.astype(object).where(present, None)
     texts = texts.map(lambda v: v if v is None else str(v).strip())
-    return _to_datetime(pd.Series(texts, index=series.index, dtype=object), fmt)
+    texts = pd.Series(texts, index=series.index, dtype=object)
+    parsed = _to_datetime(texts, fmt)
+    unread = parsed.isna() & texts.notna()
+    if not unread.any() or not iso_fallback_allowed(fmt):
+        return parsed
+    iso = _to_datetime(texts[unread], "ISO8601")
+    if not iso.notna().any():
+        return parsed
+    return _combined(parsed, iso)
+
+
+def _combined(parsed: pd.Series, iso: pd.Series) -> pd.Series:
+    """``parsed`` with the ISO readings filled in (both as wall-clock times if zones differ)."""
+    tz_parsed = getattr(parsed.dt, "tz", None)
+    tz_iso = getattr(iso.dt, "tz", None)
+    if tz_parsed != tz_iso:
+        if tz_parsed is not None:
+            parsed = parsed.dt.tz_localize(None)
+        if tz_iso is not None:
+            iso = iso.dt.tz_localize(None)
+    out = parsed.copy()
+    out.loc[iso.index] = iso.where(iso.notna(), out.loc[iso.index])
+    return out
 
 
 def date_parts(parsed: pd.Series) -> np.ndarray:

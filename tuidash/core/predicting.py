@@ -326,7 +326,7 @@ def _date_problem(frame: pd.DataFrame, name: str, fmt: Any) -> str | None:
     """A sentence naming the first value of a date column that cannot be read as a date."""
     import pandas as pd
 
-    from tuidash.core.dates import parse_dates
+    from tuidash.core.dates import format_example, parse_dates
 
     series = frame[name]
     present = series.dropna()
@@ -339,9 +339,11 @@ def _date_problem(frame: pd.DataFrame, name: str, fmt: Any) -> str | None:
     if len(bad) == 0:
         return None
     row = list(frame.index).index(bad.index[0]) + 1
-    return (
-        f"Column {name!r} should hold dates (as in training) but has {bad.iloc[0]!r} (row {row})."
-    )
+    written = format_example(fmt) if isinstance(fmt, str) else None
+    expected = "dates (as in training)"
+    if written is not None:
+        expected = f"dates like {written[0]} ({written[1]}, as in training)"
+    return f"Column {name!r} should hold {expected} but has {bad.iloc[0]!r} (row {row})."
 
 
 def predict(
