@@ -832,3 +832,27 @@ def test_a_text_date_column_is_not_called_an_identifier() -> None:
     problems = " ".join(data_problems(frame))
     assert "'date'" not in problems
     assert "'code' has a different value in every row" in problems
+
+
+@pytest.mark.parametrize("written", ["%Y-%m-%d", "%d/%m/%Y"])
+def test_a_text_date_column_with_repeated_days_is_not_a_wide_one_hot_problem(written: str) -> None:
+    """600 different days over 1000 rows: training reads them as dates, so no one-hot warning."""
+    import pandas as pd
+
+    from tuidash.core.data import data_problems
+    from tuidash.core.pipeline import choose_features
+
+    days = pd.date_range("2020-01-01", periods=600, freq="D")
+    picks = [i % 600 if i < 600 else (i * 7) % 600 for i in range(1000)]
+    frame = pd.DataFrame(
+        {
+            "date": list(days[picks].strftime(written)),
+            "code": [f"c{i % 300}" for i in range(1000)],
+            "price": [float(i % 97) for i in range(1000)],
+        }
+    )
+    notes: list[str] = []
+    assert choose_features(frame, "price", None, notes)[3] == ["date"]  # training: a date
+    problems = " ".join(data_problems(frame))
+    assert "'date'" not in problems
+    assert "'code' has 300 different text values; one-hot encoding" in problems

@@ -156,17 +156,19 @@ def data_problems(
                     f"Column {name!r} is mostly numbers but has some text (such as {odd}), so it "
                     "is treated as text; fix the odd values to use it as a number."
                 )
-            elif column.unique == present and present > 20 and not _is_dates(series):
-                # Dates differ in every row too, but they become date features.
-                problems.append(
-                    f"Column {name!r} has a different value in every row (an identifier?); "
-                    "it will not help a model."
-                )
-            elif column.unique > 100:
-                problems.append(
-                    f"Column {name!r} has {column.unique} different text values; one-hot "
-                    "encoding it makes a very wide table."
-                )
+            elif (column.unique == present > 20 or column.unique > 100) and not _is_dates(series):
+                # Dates differ in most rows too, but training reads them as dates (the same
+                # test as choose_features), never as an identifier or one-hot text.
+                if column.unique == present:
+                    problems.append(
+                        f"Column {name!r} has a different value in every row (an identifier?); "
+                        "it will not help a model."
+                    )
+                else:
+                    problems.append(
+                        f"Column {name!r} has {column.unique} different text values; one-hot "
+                        "encoding it makes a very wide table."
+                    )
     duplicates = _duplicate_rows(frame)
     if duplicates:
         problems.append(f"{duplicates} rows are exact copies of an earlier row.")
