@@ -181,3 +181,36 @@ async def test_long_job_log_lines_wrap_and_jobs_show_display_names(
             for y in range(area.size.height)
         )
         assert "END-OF-LINE" in screen_text
+
+
+@pytest.mark.parametrize(
+    ("what", "kind", "shown"),
+    [
+        (
+            "Random search of svc (40 candidates × 5 folds) as 'S' on x.csv (target y)",
+            "svc",
+            "Random search of SVC (40 candidates × 5 folds) as 'S' on x.csv (target y)",
+        ),
+        # Already named: a model name that is a kind id is left as typed.
+        (
+            "Random Forest as 'random_forest' on x.csv (target y)",
+            "random_forest",
+            "Random Forest as 'random_forest' on x.csv (target y)",
+        ),
+        ("no_such_kind on x.csv (target y)", "no_such_kind", "no_such_kind on x.csv (target y)"),
+    ],
+)
+def test_an_older_jobs_line_names_its_kind_as_train_does(what: str, kind: str, shown: str) -> None:
+    from tuidash.ui.screens.jobs import job_what
+
+    record = JobRecord(
+        id="20260101-000000-abcd",
+        state="finished",
+        what=what,
+        request={"kind": kind, "task": "auto"},
+        data={},
+        store="/tmp/store",
+        host="here",
+        created_at=0.0,
+    )
+    assert job_what(record) == shown
