@@ -12,9 +12,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Label, Log
+from textual.widgets import Label, TextArea
 
 from tuidash.ui.messages import error_sentence
+from tuidash.ui.screens.jobs import job_what
 
 if TYPE_CHECKING:
     from tuidash.ui.state import JobsState
@@ -54,8 +55,10 @@ class JobLogModal(ModalScreen[None]):
         """Title and the log."""
         with Vertical(classes="dialog", id="job-log-dialog"):
             yield Label(f"Log of job {self.record.id}", classes="dialog-title")
-            yield Label(self.record.what, classes="dialog-body")
-            yield Log(id="job-log", highlight=False)
+            yield Label(job_what(self.record), classes="dialog-body")
+            # Long lines wrap (a Log cut them at the dialog's edge); read only, no cursor: the
+            # arrows scroll, and the text can be selected and copied.
+            yield TextArea(id="job-log", read_only=True, soft_wrap=True, show_cursor=False)
 
     def on_mount(self) -> None:
         """Read the log, then again every second while the job is active."""
@@ -82,7 +85,12 @@ class JobLogModal(ModalScreen[None]):
     @on(LogRead)
     def _show(self, message: LogRead) -> None:
         self.log_offset = max(self.log_offset, message.offset)
-        self.query_one("#job-log", Log).write(message.text)
+        area = self.query_one("#job-log", TextArea)
+        following = area.scroll_y >= area.max_scroll_y  # at the end: stay there as it grows
+        text = message.text.replace("\r\n", "\n").replace("\r", "\n")
+        area.insert(text, area.document.end)
+        if following:
+            area.scroll_end(animate=False, immediate=False)
 
     def action_close(self) -> None:
         """Close the log."""

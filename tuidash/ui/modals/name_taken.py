@@ -14,6 +14,16 @@ from textual.widgets import Button, Input, Label
 
 NEW_VERSION = "new-version"
 """What the dialog dismisses with when the model is saved as a new version of the name."""
+BUTTON_NAME_CELLS = 20
+"""Longest name a button shows whole (a longer one ends in …) so every button fits at 80
+columns; the question above and the box show the name in full."""
+
+
+def button_name(name: str) -> str:
+    """``name`` quoted for a button label, cut to ``BUTTON_NAME_CELLS`` characters."""
+    if len(name) > BUTTON_NAME_CELLS:
+        name = name[: BUTTON_NAME_CELLS - 1] + "…"
+    return repr(name)
 
 
 class NameTakenModal(ModalScreen[str | None]):
@@ -34,7 +44,7 @@ class NameTakenModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         """The question, the other name to type, and the buttons."""
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="taken-dialog"):
             yield Label(
                 f"A model named {self.model_name!r} already exists.", classes="dialog-title"
             )
@@ -51,16 +61,20 @@ class NameTakenModal(ModalScreen[str | None]):
                     "save it under another name.",
                     classes="dialog-body",
                 )
+            # The button that uses the other name sits beside it: three buttons in one row
+            # do not fit in the dialog at 80 (or 100) columns.
             with Horizontal(id="taken-name-row"):
                 yield Label("Other name ", id="taken-name-label")
                 yield Input(self.free_name, id="taken-name")
+                yield Button(f"Use {button_name(self.free_name)}", id="free")
             yield Label("", id="taken-error")
             with Horizontal(classes="dialog-buttons"):
                 if self.versions is not None:
                     yield Button(
-                        f"New version of {self.model_name!r}", id="version", variant="primary"
+                        f"New version of {button_name(self.model_name)}",
+                        id="version",
+                        variant="primary",
                     )
-                yield Button(f"Use {self.free_name!r}", id="free")
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
@@ -70,7 +84,7 @@ class NameTakenModal(ModalScreen[str | None]):
 
     @on(Input.Changed, "#taken-name")
     def _typed(self, event: Input.Changed) -> None:
-        self.query_one("#free", Button).label = f"Use {event.value.strip()!r}"
+        self.query_one("#free", Button).label = f"Use {button_name(event.value.strip())}"
         self.query_one("#taken-error", Label).update("")
 
     @on(Input.Submitted, "#taken-name")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
@@ -35,6 +36,28 @@ STATE_STYLES = {
     "cancelled": "yellow",
 }
 """How each state is drawn (theme-independent names Rich knows)."""
+
+
+def job_what(record: Any) -> str:
+    """The job's line for people, with its kind named as on Train ("Logistic Regression").
+
+    Jobs recorded before the services named every kind wrote some by their id
+    ("logistic_regression on penguins.csv"); the id at the front (or after "Random search
+    of ") becomes the display name, so old and new jobs read the same.
+    """
+    from tuidash.ui.widgets.task_choice import kind_display_name
+
+    what = str(record.what)
+    request = record.request if isinstance(record.request, dict) else {}
+    kind = request.get("kind")
+    if not isinstance(kind, str) or not kind:
+        return what
+    task = request.get("task")
+    shown = kind_display_name(kind, task if isinstance(task, str) else "regression")
+    if shown == kind:
+        return what
+    pattern = rf"^((?:\w+ search of )?){re.escape(kind)}(?=\W|$)"
+    return re.sub(pattern, lambda match: f"{match.group(1)}{shown}", what, count=1)
 
 
 def progress_cell(record: Any, progress: Any) -> str:
@@ -168,7 +191,7 @@ class JobsScreen(SectionScreen):
             Text(state, style=STATE_STYLES.get(record.state, "")),
             progress_cell(record, self.jobs.progress.get(record.id)),
             duration_text(record.elapsed(now)) if record.started_at else "",
-            record.what,
+            job_what(record),
             result_cell(record),
         )
 
@@ -231,7 +254,7 @@ class JobsScreen(SectionScreen):
             parts.append(str(progress.text))
         elif record.ended:
             parts.append(result_cell(record))
-        detail.update(f"{record.what}\n" + " — ".join(p for p in parts if p))
+        detail.update(f"{job_what(record)}\n" + " — ".join(p for p in parts if p))
 
     # ----- actions ---------------------------------------------------------------------------
 
@@ -258,7 +281,7 @@ class JobsScreen(SectionScreen):
         self.app.push_screen(
             ConfirmModal(
                 "Cancel this job?",
-                f"{record.what} stops now (within about two seconds); nothing of it is saved.",
+                f"{job_what(record)} stops now (within about two seconds); nothing of it is saved.",
                 "Cancel job",
             ),
             chosen,
