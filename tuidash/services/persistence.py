@@ -44,8 +44,9 @@ Memory: ``load_all`` stops before the model whose estimate (pickle bytes x ``siz
 
 External changes: ``poll_changes()`` compares the metadata folder with the last look (file
 names, sizes, mtimes, inodes; in object storage from one LIST) and returns a ``StoreChange``;
-``watch()`` polls every ``poll_interval`` seconds (2; 15 for a remote store). Changed and removed models are dropped from ``loaded`` (stale).
-This service's own writes are not reported.
+``watch()`` polls every ``poll_interval`` seconds (2; 15 for a remote store). Changed and
+removed models are dropped from ``loaded`` (stale). This service's own writes are not
+reported.
 
 Event-loop stalls: ``load_all`` calls ``gc.freeze()`` before and after loading
 (``freeze_gc=True``), because full garbage collections, not unpickling, were what stalled the

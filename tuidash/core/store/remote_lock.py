@@ -4,9 +4,10 @@ An object store has no lock file: the writer lock is an object (``.tuidash.lock`
 with ``If-None-Match: *``, refreshed by a heartbeat (``If-Match``: nobody took it meanwhile)
 every quarter of its lease, and taken over with ``If-Match`` when its lease ran out (its
 writer was killed); its age is read on the store's clock (the answer's HTTP ``Date``), so a
-machine whose clock is off never takes a live writer's lock. A writer whose lease was taken gets ``WriteConflict`` on its next write
-instead of overwriting blindly. File systems without conditional writes (``memory://``)
-get them emulated within one process (``_EMULATION_LOCK``).
+machine whose clock is off never takes a live writer's lock. A writer whose lease was taken
+gets ``WriteConflict`` on its next write instead of overwriting blindly. File systems
+without conditional writes (``memory://``) get them emulated within one process
+(``_EMULATION_LOCK``).
 
 ``ObjectLock`` is a part of ``RemoteBackend`` (``remote``): it makes its requests through
 the backend's ``_call``, ``_info``, ``object_path`` and ``fs``.
