@@ -1,0 +1,79 @@
+"""QA round 2 of the CLI: predict -o never replaces a file unasked (nor the data), problem
+entries can be deleted as the storage listing names them, classifier versions show their
+metrics, messages read as sentences, --n-iter only with --search random."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tuidash import cli
+
+
+def write_table(path: Path, rows: int = 30, *, target: bool = True) -> Path:
+    """A small regression table: a, b and (optionally) the target y."""
+    with path.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["a", "b", "y"] if target else ["a", "b"])
+        for i in range(rows):
+            row = [i, i % 5, 2 * i + 1]
+            writer.writerow(row if target else row[:2])
+    return path
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """``tuidash ARGV`` in-process; (exit code, stdout, stderr)."""
+    try:
+        code = cli.main(argv)
+    except SystemExit as exit_info:
+        code = int(exit_info.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def dummy_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A store with one Dummy model trained on ``tmp_path/train.csv``."""
+    data = write_table(tmp_path / "train.csv")
+    store = tmp_path / "store"
+    argv = ["train", str(data), "--target", "y", "--model", "dummy", "--store", str(store)]
+    code, _, err = run(argv, capsys)
+    assert code == 0, err
+    return store
+
+
+# ---------------------------------------------------------------- 1. predict -o
+
+
+def test_predict_refuses_to_replace_an_existing_output_file(
+    tmp_path: Path, dummy_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = write_table(tmp_path / "new.csv", rows=4, target=False)
+    out = tmp_path / "out.csv"
+    out.write_text("keep me\n")
+    argv = ["predict", "Dummy", str(new), "-o", str(out), "--store", str(dummy_store)]
+    code, stdout, err = run(argv, capsys)
+    assert code == 1
+    assert str(out) in err and "--overwrite" in err
+    assert len(err.strip().splitlines()) == 1
+    assert out.read_text() == "keep me\n"
+
+    code, stdout, err = run([*argv, "--overwrite"], capsys)
+    assert code == 0, err
+    assert "Wrote 4 predictions" in stdout
+    assert out.read_text().splitlines()[0] == "a,b,prediction"
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_predict_never_writes_over_the_data_being_predicted(
+    tmp_path: Path, dummy_store: Path, capsys: pytest.CaptureFixture[str], overwrite: bool
+) -> None:
+    data = tmp_path / "train.csv"
+    before = data.read_text()
+    argv = ["predict", "Dummy", str(data), "-o", str(data), "--store", str(dummy_store)]
+    code, _, err = run([*argv, "--overwrite"] if overwrite else argv, capsys)
+    assert code == 1
+    assert "is the data being predicted; choose another output file." in err
+    assert data.read_text() == before
