@@ -77,3 +77,46 @@ def test_predict_never_writes_over_the_data_being_predicted(
     assert code == 1
     assert "is the data being predicted; choose another output file." in err
     assert data.read_text() == before
+
+
+# ---------------------------------------------------------------- 2. delete a problem entry
+
+
+def ghost_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A store whose model 'Ghost one' lost its pickle: storage lists it as Ghost_one."""
+    data = write_table(tmp_path / "train.csv")
+    store = tmp_path / "store"
+    argv = ["train", str(data), "--target", "y", "--model", "dummy", "--name", "Ghost one"]
+    code, _, err = run([*argv, "--store", str(store)], capsys)
+    assert code == 0, err
+    (store / "models" / "Ghost_one.pkl").unlink()
+    return store
+
+
+@pytest.mark.parametrize("spelling", ["Ghost_one", "Ghost one"])
+def test_the_storage_advice_removes_a_damaged_entry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], spelling: str
+) -> None:
+    store = ghost_store(tmp_path, capsys)
+    code, out, _ = run(["storage", "--store", str(store)], capsys)
+    assert "Ghost_one" in out and "damaged" in out
+    assert "Remove one with: tuidash models delete NAME" in out
+
+    code, out, err = run(["models", "delete", spelling, "--yes", "--store", str(store)], capsys)
+    assert code == 0, err
+    assert "metadata/Ghost_one.json" in out
+    assert not (store / "metadata" / "Ghost_one.json").exists()
+    code, out, _ = run(["storage", "--store", str(store)], capsys)
+    assert code == 0 and "Ghost_one" not in out and "problem" not in out
+
+
+def test_a_good_model_is_not_deleted_by_its_file_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_table(tmp_path / "train.csv")
+    store = tmp_path / "store"
+    argv = ["train", str(data), "--target", "y", "--model", "dummy", "--name", "Ghost one"]
+    assert run([*argv, "--store", str(store)], capsys)[0] == 0
+    code, _, err = run(["models", "delete", "Ghost_one", "--yes", "--store", str(store)], capsys)
+    assert code == 1 and "No model named 'Ghost_one'" in err
+    assert (store / "models" / "Ghost_one.pkl").exists()

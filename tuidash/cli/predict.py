@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from tuidash.cli.common import (
-    CommandError,
     DATA_HELP,
+    CommandError,
     encoding_hint,
     find_ref,
     open_store,
