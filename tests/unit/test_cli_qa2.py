@@ -120,3 +120,29 @@ def test_a_good_model_is_not_deleted_by_its_file_spelling(
     code, _, err = run(["models", "delete", "Ghost_one", "--yes", "--store", str(store)], capsys)
     assert code == 1 and "No model named 'Ghost_one'" in err
     assert (store / "models" / "Ghost_one.pkl").exists()
+
+
+# ---------------------------------------------------------------- 3. classifier versions
+
+
+def test_classifier_versions_show_classification_metrics(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "cls.csv"
+    with data.open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["a", "b", "y"])
+        for i in range(80):
+            writer.writerow([i, i % 2, "yes" if i % 2 else "no"])
+    store = tmp_path / "store"
+    for model in ("dummy", "decision_tree"):
+        argv = ["train", str(data), "--target", "y", "--model", model, "--name", "C"]
+        code, _, err = run([*argv, "--store", str(store)], capsys)
+        assert code == 0, err
+    code, out, err = run(["models", "versions", "C", "--store", str(store)], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["VER", "SAVED", "BAL.ACC", "ACCURACY"]
+    first, second = (line.replace(" *", "").split() for line in lines[2:4])
+    # The baseline guesses one class (0.5 balanced); the tree learns the rule (1.0).
+    assert first[3] == "0.5" and second[3] == "1"
