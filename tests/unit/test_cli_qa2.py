@@ -146,3 +146,17 @@ def test_classifier_versions_show_classification_metrics(
     first, second = (line.replace(" *", "").split() for line in lines[2:4])
     # The baseline guesses one class (0.5 balanced); the tree learns the rule (1.0).
     assert first[3] == "0.5" and second[3] == "1"
+
+
+# ---------------------------------------------------------------- 4. messages
+
+
+def test_several_predict_problems_read_as_sentences(
+    tmp_path: Path, dummy_store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    new = tmp_path / "new.csv"
+    new.write_text("a\nten\neleven\n")  # 'b' missing, 'a' holds text
+    code, _, err = run(["predict", "Dummy", str(new), "--store", str(dummy_store)], capsys)
+    assert code == 1
+    assert "missing the column the model needs: 'b'. Column 'a' should hold numbers" in err
+    assert ".;" not in err
