@@ -160,3 +160,14 @@ def test_several_predict_problems_read_as_sentences(
     assert code == 1
     assert "missing the column the model needs: 'b'. Column 'a' should hold numbers" in err
     assert ".;" not in err
+
+
+def test_importing_a_data_file_says_what_file_is_expected(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = write_table(tmp_path / "houses.csv")
+    store = tmp_path / "store"
+    code, _, err = run(["models", "import", str(data), "--store", str(store)], capsys)
+    assert code == 1
+    assert f"{data} is not a readable model pickle; import expects a .pkl file" in err
+    assert "MARK" not in err and "(" not in err
