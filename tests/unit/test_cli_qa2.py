@@ -171,3 +171,25 @@ def test_importing_a_data_file_says_what_file_is_expected(
     assert code == 1
     assert f"{data} is not a readable model pickle; import expects a .pkl file" in err
     assert "MARK" not in err and "(" not in err
+
+
+# ---------------------------------------------------------------- 5. --n-iter
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--search", "grid", "--n-iter", "5"], "a grid search tries every combination"),
+        (["--n-iter", "20"], "add --search random"),
+    ],
+)
+def test_n_iter_without_a_random_search_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], words: str
+) -> None:
+    data = write_table(tmp_path / "train.csv")
+    store = tmp_path / "store"
+    argv = ["train", str(data), "--target", "y", "--model", "ridge", "--store", str(store)]
+    code, out, err = run([*argv, *extra], capsys)
+    assert code == 2
+    assert "--n-iter is for --search random" in err and words in err
+    assert not store.exists() and out == ""
