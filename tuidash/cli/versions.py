@@ -191,6 +191,7 @@ def _cmd_versions(args: argparse.Namespace) -> int:
     name = str(entry["name"])
     task = "classification" if entry.get("task") == "classification" else "regression"
     columns = VERSION_COLUMNS[task]
+    assert store is not None  # find_entry raised for a missing store
     rows = store.list_versions(name)
     keys = (
         "version",
