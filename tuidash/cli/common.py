@@ -40,6 +40,10 @@ class CommandError(TuidashError):
     """A failure a person can fix; its message is the one line printed on stderr."""
 
 
+class UsageError(CommandError):
+    """Options that do not go together: a usage error (exit 2), like argparse's own."""
+
+
 # --------------------------------------------------------------------------- options
 
 

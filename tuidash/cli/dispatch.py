@@ -22,7 +22,7 @@ from types import ModuleType
 
 from tuidash import __version__
 from tuidash.cli import jobs, models, predict, serve, storage, train
-from tuidash.cli.common import add_log_level, add_store, fail
+from tuidash.cli.common import UsageError, add_log_level, add_store, fail
 from tuidash.core import logs
 from tuidash.core.errors import TuidashError
 
@@ -194,6 +194,10 @@ def run_command(argv: Sequence[str]) -> int:
         # `tuidash predict ... | head`: the reader left; stop quietly.
         _silence_stdout()
         return 1
+    except UsageError as error:
+        _log.warning("tuidash %s: usage error: %s", command, error.message)
+        print(f"tuidash {command}: error: {error.message}", file=sys.stderr)
+        return 2
     except Exception as error:
         text = error_text(error)
         if isinstance(error, TuidashError | OSError):

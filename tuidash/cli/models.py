@@ -503,7 +503,11 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
     problem = None
     version: dict[str, Any] | None = None
     if args.name not in names:
-        problem = next((p for p in problem_entries(store) if p.get("name") == args.name), None)
+        from tuidash.core.store import stem
+
+        # Listed by its file base: `Ghost_one` (as storage shows it) or `Ghost one`.
+        spellings = (args.name, stem(args.name))
+        problem = next((p for p in problem_entries(store) if p.get("name") in spellings), None)
         if problem is None:
             if "@" not in args.name:
                 raise CommandError(not_found_text(store, args.name, base))
@@ -541,7 +545,7 @@ def _cmd_models_delete(args: argparse.Namespace) -> int:
         print("Nothing deleted.", file=sys.stderr)
         return 1
     if problem is not None:
-        ok, message = store.remove_entry(args.name)
+        ok, message = store.remove_entry(str(problem.get("name")))
         if ok:
             message = f"Removed {args.name!r}: deleted {files}."
     else:

@@ -17,6 +17,7 @@ from typing import Any
 
 from tuidash.cli.common import (
     DATA_HELP,
+    CommandError,
     encoding_hint,
     find_ref,
     open_store,
@@ -43,6 +44,7 @@ def register(subparsers: Any) -> None:
         "  tuidash predict 'Random Forest@champion' new.csv   (a version: NAME@v2, NAME@ALIAS)\n\n"
         "DATA must have the model's feature columns (missing ones are named); the output\n"
         "is the input rows plus a `prediction` column, as CSV on stdout or in OUT.csv.\n"
+        "An existing OUT.csv is kept unless --overwrite; the DATA file never is replaced.\n"
         "A classifier predicts a class and, when it has probabilities, adds one column per\n"
         "class: probability_<class>.\n"
         "With --json, stdout gets one JSON document instead: {model, data, rows, output,\n"
@@ -51,7 +53,14 @@ def register(subparsers: Any) -> None:
         model_name=True,
     )
     predict.add_argument("data", metavar="DATA", help=DATA_HELP)
-    predict.add_argument("-o", "--output", metavar="OUT.csv", help="write the CSV here")
+    predict.add_argument(
+        "-o", "--output", metavar="OUT.csv", help="write the CSV here (a new file)"
+    )
+    predict.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace OUT.csv if it exists (never the DATA file itself)",
+    )
     predict.add_argument(
         "--encoding", metavar="ENC", help="text encoding of a CSV (default: guess)"
     )
@@ -62,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from tuidash.core.data import SAMPLE_SOURCE
     from tuidash.services import workflows
 
+    if args.output is not None:
+        check_output(args.data, Path(args.output).expanduser(), overwrite=args.overwrite)
     store = open_store(args, create=False)
     find_ref(store, args.name, store_dir(args))
     assert store is not None
@@ -96,3 +107,20 @@ def run(args: argparse.Namespace) -> int:
         "predicted %d rows with %r%s", result.rows, args.name, f" into {output}" if output else ""
     )
     return 0
+
+
+def check_output(data: str, output: Path, *, overwrite: bool) -> None:
+    """Refuse an ``-o`` file that exists (unless ``overwrite``) or that is the data file."""
+    if not output.exists() or output.is_dir():  # a folder: the writer names the problem
+        return
+    try:
+        same = output.samefile(Path(data).expanduser())
+    except OSError:  # no such data file (``sample``) or unreadable
+        same = False
+    if same:
+        raise CommandError(f"{output} is the data being predicted; choose another output file.")
+    if not overwrite:
+        raise CommandError(
+            f"{output} already exists; pass --overwrite to replace it, or choose another "
+            "output file."
+        )

@@ -19,12 +19,16 @@ from typing import Any
 
 from tuidash.cli.common import (
     CommandError,
+    UsageError,
     format_table,
     metrics_table,
     open_store,
     print_json,
     whole_in,
 )
+
+DEFAULT_N_ITER = 20
+"""Candidates of a random search without ``--n-iter``."""
 
 EXAMPLES = (
     "search examples:\n"
@@ -50,9 +54,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--n-iter",
         type=candidates,
-        default=20,
         metavar="N",
-        help="candidates of a random search, 1 or more (default 20)",
+        help="candidates of a random search, 1 or more (default 20; --search random only)",
     )
     group.add_argument(
         "--param-range",
@@ -93,18 +96,24 @@ def wanted(args: argparse.Namespace) -> bool:
     """Whether this run is a search or runs on a cluster (else plain ``train``)."""
     from tuidash.services.search import cluster_address
 
-    used = ("n_iter", "param_range", "metric", "jobs")
+    if args.n_iter is not None and args.search != "random":
+        how = (
+            "a grid search tries every combination, so leave --n-iter out."
+            if args.search == "grid"
+            else "add --search random."
+        )
+        raise UsageError(f"--n-iter is for --search random; {how}")
+    used = ("param_range", "metric", "jobs")
     if args.search is None and any(_given(args, name) for name in used):
-        raise CommandError(
-            "--n-iter, --param-range, --metric and --jobs belong to a search; "
+        raise UsageError(
+            "--param-range, --metric and --jobs belong to a search; "
             "add --search random or --search grid."
         )
     return args.search is not None or cluster_address(args.cluster) is not None
 
 
 def _given(args: argparse.Namespace, name: str) -> bool:
-    value = getattr(args, name, None)
-    return bool(value) and value != 20 if name == "n_iter" else bool(value)
+    return bool(getattr(args, name, None))
 
 
 def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
@@ -119,7 +128,7 @@ def run(args: argparse.Namespace, request: Any, display_name: str) -> int:
     if args.search is not None:
         spec = SearchSpec(
             method=args.search,
-            n_iter=args.n_iter,
+            n_iter=args.n_iter if args.n_iter is not None else DEFAULT_N_ITER,
             cv=args.cv if args.cv is not None else 5,
             metric=args.metric,
             ranges=list(args.param_range),

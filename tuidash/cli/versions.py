@@ -177,8 +177,21 @@ def _done(args: argparse.Namespace, message: str, **fields: Any) -> int:
     return 0
 
 
+VERSION_COLUMNS = {
+    "classification": (("BAL.ACC", "Balanced accuracy"), ("ACCURACY", "Accuracy")),
+    "regression": (("R2", "R2"), ("RMSE", "RMSE")),
+}
+"""The two metrics ``models versions`` shows per task (header, metric), as the dashboard's
+versions list does: a classifier has no R2 or RMSE."""
+
+
 def _cmd_versions(args: argparse.Namespace) -> int:
-    store, name = _name_of(args)
+    store = open_store(args, create=False)
+    entry = find_entry(store, args.name, store_dir(args))
+    name = str(entry["name"])
+    task = "classification" if entry.get("task") == "classification" else "regression"
+    columns = VERSION_COLUMNS[task]
+    assert store is not None  # find_entry raised for a missing store
     rows = store.list_versions(name)
     keys = (
         "version",
@@ -206,14 +219,14 @@ def _cmd_versions(args: argparse.Namespace) -> int:
             (
                 f"{row['version']}{' *' if row['latest'] else ''}",
                 row.get("saved_at") or "-",
-                _metric(metrics.get("R2")),
-                _metric(metrics.get("RMSE")),
+                *(_metric(metrics.get(metric)) for _, metric in columns),
                 size_text(row.get("size_bytes")),
                 aliases_text(row.get("aliases") or []) or "-",
                 _note_text(row),
             )
         )
-    print(format_table(("VER", "SAVED", "R2", "RMSE", "SIZE", "ALIASES", "NOTE"), table, (2, 3, 4)))
+    headers = ("VER", "SAVED", *(header for header, _ in columns), "SIZE", "ALIASES", "NOTE")
+    print(format_table(headers, table, (2, 3, 4)))
     print(f"\n{plural(len(rows), 'version')} of {name!r}; * is the latest (what {name!r} loads).")
     return 0
 

@@ -140,7 +140,7 @@ def predict_frame(
     problems = schema_problems(frame, features)
     if problems:
         where = f"{source} " if source else "The data "
-        raise PredictionError(f"{where}does not fit model {model_name!r}: " + "; ".join(problems))
+        raise PredictionError(f"{where}does not fit model {model_name!r}: " + " ".join(problems))
     try:
         pipeline, X = _prepared(model, frame, features)
         values = _predicted(pipeline, X)

@@ -256,10 +256,11 @@ def audit_pickle(path: Path) -> tuple[Any, dict[str, str]]:
         raise TransferError(f"Refused to import {shown}: {reason}.") from None
     except MemoryError:
         raise TransferError(f"{shown} does not fit in memory.") from None
-    except Exception as error:  # a damaged stream can raise almost anything
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        reason = reason or type(error).__name__
-        raise TransferError(f"{shown} is not a readable model pickle ({reason}).") from None
+    except Exception:  # not a pickle, or a damaged one: the unpickler's words mean nothing here
+        raise TransferError(
+            f"{shown} is not a readable model pickle; import expects a .pkl file holding a "
+            "fitted model, such as one tuidash exported."
+        ) from None
     if not callable(getattr(model, "predict", None)):
         raise TransferError(
             f"{shown} holds a {type(model).__name__}, not a fitted model with a predict method."

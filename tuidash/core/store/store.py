@@ -307,7 +307,9 @@ class ModelStore(VersionRegistry):
             if latest is None:
                 other = vs.model_name_at(self.backend, model)
                 jsons, pkls = scan(self.backend)
-                if (model not in jsons and model not in pkls) or other not in (None, model):
+                if (model not in jsons and model not in pkls) or (
+                    other not in (None, model) and self._good_model_at(model, jsons, pkls)
+                ):
                     raise ModelNotFound(f"There is no model named '{model}'.")
                 self._remove_files(model, jsons.get(model), pkls.get(model))
                 count = 1
@@ -320,6 +322,22 @@ class ModelStore(VersionRegistry):
         if count > 1:
             return f"Deleted model '{model}' ({count} versions)."
         return f"Deleted model '{model}'."
+
+    def _good_model_at(
+        self, base: str, jsons: Mapping[str, Entry], pkls: Mapping[str, Entry]
+    ) -> bool:
+        """Whether the files at ``base`` hold a usable model (listed, not a problem entry):
+        then ``base`` is another spelling of its name and is not deleted by it."""
+        from tuidash.core.store.listing import _list_entry
+
+        json_entry = jsons.get(base)
+        if json_entry is None:
+            return False
+        try:
+            _list_entry(self.backend, base, json_entry, pkls.get(base), False)
+        except Problem:
+            return False  # a problem entry (storage lists it by ``base``): removable
+        return True
 
     def _remove_files(self, name: str, json_entry: Entry | None, pkl_entry: Entry | None) -> None:
         """Remove (never follow) the listed files; the JSON first, so no half-model."""
