@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from pilot_helpers import wait_for
-from test_flows import load_sample, new_app, notes, of_type
+from test_flows import load_sample, new_app, of_type
 from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Static
 
@@ -19,6 +20,14 @@ async def test_search_mode_saves_the_best_candidate_with_its_search(store_dir: P
     """The in-process path (no jobs): every progress message reaches the app."""
     messages: list[Message] = []
     app = new_app(store_dir, jobs=False)
+    shown: list[str] = []  # every notification, even one that timed out on a slow machine
+    notify = app.notify
+
+    def record(message: str, **options: Any) -> None:
+        shown.append(str(message))
+        notify(message, **options)
+
+    app.notify = record  # type: ignore[method-assign]
     async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         await load_sample(pilot, messages)
         await pilot.press("t")
@@ -58,7 +67,7 @@ async def test_search_mode_saves_the_best_candidate_with_its_search(store_dir: P
         results = str(screen.query_one("#train-results", Static).render())
         assert "Best of 3 candidates (random, 2-fold MAE)" in results
         assert "CV 2 folds: MAE" in results
-        assert "Random Forest trained and saved to disk" in notes(app)
+        assert "Random Forest trained and saved to disk" in shown
     doc = json.loads((store_dir / "metadata" / "Random_Forest.json").read_text())
     assert doc["search"]["candidates_tried"] == 3 and doc["search"]["metric"] == "MAE"
     assert doc["search"]["space"]["n_estimators"] == {
