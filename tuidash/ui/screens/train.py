@@ -15,6 +15,7 @@ from textual.widgets import (
     Checkbox,
     Input,
     Label,
+    OptionList,
     ProgressBar,
     SelectionList,
     Static,
@@ -247,6 +248,17 @@ class KindForm(Vertical):
         return {field.spec.name: field.value() for field in self.query(ParamField)}
 
 
+class KindList(SelectionList[str]):
+    """The model kinds; a space toggles the kind highlighted when it was pressed."""
+
+    def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        # SelectionList toggles whatever is highlighted when this message is handled: a
+        # space and an arrow that arrive together (over SSH) toggled the kind after the arrow.
+        event.prevent_default()
+        event.stop()
+        self.toggle(self.get_option_at_index(event.option_index))
+
+
 class TrainScreen(SectionScreen):
     """Train one or several model kinds on the loaded data."""
 
@@ -310,7 +322,7 @@ class TrainScreen(SectionScreen):
         with Horizontal(id="train-body"):
             with Vertical(id="train-kinds"):
                 yield Label("Model kinds", classes="section-title")
-                yield SelectionList[str](*self._kind_options(), id="kinds")
+                yield KindList(*self._kind_options(), id="kinds")
             with TabbedContent(id="train-tabs", initial="tab-setup"):
                 with TabPane("Setup", id="tab-setup"), VerticalScroll(id="train-form"):
                     yield Static("", id="train-data")
