@@ -10,14 +10,21 @@ from typing import Any
 import pytest
 from pilot_helpers import wait_for
 from textual import events
+from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, SelectionList, Static
 
+import tuidash.ui
+from tuidash.core.store.names import alias_problem
 from tuidash.ui import messages as msg
 from tuidash.ui.app import TuidashApp
 from tuidash.ui.factory import make_app
 from tuidash.ui.modals.name_taken import NameTakenModal
+from tuidash.ui.modals.version_form import FormField, VersionFormModal
+
+SIZES = [(80, 24), (100, 30)]
+"""The sizes the dashboard is made for."""
 
 
 def burst(app: TuidashApp, keys: list[str]) -> None:
@@ -180,3 +187,67 @@ async def test_a_store_that_cannot_be_written_is_one_sentence_and_no_finished_li
         toasts = [str(n.message) for n in app._notifications]
         assert sentence in toasts
         assert status(app) == f"Random Forest not trained: {sentence}"
+
+
+class DialogHost(App[None]):
+    """A bare app with the dashboard's CSS that shows one dialog."""
+
+    CSS_PATH = str(Path(tuidash.ui.__file__).parent / "app.tcss")
+
+    def __init__(self, modal: Any) -> None:
+        super().__init__()
+        self.modal = modal
+
+    def on_mount(self) -> None:
+        self.push_screen(self.modal)
+
+
+def shown_text(label: Label) -> str:
+    """The words a label shows on screen, its lines joined (cut-off words are missing)."""
+    geometry = label.screen.find_widget(label)
+    visible = geometry.region.intersection(geometry.clip)
+    lines = [
+        strip.crop(0, visible.width).text.strip()
+        for strip in label.render_lines(visible.reset_offset)
+    ]
+    return " ".join(line for line in lines if line)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_alias_dialog_shows_its_whole_error_sentence(size: tuple[int, int]) -> None:
+    modal = VersionFormModal(
+        "Alias of a version of 'Ridge'",
+        "An alias names one version.",
+        buttons=[("set", "Set alias", "primary")],
+        fields=[FormField("alias", "Alias", "", "champion")],
+        check=lambda answer: alias_problem(answer.values["alias"]),
+    )
+    host = DialogHost(modal)
+    async with host.run_test(size=size) as pilot:
+        await pilot.pause()
+        modal.query_one("#field-alias", Input).value = "my alias"
+        modal.query_one("#field-alias", Input).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        sentence = alias_problem("my alias")
+        assert sentence and len(sentence) > 70  # longer than one line of the dialog
+        assert shown_text(modal.query_one("#form-error", Label)) == sentence
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_name_taken_dialog_shows_its_whole_error_sentence(
+    size: tuple[int, int],
+) -> None:
+    name = "A rather long model name for the forest"
+    modal = NameTakenModal("Forest", "Forest (2)", taken={"Forest", name})
+    host = DialogHost(modal)
+    async with host.run_test(size=size) as pilot:
+        await pilot.pause()
+        box = modal.query_one("#taken-name", Input)
+        box.value = name.lower()
+        box.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        sentence = f"{name.lower()!r} is taken by the model {name!r}; type another one."
+        assert len(sentence) > 72  # longer than one line of the dialog
+        assert shown_text(modal.query_one("#taken-error", Label)) == sentence
