@@ -251,3 +251,24 @@ async def test_the_name_taken_dialog_shows_its_whole_error_sentence(
         sentence = f"{name.lower()!r} is taken by the model {name!r}; type another one."
         assert len(sentence) > 72  # longer than one line of the dialog
         assert shown_text(modal.query_one("#taken-error", Label)) == sentence
+
+
+async def test_the_footer_leaves_a_space_after_the_sections_label(store_dir: Path) -> None:
+    from textual.widgets._footer import FooterKey, FooterLabel
+
+    app = make_app(None, store_dir, autoload=False)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.current_mode == "models", "the Models section")
+        await wait_for(pilot, lambda: app.screen.query(FooterLabel), "the footer")
+        await pilot.pause()
+        label = app.screen.query_one(FooterLabel)
+        assert "Sections" in str(label.render())
+        after = [
+            key
+            for key in app.screen.query(FooterKey)
+            if key.region.y == label.region.y and key.region.x >= label.region.right
+        ]
+        quit_key = min(after, key=lambda key: key.region.x)
+        # "Sections ^q Quit", not "Sections^q Quit".
+        assert quit_key.region.x > label.region.right
