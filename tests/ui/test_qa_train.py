@@ -155,6 +155,10 @@ async def test_a_name_taken_meanwhile_and_refused_does_not_say_training_finished
         await wait_for(pilot, lambda: isinstance(app.screen, NameTakenModal), "the dialog")
         title = str(app.screen.query_one(".dialog-title", Label).render())
         assert title == "A model named 'random forest' already exists."
+        await wait_for(pilot, lambda: "waiting" in status(app), "the status line")
+        assert status(app).startswith(
+            "Random Forest: waiting for another name ('Random Forest' is taken)"
+        )
         await pilot.press("escape")
         await wait_for(pilot, lambda: not app.state.training.running, "the batch over")
         await pilot.pause()

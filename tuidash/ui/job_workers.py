@@ -407,6 +407,17 @@ class JobWorkers(App[None]):
                 batch.kinds[index] = replace(kind, name=choice)
             self.start_jobs(batch, [index], self.cancel_event)
 
+        # Nothing trains while the dialog waits: say so rather than "Training NAME…".
+        self.post_message(
+            msg.TrainingProgress(
+                kind.kind_id,
+                0.0,
+                f"waiting for another name ({kind.name!r} is taken)",
+                index,
+                len(batch.kinds),
+                batch.batch,
+            )
+        )
         saved = self.state.store.entries.get(kind.name)
         versions = int(saved.get("versions") or 1) if saved is not None else None
         taken = self.state.taken_names()
