@@ -270,6 +270,14 @@ def os_reason(error: OSError) -> str:
     return (error.strerror or str(error)).lower()
 
 
+def unwritable_store(base: object, error: OSError) -> str:
+    """The sentence for a store folder that cannot be written (shared with the dashboard)."""
+    return (
+        f"The store folder {base} cannot be written ({os_reason(error)}); "
+        "choose another with --store."
+    )
+
+
 def usable_remote(url: str) -> str:
     """A store URL whose bucket can be reached; CommandError with one sentence if not."""
     from tuidash.core.store.remote import RemoteBackend, StoreUnreachable
@@ -314,10 +322,7 @@ def usable_store(base: StoreLocation) -> StoreLocation:
         os.close(handle)
         os.unlink(probe)
     except OSError as error:
-        raise CommandError(
-            f"The store folder {base} cannot be written ({os_reason(error)}); "
-            "choose another with --store."
-        ) from None
+        raise CommandError(unwritable_store(base, error)) from None
     return base
 
 

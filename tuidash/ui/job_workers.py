@@ -120,6 +120,16 @@ def kind_of(record: Any) -> TrainJob:
     return TrainJob(kind, dict(request.get("params") or {}), str(name))
 
 
+def start_sentence(error: BaseException, store: Any) -> str:
+    """Why a job could not be started, as one sentence; a store that cannot be written
+    (its jobs folder) is named as the command line names it."""
+    if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+        from tuidash.cli.common import unwritable_store
+
+        return unwritable_store(store, error)
+    return error_sentence(error)
+
+
 class JobWorkers(App[None]):
     """The workers and handlers of training jobs (a part of ``TuidashApp``)."""
 
@@ -308,6 +318,7 @@ class JobWorkers(App[None]):
         from tuidash.services import workflows
 
         service = self.jobs_service()
+        store = self.state.settings.store_dir
         for index in positions:
             kind = batch.kinds[index]
             if cancel.is_set():
@@ -330,8 +341,11 @@ class JobWorkers(App[None]):
                 )
             except Exception as error:
                 taken = isinstance(error, ModelExists)
+                existing = getattr(error, "existing", None)
                 self.post_message(
-                    msg.JobStartRefused(batch.batch, index, error_sentence(error), taken)
+                    msg.JobStartRefused(
+                        batch.batch, index, start_sentence(error, store), taken, existing
+                    )
                 )
                 continue
             # Known at once, before the job can report anything.
@@ -356,7 +370,7 @@ class JobWorkers(App[None]):
             return
         kind = batch.kinds[message.index]
         if message.name_taken and self.state.training.running:
-            self._ask_job_name(batch, message.index)
+            self._ask_job_name(batch, message.index, message.existing)
             return
         batch.left.discard(message.index)
         if message.message:
@@ -366,7 +380,7 @@ class JobWorkers(App[None]):
         if not batch.left:
             self.post_message(msg.TrainingBatchDone(batch.batch))
 
-    def _ask_job_name(self, batch: JobBatch, index: int) -> None:
+    def _ask_job_name(self, batch: JobBatch, index: int, existing: str | None = None) -> None:
         """The name was taken meanwhile (another session): another name, or not trained."""
         from dataclasses import replace
 
@@ -393,10 +407,29 @@ class JobWorkers(App[None]):
                 batch.kinds[index] = replace(kind, name=choice)
             self.start_jobs(batch, [index], self.cancel_event)
 
+        # Nothing trains while the dialog waits: say so rather than "Training NAME…".
+        self.post_message(
+            msg.TrainingProgress(
+                kind.kind_id,
+                0.0,
+                f"waiting for another name ({kind.name!r} is taken)",
+                index,
+                len(batch.kinds),
+                batch.batch,
+            )
+        )
         saved = self.state.store.entries.get(kind.name)
         versions = int(saved.get("versions") or 1) if saved is not None else None
+        taken = self.state.taken_names()
         self.push_screen(
-            NameTakenModal(kind.name, self.state.free_name(kind.name), versions=versions), chosen
+            NameTakenModal(
+                kind.name,
+                self.state.free_name(kind.name),
+                versions=versions,
+                taken=taken,
+                existing=existing,
+            ),
+            chosen,
         )
 
     # ----- cancelling and the log -----------------------------------------------------------------

@@ -154,6 +154,8 @@ class ModelSaveFailed(Message):
     name: str
     message: str
     name_taken: bool = False
+    existing: str | None = None
+    """The saved name it clashes with (maybe in another case), when the name is taken."""
 
 
 @dataclass
@@ -264,6 +266,8 @@ class JobStartRefused(Message):
     index: int
     message: str
     name_taken: bool = False
+    existing: str | None = None
+    """The saved name it clashes with (maybe in another case), when the name is taken."""
 
 
 @dataclass

@@ -3,6 +3,7 @@ default), another name, or cancel."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import on
@@ -26,6 +27,16 @@ def button_name(name: str) -> str:
     return repr(name)
 
 
+def holder(name: str, taken: Iterable[str]) -> str:
+    """The taken name that ``name`` clashes with by the store's rule (same files: another
+    upper/lower case, ``_`` for a space), or ``name`` itself when none does."""
+    from tuidash.core.store.names import fold
+
+    key = fold(name)
+    same = sorted(n for n in taken if fold(n) == key)
+    return name if name in same or not same else same[0]
+
+
 class NameTakenModal(ModalScreen[str | None]):
     """Dismisses with ``NEW_VERSION``, another name to use instead, or None to cancel."""
 
@@ -33,10 +44,22 @@ class NameTakenModal(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel", tooltip="Do not train", id="name-cancel"),
     ]
 
-    def __init__(self, name: str, free_name: str, *, versions: int | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        free_name: str,
+        *,
+        versions: int | None = None,
+        taken: Iterable[str] = (),
+        existing: str | None = None,
+    ) -> None:
         super().__init__()
         self.model_name = name
         """The name that is taken."""
+        self.taken = set(taken) | ({existing} if existing else set())
+        """The names in use (saved or waiting to be saved): the other name must be free."""
+        self.existing = existing or holder(name, self.taken)
+        """The model that holds the name (maybe spelt in another case)."""
         self.free_name = free_name
         """A free name such as "Random Forest (2)", offered as the other name."""
         self.versions = versions
@@ -45,9 +68,7 @@ class NameTakenModal(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         """The question, the other name to type, and the buttons."""
         with Vertical(classes="dialog", id="taken-dialog"):
-            yield Label(
-                f"A model named {self.model_name!r} already exists.", classes="dialog-title"
-            )
+            yield Label(f"A model named {self.existing!r} already exists.", classes="dialog-title")
             if self.versions is not None:
                 number = self.versions + 1
                 yield Label(
@@ -98,6 +119,10 @@ class NameTakenModal(ModalScreen[str | None]):
         problem = name_problem(name)
         if problem is None and name == self.model_name:
             problem = f"{name!r} is the taken name; type another one."
+        elif problem is None and holder(name, self.taken) in self.taken:
+            problem = (
+                f"{name!r} is taken by the model {holder(name, self.taken)!r}; type another one."
+            )
         if problem:
             self.query_one("#taken-error", Label).update(problem)
             return

@@ -69,6 +69,7 @@ class VersionFormModal(ModalScreen[FormAnswer | None]):
     }
     VersionFormModal #form-error {
         color: $error;
+        width: 100%;
         height: auto;
     }
     """

@@ -15,6 +15,7 @@ from textual.widgets import (
     Checkbox,
     Input,
     Label,
+    OptionList,
     ProgressBar,
     SelectionList,
     Static,
@@ -247,6 +248,17 @@ class KindForm(Vertical):
         return {field.spec.name: field.value() for field in self.query(ParamField)}
 
 
+class KindList(SelectionList[str]):
+    """The model kinds; a space toggles the kind highlighted when it was pressed."""
+
+    def _on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        # SelectionList toggles whatever is highlighted when this message is handled: a
+        # space and an arrow that arrive together (over SSH) toggled the kind after the arrow.
+        event.prevent_default()
+        event.stop()
+        self.toggle(self.get_option_at_index(event.option_index))
+
+
 class TrainScreen(SectionScreen):
     """Train one or several model kinds on the loaded data."""
 
@@ -310,7 +322,7 @@ class TrainScreen(SectionScreen):
         with Horizontal(id="train-body"):
             with Vertical(id="train-kinds"):
                 yield Label("Model kinds", classes="section-title")
-                yield SelectionList[str](*self._kind_options(), id="kinds")
+                yield KindList(*self._kind_options(), id="kinds")
             with TabbedContent(id="train-tabs", initial="tab-setup"):
                 with TabPane("Setup", id="tab-setup"), VerticalScroll(id="train-form"):
                     yield Static("", id="train-data")
@@ -517,10 +529,16 @@ class TrainScreen(SectionScreen):
             if state.is_taken(name):
                 saved = state.store.entries.get(name)
                 versions = int(saved.get("versions") or 1) if saved is not None else None
-                modal = NameTakenModal(name, state.free_name(name), versions=versions)
+                modal = NameTakenModal(
+                    name, state.free_name(name), versions=versions, taken=state.taken_names()
+                )
                 choice = await self.app.push_screen_wait(modal)
                 if choice is None:
-                    self._message("Training cancelled: the name is taken.")
+                    self._message(
+                        f"Not trained: the name {name!r} is taken by {modal.existing!r}."
+                        if modal.existing != name
+                        else f"Not trained: the name {name!r} is taken."
+                    )
                     return
                 if choice == NEW_VERSION:
                     replace = True
@@ -631,12 +649,33 @@ class TrainScreen(SectionScreen):
         self.query_one("#train", Button).disabled = False
         self.query_one("#cancel", Button).disabled = True
         self.query_one("#train-progress", ProgressBar).display = False
-        self._message("Training cancelled." if cancelled else "Training finished.")
+        text, error = self._outcome_line(cancelled)
+        self._message(text, error=error)
         self._show_results(self.training)
         self.refresh_bindings()
         if self.training.last or self.training.failed:
             self.query_one("#train-tabs", TabbedContent).active = "tab-results"
             self._draw_charts()
+
+    def _outcome_line(self, cancelled: bool) -> tuple[str, bool]:
+        """The status line after a batch and whether it is an error: what really happened."""
+        training = self.training
+        if cancelled:
+            return "Training cancelled.", False
+        failed = training.failed
+        if not failed:
+            return "Training finished.", False
+        label, sentence = next(iter(failed.items()))
+        if not training.last:
+            if len(failed) > 1:
+                more = len(failed) - 1
+                return f"Nothing trained: {label}: {sentence} ({more} more in Results)", True
+            if sentence.startswith("Not trained"):
+                return sentence, True
+            return f"{label} not trained: {sentence}", True
+        count = len(failed)
+        kinds = "kind was" if count == 1 else "kinds were"
+        return f"Training finished; {count} {kinds} not trained (see Results).", True
 
     def _draw_charts(self) -> None:
         """One actual-vs-predicted chart per trained model (from its stored sample)."""
