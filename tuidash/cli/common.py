@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tuidash.core import logs
-from tuidash.core.errors import TuidashError
+from tuidash.core.errors import TuidashError, os_reason, unwritable_store
 from tuidash.core.jsonsafe import plain_json
 from tuidash.core.settings import (
     StoreLocation,
@@ -263,19 +263,6 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- the store
-
-
-def os_reason(error: OSError) -> str:
-    """An OSError's reason in lower case (``permission denied``)."""
-    return (error.strerror or str(error)).lower()
-
-
-def unwritable_store(base: object, error: OSError) -> str:
-    """The sentence for a store folder that cannot be written (shared with the dashboard)."""
-    return (
-        f"The store folder {base} cannot be written ({os_reason(error)}); "
-        "choose another with --store."
-    )
 
 
 def usable_remote(url: str) -> str:

@@ -44,13 +44,13 @@ from tuidash.cli.common import (
     metrics_table,
     not_found_text,
     open_store,
-    os_reason,
     plural,
     print_json,
     store_dir,
     subcommand,
 )
 from tuidash.cli.common import problems as problem_entries
+from tuidash.core.errors import os_reason
 from tuidash.core.jsonsafe import list_at, mapping_at
 from tuidash.core.settings import StoreLocation, absolute_location
 from tuidash.core.text import duration_text, number_text, size_text

@@ -17,6 +17,19 @@ class TuidashError(Exception):
         """One sentence a person can act on."""
 
 
+def os_reason(error: OSError) -> str:
+    """An OSError's reason in lower case (``permission denied``)."""
+    return (error.strerror or str(error)).lower()
+
+
+def unwritable_store(base: object, error: OSError) -> str:
+    """The sentence for a store folder that cannot be written (the CLI's and the dashboard's)."""
+    return (
+        f"The store folder {base} cannot be written ({os_reason(error)}); "
+        "choose another with --store."
+    )
+
+
 # ----------------------------------------------------------- the model store (core.store)
 
 

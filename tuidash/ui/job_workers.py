@@ -124,7 +124,7 @@ def start_sentence(error: BaseException, store: Any) -> str:
     """Why a job could not be started, as one sentence; a store that cannot be written
     (its jobs folder) is named as the command line names it."""
     if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
-        from tuidash.cli.common import unwritable_store
+        from tuidash.core.errors import unwritable_store
 
         return unwritable_store(store, error)
     return error_sentence(error)
