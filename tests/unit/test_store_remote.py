@@ -231,7 +231,7 @@ def test_an_unreachable_store_is_one_sentence_and_changes_nothing(s3_env, monkey
     )
 
 
-def test_a_local_store_synced_to_s3_opens_there_and_back(tmp_path, s3_url, s3_fs):
+def test_a_local_store_synced_to_s3_opens_there_and_back(tmp_path, s3_url, s3_fs, monkeypatch):
     local = ModelPersistence(tmp_path / "saved_models")
     local.save_model("Forest", model_data())
     local.save_model("Forest", model_data(params={"v": 2}))
@@ -239,9 +239,13 @@ def test_a_local_store_synced_to_s3_opens_there_and_back(tmp_path, s3_url, s3_fs
     local.save_model("Ridge", model_data())
     # `aws s3 sync saved_models s3://...`: every file under the same key.
     s3_fs.put(f"{tmp_path / 'saved_models'}/", s3_url.removeprefix("s3://"), recursive=True)
+    assert s3_fs.info(_key(s3_url, ".tuidash.lock"))["size"] == 0  # the local lock file came too
     there = ModelPersistence(s3_url)
     assert sorted(e["name"] for e in there.list_saved_models()) == ["Forest", "Ridge"]
     assert there.load_model("Forest@champion")["version"] == 1
+    # The copied lock file is nobody's lock: the save takes it though its lease (an hour
+    # here) has not run out; were it taken for a writer's, the save would time out.
+    monkeypatch.setattr(remote_lock, "LEASE_SECONDS", 3600.0)
     assert there.save_model("Forest", model_data(params={"v": 3}))[0]
     # And back: `aws s3 sync s3://... copy`.
     s3_fs.get(f"{s3_url.removeprefix('s3://')}/", str(tmp_path / "copy"), recursive=True)

@@ -191,6 +191,10 @@ class ObjectLock:
             info = self._info(LOCK_NAME)
         except FileNotFoundError:
             return None
+        if int(info.get("size") or 0) == 0:
+            # No writer of an object store made it (their lock holds who and a token): an
+            # empty lock file of a local store that `aws s3 sync` copied. Nobody holds it.
+            return _etag_or_sig(info)
         age = _server_now(info) - _mtime_ns(info) / 1e9
         return _etag_or_sig(info) if age > LEASE_SECONDS else None
 
