@@ -1,13 +1,31 @@
-"""What the Pilot tests share: waiting for the app, finding a shown section."""
+"""What the Pilot tests share: waiting for the app, finding a shown section, a bare app that
+shows one dialog with the dashboard's CSS."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
+
+import tuidash.ui
+
+
+class DialogHost(App[None]):
+    """A bare app with the dashboard's CSS that shows one dialog."""
+
+    CSS_PATH = str(Path(tuidash.ui.__file__).parent / "app.tcss")
+
+    def __init__(self, modal: Any) -> None:
+        super().__init__()
+        self.modal = modal
+
+    def on_mount(self) -> None:
+        self.push_screen(self.modal)
+
 
 GUARD_SECONDS = 120.0
 """Only a guard against a hang: the conditions normally hold in a second or two."""

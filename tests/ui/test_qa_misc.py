@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
-from pilot_helpers import wait_for
-from textual.app import App
+from pilot_helpers import DialogHost, wait_for
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, Static, TextArea
 from textual.widgets._footer import FooterKey
 
-import tuidash.ui
 from tuidash.core.jobs import JobFiles, JobRecord, new_job_id
 from tuidash.ui import messages as msg
 from tuidash.ui.factory import make_app
@@ -25,19 +22,6 @@ from tuidash.ui.sections import SECTIONS
 DATA = Path(__file__).parent.parent / "data"
 SIZES = [(80, 24), (100, 30)]
 """The sizes the dashboard is made for."""
-
-
-class DialogHost(App[None]):
-    """A bare app with the dashboard's CSS that shows one dialog."""
-
-    CSS_PATH = str(Path(tuidash.ui.__file__).parent / "app.tcss")
-
-    def __init__(self, modal: Any) -> None:
-        super().__init__()
-        self.modal = modal
-
-    def on_mount(self) -> None:
-        self.push_screen(self.modal)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -8,14 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pilot_helpers import wait_for
+from pilot_helpers import DialogHost, wait_for
 from textual import events
-from textual.app import App
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import Input, Label, SelectionList, Static
 
-import tuidash.ui
 from tuidash.core.store.names import alias_problem
 from tuidash.ui import messages as msg
 from tuidash.ui.app import TuidashApp
@@ -191,19 +189,6 @@ async def test_a_store_that_cannot_be_written_is_one_sentence_and_no_finished_li
         toasts = [str(n.message) for n in app._notifications]
         assert sentence in toasts
         assert status(app) == f"Random Forest not trained: {sentence}"
-
-
-class DialogHost(App[None]):
-    """A bare app with the dashboard's CSS that shows one dialog."""
-
-    CSS_PATH = str(Path(tuidash.ui.__file__).parent / "app.tcss")
-
-    def __init__(self, modal: Any) -> None:
-        super().__init__()
-        self.modal = modal
-
-    def on_mount(self) -> None:
-        self.push_screen(self.modal)
 
 
 def shown_text(label: Label) -> str:
