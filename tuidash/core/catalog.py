@@ -574,6 +574,20 @@ def get_kind(kind_id: str, task: str = "regression") -> ModelKind:
         raise UnknownModelKind(f"Unknown model kind {kind_id!r}; known kinds: {known}.") from None
 
 
+def kinds_with_id(kind_id: str, task: str | None = None) -> list[ModelKind]:
+    """The kinds of every task with the id ``kind_id``, ``task``'s first (none: [])."""
+    first = [task] if task is not None and task in CATALOGS else []
+    order = [*first, *(each for each in TASKS if each != task)]
+    return [CATALOGS[each][kind_id] for each in order if kind_id in CATALOGS[each]]
+
+
+def display_name_of(kind_id: str, task: str | None = "regression") -> str:
+    """A kind's name as people see it, looked up in ``task``'s catalog first, then in the
+    others; the id itself when no catalog has it (a job recorded by a newer tuidash)."""
+    kinds = kinds_with_id(kind_id, task)
+    return str(kinds[0].display_name) if kinds else kind_id
+
+
 def validate_params(
     kind_id: str, params: Mapping[str, Any] | None, task: str = "auto"
 ) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tuidash.core.catalog import UnknownModelKind, get_kind
+from tuidash.core.catalog import get_kind, kinds_with_id
 from tuidash.core.data import LoadedData
 from tuidash.core.errors import TrainingError
 from tuidash.core.evaluation import (
@@ -297,11 +297,9 @@ def import_libraries(kind_id: str) -> None:
     import sklearn.pipeline
     import sklearn.preprocessing  # noqa: F401
 
-    for task in ("regression", "classification"):  # "auto" decides on the data, later
-        try:
-            kind = get_kind(kind_id, task)
-        except UnknownModelKind:  # not a kind of this task; an unknown kind is refused below
-            continue
+    # Every task's kind of that id ("auto" decides on the data, later); an unknown kind is
+    # refused below.
+    for kind in kinds_with_id(kind_id):
         with contextlib.suppress(ImportError):  # a missing extra is reported by the build
             importlib.import_module(kind.estimator.rpartition(".")[0])
 

@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuidash.core import jobs as records
-from tuidash.core.errors import TuidashError
 from tuidash.core.jobs import (
     CANCELLED,
     DATA_FILE,
@@ -439,18 +438,11 @@ def _what(
 ) -> str:
     """ "Random Forest on houses.csv (target price)", "Random search of Random Forest (40
     candidates × 5 folds) as 'RF' on x.csv (target y)": one line for lists."""
-    from tuidash.core.catalog import CATALOGS, get_kind
+    from tuidash.core.catalog import display_name_of
 
-    kind = request.kind
     # The request's task first, then every task: a classification-only kind
     # ("logistic_regression") is not in the regression catalog and was shown by its id.
-    first = [request.task] if request.task in CATALOGS else []
-    for task in [*first, *CATALOGS]:
-        try:
-            kind = get_kind(request.kind, task).display_name
-        except TuidashError:
-            continue
-        break
+    kind = display_name_of(request.kind, request.task)
     source = data.get("source")
     if source in (None, ""):
         shown = "the dashboard's data"

@@ -414,9 +414,9 @@ class TuidashApp(JobWorkers, StoreWorkers):
     def _training_failed(self, message: msg.TrainingFailed) -> None:
         if self._stale(message.batch):
             return
-        from tuidash.ui.widgets.task_choice import kind_display_name
+        from tuidash.core.catalog import display_name_of
 
-        label = kind_display_name(message.kind_id, self.state.data.resolved_task())
+        label = display_name_of(message.kind_id, self.state.data.resolved_task())
         if self.outcome is not None:
             self.outcome.failed[label] = message.message
         training = self.state.training

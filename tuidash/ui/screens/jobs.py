@@ -45,7 +45,7 @@ def job_what(record: Any) -> str:
     ("logistic_regression on penguins.csv"); the id at the front (or after "Random search
     of ") becomes the display name, so old and new jobs read the same.
     """
-    from tuidash.ui.widgets.task_choice import kind_display_name
+    from tuidash.core.catalog import display_name_of
 
     what = str(record.what)
     request = record.request if isinstance(record.request, dict) else {}
@@ -53,7 +53,7 @@ def job_what(record: Any) -> str:
     if not isinstance(kind, str) or not kind:
         return what
     task = request.get("task")
-    shown = kind_display_name(kind, task if isinstance(task, str) else "regression")
+    shown = display_name_of(kind, task if isinstance(task, str) else "regression")
     if shown == kind:
         return what
     pattern = rf"^((?:\w+ search of )?){re.escape(kind)}(?=\W|$)"

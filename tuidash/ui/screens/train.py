@@ -23,13 +23,13 @@ from textual.widgets import (
     TabPane,
 )
 
-from tuidash.core.catalog import ParamError, ParamSpec, kinds_for
+from tuidash.core.catalog import ParamError, ParamSpec, display_name_of, kinds_for
 from tuidash.core.text import metric_text, number_text
 from tuidash.ui.screens.base import SectionScreen
 from tuidash.ui.sections import section_bindings
 from tuidash.ui.state import TrainJob
 from tuidash.ui.widgets.search_form import SearchFields, search_summary
-from tuidash.ui.widgets.task_choice import TaskChoiceRow, kind_display_name
+from tuidash.ui.widgets.task_choice import TaskChoiceRow
 
 if TYPE_CHECKING:
     from tuidash.ui.messages import TrainingProgress
@@ -629,7 +629,7 @@ class TrainScreen(SectionScreen):
         share = 100 / max(message.total, 1)
         done = share * (message.index + max(0.0, min(1.0, message.fraction)))
         self.query_one("#train-progress", ProgressBar).update(progress=done)
-        kind = kind_display_name(message.kind_id, self.kinds_task)
+        kind = display_name_of(message.kind_id, self.kinds_task)
         prefix = f"{kind} ({message.index + 1}/{message.total})" if message.total > 1 else kind
         self._progress_text = f"{prefix}: {message.text}"
         self._show_progress()

@@ -94,14 +94,3 @@ class TaskChoiceRow(Vertical):
         if not isinstance(event.value, str) or event.value == self.data.task:
             return
         self.data.choose_task(str(event.value))
-
-
-def kind_display_name(kind_id: str, task: str = "regression") -> str:
-    """A kind's name, looked up in ``task``'s catalog first, then in the other one."""
-    from tuidash.core.catalog import CATALOGS
-
-    for name in (task, *CATALOGS):
-        kind = CATALOGS.get(name, {}).get(kind_id)
-        if kind is not None:
-            return str(kind.display_name)
-    return kind_id
