@@ -322,17 +322,23 @@ def grid_candidates(space: Mapping[str, Dimension]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
 
 
+def check_candidates(n_iter: object) -> None:
+    """``SearchError`` unless ``n_iter`` is a whole number of random candidates, 1 to
+    ``MAX_CANDIDATES``."""
+    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or not 1 <= n_iter <= MAX_CANDIDATES:
+        raise SearchError(
+            f"The number of candidates must be a whole number from 1 to {MAX_CANDIDATES}, "
+            f"not {n_iter!r}."
+        )
+
+
 def random_candidates(
     space: Mapping[str, Dimension], n_iter: int, random_state: int
 ) -> list[dict[str, Any]]:
     """``n_iter`` distinct random candidates (fewer when the space has fewer)."""
     import numpy as np
 
-    if not isinstance(n_iter, int) or isinstance(n_iter, bool) or not 1 <= n_iter <= MAX_CANDIDATES:
-        raise SearchError(
-            f"The number of candidates must be a whole number from 1 to {MAX_CANDIDATES}, "
-            f"not {n_iter!r}."
-        )
+    check_candidates(n_iter)
     rng = np.random.default_rng(random_state)
     seen: set[str] = set()
     out: list[dict[str, Any]] = []
@@ -375,17 +381,8 @@ class SearchSpec:
             raise SearchError(
                 f"Cross-validation folds must be a whole number from 2 to 20, not {self.cv!r}."
             )
-        n_iter = self.n_iter
-        if self.method == "random" and (
-            not isinstance(n_iter, int)
-            or isinstance(n_iter, bool)
-            or not 1 <= n_iter <= MAX_CANDIDATES
-        ):
-            # Also checked before a job starts, not only when drawing (a job would then fail).
-            raise SearchError(
-                f"The number of candidates must be a whole number from 1 to {MAX_CANDIDATES}, "
-                f"not {n_iter!r}."
-            )
+        if self.method == "random":  # before a job starts, not only when drawing
+            check_candidates(self.n_iter)
         if self.n_jobs is not None and (
             not isinstance(self.n_jobs, int) or self.n_jobs == 0 or self.n_jobs < -1
         ):
