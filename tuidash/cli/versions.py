@@ -160,10 +160,15 @@ def aliases_text(aliases: Mapping[str, Any] | list[str]) -> str:
     return ", ".join(sorted(aliases))
 
 
+def _entry_of(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """(store, listing entry) of a command on one saved model; CommandError if there is none."""
+    store = open_store(args, create=False)
+    return store, find_entry(store, args.name, store_dir(args))
+
+
 def _name_of(args: argparse.Namespace) -> tuple[Any, str]:
     """(store, model name) of a command on one saved model; CommandError if there is none."""
-    store = open_store(args, create=False)
-    entry = find_entry(store, args.name, store_dir(args))
+    store, entry = _entry_of(args)
     return store, str(entry["name"])
 
 
@@ -186,12 +191,10 @@ versions list does: a classifier has no R2 or RMSE."""
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
-    store = open_store(args, create=False)
-    entry = find_entry(store, args.name, store_dir(args))
+    store, entry = _entry_of(args)
     name = str(entry["name"])
     task = "classification" if entry.get("task") == "classification" else "regression"
     columns = VERSION_COLUMNS[task]
-    assert store is not None  # find_entry raised for a missing store
     rows = store.list_versions(name)
     keys = (
         "version",

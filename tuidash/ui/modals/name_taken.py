@@ -119,10 +119,8 @@ class NameTakenModal(ModalScreen[str | None]):
         problem = name_problem(name)
         if problem is None and name == self.model_name:
             problem = f"{name!r} is the taken name; type another one."
-        elif problem is None and holder(name, self.taken) in self.taken:
-            problem = (
-                f"{name!r} is taken by the model {holder(name, self.taken)!r}; type another one."
-            )
+        elif problem is None and (clash := holder(name, self.taken)) in self.taken:
+            problem = f"{name!r} is taken by the model {clash!r}; type another one."
         if problem:
             self.query_one("#taken-error", Label).update(problem)
             return
